@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# mdr: XDP/AF_XDP instance-metadata responder.
+#   make            build everything into $(BUILD)
+#   make check      install missing deps, build, run every test suite
+#   make bench      benchmark report (not a test)
+#   make demo       compute node + 3 guests in namespaces, left running
+#   make demo-down  tear the demo down
+#   make install    install binaries, BPF object and docs under $(PREFIX)
+# Quiet unless V=1.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=gnu11
+LIBS_PC := libbpf libxdp jansson libmnl libcrypto
+PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz
+CFLAGS  ?= -O2 -g
+override CFLAGS += $(CSTD) $(WARN) -D_GNU_SOURCE -Imaps -Iuser/lib -I$(BUILD) $(PC_CFLAGS)
+LDLIBS  := $(PC_LIBS) -lpthread
+BPF_CFLAGS := -g -O2 -target bpf $(WARN) -Imaps -Ibpf -D__TARGET_ARCH_x86 \
+	-I/usr/include/$(shell uname -m)-linux-gnu
+
+# ---- BPF objects and skeletons --------------------------------------------
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.h) maps/mdr_abi.h
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- shared library of pure cores and helpers -----------------------------
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(patsubst user/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_HDRS := $(wildcard user/lib/*.h) maps/mdr_abi.h
+LIBMDR   := $(BUILD)/libmdr.a
+
+$(BUILD)/lib/%.o: user/lib/%.c $(LIB_HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBMDR): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# ---- programs: user/<dir>/*.c -> $(BUILD)/<program> -------------------------
+PROGS := mdrd mdr-responder mdrctl
+mdrd_SRCS          := $(wildcard user/mdrd/*.c)
+mdr-responder_SRCS := $(wildcard user/responder/*.c)
+mdrctl_SRCS        := $(wildcard user/mdrctl/*.c)
+
+define PROG_RULES
+$(1)_OBJS := $$(patsubst user/%.c,$(BUILD)/obj/%.o,$$($(1)_SRCS))
+$(BUILD)/$(1): $$($(1)_OBJS) $(LIBMDR)
+	$$(call msg,LD,$$@)
+	$(Q)$(CC) $(CFLAGS) $$^ -o $$@ $(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call PROG_RULES,$(p))))
+
+$(BUILD)/obj/%.o: user/%.c $(LIB_HDRS) $(wildcard user/*/*.h) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser -c $< -o $@
+
+# ---- tools: tools/<name>.c -> $(BUILD)/tools/<name> -------------------------
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+$(BUILD)/tools/%: tools/%.c $(LIBMDR) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LIBMDR) -o $@ $(LDLIBS)
+
+# ---- tests ----------------------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf_%,$(BPFT_SRCS))
+TEST_HDRS := $(wildcard tests/unit/*.h tests/bpf/*.h)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBMDR) $(TEST_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIBMDR) -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/bpf_%: tests/bpf/%.c $(LIBMDR) $(SKELS) $(BPF_OBJS) $(TEST_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(LIBMDR) -o $@ $(LDLIBS) -lcmocka
+
+# ---- fuzzers (libFuzzer; built by `make fuzz`, run briefly by the suite) ---
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c,$(LIB_SRCS))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(CSTD) $(WARN) -D_GNU_SOURCE -Imaps -Iuser/lib -I$(BUILD) $(PC_CFLAGS) \
+		-g -O1 -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB_SRCS) -o $@ $(LDLIBS)
+
+# ---- top-level targets ------------------------------------------------------
+ALL := $(BPF_OBJS) $(SKELS) $(LIBMDR) $(addprefix $(BUILD)/,$(PROGS)) $(TOOL_BINS) \
+	$(UNIT_BINS) $(BPFT_BINS)
+
+all: $(ALL)
+
+fuzz: $(FUZZ_BINS)
+
+deps:
+	$(Q)sh tools/install-deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all fuzz
+	$(Q)BUILD=$(BUILD) sh tests/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh tools/bench.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh tools/demo.sh up
+
+demo-down:
+	$(Q)BUILD=$(BUILD) sh tools/demo.sh down
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/mdr $(DESTDIR)$(PREFIX)/share/doc/mdr
+	install -m 0755 $(addprefix $(BUILD)/,$(PROGS)) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(BUILD)/bpf/mdr_xdp.bpf.o $(DESTDIR)$(PREFIX)/lib/mdr/
+	install -m 0644 README.md maps/README.md $(DESTDIR)$(PREFIX)/share/doc/mdr/
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+.PHONY: all check bench demo demo-down install clean deps fuzz

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Idempotent installer of the Debian packages mdr needs to build, test,
+# demo and benchmark. Installs only what is missing; safe to run repeatedly.
+set -eu
+
+PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
+bpftool xdp-tools iproute2 libjansson-dev libmnl-dev libssl-dev libcmocka-dev
+curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore
+iperf3 gnuplot-nox util-linux procps libclang-rt-14-dev"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	echo "install-deps: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# cloud-init and nginx would start services on a real host; we only need
+	# their code. policy-rc.d keeps services from starting during install.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# bpffs: mdr pins its maps there (the default pin directory).
+if ! mount | grep -q ' /sys/fs/bpf type bpf'; then
+	mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+fi
+exit 0
