@@ -173,6 +173,7 @@ struct mdr_mac_key {
 };
 struct mdr_mac_binding {
 	__u32 instance_id;
+	__u32 ifindex; /* only trusted on this port (a MAC that moves is not), 0 = any */
 };
 
 /* mdr_limits: HASH, key __u32 instance_id. Presence = instance known to XDP. */
@@ -324,7 +325,7 @@ _Static_assert(sizeof(struct mdr_endpoint) == 20, "mdr_endpoint ABI");
 _Static_assert(sizeof(struct mdr_config) == 24 + 20 * MDR_MAX_ENDPOINTS, "mdr_config ABI");
 _Static_assert(sizeof(struct mdr_port_binding) == 16, "mdr_port_binding ABI");
 _Static_assert(sizeof(struct mdr_mac_key) == 8, "mdr_mac_key ABI");
-_Static_assert(sizeof(struct mdr_mac_binding) == 4, "mdr_mac_binding ABI");
+_Static_assert(sizeof(struct mdr_mac_binding) == 8, "mdr_mac_binding ABI");
 _Static_assert(sizeof(struct mdr_limits) == 8, "mdr_limits ABI");
 _Static_assert(sizeof(struct mdr_bucket) == 24, "mdr_bucket ABI");
 _Static_assert(sizeof(struct mdr_instance) == 72, "mdr_instance ABI");
