@@ -1,3 +1,320 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * mdr-responder: serves instance metadata to guests over AF_XDP.
+ *
+ *   mdr-responder --pin-dir DIR [--umem-frames N] [--ring-size N]
+ *                 [--max-conns N] [--idle-timeout-ms N] [--busy-poll] [-v]
+ *
+ * One event loop (epoll) over every AF_XDP socket, an rtnetlink socket
+ * (link events) and a signalfd; its timeout is the next TCP deadline, the
+ * next interface rescan or the next housekeeping tick. SIGTERM/SIGINT
+ * unregister every socket (XDP falls back to its policy) and flush the
+ * counters; the responder can be restarted at any time.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
-int main(void) { fputs("not built yet\n", stderr); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+
+#include "app.h"
+#include "log.h"
+#include "maps.h"
+#include "tcp.h"
+#include "xsk.h"
+
+/* Defaults (and bounds) of the options. */
+#define DEF_UMEM_FRAMES 8192u   /* 32 MiB: fill rings of ~100 ports + TX */
+#define MIN_UMEM_FRAMES 1024u   /* TX reserve plus a few fill rings */
+#define MAX_UMEM_FRAMES 262144u /* 1 GiB of pinned memory */
+#define DEF_RING_SIZE 512u      /* a burst of 512 frames per socket */
+#define MIN_RING_SIZE 64u       /* one RX batch */
+#define MAX_RING_SIZE 16384u
+#define MAX_IDLE_TIMEOUT_MS (24u * 3600u * 1000u)
+
+/* mdr_ifaces is rescanned this often (mdrd writes it without telling). */
+#define RESCAN_NS (150ull * 1000000ull)
+/* ... and this often for a while after a link event, so a new tap is
+ * served as soon as mdrd attached to it. */
+#define RESCAN_FAST_NS (20ull * 1000000ull)
+#define RESCAN_FAST_WINDOW_NS (1000ull * 1000000ull)
+/* Counters flushed, keys re-read, cache expired: at least once a second. */
+#define TICK_NS (1000ull * 1000000ull)
+/* epoll events taken per wait. */
+#define MAX_EVENTS 64
+
+enum { EV_SIGNAL = 2, EV_NETLINK = 3 }; /* RSP_EV_XSK is 1 */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mdr-responder --pin-dir DIR [options]\n"
+		"  --pin-dir DIR          pinned maps of mdrd (default %s)\n"
+		"  --umem-frames N        UMEM size in 4 KiB frames (default %u, %u..%u)\n"
+		"  --ring-size N          AF_XDP ring entries, power of 2 (default %u, %u..%u)\n"
+		"  --max-conns N          TCP connections in total (default %u)\n"
+		"  --idle-timeout-ms N    close connections idle this long (default %llu)\n"
+		"  --busy-poll            poll the rings without sleeping (burns a core)\n"
+		"  -v, --verbose          debug logs\n",
+		MDR_DEFAULT_PIN_DIR, DEF_UMEM_FRAMES, MIN_UMEM_FRAMES, MAX_UMEM_FRAMES,
+		DEF_RING_SIZE, MIN_RING_SIZE, MAX_RING_SIZE, TCP_DEFAULT_MAX_CONNS,
+		TCP_DEFAULT_IDLE_NS / 1000000ull);
+}
+
+static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		mdr_log(MDR_LOG_ERR, "%s: expected a number in %u..%u, got \"%s\"", opt, lo, hi, s);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int open_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static struct mnl_socket *open_netlink(void)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (!nl)
+		return NULL;
+	if (mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	return nl;
+}
+
+/* Link events only tell us to look again: drain them. */
+static void drain_netlink(struct mnl_socket *nl)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	while (mnl_socket_recvfrom(nl, buf, sizeof(buf)) > 0)
+		;
+}
+
+static int add_fd(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = RSP_EV(tag, 0) };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
+	       const struct rsp_app_opts *ao)
+{
+	struct mdr_maps m;
+	struct rsp_xsk_maps xm;
+	struct rsp_app *app = NULL;
+	struct rsp_xsk *x = NULL;
+	struct mnl_socket *nl = NULL;
+	int epfd = -1, sfd = -1, rc = 1, err;
+	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline;
+	bool stop = false;
+
+	mdr_maps_init(&m);
+	err = mdr_maps_open(&m, pin_dir);
+	if (err)
+		return 1; /* logged */
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	sfd = open_signals();
+	if (epfd < 0 || sfd < 0 || add_fd(epfd, sfd, EV_SIGNAL)) {
+		mdr_log(MDR_LOG_ERR, "event loop setup: %s", strerror(errno));
+		goto out;
+	}
+	nl = open_netlink();
+	if (!nl || add_fd(epfd, mnl_socket_get_fd(nl), EV_NETLINK))
+		mdr_log(MDR_LOG_WARN, "no rtnetlink link events (%s): rescanning every %llu ms only",
+			strerror(errno), RESCAN_NS / 1000000ull);
+
+	app = rsp_app_new(ao, &m);
+	if (!app)
+		goto out;
+	xm.xsks_fd = m.xsks;
+	xm.slot_fd = m.xsk_slot;
+	xm.ifaces_fd = m.ifaces;
+	if (rsp_xsk_open(&x, xo, &xm, epfd, rsp_app_port_down, app))
+		goto out;
+	rsp_app_set_xsk(app, x);
+
+	now = mono_ns();
+	rsp_app_set_now(app, now);
+	rsp_xsk_sync(x);
+	next_rescan = now + RESCAN_NS;
+	next_tick = now + TICK_NS;
+	deadline = UINT64_MAX;
+	mdr_log(MDR_LOG_INFO, "serving (pin dir %s, %u UMEM frames, rings of %u)",
+		pin_dir, xo->umem_frames, xo->ring_size);
+
+	while (!stop) {
+		struct epoll_event ev[MAX_EVENTS];
+		uint64_t wake = next_rescan < next_tick ? next_rescan : next_tick;
+		int timeout_ms = 0, n;
+
+		if (deadline < wake)
+			wake = deadline;
+		now = mono_ns();
+		if (!xo->busy_poll && wake > now)
+			timeout_ms = (int)((wake - now + 999999ull) / 1000000ull);
+		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
+		if (n < 0 && errno != EINTR) {
+			mdr_log(MDR_LOG_ERR, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		now = mono_ns();
+		rsp_app_set_now(app, now);
+		for (int i = 0; i < n; i++) {
+			uint64_t d = ev[i].data.u64;
+
+			switch (RSP_EV_TAG(d)) {
+			case RSP_EV_XSK:
+				if (ev[i].events & (EPOLLERR | EPOLLHUP))
+					rsp_xsk_sock_error(x, RSP_EV_VAL(d));
+				else
+					rsp_xsk_rx(x, RSP_EV_VAL(d), rsp_app_rx, app);
+				break;
+			case EV_NETLINK:
+				drain_netlink(nl);
+				next_rescan = now;
+				fast_until = now + RESCAN_FAST_WINDOW_NS;
+				break;
+			case EV_SIGNAL: {
+				struct signalfd_siginfo si;
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					mdr_log(MDR_LOG_INFO, "signal %u: shutting down", si.ssi_signo);
+					stop = true;
+				}
+				break;
+			}
+			}
+		}
+		deadline = rsp_app_timers(app);
+		rsp_xsk_flush(x);
+		if (now >= next_rescan) {
+			rsp_xsk_sync(x);
+			rsp_xsk_flush(x);
+			next_rescan = now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
+		}
+		if (now >= next_tick) {
+			rsp_app_tick(app);
+			next_tick = now + TICK_NS;
+		}
+	}
+	rc = 0;
+out:
+	rsp_xsk_close(x); /* unregister first: XDP falls back at once */
+	rsp_app_free(app);
+	if (nl)
+		mnl_socket_close(nl);
+	if (sfd >= 0)
+		close(sfd);
+	if (epfd >= 0)
+		close(epfd);
+	mdr_maps_close(&m);
+	if (!rc)
+		mdr_log(MDR_LOG_INFO, "stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "umem-frames", required_argument, NULL, 'u' },
+		{ "ring-size", required_argument, NULL, 'r' },
+		{ "max-conns", required_argument, NULL, 'c' },
+		{ "idle-timeout-ms", required_argument, NULL, 'i' },
+		{ "busy-poll", no_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rsp_xsk_opts xo = { .umem_frames = DEF_UMEM_FRAMES, .ring_size = DEF_RING_SIZE };
+	struct rsp_app_opts ao = { 0 };
+	const char *pin_dir = MDR_DEFAULT_PIN_DIR;
+	uint32_t v;
+	int c;
+
+	mdr_log_init(argv[0], MDR_LOG_INFO);
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pin_dir = optarg;
+			break;
+		case 'u':
+			if (parse_u32("--umem-frames", optarg, MIN_UMEM_FRAMES, MAX_UMEM_FRAMES, &xo.umem_frames))
+				return 2;
+			break;
+		case 'r':
+			if (parse_u32("--ring-size", optarg, MIN_RING_SIZE, MAX_RING_SIZE, &xo.ring_size))
+				return 2;
+			if (xo.ring_size & (xo.ring_size - 1)) {
+				mdr_log(MDR_LOG_ERR, "--ring-size: %u is not a power of 2", xo.ring_size);
+				return 2;
+			}
+			break;
+		case 'c':
+			if (parse_u32("--max-conns", optarg, 1, 1u << 24, &ao.max_conns))
+				return 2;
+			break;
+		case 'i':
+			if (parse_u32("--idle-timeout-ms", optarg, 1, MAX_IDLE_TIMEOUT_MS, &v))
+				return 2;
+			ao.idle_timeout_ns = (uint64_t)v * 1000000ull;
+			break;
+		case 'b':
+			xo.busy_poll = true;
+			break;
+		case 'v':
+			mdr_log_set_level(MDR_LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return run(pin_dir, &xo, &ao);
+}

@@ -1,0 +1,190 @@
+#!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# e2e_responder.sh - mdr-responder (AF_XDP TCP/HTTP) end to end:
+#  1. port mode, two guests with the SAME IPv4 address behind tap1/tap2:
+#     each gets its own instance over IPv4 and over IPv6 link-local (zone
+#     id); a 64 KiB user data arrives intact over both; wrk keep-alive and
+#     Connection: close runs finish without one error; an update is served
+#     on the next request; the password POST/GET/409 round trip;
+#  2. an interface appearing (a new guest) and disappearing while the
+#     responder runs is followed without restart;
+#  3. restart in the middle of traffic: sockets are unregistered on exit,
+#     and curl keeps succeeding once the new responder registered;
+#  4. bridge mode with the program on the bridge ports (tapN).
+# Usage: sh tests/e2e/e2e_responder.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init responder
+
+DATA=$E2E_ROOT/tests/data/instances
+# wrk run length and connections: long enough for thousands of requests,
+# short enough for the suite (two runs per mode).
+WRK_S=3
+WRK_CONNS=16
+# The largest user data nova accepts (bytes, decoded).
+BIG_USER_DATA=65535
+# Requests of the background traffic during the restart test, and how many
+# must succeed after the new responder registered its sockets.
+RESTART_OK_AFTER=20
+
+command -v wrk >/dev/null || skip_all "needs wrk"
+command -v curl >/dev/null || skip_all "needs curl"
+
+LL_URL="http://[fe80::a9fe:a9fe%25eth0]"
+gcurl() { _n=$1; shift; in_guest "$_n" curl -sS -m 5 -g "$@"; }
+json_get() { "$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1" 2>&1; }
+uuid_of() { "$GUEST_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$1"; }
+# A copy of TEMPLATE with a fresh uuid/name (and optional big user data).
+mkdefn() { # template name n [user_data_file]
+	"$GUEST_PY" - "$@" <<'EOF'
+import base64, json, sys, uuid
+tpl, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+d = json.load(open(tpl))
+d["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_DNS, "mdr-e2e-responder-%s" % name))
+d["name"] = name
+d["hostname"] = name + ".novalocal"
+d["binding"] = {"port": "tap%d" % n}
+if len(sys.argv) > 4:
+    d["user_data"] = base64.b64encode(open(sys.argv[4], "rb").read()).decode()
+json.dump(d, sys.stdout, indent=1)
+EOF
+}
+load() { mdrctl instance load "$1" >/dev/null; }
+# wrk's report: requests were made, and no socket error nor non-2xx answer.
+wrk_clean() {
+	grep -q 'requests in' "$1" && ! grep -q 'Socket errors' "$1" && ! grep -q 'Non-2xx' "$1"
+}
+wrk_run() { # guest name [wrk args]
+	_wn=$1 _wname=$2; shift 2
+	in_guest "$_wn" wrk -t1 -c$WRK_CONNS -d${WRK_S}s "$@" >"$E2E_TMP/wrk-$_wname.out" 2>&1
+	diag "wrk $_wname: $(grep -E 'Requests/sec|requests in' "$E2E_TMP/wrk-$_wname.out" | tr -s ' ' | tr '\n' ' ')"
+	if wrk_clean "$E2E_TMP/wrk-$_wname.out"; then ok "wrk $_wname: no errors"
+	else not_ok "wrk $_wname: no errors" "$(cat "$E2E_TMP/wrk-$_wname.out")"; fi
+}
+slots() { map_count mdr_xsk_slot; }
+slots_eq() { [ "$(slots)" -eq "$1" ]; }
+log_has() { grep -q "$2" "$E2E_TMP/$1.log"; }
+
+# ---- 1. port mode, overlapping IPv4 -------------------------------------------
+diag "==== port mode, two guests on one IPv4 address"
+topo_create --mode port --guests 2 --same-ip || e2e_done
+start_mdrd && start_responder || { dump_logs; e2e_done; }
+head -c $BIG_USER_DATA /dev/urandom >"$E2E_TMP/big.bin"
+BIG_SUM=$(sha256sum <"$E2E_TMP/big.bin")
+mkdefn "$DATA/minimal.json" rsp-a 1 "$E2E_TMP/big.bin" >"$E2E_TMP/a.json"
+mkdefn "$DATA/minimal.json" rsp-b 2 >"$E2E_TMP/b.json"
+check "load instance a (tap1)" load "$E2E_TMP/a.json"
+check "load instance b (tap2)" load "$E2E_TMP/b.json"
+UA=$(uuid_of "$E2E_TMP/a.json") UB=$(uuid_of "$E2E_TMP/b.json")
+
+check_eq "guests 1 and 2 share one IPv4 address" "$IP2" "$IP1"
+check_eq "guest 1 gets its own uuid (IPv4)" \
+	"$(gcurl 1 $META/openstack/latest/meta_data.json | json_get uuid)" "$UA"
+check_eq "guest 2 gets its own uuid (IPv4)" \
+	"$(gcurl 2 $META/openstack/latest/meta_data.json | json_get uuid)" "$UB"
+check_eq "guest 1 gets its own uuid (IPv6 link-local, zone id)" \
+	"$(gcurl 1 "$LL_URL/openstack/latest/meta_data.json" | json_get uuid)" "$UA"
+check_eq "guest 2 gets its own hostname (IPv6 link-local, zone id)" \
+	"$(gcurl 2 "$LL_URL/latest/meta-data/hostname")" "rsp-b.novalocal"
+check_eq "64 KiB user data intact (IPv4)" \
+	"$(gcurl 1 $META/openstack/latest/user_data | sha256sum)" "$BIG_SUM"
+check_eq "64 KiB user data intact (IPv6)" \
+	"$(gcurl 1 "$LL_URL/latest/user-data" | sha256sum)" "$BIG_SUM"
+check_eq "guest 2 has no user data (404)" \
+	"$(in_guest 2 curl -s -o /dev/null -w '%{http_code}' -m 5 $META/openstack/latest/user_data)" 404
+
+wrk_run 2 "keep-alive" $META/latest/meta-data/hostname
+wrk_run 2 "Connection: close" -H 'Connection: close' $META/latest/meta-data/hostname
+wrk_run 1 "64 KiB keep-alive" $META/openstack/latest/user_data
+
+# An update is served on the very next request (cache by generation).
+printf renamed.novalocal | mdrctl put "$UB" /latest/meta-data/hostname - >/dev/null
+check_eq "an update is visible on the next request" \
+	"$(gcurl 2 $META/latest/meta-data/hostname)" "renamed.novalocal"
+
+# The one write path: POST password once (200), again (409), GET it back.
+PW_URL=$META/openstack/2013-04-04/password
+check_eq "password POST stores (200)" \
+	"$(in_guest 2 curl -s -o /dev/null -w '%{http_code}' -m 5 --data-binary s3cret $PW_URL)" 200
+check_eq "second password POST conflicts (409)" \
+	"$(in_guest 2 curl -s -o /dev/null -w '%{http_code}' -m 5 --data-binary other $PW_URL)" 409
+check_eq "password GET returns it" "$(gcurl 2 $PW_URL)" "s3cret"
+check_eq "the other instance has no password" "$(gcurl 1 $PW_URL)" ""
+
+stats_ok() { mdrctl stats -j "$UB" | grep -q '"status_200": *[1-9]'; }
+check "responder counters reach mdr_rstats (mdrctl stats)" wait_for --timeout 3 stats_ok
+
+# ---- 2. interfaces appearing and disappearing -----------------------------------
+diag "==== hot-plug: a third guest appears, the second disappears"
+G3=$TOPO-g3
+ip netns add "$G3"
+ip -n "$G3" link set lo up
+ip -n "$HV" link add tap3 type veth peer name eth0 address 52:54:00:00:01:03 netns "$G3"
+ip -n "$HV" link set tap3 up
+ip -n "$G3" addr add 10.99.0.10/24 dev eth0
+ip -n "$G3" link set eth0 up
+ip -n "$G3" route add 169.254.169.254 dev eth0
+mkdefn "$DATA/minimal.json" rsp-c 3 >"$E2E_TMP/c.json"
+check "load instance c (tap3)" mdrctl instance load --allow-missing-port "$E2E_TMP/c.json"
+check "a socket is registered for the new tap3" wait_for slots_eq 3
+check_eq "the new guest is served without a restart" \
+	"$(in_guest 3 curl -sS -m 5 $META/latest/meta-data/hostname)" "rsp-c.novalocal"
+ip -n "$HV" link del tap2
+check "the socket of a removed tap is unregistered" wait_for slots_eq 2
+check "the removal is logged" log_has "responder-$TOPO" 'socket down: tap2'
+check_eq "the remaining guests are still served" \
+	"$(gcurl 1 $META/latest/meta-data/hostname) $(in_guest 3 curl -sS -m 5 $META/latest/meta-data/hostname)" \
+	"rsp-a.novalocal rsp-c.novalocal"
+
+# ---- 3. restart in the middle of traffic ------------------------------------------
+diag "==== restart during traffic"
+# Guest 1 fetches in a loop (a new connection each time) and logs ok/fail.
+cat >"$E2E_TMP/loop.sh" <<EOF
+while [ ! -e "$E2E_TMP/loop.stop" ]; do
+	if curl -sf -m 5 $META/latest/meta-data/hostname >/dev/null; then echo ok; else echo fail; fi
+done
+EOF
+in_guest 1 sh "$E2E_TMP/loop.sh" >"$E2E_TMP/loop.out" 2>&1 &
+LOOP_PID=$!
+_E2E_PIDS="$_E2E_PIDS $LOOP_PID"
+oks() { grep -c '^ok' "$E2E_TMP/loop.out"; }
+oks_ge() { [ "$(oks)" -ge "$1" ]; }
+check "traffic flows before the restart" wait_for oks_ge 5
+# A token minted before the restart stays valid after it (key in mdr_tokkey).
+TOKEN=$(in_guest 1 curl -sS -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' $META/latest/api/token)
+stop_pid "$RESP_PID"
+RESP_PID=""
+check_eq "every socket is unregistered on exit" "$(slots)" 0
+before=$(oks)
+mv "$E2E_TMP/responder-$TOPO.log" "$E2E_TMP/responder-$TOPO.1.log"
+start_responder || dump_logs
+check "curl succeeds again after the restart" wait_for --timeout 15 oks_ge $((before + RESTART_OK_AFTER))
+# Only requests in flight at the switch may fail; everything after succeeds.
+tail -n $RESTART_OK_AFTER "$E2E_TMP/loop.out" >"$E2E_TMP/loop.tail"
+check_eq "the last $RESTART_OK_AFTER requests after the restart all succeeded" \
+	"$(sort -u "$E2E_TMP/loop.tail")" ok
+touch "$E2E_TMP/loop.stop"
+wait "$LOOP_PID" 2>/dev/null
+diag "restart: $(grep -c '^fail' "$E2E_TMP/loop.out") of $(wc -l <"$E2E_TMP/loop.out") requests failed around the switch"
+check_eq "a token minted before the restart is accepted after it" \
+	"$(in_guest 1 curl -s -o /dev/null -w '%{http_code}' -m 5 -H "X-aws-ec2-metadata-token: $TOKEN" $META/latest/meta-data/hostname)" 200
+topo_teardown
+
+# ---- 4. bridge mode, program on the bridge ports ------------------------------------
+diag "==== bridge mode, program on the ports"
+topo_create --mode bridge --guests 2 || e2e_done
+start_mdrd && start_responder || { dump_logs; e2e_done; }
+mkdefn "$DATA/minimal.json" rsp-d 1 >"$E2E_TMP/d.json"
+mkdefn "$DATA/minimal.json" rsp-e 2 >"$E2E_TMP/e.json"
+check "load instance d (tap1)" load "$E2E_TMP/d.json"
+check "load instance e (tap2)" load "$E2E_TMP/e.json"
+check_eq "bridge: guest 1 gets its own uuid (IPv4)" \
+	"$(gcurl 1 $META/openstack/latest/meta_data.json | json_get uuid)" "$(uuid_of "$E2E_TMP/d.json")"
+check_eq "bridge: guest 2 gets its own uuid (IPv4)" \
+	"$(gcurl 2 $META/openstack/latest/meta_data.json | json_get uuid)" "$(uuid_of "$E2E_TMP/e.json")"
+check_eq "bridge: guest 2 gets its own hostname (IPv6 link-local)" \
+	"$(gcurl 2 "$LL_URL/latest/meta-data/hostname")" "rsp-e.novalocal"
+wrk_run 1 "bridge keep-alive" $META/latest/meta-data/hostname
+wrk_run 1 "bridge Connection: close" -H 'Connection: close' $META/latest/meta-data/hostname
+topo_teardown
+
+e2e_done

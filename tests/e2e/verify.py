@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""Compares what a real client obtained (clients.py output) with the
+instance definition the guest should have received. Prints one line per
+check for lib.sh's tap_lines: "ok<TAB>name" or "fail<TAB>name<TAB>why".
+
+verify.py openstack|ec2 DEFN.json RESULT.json LABEL
+verify.py boto-creds DEFN.json RESULT.json LABEL CREDS.json ROLE
+verify.py boto-region DEFN.json RESULT.json LABEL
+"""
+import base64
+import json
+import re
+import sys
+
+LINES = []
+
+
+def check(name, cond, why=""):
+    if cond:
+        LINES.append(f"ok\t{name}")
+    else:
+        why = " ".join(str(why).split())[:600]
+        LINES.append(f"fail\t{name}\t{why}")
+    return cond
+
+
+def unb64(x):
+    if isinstance(x, dict) and set(x) == {"b64"}:
+        return base64.b64decode(x["b64"])
+    if isinstance(x, str):
+        return x.encode()
+    return x
+
+
+def short(x):
+    s = json.dumps(x, ensure_ascii=False, sort_keys=True)
+    return s if len(s) < 200 else s[:200] + "..."
+
+
+def trace_checks(label, res, allowed_404=()):
+    """Every request answered 200 (except allowed 404s), no retries."""
+    bad = [r for r in res["requests"]
+           if r[2] != 200 and not (r[2] == 404 and any(r[1].endswith(a) for a in allowed_404))]
+    check(f"{label}: every request answered 200", not bad,
+          "; ".join(f"{r[0]} {r[1]} -> {r[2]}" for r in bad[:8]))
+    urls = [r[1] for r in res["requests"]]
+    dup = sorted({u for u in urls if urls.count(u) > 1})
+    retries = [l for l in res["log"]
+               if "Please wait" in l or re.search(r": \[[1-9][0-9]*/[0-9]+\] open ", l)]
+    check(f"{label}: no retries logged", not retries and not dup,
+          "; ".join(retries[:3] + [f"requested twice: {u}" for u in dup[:3]]))
+
+
+def ec2_checks(label, d, md):
+    """The EC2 meta-data tree as cloud-init's materializer returns it."""
+    if not check(f"{label}: EC2 meta-data crawled", isinstance(md, dict) and md,
+                 f"got {short(md)}"):
+        return
+    required = ["ami-id", "ami-launch-index", "ami-manifest-path", "block-device-mapping",
+                "hostname", "instance-action", "instance-id", "instance-type",
+                "local-hostname", "local-ipv4", "placement", "public-hostname",
+                "public-ipv4", "reservation-id", "security-groups"]
+    missing = [k for k in required if k not in md]
+    check(f"{label}: EC2 has every nova key", not missing, f"missing {missing}")
+    e = d.get("ec2")
+    host = d.get("hostname")
+
+    def leaf(k, want):
+        got = md.get(k)
+        check(f"{label}: EC2 {k}", got == want, f"got {short(got)} want {short(want)}")
+
+    if host is not None:
+        for k in ("hostname", "local-hostname", "public-hostname"):
+            leaf(k, host)
+    leaf("ami-launch-index", str(d.get("launch_index", 0)))
+    if "availability_zone" in d:
+        got = (md.get("placement") or {}).get("availability-zone")
+        check(f"{label}: EC2 placement/availability-zone", got == d["availability_zone"],
+              f"got {short(got)}")
+    if e:
+        for k, dk in (("instance-id", "instance_id"), ("ami-id", "ami_id"),
+                      ("instance-type", "instance_type"), ("local-ipv4", "local_ipv4"),
+                      ("public-ipv4", "public_ipv4"), ("reservation-id", "reservation_id")):
+            if dk in e:
+                leaf(k, e[dk])
+        if "security_groups" in e:
+            sg = e["security_groups"]
+            # cloud-init turns a multi-line leaf into a list of lines.
+            leaf("security-groups", sg if len(sg) != 1 else sg[0])
+        if "block_device_mapping" in e:
+            leaf("block-device-mapping", e["block_device_mapping"])
+    keys = d.get("public_keys") or {}
+    got = md.get("public-keys")
+    if keys:
+        # nova serves the first key as 0=name; more may follow as 1=, 2=...
+        first = next(iter(keys))
+        ok = isinstance(got, dict) and got.get(first) == keys[first] and \
+            all(keys.get(n) == v for n, v in got.items())
+        check(f"{label}: EC2 public-keys", ok, f"got {short(got)} want {first}={short(keys[first])}")
+    else:
+        check(f"{label}: EC2 no public-keys", not got, f"got {short(got)}")
+
+
+def content_type_checks(label, res, path_types):
+    for suffix, want in path_types:
+        hits = [r for r in res["requests"] if r[1].endswith(suffix) and r[2] == 200]
+        if not hits:
+            continue
+        ct = hits[0][3].split(";")[0].strip()
+        check(f"{label}: content type of {suffix}", ct == want, f"got {hits[0][3]!r}")
+
+
+def verify_openstack(label, d, res):
+    if not check(f"{label}: cloud-init OpenStack crawl succeeded", res["error"] is None,
+                 res["error"]):
+        return
+    r = res["result"]
+    allowed = []
+    if "user_data" not in d:
+        allowed.append("/user_data")
+    trace_checks(label, res, allowed)
+    md = r["metadata"]
+    for k in ("uuid", "hostname", "name", "availability_zone", "launch_index", "project_id"):
+        if k in d:
+            check(f"{label}: meta_data {k}", md.get(k) == d[k], f"got {short(md.get(k))}")
+    check(f"{label}: meta_data meta", md.get("meta", {}) == d.get("meta", {}),
+          f"got {short(md.get('meta'))}")
+    check(f"{label}: meta_data public_keys", md.get("public_keys", {}) == d.get("public_keys", {}),
+          f"got {short(md.get('public_keys'))}")
+    seed = unb64(md.get("random_seed"))
+    check(f"{label}: meta_data random_seed is 512 bytes of base64",
+          isinstance(seed, bytes) and len(seed) == 512, f"got {short(md.get('random_seed'))}")
+    ud = unb64(r.get("userdata"))
+    want_ud = base64.b64decode(d["user_data"]) if "user_data" in d else b""
+    check(f"{label}: user data bytes ({len(want_ud)})", ud == want_ud,
+          f"got {len(ud) if isinstance(ud, bytes) else ud!r} bytes")
+    check(f"{label}: vendor_data.json", r.get("vendordata") == d.get("vendor_data", {}),
+          f"got {short(r.get('vendordata'))}")
+    check(f"{label}: vendor_data2.json",
+          r.get("vendordata2") == d.get("vendor_data2", {"static": {}}),
+          f"got {short(r.get('vendordata2'))}")
+    check(f"{label}: network_data.json", r.get("networkdata") == d.get("network_data", {}),
+          f"got {short(r.get('networkdata'))}")
+    want_files = {f["path"]: base64.b64decode(f["content"]) for f in d.get("files", [])}
+    got_files = {p: unb64(c) for p, c in (r.get("files") or {}).items()}
+    check(f"{label}: injected files ({len(want_files)})", got_files == want_files,
+          f"got {sorted(got_files)} want {sorted(want_files)}")
+    content_type_checks(label, res, [("/meta_data.json", "application/json"),
+                                     ("/user_data", "text/plain"),
+                                     ("/vendor_data.json", "application/json"),
+                                     ("/vendor_data2.json", "application/json"),
+                                     ("/network_data.json", "text/plain")])
+    ec2_checks(label, d, r.get("ec2-metadata"))
+
+
+def verify_ec2(label, d, res):
+    if not check(f"{label}: cloud-init EC2 crawl succeeded", res["error"] is None, res["error"]):
+        return
+    allowed = [] if "user_data" in d else ["/user-data"]
+    trace_checks(label, res, allowed)
+    r = res["result"]
+    ec2_checks(label, d, r["meta-data"])
+    ud = unb64(r.get("user-data"))
+    want_ud = base64.b64decode(d["user_data"]) if "user_data" in d else b""
+    check(f"{label}: EC2 user-data bytes ({len(want_ud)})", ud == want_ud,
+          f"got {len(ud) if isinstance(ud, bytes) else ud!r} bytes")
+    leaves = [x for x in res["requests"] if "/meta-data/" in x[1] and not x[1].endswith("/")]
+    bad = [x for x in leaves if x[3].split(";")[0] != "text/plain"]
+    check(f"{label}: EC2 leaves are text/plain", not bad, short(bad[:3]))
+
+
+def verify_boto_creds(label, d, res, creds, role):
+    tokens = (d.get("imds") or {}).get("tokens", "optional")
+    r = res["result"] or {}
+    check(f"{label}: botocore credentials ({tokens} tokens)",
+          res["error"] is None and r.get("role_name") == role and
+          r.get("access_key") == creds["AccessKeyId"] and
+          r.get("secret_key") == creds["SecretAccessKey"] and
+          r.get("token") == creds["Token"] and r.get("expiry_time") == creds["Expiration"],
+          f"got {short(r)} error {res['error']} log {short(res['log'][-3:])}")
+    reqs = res["requests"]
+    put = reqs[0] if reqs else None
+    check(f"{label}: botocore got an IMDSv2 token (PUT 200)",
+          put is not None and put[0] == "PUT" and put[1].endswith("/latest/api/token") and put[2] == 200,
+          short(reqs[:2]))
+    gets = reqs[1:]
+    check(f"{label}: botocore GETs carried the token and got 200",
+          len(gets) >= 2 and all(g[4] and g[2] == 200 for g in gets), short(gets))
+    check(f"{label}: botocore used one keep-alive connection", res["connections"] == 1,
+          f"{res['connections']} connections for {len(reqs)} requests")
+
+
+def verify_boto_region(label, d, res):
+    az = d.get("availability_zone", "nova")
+    got = (res["result"] or {}).get("region")
+    check(f"{label}: botocore region from the availability zone", got == az[:-1],
+          f"got {got!r} want {az[:-1]!r} error {res['error']}")
+    reqs = res["requests"]
+    check(f"{label}: botocore region requests answered 200",
+          reqs and all(x[2] == 200 for x in reqs), short(reqs))
+
+
+def main():
+    kind, defn, result, label = sys.argv[1:5]
+    d = json.load(open(defn))
+    try:
+        res = json.load(open(result))
+    except (OSError, ValueError) as e:
+        check(f"{label}: {kind} client produced a result", False, e)
+        res = None
+    if res is not None:
+        if kind == "openstack":
+            verify_openstack(label, d, res)
+        elif kind == "ec2":
+            verify_ec2(label, d, res)
+        elif kind == "boto-creds":
+            verify_boto_creds(label, d, res, json.load(open(sys.argv[5])), sys.argv[6])
+        elif kind == "boto-region":
+            verify_boto_region(label, d, res)
+        else:
+            raise SystemExit(f"unknown kind {kind}")
+    print("\n".join(LINES))
+
+
+if __name__ == "__main__":
+    main()

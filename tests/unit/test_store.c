@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * store.[ch]: the greedy chunk cut (exhaustively, every blob length up to
+ * the largest document), instance id probing, and the map I/O (put,
+ * replace, read, delete, invalid input) on private, unpinned maps created
+ * for the test (needs CAP_BPF; skipped otherwise).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+
+#include "store.h"
+#include "defn.h"
+
+/* ---- chunk cut ---------------------------------------------------- */
+
+static void test_chunk_sizes_decrease(void **state)
+{
+	(void)state;
+	assert_int_equal(mdr_chunk_size[0], MDR_CHUNK0_SIZE);
+	assert_int_equal(mdr_chunk_size[MDR_CHUNK_CLASSES - 1], MDR_CHUNK5_SIZE);
+	for (int c = 1; c < MDR_CHUNK_CLASSES; c++)
+		assert_true(mdr_chunk_size[c] < mdr_chunk_size[c - 1]);
+}
+
+static void test_chunk_class_table(void **state)
+{
+	static const struct { uint32_t rem; unsigned cls; } cases[] = {
+		{ 1, 5 }, { 55, 5 }, { 56, 5 }, { 57, 5 }, { 183, 5 },
+		{ 184, 4 }, { 439, 4 }, { 440, 3 }, { 951, 3 }, { 952, 2 },
+		{ 1975, 2 }, { 1976, 1 }, { 4023, 1 }, { 4024, 0 }, { 4025, 0 },
+		{ MDR_DOC_MAX, 0 }, { UINT32_MAX, 0 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (mdr_chunk_class(cases[i].rem) != cases[i].cls)
+			fail_msg("remaining %u: class %u, want %u", cases[i].rem,
+				 mdr_chunk_class(cases[i].rem), cases[i].cls);
+	}
+}
+
+static void test_chunk_cut_empty_blob_has_no_chunk(void **state)
+{
+	struct mdr_chunk_piece p[1];
+	(void)state;
+	assert_int_equal(mdr_chunk_count(0), 0);
+	assert_int_equal(mdr_chunk_cut(0, p, 1), 0);
+}
+
+static void test_chunk_cut_examples(void **state)
+{
+	static const struct {
+		uint32_t len;
+		uint32_t n;
+		unsigned cls[6];
+		uint32_t plen[6];
+	} cases[] = {
+		{ 1, 1, { 5 }, { 1 } },
+		{ 56, 1, { 5 }, { 56 } },
+		{ 57, 2, { 5, 5 }, { 56, 1 } },
+		{ 200, 2, { 4, 5 }, { 184, 16 } },
+		{ 4024, 1, { 0 }, { 4024 } },
+		{ 4025, 2, { 0, 5 }, { 4024, 1 } },
+		{ 4000, 3, { 1, 1, 5 }, { 1976, 1976, 48 } },
+		{ 8048 + 1000, 4, { 0, 0, 2, 5 }, { 4024, 4024, 952, 48 } },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mdr_chunk_piece p[8];
+		uint32_t n = mdr_chunk_cut(cases[i].len, p, 8);
+
+		assert_int_equal(n, cases[i].n);
+		for (uint32_t j = 0; j < n; j++) {
+			assert_int_equal(p[j].cls, cases[i].cls[j]);
+			assert_int_equal(p[j].len, cases[i].plen[j]);
+		}
+	}
+}
+
+/* Largest chunk count of any blob (the doc is the largest blob). */
+#define MAX_PIECES (MDR_DOC_MAX / MDR_CHUNK0_SIZE + 16)
+
+/* Every length: pieces are contiguous, cover the blob exactly, fit their
+ * class, all but the last are full, and the class is the greedy choice. */
+static void test_chunk_cut_exhaustive_is_greedy_and_exact(void **state)
+{
+	static struct mdr_chunk_piece p[MAX_PIECES];
+	(void)state;
+	for (uint32_t len = 1; len <= MDR_DOC_MAX; len++) {
+		uint32_t n = mdr_chunk_cut(len, p, MAX_PIECES), off = 0;
+
+		if (n == 0 || n > MAX_PIECES)
+			fail_msg("len %u: %u pieces", len, n);
+		for (uint32_t j = 0; j < n; j++) {
+			uint32_t rem = len - off, sz = mdr_chunk_size[p[j].cls];
+
+			if (p[j].off != off || p[j].len == 0 || p[j].len > sz)
+				fail_msg("len %u piece %u: off %u len %u class %u", len, j,
+					 p[j].off, p[j].len, p[j].cls);
+			/* greedy: largest class <= remaining, else the smallest */
+			for (unsigned c = 0; c < p[j].cls; c++)
+				if (mdr_chunk_size[c] <= rem)
+					fail_msg("len %u piece %u: class %u but %u fits", len, j,
+						 p[j].cls, c);
+			if (sz > rem && p[j].cls != MDR_CHUNK_CLASSES - 1)
+				fail_msg("len %u piece %u: class %u larger than rest %u", len, j,
+					 p[j].cls, rem);
+			if (j + 1 < n && p[j].len != sz)
+				fail_msg("len %u piece %u not full", len, j);
+			off += p[j].len;
+		}
+		if (off != len)
+			fail_msg("len %u: pieces cover %u bytes", len, off);
+	}
+}
+
+/* Memory stays proportional to content: at most one partly filled chunk
+ * (the last, smallest class), so waste < MDR_CHUNK5_SIZE for any length. */
+static void test_chunk_cut_exhaustive_waste_below_smallest_class(void **state)
+{
+	static struct mdr_chunk_piece p[MAX_PIECES];
+	(void)state;
+	for (uint32_t len = 1; len <= MDR_DOC_MAX; len++) {
+		uint32_t n = mdr_chunk_cut(len, p, MAX_PIECES);
+		uint64_t stored = 0;
+
+		for (uint32_t j = 0; j < n; j++)
+			stored += mdr_chunk_size[p[j].cls];
+		if (stored - len >= MDR_CHUNK5_SIZE)
+			fail_msg("len %u wastes %llu bytes", len,
+				 (unsigned long long)(stored - len));
+	}
+}
+
+static void test_chunk_count_matches_cut_and_fits_u16(void **state)
+{
+	static struct mdr_chunk_piece p[MAX_PIECES];
+	(void)state;
+	for (uint32_t len = 0; len <= MDR_DOC_MAX; len++) {
+		uint32_t n = mdr_chunk_count(len);
+
+		if (n != mdr_chunk_cut(len, p, MAX_PIECES))
+			fail_msg("len %u: count %u differs from cut", len, n);
+		if (n > UINT16_MAX + 1u)
+			fail_msg("len %u: %u chunks overflow the chunk index", len, n);
+	}
+}
+
+static void test_chunk_cut_truncated_output_returns_full_count(void **state)
+{
+	struct mdr_chunk_piece p[3], sentinel = { 99, 99, 99 };
+	struct mdr_chunk_piece all[8];
+	(void)state;
+	p[2] = sentinel;
+	/* 10000 -> 4024, 4024, 952, 952, 48 */
+	assert_int_equal(mdr_chunk_cut(10000, p, 2), 5);
+	assert_int_equal(mdr_chunk_cut(10000, all, 8), 5);
+	assert_memory_equal(p, all, 2 * sizeof(p[0]));
+	assert_int_equal(p[2].cls, 99); /* nothing written past max */
+}
+
+/* ---- instance ids ------------------------------------------------- */
+
+static void make_uuid(unsigned i, char out[MDR_UUID_SIZE])
+{
+	snprintf(out, MDR_UUID_SIZE, "%08x-%04x-4%03x-8%03x-%012x", i * 2654435761u,
+		 i & 0xffff, i % 0xfff, (i * 7) % 0xfff, i);
+}
+
+static void test_id_probe_deterministic_and_never_zero(void **state)
+{
+	char u[MDR_UUID_SIZE];
+	(void)state;
+	for (unsigned i = 0; i < 4096; i++) {
+		make_uuid(i, u);
+		for (unsigned a = 0; a < MDR_ID_PROBES; a++) {
+			uint32_t id = mdr_instance_id_probe(u, a);
+
+			assert_int_not_equal(id, 0);
+			assert_int_equal(id, mdr_instance_id_probe(u, a));
+		}
+	}
+}
+
+static void test_id_probe_attempts_are_distinct(void **state)
+{
+	char u[MDR_UUID_SIZE];
+	(void)state;
+	for (unsigned i = 0; i < 4096; i++) {
+		make_uuid(i, u);
+		for (unsigned a = 0; a < MDR_ID_PROBES; a++)
+			for (unsigned b = a + 1; b < MDR_ID_PROBES; b++)
+				assert_int_not_equal(mdr_instance_id_probe(u, a),
+						     mdr_instance_id_probe(u, b));
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A full node (MDR_MAX_INSTANCES uuids) gets distinct ids within the
+ * probe budget, as the store's claim loop would assign them. */
+static void test_id_probe_full_node_gets_distinct_ids(void **state)
+{
+	static uint32_t ids[MDR_MAX_INSTANCES];
+	char u[MDR_UUID_SIZE];
+	(void)state;
+	for (unsigned i = 0; i < MDR_MAX_INSTANCES; i++) {
+		unsigned a;
+
+		make_uuid(i, u);
+		for (a = 0; a < MDR_ID_PROBES; a++) {
+			uint32_t id = mdr_instance_id_probe(u, a);
+			unsigned j;
+
+			for (j = 0; j < i && ids[j] != id; j++)
+				;
+			if (j == i) {
+				ids[i] = id;
+				break;
+			}
+		}
+		assert_true(a < MDR_ID_PROBES);
+	}
+	qsort(ids, MDR_MAX_INSTANCES, sizeof(ids[0]), cmp_u32);
+	for (unsigned i = 1; i < MDR_MAX_INSTANCES; i++)
+		assert_int_not_equal(ids[i], ids[i - 1]);
+}
+
+/* ---- map I/O on private maps ---------------------------------------- */
+
+static struct mdr_maps M;
+static int have_bpf;
+
+static int mk(enum bpf_map_type t, const char *name, size_t ksz, size_t vsz, unsigned max,
+	      unsigned flags)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
+
+	return bpf_map_create(t, name, (__u32)ksz, (__u32)vsz, max, &o);
+}
+
+static int setup_maps(void **state)
+{
+	(void)state;
+	mdr_maps_init(&M);
+	M.inst = mk(BPF_MAP_TYPE_HASH, "t_inst", 4, sizeof(struct mdr_instance), 1024, 0);
+	if (M.inst < 0)
+		return 0; /* no CAP_BPF: the I/O tests skip */
+	M.uuids = mk(BPF_MAP_TYPE_HASH, "t_uuids", MDR_UUID_SIZE, 4, 1024, 0);
+	M.limits = mk(BPF_MAP_TYPE_HASH, "t_limits", 4, sizeof(struct mdr_limits), 1024, 0);
+	M.rl = mk(BPF_MAP_TYPE_HASH, "t_rl", 4, 8, 1024, 0);
+	M.ports = mk(BPF_MAP_TYPE_HASH, "t_ports", 4, sizeof(struct mdr_port_binding), 1024, 0);
+	M.macs = mk(BPF_MAP_TYPE_HASH, "t_macs", sizeof(struct mdr_mac_key),
+		    sizeof(struct mdr_mac_binding), 1024, 0);
+	M.passwords = mk(BPF_MAP_TYPE_HASH, "t_pw", 4, sizeof(struct mdr_password), 1024, 0);
+	M.istats = mk(BPF_MAP_TYPE_PERCPU_HASH, "t_istats", 4, sizeof(struct mdr_xdp_counters),
+		      1024, 0);
+	M.rstats = mk(BPF_MAP_TYPE_HASH, "t_rstats", 4, sizeof(struct mdr_resp_counters), 1024, 0);
+	for (int c = 0; c < MDR_CHUNK_CLASSES; c++)
+		M.chunk[c] = mk(BPF_MAP_TYPE_HASH, "t_chunk", sizeof(struct mdr_chunk_key),
+				mdr_chunk_size[c], 4096, BPF_F_NO_PREALLOC);
+	have_bpf = 1;
+	return 0;
+}
+
+static int teardown_maps(void **state)
+{
+	(void)state;
+	mdr_maps_close(&M);
+	return 0;
+}
+
+static size_t count(int fd)
+{
+	uint8_t k[64], nk[64];
+	void *prev = NULL;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, nk) == 0) {
+		memcpy(k, nk, sizeof(k));
+		prev = k;
+		n++;
+	}
+	return n;
+}
+
+static size_t count_chunks(void)
+{
+	size_t n = 0;
+
+	for (int c = 0; c < MDR_CHUNK_CLASSES; c++)
+		n += count(M.chunk[c]);
+	return n;
+}
+
+/* Entries in every map: the fingerprint "nothing changed" compares. */
+struct census {
+	size_t inst, uuids, limits, ports, macs, chunks;
+};
+
+static struct census take_census(void)
+{
+	return (struct census){ count(M.inst), count(M.uuids), count(M.limits),
+				count(M.ports), count(M.macs), count_chunks() };
+}
+
+static void assert_census(struct census a, struct census b)
+{
+	assert_int_equal(a.inst, b.inst);
+	assert_int_equal(a.uuids, b.uuids);
+	assert_int_equal(a.limits, b.limits);
+	assert_int_equal(a.ports, b.ports);
+	assert_int_equal(a.macs, b.macs);
+	assert_int_equal(a.chunks, b.chunks);
+}
+
+static void clear_all(void)
+{
+	uint32_t ids[64];
+	int n = mdr_store_ids(&M, ids, 64);
+
+	for (int i = 0; i < n; i++) {
+		struct mdr_instance rec;
+
+		if (!mdr_store_record(&M, ids[i], &rec))
+			mdr_store_delete(&M, rec.uuid, NULL, 0);
+	}
+	assert_int_equal(count(M.inst) + count(M.uuids) + count_chunks() + count(M.ports) +
+				 count(M.macs) + count(M.limits),
+			 0);
+}
+
+#define UUID_A "d8e02d56-2648-415b-b62a-3a1b9ce1d0f8"
+#define UUID_B "0f7a2c1e-5d4b-4a3c-9e8f-7d6c5b4a3921"
+
+static struct mdr_defn *defn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static struct mdr_defn *defn(const char *fmt, ...)
+{
+	char json[200000], err[MDR_DEFN_ERR_SIZE];
+	struct mdr_defn *d = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(json, sizeof(json), fmt, ap);
+	va_end(ap);
+	if (mdr_defn_parse(json, strlen(json), &d, err, sizeof(err)))
+		fail_msg("definition rejected: %s", err);
+	return d;
+}
+
+/* base64 of n bytes 'x' (n multiple of 3 -> "eHh4" repeated). */
+static char *b64_x(size_t n)
+{
+	char *s = malloc(n / 3 * 4 + 1);
+
+	for (size_t i = 0; i < n / 3; i++)
+		memcpy(s + 4 * i, "eHh4", 4);
+	s[n / 3 * 4] = '\0';
+	return s;
+}
+
+#define SKIP_WITHOUT_BPF() do { if (!have_bpf) skip(); } while (0)
+
+static void test_put_creates_record_limits_uuid_and_chunks(void **state)
+{
+	struct mdr_store_result res;
+	struct mdr_instance rec;
+	struct mdr_limits lim;
+	struct mdr_defn *d, *got;
+	char err[256];
+	uint32_t id;
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"name\":\"a\",\"user_data\":\"aGVsbG8=\","
+		 "\"imds\":{\"rate_pps\":50,\"burst\":7,\"tokens\":\"required\",\"hop_limit\":2}}",
+		 UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	assert_true(res.created);
+	assert_int_equal(res.id, mdr_instance_id_probe(UUID_A, 0));
+	assert_int_equal(mdr_store_lookup(&M, UUID_A, &id), 0);
+	assert_int_equal(id, res.id);
+	assert_int_equal(mdr_store_record(&M, id, &rec), 0);
+	assert_string_equal(rec.uuid, UUID_A);
+	assert_int_equal(rec.gen, res.gen);
+	assert_int_equal(rec.doc_len, d->doc_len);
+	assert_int_equal(rec.tokens, MDR_TOKENS_REQUIRED);
+	assert_int_equal(rec.hop_limit, 2);
+	assert_int_equal(bpf_map_lookup_elem(M.limits, &id, &lim), 0);
+	assert_int_equal(lim.rate_pps, 50);
+	assert_int_equal(lim.burst, 7);
+	assert_int_equal(count_chunks(), mdr_chunk_count((uint32_t)d->doc_len) + 1);
+	assert_int_equal(mdr_store_get(&M, UUID_A, 0, MDR_STORE_GET_CONTENTS, NULL, NULL, &got,
+				       err, sizeof(err)),
+			 0);
+	assert_string_equal(got->doc_text, d->doc_text);
+	assert_int_equal(got->user_data_len, 5);
+	assert_memory_equal(got->user_data, "hello", 5);
+	mdr_defn_free(got);
+	mdr_defn_free(d);
+	clear_all();
+}
+
+static void test_replace_bumps_generation_and_frees_old_chunks(void **state)
+{
+	struct mdr_store_result r1, r2;
+	struct mdr_defn *d1, *d2, *got;
+	char err[256], *big = b64_x(60000);
+	uint8_t probe[16];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d1 = defn("{\"uuid\":\"%s\",\"name\":\"one\",\"user_data\":\"%s\"}", UUID_A, big);
+	d2 = defn("{\"uuid\":\"%s\",\"name\":\"two\",\"user_data\":\"aGk=\"}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d1, 0, &r1, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_put(&M, d2, 0, &r2, err, sizeof(err)), 0);
+	assert_false(r2.created);
+	assert_int_equal(r2.id, r1.id);
+	assert_int_equal(r2.gen, r1.gen + 1);
+	/* only the new generation's chunks remain */
+	assert_int_equal(count_chunks(), mdr_chunk_count((uint32_t)d2->doc_len) + 1);
+	/* a reader still holding the old generation learns it vanished */
+	assert_int_equal(mdr_store_read_blob(&M, r1.id, r1.gen, MDR_BLOB_USER_DATA, probe, 16),
+			 -ENOENT);
+	assert_int_equal(mdr_store_get(&M, UUID_A, 0, MDR_STORE_GET_CONTENTS, NULL, NULL, &got,
+				       err, sizeof(err)),
+			 0);
+	assert_string_equal(got->doc_text, d2->doc_text);
+	assert_memory_equal(got->user_data, "hi", 2);
+	mdr_defn_free(got);
+	mdr_defn_free(d1);
+	mdr_defn_free(d2);
+	free(big);
+	clear_all();
+}
+
+static void test_largest_user_data_round_trips(void **state)
+{
+	struct mdr_defn *d, *got;
+	char err[256], *big = b64_x(MDR_USER_DATA_MAX); /* 65535 = 3 * 21845 */
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"user_data\":\"%s\"}", UUID_A, big);
+	assert_int_equal(mdr_store_put(&M, d, 0, NULL, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_get(&M, UUID_A, 0, MDR_STORE_GET_CONTENTS, NULL, NULL, &got,
+				       err, sizeof(err)),
+			 0);
+	assert_int_equal(got->user_data_len, MDR_USER_DATA_MAX);
+	for (size_t i = 0; i < MDR_USER_DATA_MAX; i++)
+		if (got->user_data[i] != 'x')
+			fail_msg("byte %zu differs", i);
+	mdr_defn_free(got);
+	mdr_defn_free(d);
+	free(big);
+	clear_all();
+}
+
+static void test_unknown_port_changes_nothing(void **state)
+{
+	struct mdr_defn *d;
+	struct census before;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"nosuchif9\"}}", UUID_A);
+	before = take_census();
+	assert_int_equal(mdr_store_put(&M, d, 0, NULL, err, sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "nosuchif9"));
+	assert_census(take_census(), before);
+	mdr_defn_free(d);
+}
+
+static void test_deferred_port_stores_without_binding(void **state)
+{
+	struct mdr_store_result res;
+	struct mdr_defn *d;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"nosuchif9\"}}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, MDR_STORE_F_DEFER_PORT, &res, err, sizeof(err)), 0);
+	assert_true(res.port_pending);
+	assert_int_equal(count(M.inst), 1);
+	assert_int_equal(count(M.ports), 0);
+	mdr_defn_free(d);
+	clear_all();
+}
+
+static void test_port_and_mac_binding_written(void **state)
+{
+	struct mdr_store_result res;
+	struct mdr_port_binding pb;
+	struct mdr_mac_key mk = { .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 }, .vlan = 7 };
+	struct mdr_mac_binding mb;
+	struct mdr_defn *d;
+	uint32_t lo = 1;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"lo\",\"mac\":\"52:54:00:12:34:56\","
+		 "\"vlan\":7}}",
+		 UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.ifindex, lo);
+	assert_int_equal(bpf_map_lookup_elem(M.ports, &lo, &pb), 0);
+	assert_int_equal(pb.instance_id, res.id);
+	assert_int_equal(pb.flags, MDR_PORT_F_CHECK_MAC);
+	assert_memory_equal(pb.mac, mk.mac, 6);
+	assert_int_equal(pb.vlan, 7);
+	assert_int_equal(bpf_map_lookup_elem(M.macs, &mk, &mb), 0);
+	assert_int_equal(mb.instance_id, res.id);
+	assert_int_equal(mb.ifindex, lo);
+	mdr_defn_free(d);
+	clear_all();
+}
+
+static void test_port_taken_by_other_instance_changes_nothing(void **state)
+{
+	struct mdr_defn *a, *b;
+	struct census before;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	a = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"lo\"}}", UUID_A);
+	b = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"lo\"}}", UUID_B);
+	assert_int_equal(mdr_store_put(&M, a, 0, NULL, err, sizeof(err)), 0);
+	before = take_census();
+	assert_int_equal(mdr_store_put(&M, b, 0, NULL, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, UUID_A));
+	assert_census(take_census(), before);
+	mdr_defn_free(a);
+	mdr_defn_free(b);
+	clear_all();
+}
+
+static void test_replace_drops_bindings_the_new_version_lacks(void **state)
+{
+	struct mdr_defn *a1, *a2;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	a1 = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"lo\"}}", UUID_A);
+	a2 = defn("{\"uuid\":\"%s\",\"binding\":{\"mac\":\"52:54:00:12:34:56\"}}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, a1, 0, NULL, err, sizeof(err)), 0);
+	assert_int_equal(count(M.ports), 1);
+	assert_int_equal(mdr_store_put(&M, a2, 0, NULL, err, sizeof(err)), 0);
+	assert_int_equal(count(M.ports), 0);
+	assert_int_equal(count(M.macs), 1);
+	mdr_defn_free(a1);
+	mdr_defn_free(a2);
+	clear_all();
+}
+
+static void test_delete_removes_everything(void **state)
+{
+	struct mdr_password pw = { .len = 3, .data = "pwd" };
+	struct mdr_store_result res;
+	struct mdr_defn *d;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"user_data\":\"aGVsbG8=\",\"binding\":{\"port\":\"lo\","
+		 "\"mac\":\"52:54:00:12:34:56\"}}",
+		 UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(bpf_map_update_elem(M.passwords, &res.id, &pw, BPF_ANY), 0);
+	/* a binding made by hand goes too */
+	assert_int_equal(mdr_store_bind_mac(&M, res.id, (const uint8_t *)"\x02\0\0\0\0\x09", 0, 0,
+					    0, err, sizeof(err)),
+			 0);
+	assert_int_equal(mdr_store_delete(&M, UUID_A, err, sizeof(err)), 0);
+	assert_int_equal(count(M.inst) + count(M.uuids) + count(M.limits) + count(M.ports) +
+				 count(M.macs) + count(M.passwords) + count_chunks(),
+			 0);
+	mdr_defn_free(d);
+}
+
+static void test_delete_unknown_uuid_is_enoent(void **state)
+{
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(mdr_store_delete(&M, UUID_B, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, UUID_B));
+	assert_int_equal(mdr_store_delete(&M, "not-a-uuid", err, sizeof(err)), -EINVAL);
+}
+
+static void test_get_by_id_and_unknown(void **state)
+{
+	struct mdr_store_result res;
+	struct mdr_instance rec;
+	struct mdr_defn *d, *got;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\"}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_get(&M, NULL, res.id, 0, NULL, &rec, &got, err, sizeof(err)), 0);
+	assert_string_equal(got->uuid, UUID_A);
+	mdr_defn_free(got);
+	assert_int_equal(mdr_store_get(&M, UUID_B, 0, 0, NULL, NULL, &got, err, sizeof(err)),
+			 -ENOENT);
+	assert_null(got);
+	mdr_defn_free(d);
+	clear_all();
+}
+
+/* An id taken by another uuid (hash collision) makes the next probe win. */
+static void test_id_collision_probes_next(void **state)
+{
+	struct mdr_instance squat = { .uuid = "squatter", .gen = 1 };
+	struct mdr_store_result res;
+	struct mdr_defn *d;
+	uint32_t id0 = mdr_instance_id_probe(UUID_A, 0);
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(bpf_map_update_elem(M.inst, &id0, &squat, BPF_ANY), 0);
+	d = defn("{\"uuid\":\"%s\"}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.id, mdr_instance_id_probe(UUID_A, 1));
+	bpf_map_delete_elem(M.inst, &id0);
+	mdr_defn_free(d);
+	clear_all();
+}
+
+static void test_forget_ifindex_drops_port_and_pinned_macs(void **state)
+{
+	struct mdr_defn *d;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"lo\",\"mac\":\"52:54:00:12:34:56\"}}",
+		 UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, NULL, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_forget_ifindex(&M, 1), 2);
+	assert_int_equal(count(M.ports) + count(M.macs), 0);
+	assert_int_equal(count(M.inst), 1);
+	mdr_defn_free(d);
+	clear_all();
+}
+
+int main(void)
+{
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test(test_chunk_sizes_decrease),
+		cmocka_unit_test(test_chunk_class_table),
+		cmocka_unit_test(test_chunk_cut_empty_blob_has_no_chunk),
+		cmocka_unit_test(test_chunk_cut_examples),
+		cmocka_unit_test(test_chunk_cut_exhaustive_is_greedy_and_exact),
+		cmocka_unit_test(test_chunk_cut_exhaustive_waste_below_smallest_class),
+		cmocka_unit_test(test_chunk_count_matches_cut_and_fits_u16),
+		cmocka_unit_test(test_chunk_cut_truncated_output_returns_full_count),
+		cmocka_unit_test(test_id_probe_deterministic_and_never_zero),
+		cmocka_unit_test(test_id_probe_attempts_are_distinct),
+		cmocka_unit_test(test_id_probe_full_node_gets_distinct_ids),
+	};
+	const struct CMUnitTest io[] = {
+		cmocka_unit_test(test_put_creates_record_limits_uuid_and_chunks),
+		cmocka_unit_test(test_replace_bumps_generation_and_frees_old_chunks),
+		cmocka_unit_test(test_largest_user_data_round_trips),
+		cmocka_unit_test(test_unknown_port_changes_nothing),
+		cmocka_unit_test(test_deferred_port_stores_without_binding),
+		cmocka_unit_test(test_port_and_mac_binding_written),
+		cmocka_unit_test(test_port_taken_by_other_instance_changes_nothing),
+		cmocka_unit_test(test_replace_drops_bindings_the_new_version_lacks),
+		cmocka_unit_test(test_delete_removes_everything),
+		cmocka_unit_test(test_delete_unknown_uuid_is_enoent),
+		cmocka_unit_test(test_get_by_id_and_unknown),
+		cmocka_unit_test(test_id_collision_probes_next),
+		cmocka_unit_test(test_forget_ifindex_drops_port_and_pinned_macs),
+	};
+	int fails = cmocka_run_group_tests_name("store_pure", pure, NULL, NULL);
+
+	return fails + cmocka_run_group_tests_name("store_maps", io, setup_maps, teardown_maps);
+}

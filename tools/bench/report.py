@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""Parsing and reporting for `make bench` (tools/bench.sh).
+
+report.py wrk FILE        parse wrk --latency output:
+                          "rps p50_ms p99_ms requests errors" (errors = socket
+                          errors + non-2xx/3xx responses)
+report.py kv FILE KEY     value of KEY=VALUE in a one-line tool output
+report.py table RAW OUT   medians of RAW ("key<TAB>side<TAB>value" lines and
+                          "note<TAB>text" lines; "meta<TAB>key<TAB>value"
+                          lines name the sizes in labels) -> OUT/report.md, OUT/plot.dat,
+                          printed table; sides: ours, nginx, ref (a baseline
+                          that is not nginx: the empty program, detached, ...)
+"""
+import re
+import statistics
+import sys
+
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def parse_wrk(text):
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    req = re.search(r"(\d+) requests in", text)
+    lat = {}
+    for pct, val, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M):
+        lat[pct] = float(val) * UNIT[unit]
+    err = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        err += sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        err += int(m.group(1))
+    if not rps or not req:
+        return None
+    return (float(rps.group(1)), lat.get("50", float("nan")), lat.get("99", float("nan")),
+            int(req.group(1)), err)
+
+
+# ---- the table -------------------------------------------------------------
+# (section, label, key, unit, baseline side, target kind, target value, fmt)
+# target kinds: ge / le compare ours/baseline; zero wants ours == 0 (and
+# reports nginx's for comparison); pct_ge wants ours >= value percent.
+WRK = [("ka_small", "keep-alive, instance-id"), ("ka_16k", "keep-alive, 16 KiB user-data"),
+       ("close_small", "new conn/request, instance-id"),
+       ("close_16k", "new conn/request, 16 KiB user-data")]
+
+
+def rows(meta):
+    r = []
+    for cfg, name in WRK:
+        sec = "1" if cfg.startswith("ka") else "2"
+        tgt = 1.3 if sec == "1" else 2.0
+        r.append((sec, name + ": req/s", cfg + "_rps", "req/s", "nginx", "ge", tgt, "%.0f"))
+        r.append((sec, name + ": p50", cfg + "_p50_ms", "ms", "nginx", None, None, "%.3f"))
+        r.append((sec, name + ": p99", cfg + "_p99_ms", "ms", "nginx", "le", 1.0, "%.3f"))
+        r.append((sec, name + ": errors", cfg + "_err", "", "nginx", "zero", 0, "%.0f"))
+    r.append(("3", "4 guests, keep-alive, instance-id: total req/s", "multi_ka_rps", "req/s",
+              "nginx", "ge", 1.3, "%.0f"))
+    r.append(("3", "4 guests, new conn/request, instance-id: total req/s", "multi_close_rps",
+              "req/s", "nginx", "ge", 2.0, "%.0f"))
+    for cfg, name in WRK:
+        r.append(("4", "CPU-s per 1,000 req, " + name, cfg + "_cpu", "CPU-s", "nginx", None, None,
+                  "%.4f"))
+    r.append(("5", "boot storm, %s guests x cloud-init crawl: time" % meta.get("storm_guests", "64"),
+              "storm_s", "s", "nginx", "le", 0.5, "%.2f"))
+    r.append(("5", "boot storm: failed requests (attempts)", "storm_failed", "", "nginx", "zero",
+              0, "%.0f"))
+    r.append(("6", "%s definitions: load time" % meta.get("scale_n", "1,000"), "load_s", "s",
+              "ref", None, None, "%.2f"))
+    r.append(("6", "map memory per instance (baseline: unique content bytes)", "mem_per_inst",
+              "bytes", "ref", "le", 1.5, "%.0f"))
+    r.append(("6", "responder RSS with %s instances" % meta.get("scale_n", "1,000"), "rss_mib",
+              "MiB", "ref", None, None, "%.1f"))
+    r.append(("6", "%s taps: attach time (recorded by mdrd)" % meta.get("scale_taps", "256"),
+              "attach_s", "s", "ref", None, None, "%.2f"))
+    r.append(("6", "new tap -> first served request", "firstreq_ms", "ms", "ref", None, None,
+              "%.0f"))
+    r.append(("7", "XDP pass-through (baseline: empty XDP_PASS)", "pass_ns", "ns/pkt", "ref",
+              "le", 1.5, "%.1f"))
+    r.append(("7", "iperf3 guest->hv, attached (baseline: detached)", "iperf_gbps", "Gbit/s",
+              "ref", "ge", 0.97, "%.2f"))
+    for f, name in [("base", "no flood"), ("syn", "SYN flood"), ("conn", "connection flood"),
+                    ("req", "request flood")]:
+        r.append(("8", "victim during %s: success" % name, "flood_%s_ok" % f, "%", "nginx",
+                  "pct_ge", 99.0, "%.1f"))
+        r.append(("8", "victim during %s: p99" % name, "flood_%s_p99_ms" % f, "ms", "nginx", None,
+                  None, "%.1f"))
+    return r
+
+
+SECTIONS = {"1": "1 keep-alive", "2": "2 new connection", "3": "3 several guests",
+            "4": "4 CPU cost", "5": "5 boot storm", "6": "6 scale", "7": "7 pass-through",
+            "8": "flood fairness"}
+
+
+def load(raw):
+    vals, notes, meta = {}, [], {}
+    with open(raw) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if parts[0] == "note" and len(parts) >= 2:
+                notes.append(parts[1])
+            elif parts[0] == "meta" and len(parts) == 3:
+                meta[parts[1]] = parts[2]
+            elif len(parts) == 3:
+                try:
+                    vals.setdefault((parts[0], parts[1]), []).append(float(parts[2]))
+                except ValueError:
+                    pass
+    med = {k: statistics.median(v) for k, v in vals.items()}
+    n = {k: len(v) for k, v in vals.items()}
+    return med, n, notes, meta
+
+
+def judge(kind, tv, ours, base):
+    if kind is None:
+        return "", ""
+    if kind == "zero":
+        return "0", ("n/a" if ours is None else "met" if ours == 0 else "missed")
+    if kind == "pct_ge":
+        return ">= %g %%" % tv, ("n/a" if ours is None else "met" if ours >= tv else "missed")
+    word = {"ge": ">=", "le": "<="}[kind]
+    txt = "%s %gx" % (word, tv)
+    if ours is None or base is None or base == 0:
+        return txt, "n/a"
+    ratio = ours / base
+    ok = ratio >= tv if kind == "ge" else ratio <= tv
+    return txt, "met" if ok else "missed"
+
+
+def table(raw, out):
+    med, n, notes, meta = load(raw)
+    lines = ["| # | Measurement | mdr | baseline | mdr/baseline | Target | Status |",
+             "|---|---|---|---|---|---|---|"]
+    plot = []
+    for sec, label, key, unit, bside, kind, tv, fmt in rows(meta):
+        ours = med.get((key, "ours"))
+        base = med.get((key, bside))
+        u = (" " + unit) if unit and unit != "%" else unit
+
+        def show(v):
+            return "n/a" if v is None else (fmt % v) + u
+        bl = show(base)
+        if bside == "nginx" and base is not None:
+            bl = "nginx " + bl
+        ratio = "%.2fx" % (ours / base) if ours is not None and base else "n/a"
+        if kind == "zero" or kind == "pct_ge":
+            ratio = "—"
+        txt, status = judge(kind, tv, ours, base)
+        reps = max(n.get((key, "ours"), 0), n.get((key, bside), 0))
+        lab = label + (" (median of %d)" % reps if reps > 1 else "")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            sec, lab, show(ours), bl, ratio, txt or "—", status or "—"))
+        if key.endswith("_rps") or key in ("storm_s",) or key.endswith("_p99_ms") and sec in "12":
+            plot.append((key, ours, base))
+    md = "\n".join(lines) + "\n"
+    if notes:
+        md += "\n" + "\n".join("- " + x for x in notes) + "\n"
+    with open(out + "/report.md", "w") as f:
+        f.write(md)
+    # plot.dat: three blocks (throughput k req/s, p99 ms, boot storm s)
+    def nz(v, scale=1.0):
+        return "NaN" if v is None else "%g" % (v * scale)
+    labels = {"ka_small_rps": "keep-alive\\nsmall", "ka_16k_rps": "keep-alive\\n16 KiB",
+              "close_small_rps": "new conn\\nsmall", "close_16k_rps": "new conn\\n16 KiB",
+              "multi_ka_rps": "4 guests\\nkeep-alive", "multi_close_rps": "4 guests\\nnew conn",
+              "ka_small_p99_ms": "keep-alive\\nsmall", "ka_16k_p99_ms": "keep-alive\\n16 KiB",
+              "close_small_p99_ms": "new conn\\nsmall", "close_16k_p99_ms": "new conn\\n16 KiB",
+              "storm_s": "%s-guest\\nboot storm" % meta.get("storm_guests", "64")}
+    with open(out + "/plot.dat", "w") as f:
+        for block, pred, scale in (("rps", lambda k: k.endswith("_rps"), 1e-3),
+                                   ("p99", lambda k: k.endswith("_p99_ms"), 1.0),
+                                   ("storm", lambda k: k == "storm_s", 1.0)):
+            f.write("# %s\n" % block)
+            for key, o, b in plot:
+                if pred(key):
+                    f.write('"%s" %s %s\n' % (labels.get(key, key), nz(o, scale), nz(b, scale)))
+            f.write("\n\n")
+    sys.stdout.write(md)
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "wrk":
+        r = parse_wrk(open(sys.argv[2]).read())
+        if r is None:
+            sys.exit("report.py: no wrk result in %s" % sys.argv[2])
+        print("%.1f %.4f %.4f %d %d" % r)
+    elif len(sys.argv) == 4 and sys.argv[1] == "kv":
+        for tok in open(sys.argv[2]).read().split():
+            k, _, v = tok.partition("=")
+            if k == sys.argv[3]:
+                print(v)
+                return
+        sys.exit(1)
+    elif len(sys.argv) == 4 and sys.argv[1] == "table":
+        table(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * serve.c - request handler: methods, IMDSv2 tokens, password, then the
+ * tree from render.c. See serve.h for the rules.
+ */
+#include "serve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Content type of token replies, empty bodies and error texts. */
+#define CT_PLAIN "text/plain"
+
+/* What a path accepts (the Allow header of its 405). */
+#define ALLOW_TREE "GET, HEAD"
+#define ALLOW_TOKEN "PUT"
+#define ALLOW_PASSWORD "GET, HEAD, POST"
+
+enum path_class {
+	PATH_TREE,
+	PATH_TOKEN,
+	PATH_PASSWORD,
+};
+
+static void resp_init(struct mdr_serve_resp *out, const struct http_req *req)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = MDR_SERVE_BODY;
+	out->body = "";
+	out->send_body = req ? req->method != HTTP_M_HEAD : true;
+	out->keep_alive = req ? req->keep_alive : false;
+}
+
+static void add_hdr(struct mdr_serve_resp *out, const char *name, const char *value)
+{
+	if (out->n_hdrs < MDR_SERVE_MAX_HDRS) {
+		out->hdrs[out->n_hdrs].name = name;
+		out->hdrs[out->n_hdrs].value = value;
+		out->n_hdrs++;
+	}
+}
+
+/* A status with its reason phrase as a short text body. */
+static int simple(struct mdr_serve_resp *out, int status)
+{
+	out->status = status;
+	out->content_type = CT_PLAIN;
+	out->kind = MDR_SERVE_BODY;
+	out->body = http_reason(status);
+	out->content_length = strlen(out->body);
+	return status;
+}
+
+/* An empty text/plain body (EC2's 401, nova's POST password success). */
+static int empty(struct mdr_serve_resp *out, int status)
+{
+	out->status = status;
+	out->content_type = CT_PLAIN;
+	out->kind = MDR_SERVE_BODY;
+	out->body = "";
+	out->content_length = 0;
+	return status;
+}
+
+static int method_not_allowed(struct mdr_serve_resp *out, const char *allow)
+{
+	simple(out, 405);
+	add_hdr(out, "Allow", allow);
+	return 405;
+}
+
+/* "/openstack/<one segment>/password" (after normalisation). */
+static bool is_password_path(const char *p)
+{
+	static const char pre[] = "/openstack/";
+	static const char suf[] = "/password";
+	size_t n = strlen(p);
+	if (n <= sizeof(pre) - 1 + sizeof(suf) - 1 || strncmp(p, pre, sizeof(pre) - 1) != 0)
+		return false;
+	if (strcmp(p + n - (sizeof(suf) - 1), suf) != 0)
+		return false;
+	const char *ver = p + sizeof(pre) - 1;
+	size_t vlen = n - (sizeof(pre) - 1) - (sizeof(suf) - 1);
+	return memchr(ver, '/', vlen) == NULL;
+}
+
+/* Strict decimal in [MDR_TOKEN_TTL_MIN, MDR_TOKEN_TTL_MAX]. 0 or -1. */
+static int parse_ttl(const struct http_field *f, uint32_t *ttl)
+{
+	if (f->count != 1 || f->len == 0 || f->len > 5)
+		return -1; /* 21600 has 5 digits */
+	uint32_t v = 0;
+	for (size_t i = 0; i < f->len; i++) {
+		if (f->value[i] < '0' || f->value[i] > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(f->value[i] - '0');
+	}
+	if (v < MDR_TOKEN_TTL_MIN || v > MDR_TOKEN_TTL_MAX)
+		return -1;
+	*ttl = v;
+	return 0;
+}
+
+static void random_bytes(const struct mdr_render_ctx *rnd, void *buf, size_t len)
+{
+	if (rnd && rnd->random)
+		rnd->random(buf, len, rnd->opaque);
+	else
+		memset(buf, 0, len);
+}
+
+static bool have_key(const struct mdr_serve_inst *inst)
+{
+	return inst->keys && inst->keys->cur_id != 0;
+}
+
+static int token_put(const struct http_req *req, const struct mdr_serve_inst *inst,
+		     uint64_t now_s, const struct mdr_render_ctx *rnd,
+		     struct mdr_serve_resp *out)
+{
+	uint32_t ttl;
+	if (req->forwarded_for)
+		return simple(out, 400); /* proxies must not mint tokens */
+	if (parse_ttl(&req->token_ttl, &ttl) != 0)
+		return simple(out, 400);
+	if (!have_key(inst))
+		return simple(out, 503);
+	uint8_t nonce[MDR_TOKEN_NONCE_SIZE];
+	random_bytes(rnd, nonce, sizeof(nonce));
+	size_t n = mdr_token_mint(inst->keys, inst->uuid, ttl, now_s, nonce,
+				  out->token_buf, sizeof(out->token_buf));
+	if (n == 0)
+		return simple(out, 500);
+	out->status = 200;
+	out->content_type = CT_PLAIN;
+	out->body = out->token_buf;
+	out->content_length = n;
+	snprintf(out->ttl_buf, sizeof(out->ttl_buf), "%u", ttl);
+	add_hdr(out, MDR_HDR_TOKEN_TTL, out->ttl_buf);
+	out->ip_ttl = inst->hop_limit ? inst->hop_limit : 1;
+	out->token_issued = true;
+	return 200;
+}
+
+/* Token rules for every request but the PUT. 0 = go on, else the status
+ * already written to out. */
+static int token_check(const struct http_req *req, const struct mdr_serve_inst *inst,
+		       uint64_t now_s, struct mdr_serve_resp *out)
+{
+	if (req->token.count > 1)
+		return simple(out, 400); /* which one? refuse to guess */
+	if (req->token.count == 1) {
+		if (!have_key(inst) ||
+		    mdr_token_verify(inst->keys, inst->uuid, req->token.value,
+				     req->token.len, now_s) != MDR_TOKEN_OK)
+			return empty(out, 401);
+		return 0;
+	}
+	if (inst->tokens == MDR_TOKENS_REQUIRED)
+		return empty(out, 401);
+	return 0;
+}
+
+/* Turn render's reply into the response (takes ownership of its body). */
+static int from_reply(struct mdr_serve_resp *out, struct mdr_reply *r,
+		      const struct mdr_serve_inst *inst)
+{
+	out->status = r->status;
+	out->content_type = r->content_type;
+	switch (r->kind) {
+	case MDR_REPLY_BLOB:
+		out->kind = MDR_SERVE_BLOB;
+		out->blob = r->blob;
+		out->content_length = r->blob_len;
+		free(r->body);
+		break;
+	case MDR_REPLY_PASSWORD:
+		out->kind = MDR_SERVE_BODY;
+		free(r->body);
+		if (inst->has_password && inst->password) {
+			out->body = inst->password;
+			out->content_length = inst->password_len;
+		} else {
+			out->body = "";
+			out->content_length = 0;
+		}
+		break;
+	case MDR_REPLY_BODY:
+	default:
+		out->kind = MDR_SERVE_BODY;
+		out->owned = r->body;
+		out->body = r->body ? r->body : "";
+		out->content_length = r->body ? r->body_len : 0;
+		break;
+	}
+	r->body = NULL;
+	return out->status;
+}
+
+int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
+	      uint64_t now_s, const struct mdr_render_ctx *rnd,
+	      struct mdr_serve_resp *out)
+{
+	resp_init(out, req);
+
+	char path[MDR_PATH_MAX];
+	if (mdr_path_normalize(req->target, path, sizeof(path)) != 0)
+		return simple(out, 400);
+
+	enum path_class cls = PATH_TREE;
+	if (strcmp(path, MDR_TOKEN_PATH) == 0)
+		cls = PATH_TOKEN;
+	else if (is_password_path(path))
+		cls = PATH_PASSWORD;
+
+	switch (cls) {
+	case PATH_TOKEN:
+		if (req->method != HTTP_M_PUT)
+			return method_not_allowed(out, ALLOW_TOKEN);
+		break;
+	case PATH_PASSWORD:
+		if (req->method != HTTP_M_GET && req->method != HTTP_M_HEAD &&
+		    req->method != HTTP_M_POST)
+			return method_not_allowed(out, ALLOW_PASSWORD);
+		break;
+	case PATH_TREE:
+		if (req->method != HTTP_M_GET && req->method != HTTP_M_HEAD)
+			return method_not_allowed(out, ALLOW_TREE);
+		break;
+	}
+
+	if (!inst->defn) {
+		/* Unknown instance: render answers "/" alone, 404 otherwise. */
+		if (cls != PATH_TREE)
+			return simple(out, 404);
+	} else if (cls == PATH_TOKEN) {
+		return token_put(req, inst, now_s, rnd, out);
+	} else {
+		int st = token_check(req, inst, now_s, out);
+		if (st)
+			return st;
+	}
+
+	struct mdr_reply r;
+	memset(&r, 0, sizeof(r));
+	if (mdr_render(inst->defn, req->target, rnd, &r) != 0)
+		return simple(out, 500);
+
+	if (cls == PATH_PASSWORD && r.kind == MDR_REPLY_PASSWORD &&
+	    req->method == HTTP_M_POST) {
+		const char *ctype = r.content_type;
+		mdr_reply_free(&r);
+		if (inst->has_password && inst->password_len > 0)
+			return simple(out, 409); /* nova checks this first */
+		if (req->body_len > MDR_PASSWORD_MAX)
+			return simple(out, 400);
+		out->store_password = true;
+		out->password = req->body;
+		out->password_len = req->body_len;
+		empty(out, 200);
+		out->content_type = ctype; /* as GET: webob's default type */
+		return 200;
+	}
+	return from_reply(out, &r, inst);
+}
+
+void mdr_serve_error(int status, struct mdr_serve_resp *out)
+{
+	resp_init(out, NULL);
+	simple(out, status);
+	out->keep_alive = false;
+}
+
+size_t mdr_serve_head(const struct mdr_serve_resp *r, char *buf, size_t cap)
+{
+	return http_response_head(buf, cap, r->status, r->content_type,
+				  r->content_length, r->keep_alive, r->hdrs, r->n_hdrs);
+}
+
+void mdr_serve_resp_free(struct mdr_serve_resp *r)
+{
+	free(r->owned);
+	r->owned = NULL;
+	r->body = "";
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * store.[ch]: instances in the pinned maps (docs/DESIGN.md "Content storage
+ * and atomic updates").
+ *
+ * Content blobs are cut greedily into immutable chunks keyed by
+ * (id, gen, blob, chunk) over the mdr_chunk0..5 maps. A writer stores every
+ * chunk of a NEW generation, flips the mdr_inst record in one update, then
+ * deletes the old generation. A reader takes the record, reads chunks of
+ * that generation and, when a chunk is gone (-ENOENT: replaced under it),
+ * re-reads the record and retries; it never mixes generations.
+ *
+ * Writers of all processes are serialised by mdr_maps_lock() (flock on the
+ * pin directory); readers take no lock.
+ */
+#ifndef MDR_STORE_H
+#define MDR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mdr_abi.h"
+#include "maps.h"
+#include "defn.h"
+
+/* ---- pure: the greedy chunk cut (see mdr_abi.h) ---- */
+
+/* Value size of each chunk class (mdr_chunkN), largest first. */
+extern const uint32_t mdr_chunk_size[MDR_CHUNK_CLASSES];
+
+/* The class the greedy cut takes for `remaining` (> 0) bytes: the largest
+ * class whose size <= remaining, or the smallest class. */
+unsigned mdr_chunk_class(uint32_t remaining);
+
+/* One chunk of a blob: stored in map mdr_chunk<cls> under chunk index i,
+ * holds blob bytes [off, off + len) (len <= class size; the rest of the
+ * value is zero). */
+struct mdr_chunk_piece {
+	unsigned cls;
+	uint32_t off;
+	uint32_t len;
+};
+
+/* Chunks a blob of len bytes is cut into (0 for an empty blob). */
+uint32_t mdr_chunk_count(uint32_t len);
+
+/* Cut len bytes: fills up to max pieces (in chunk index order) and returns
+ * the total count (mdr_chunk_count(len)), which may exceed max. */
+uint32_t mdr_chunk_cut(uint32_t len, struct mdr_chunk_piece *out, uint32_t max);
+
+/* ---- pure: instance ids ---- */
+
+/* Probes for a uuid's id before giving up (32-bit ids, <= 16384 instances:
+ * a collision is already rare, eight in a row never happens). */
+#define MDR_ID_PROBES 8
+
+/* The id to try at probe `attempt` (0..) for uuid: a 32-bit hash of the
+ * canonical uuid, linear probing, never 0 (0 means "no instance"). */
+uint32_t mdr_instance_id_probe(const char *uuid, unsigned attempt);
+
+/* ---- map I/O ---- */
+
+/* Re-reads of the record when a generation vanished under a reader: two
+ * replaces racing one read is already rare; more means a writer storm. */
+#define MDR_STORE_READ_RETRIES 16
+
+/* mdr_store_put flags */
+/* A binding.port that names no interface (yet) is not an error: the
+ * instance is stored without that port binding (mdrd binds it when the
+ * interface appears). Default: error, nothing changed. */
+#define MDR_STORE_F_DEFER_PORT (1u << 0)
+
+struct mdr_store_result {
+	uint32_t id;
+	uint32_t gen;
+	int created;       /* 1 = new instance, 0 = replaced */
+	int port_pending;  /* binding.port not present (MDR_STORE_F_DEFER_PORT) */
+	uint32_t ifindex;  /* binding.port's ifindex, 0 if none/pending */
+};
+
+/*
+ * Create or atomically replace the instance d (complete: every content
+ * blob attached, e.g. from mdr_defn_parse). Resolves binding.port with
+ * if_nametoindex in the caller's network namespace. Checks everything
+ * before any map write (unknown interface, port or MAC bound to another
+ * instance, missing content): on error nothing is changed, the return is
+ * -errno and err holds one line naming the problem.
+ * Bindings: the port binding (with MDR_PORT_F_CHECK_MAC when a MAC is
+ * given too) and the MAC(+VLAN) binding named by d; bindings the previous
+ * version named and d does not are removed; bindings made by hand
+ * (mdr_store_bind_*) are kept.
+ */
+int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
+		  struct mdr_store_result *res, char *err, size_t errlen);
+
+/* Delete an instance: bindings (every port/MAC bound to its id), limits,
+ * rate-limit state, record, password, counters, chunks, and last the uuid.
+ * -ENOENT (with message) for an unknown uuid. */
+int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t errlen);
+
+/* uuid (any accepted spelling) -> id. 0 or -ENOENT. */
+int mdr_store_lookup(const struct mdr_maps *m, const char *uuid, uint32_t *id);
+
+/* The record of id. 0 or -ENOENT. */
+int mdr_store_record(const struct mdr_maps *m, uint32_t id, struct mdr_instance *rec);
+
+/* Read blob `blob` of generation gen (len bytes, from the doc or record)
+ * into buf. 0, -ENOENT when a chunk of that generation is gone (re-read
+ * the record and retry), other -errno on failure. */
+int mdr_store_read_blob(const struct mdr_maps *m, uint32_t id, uint32_t gen,
+			unsigned blob, void *buf, uint32_t len);
+
+/* mdr_store_get flags */
+#define MDR_STORE_GET_CONTENTS (1u << 0) /* attach user data and files */
+
+/*
+ * Read an instance, by uuid (any spelling) or, when uuid is NULL, by id:
+ * its record and its definition parsed from the doc (mdr_defn_from_doc),
+ * with contents attached when MDR_STORE_GET_CONTENTS. Retries on a
+ * concurrent replace. 0, or -errno with a message (-ENOENT: unknown).
+ * rec, id_out, d_out may be NULL.
+ */
+int mdr_store_get(const struct mdr_maps *m, const char *uuid, uint32_t id,
+		  unsigned flags, uint32_t *id_out, struct mdr_instance *rec,
+		  struct mdr_defn **d_out, char *err, size_t errlen);
+
+/* Every instance id (mdr_inst keys), unordered. Returns the count, which
+ * may exceed max (only max are written), or -errno. */
+int mdr_store_ids(const struct mdr_maps *m, uint32_t *ids, size_t max);
+
+/* ---- bindings ---- */
+
+/* mdr_ports[ifindex] = id (mac != NULL: frames must come from mac/vlan).
+ * -EEXIST with a message when the port is bound to another live instance
+ * (unless force). */
+int mdr_store_bind_port(struct mdr_maps *m, uint32_t id, uint32_t ifindex,
+			const uint8_t *mac, uint16_t vlan, int force,
+			char *err, size_t errlen);
+/* mdr_macs[(mac, vlan)] = (id, ifindex: 0 = any port). Same -EEXIST rule. */
+int mdr_store_bind_mac(struct mdr_maps *m, uint32_t id, const uint8_t mac[6],
+		       uint16_t vlan, uint32_t ifindex, int force,
+		       char *err, size_t errlen);
+/* Remove one binding; when id != 0 only if it belongs to id. 0 or -ENOENT. */
+int mdr_store_unbind_port(struct mdr_maps *m, uint32_t ifindex, uint32_t id);
+int mdr_store_unbind_mac(struct mdr_maps *m, const uint8_t mac[6], uint16_t vlan,
+			 uint32_t id);
+/* An interface went away: drop its port binding and the MAC bindings
+ * pinned to it. Returns the number of bindings removed. */
+int mdr_store_forget_ifindex(struct mdr_maps *m, uint32_t ifindex);
+
+/* Apply d's bindings for instance id now (e.g. its port just appeared).
+ * *port_pending set when binding.port is still absent. 0 or -errno. */
+int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
+			     const struct mdr_defn *d, int *port_pending,
+			     char *err, size_t errlen);
+
+#endif /* MDR_STORE_H */

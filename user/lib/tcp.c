@@ -1,0 +1,1518 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* tcp: the responder's minimal TCP engine (see tcp.h for the behaviour).
+ *
+ * Layout: connections live in a hash table keyed by (instance, tuple), in
+ * a global LRU list and their instance's LRU list (idle eviction), and in a
+ * min-heap by their next deadline (tcp_next_deadline in O(1)). TIME_WAIT
+ * records are separate, small, in their own hash table and a FIFO (they all
+ * live equally long, so the FIFO is also expiry order). */
+#include "tcp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TCP_COOKIE_SLOT_NS (64ull * 1000000000ull) /* cookie lifetime step; the
+                                                   current and previous slot
+                                                   are accepted */
+#define TCP_EVICT_MIN_IDLE_NS 1000000000ull /* never evict a connection that
+                                               spoke within the last second */
+#define TCP_EVICT_SCAN 8          /* LRU entries examined per eviction */
+#define TCP_TTL_RUNS_MAX 8        /* TTL changes pending in a send buffer:
+                                     replies alternate between at most two */
+#define TCP_SNDBUF_KEEP 4096      /* a drained buffer larger than this is freed */
+#define TCP_SNDBUF_MIN 2048       /* first allocation */
+#define TCP_MIN_RTO_NS 1000000ull /* 1 ms floor so timers always progress */
+#define TCP_DUPACK_THRESH 3       /* RFC 5681 fast retransmit */
+#define TCP_OLD_ACK_SLACK 0x20000u /* ACKs this far below SND.UNA are bogus */
+#define TCP_MIN_BUCKETS 64
+
+static const uint16_t cookie_mss[8] = {
+	TCP_MSS_MIN, 536, 1024, 1220, 1300, 1360, 1440, 1460,
+};
+
+/* ---- SipHash-2-4 ------------------------------------------------------ */
+
+static inline uint64_t rotl64(uint64_t x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static inline uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#define SIPROUND                                                        \
+	do {                                                            \
+		v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0;                \
+		v0 = rotl64(v0, 32);                                    \
+		v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                \
+		v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                \
+		v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2;                \
+		v2 = rotl64(v2, 32);                                    \
+	} while (0)
+
+uint64_t tcp_siphash(const uint8_t key[TCP_KEY_LEN], const void *data,
+		     size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t k0 = le64(key), k1 = le64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ull ^ k0;
+	uint64_t v1 = 0x646f72616e646f6dull ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ull ^ k0;
+	uint64_t v3 = 0x7465646279746573ull ^ k1;
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t i, tail = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = le64(p + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; j < tail; j++)
+		b |= (uint64_t)p[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static inline bool seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+static inline uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+struct list {
+	struct list *prev, *next;
+};
+
+static void list_init(struct list *l) { l->prev = l->next = l; }
+static bool list_empty(const struct list *l) { return l->next == l; }
+
+static void list_del(struct list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->prev = n->next = n;
+}
+
+static void list_add_tail(struct list *head, struct list *n)
+{
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+/* The connection key; memset before filling so it hashes byte-exact. */
+struct tcp_key {
+	uint32_t inst;
+	uint8_t family;
+	uint8_t pad[3];
+	uint8_t local[16];
+	uint8_t remote[16];
+	uint16_t lport, rport;
+};
+
+struct ttl_run {
+	uint32_t end; /* sequence number after the run's last byte */
+	uint8_t ttl;
+};
+
+enum conn_state { ST_SYN_RCVD, ST_SYNCED, ST_DEAD };
+
+struct tcp_conn {
+	struct tcp_engine *e;
+	struct tcp_key key;
+	struct tcp_conn *hnext;       /* hash chain */
+	struct list lru;              /* global, by last segment received */
+	struct list ilru;             /* the instance's, same order */
+	struct tcp_inst *inst;
+	uint32_t hidx;                /* position in the deadline heap */
+	uint64_t deadline;
+	enum conn_state state;
+	bool opened;                  /* on_open ran: on_close owed */
+	bool fin_queued;              /* the app closed: FIN after the data */
+	bool fin_acked;
+	bool peer_fin;
+	bool peer_closed_first;       /* no TIME_WAIT for the passive closer */
+	bool want_writable;
+	bool ack_pending;
+	bool doomed;                  /* destroy when the callback returns */
+	enum tcp_close_reason doom_reason;
+	int cb_depth;
+	uint16_t mss;                 /* send MSS */
+	uint8_t dupacks;
+	uint8_t retries;              /* RTO or probe expiries in a row */
+	uint8_t nruns;
+	struct ttl_run runs[TCP_TTL_RUNS_MAX];
+	/* send side */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_right, snd_wl1, snd_wl2;
+	uint32_t fin_seq;
+	uint8_t *sbuf;
+	uint32_t scap, soff, slen;    /* bytes from snd_una at sbuf + soff */
+	/* receive side */
+	uint32_t irs, rcv_nxt;
+	/* timers */
+	uint64_t last_rx;
+	uint64_t rto_cur, rto_at, persist_at;
+	void *app;
+	struct tcp_conn_stats st;
+	size_t route_len;
+	uint8_t route[TCP_ROUTE_MAX];
+};
+
+struct tcp_inst {
+	uint32_t id;
+	uint32_t n;
+	struct list conns;            /* ilru, oldest first */
+	struct tcp_inst *hnext;
+};
+
+struct tcp_tw {
+	struct tcp_key key;
+	struct tcp_tw *hnext;
+	struct list fifo;
+	uint64_t expires;
+	uint32_t snd_nxt, rcv_nxt;
+	size_t route_len;
+	uint8_t route[TCP_ROUTE_MAX];
+};
+
+struct tcp_engine {
+	struct tcp_cfg cfg;
+	struct tcp_ops ops;
+	void *opaque;
+	uint8_t hkey[TCP_KEY_LEN];    /* table hashing, derived from cfg.key */
+	uint64_t now;                 /* latest clock seen */
+	uint32_t nbuckets;            /* power of two */
+	struct tcp_conn **conns;
+	struct tcp_inst **insts;
+	struct tcp_tw **tws;
+	struct list lru;
+	struct list twfifo;
+	struct tcp_conn **heap;
+	uint32_t nheap;
+	struct tcp_stats st;
+};
+
+/* ---- counters, emit ---------------------------------------------------- */
+
+static void count(struct tcp_engine *e, uint32_t inst, enum tcp_counter w)
+{
+	e->st.cnt[w]++;
+	if (e->ops.count)
+		e->ops.count(e->opaque, inst, w);
+}
+
+static void emit_raw(struct tcp_engine *e, struct tcp_conn *c, uint32_t inst,
+		     const void *route, size_t route_len, uint32_t seq,
+		     uint32_t ack, uint8_t flags, uint16_t mss, uint8_t ttl,
+		     const uint8_t *payload, size_t len)
+{
+	struct tcp_seg_out o = {
+		.conn = c, .instance_id = inst, .route = route,
+		.route_len = route_len, .seq = seq, .ack = ack, .flags = flags,
+		.win = (flags & PKT_TCP_RST) ? 0 : e->cfg.rcv_wnd, .mss = mss,
+		.ttl = ttl ? ttl : e->cfg.ttl, .payload = payload, .len = len,
+	};
+
+	if (flags & PKT_TCP_RST)
+		count(e, inst, TCP_CNT_RESETS_SENT);
+	e->ops.emit(e->opaque, &o);
+}
+
+static void emit_conn(struct tcp_conn *c, uint32_t seq, uint8_t flags,
+		      uint16_t mss, uint8_t ttl, const uint8_t *payload,
+		      size_t len)
+{
+	if (flags & PKT_TCP_ACK)
+		c->ack_pending = false;
+	emit_raw(c->e, c, c->key.inst, c->route, c->route_len, seq,
+		 (flags & PKT_TCP_ACK) ? c->rcv_nxt : 0, flags, mss, ttl,
+		 payload, len);
+}
+
+/* RST for a segment that matches nothing (RFC 9293 3.10.7.1). */
+static void emit_reset_for(struct tcp_engine *e, const struct tcp_seg_in *in)
+{
+	uint32_t seglen = (uint32_t)in->len + !!(in->flags & PKT_TCP_SYN) +
+			  !!(in->flags & PKT_TCP_FIN);
+
+	if (in->flags & PKT_TCP_RST)
+		return;
+	if (in->flags & PKT_TCP_ACK)
+		emit_raw(e, NULL, in->instance_id, in->route, in->route_len,
+			 in->ack, 0, PKT_TCP_RST, 0, 0, NULL, 0);
+	else
+		emit_raw(e, NULL, in->instance_id, in->route, in->route_len,
+			 0, in->seq + seglen, PKT_TCP_RST | PKT_TCP_ACK, 0, 0,
+			 NULL, 0);
+}
+
+/* ---- hashing and tables ------------------------------------------------ */
+
+static void key_from_in(struct tcp_key *k, const struct tcp_seg_in *in)
+{
+	memset(k, 0, sizeof(*k));
+	k->inst = in->instance_id;
+	k->family = in->family;
+	memcpy(k->local, in->local, in->family == PKT_AF_INET ? 4 : 16);
+	memcpy(k->remote, in->remote, in->family == PKT_AF_INET ? 4 : 16);
+	k->lport = in->lport;
+	k->rport = in->rport;
+}
+
+static uint32_t key_bucket(const struct tcp_engine *e, const struct tcp_key *k)
+{
+	return (uint32_t)tcp_siphash(e->hkey, k, sizeof(*k)) &
+	       (e->nbuckets - 1);
+}
+
+static uint32_t inst_bucket(const struct tcp_engine *e, uint32_t id)
+{
+	return (uint32_t)tcp_siphash(e->hkey, &id, sizeof(id)) &
+	       (e->nbuckets - 1);
+}
+
+static struct tcp_conn *conn_find(struct tcp_engine *e, const struct tcp_key *k)
+{
+	struct tcp_conn *c = e->conns[key_bucket(e, k)];
+
+	while (c && memcmp(&c->key, k, sizeof(*k)))
+		c = c->hnext;
+	return c;
+}
+
+static struct tcp_tw *tw_find(struct tcp_engine *e, const struct tcp_key *k)
+{
+	struct tcp_tw *t = e->tws[key_bucket(e, k)];
+
+	while (t && memcmp(&t->key, k, sizeof(*k)))
+		t = t->hnext;
+	return t;
+}
+
+static struct tcp_inst *inst_find(struct tcp_engine *e, uint32_t id)
+{
+	struct tcp_inst *i = e->insts[inst_bucket(e, id)];
+
+	while (i && i->id != id)
+		i = i->hnext;
+	return i;
+}
+
+static uint32_t inst_limit(struct tcp_engine *e, uint32_t id)
+{
+	uint32_t n = e->ops.max_conns ? e->ops.max_conns(e->opaque, id) : 0;
+
+	return n ? n : e->cfg.max_conns_per_inst;
+}
+
+static void tw_free(struct tcp_engine *e, struct tcp_tw *t)
+{
+	struct tcp_tw **pp = &e->tws[key_bucket(e, &t->key)];
+
+	while (*pp != t)
+		pp = &(*pp)->hnext;
+	*pp = t->hnext;
+	list_del(&t->fifo);
+	e->st.time_wait--;
+	free(t);
+}
+
+/* ---- deadline heap ----------------------------------------------------- */
+
+static void heap_swap(struct tcp_engine *e, uint32_t a, uint32_t b)
+{
+	struct tcp_conn *t = e->heap[a];
+
+	e->heap[a] = e->heap[b];
+	e->heap[b] = t;
+	e->heap[a]->hidx = a;
+	e->heap[b]->hidx = b;
+}
+
+static void heap_fix(struct tcp_engine *e, uint32_t i)
+{
+	while (i > 0 && e->heap[(i - 1) / 2]->deadline > e->heap[i]->deadline) {
+		heap_swap(e, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < e->nheap && e->heap[l]->deadline < e->heap[m]->deadline)
+			m = l;
+		if (r < e->nheap && e->heap[r]->deadline < e->heap[m]->deadline)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(e, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(struct tcp_engine *e, struct tcp_conn *c)
+{
+	uint32_t i = c->hidx;
+
+	e->nheap--;
+	if (i != e->nheap) {
+		e->heap[i] = e->heap[e->nheap];
+		e->heap[i]->hidx = i;
+		heap_fix(e, i);
+	}
+}
+
+static void conn_resched(struct tcp_conn *c)
+{
+	struct tcp_engine *e = c->e;
+	uint64_t d = c->last_rx + e->cfg.idle_ns;
+
+	if (c->rto_at)
+		d = min64(d, c->rto_at);
+	if (c->persist_at)
+		d = min64(d, c->persist_at);
+	if (d != c->deadline) {
+		c->deadline = d;
+		heap_fix(e, c->hidx);
+	}
+}
+
+/* ---- connection lifetime ----------------------------------------------- */
+
+static void conn_unlink_free(struct tcp_engine *e, struct tcp_conn *c)
+{
+	struct tcp_conn **pp = &e->conns[key_bucket(e, &c->key)];
+
+	while (*pp != c)
+		pp = &(*pp)->hnext;
+	*pp = c->hnext;
+	list_del(&c->lru);
+	list_del(&c->ilru);
+	heap_remove(e, c);
+	if (--c->inst->n == 0) {
+		struct tcp_inst **ip = &e->insts[inst_bucket(e, c->inst->id)];
+
+		while (*ip != c->inst)
+			ip = &(*ip)->hnext;
+		*ip = c->inst->hnext;
+		free(c->inst);
+	}
+	e->st.conns--;
+	free(c->sbuf);
+	free(c);
+}
+
+/* End a connection: on_close for opened ones, then free. Deferred while a
+ * callback on this connection is running. */
+static void conn_destroy(struct tcp_conn *c, enum tcp_close_reason why)
+{
+	struct tcp_engine *e = c->e;
+
+	if (c->cb_depth > 0) {
+		if (!c->doomed) {
+			c->doomed = true;
+			c->doom_reason = why;
+		}
+		c->state = ST_DEAD;
+		return;
+	}
+	c->state = ST_DEAD;
+	if (c->opened) {
+		c->opened = false;
+		count(e, c->key.inst, TCP_CNT_CLOSED);
+		if (e->ops.on_close) {
+			c->cb_depth++;
+			e->ops.on_close(e->opaque, c, why);
+			c->cb_depth--;
+		}
+	}
+	conn_unlink_free(e, c);
+}
+
+static void conn_reset(struct tcp_conn *c, enum tcp_close_reason why)
+{
+	if (c->state == ST_SYNCED)
+		emit_conn(c, c->snd_max, PKT_TCP_RST | PKT_TCP_ACK, 0, 0,
+			  NULL, 0);
+	conn_destroy(c, why);
+}
+
+/* The engine works on c: destroys are deferred until conn_leave. */
+static void conn_enter(struct tcp_conn *c)
+{
+	c->cb_depth++;
+}
+
+/* Finish a deferred destroy or reschedule. Returns false when c is gone. */
+static bool conn_leave(struct tcp_conn *c)
+{
+	if (--c->cb_depth > 0)
+		return true;
+	if (c->doomed) {
+		c->doomed = false;
+		conn_destroy(c, c->doom_reason);
+		return false;
+	}
+	conn_resched(c);
+	return true;
+}
+
+/* Evict one idle connection of the list (oldest first). */
+static bool evict_one(struct tcp_engine *e, struct list *head, bool global)
+{
+	struct list *n = head->next;
+
+	for (int i = 0; i < TCP_EVICT_SCAN && n != head; i++, n = n->next) {
+		struct tcp_conn *c = global ? container_of(n, struct tcp_conn, lru)
+					    : container_of(n, struct tcp_conn, ilru);
+
+		if (c->cb_depth > 0)
+			continue;
+		if (c->state == ST_SYN_RCVD) {
+			/* Half-open: the ISN is a cookie, its ACK can still
+			 * create the connection later. */
+			conn_destroy(c, TCP_CLOSE_EVICTED);
+			return true;
+		}
+		if (c->state == ST_SYNCED && !c->fin_queued && c->slen == 0 &&
+		    c->snd_max == c->snd_una &&
+		    e->now - c->last_rx >= TCP_EVICT_MIN_IDLE_NS) {
+			count(e, c->key.inst, TCP_CNT_EVICTED);
+			conn_reset(c, TCP_CLOSE_EVICTED);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Room for one more connection of instance id (evicting if needed)?
+ * Returns 0, or -1 for the instance limit, -2 for the total limit. */
+static int make_room(struct tcp_engine *e, uint32_t id)
+{
+	struct tcp_inst *i = inst_find(e, id);
+
+	if (i && i->n >= inst_limit(e, id) && !evict_one(e, &i->conns, false))
+		return -1;
+	if (e->st.conns >= e->cfg.max_conns && !evict_one(e, &e->lru, true))
+		return -2;
+	return 0;
+}
+
+static struct tcp_conn *conn_new(struct tcp_engine *e, const struct tcp_key *k,
+				 const struct tcp_seg_in *in, uint64_t now)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	struct tcp_inst *i;
+	uint32_t b;
+
+	if (!c)
+		return NULL;
+	i = inst_find(e, k->inst);
+	if (!i) {
+		i = calloc(1, sizeof(*i));
+		if (!i) {
+			free(c);
+			return NULL;
+		}
+		i->id = k->inst;
+		list_init(&i->conns);
+		b = inst_bucket(e, k->inst);
+		i->hnext = e->insts[b];
+		e->insts[b] = i;
+	}
+	i->n++;
+	c->e = e;
+	c->key = *k;
+	c->inst = i;
+	b = key_bucket(e, k);
+	c->hnext = e->conns[b];
+	e->conns[b] = c;
+	list_add_tail(&e->lru, &c->lru);
+	list_add_tail(&i->conns, &c->ilru);
+	c->last_rx = now;
+	c->rto_cur = e->cfg.rto_ns;
+	c->route_len = in->route_len;
+	if (in->route_len)
+		memcpy(c->route, in->route, in->route_len);
+	c->st.opened_ns = now;
+	c->deadline = UINT64_MAX;
+	c->hidx = e->nheap;
+	e->heap[e->nheap++] = c;
+	e->st.conns++;
+	return c;
+}
+
+/* ---- ISN / SYN cookies ------------------------------------------------- */
+
+struct cookie_in {
+	struct tcp_key key;
+	uint32_t cisn;
+	uint32_t slot;
+};
+
+static uint32_t cookie_make(const struct tcp_engine *e,
+			    const struct tcp_key *k, uint32_t cisn,
+			    uint32_t slot, unsigned mss_idx)
+{
+	struct cookie_in ci;
+	uint64_t h;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.key = *k;
+	ci.cisn = cisn;
+	ci.slot = slot;
+	h = tcp_siphash(e->cfg.key, &ci, sizeof(ci));
+	return ((uint32_t)(h ^ (h >> 32)) & ~7u) | (mss_idx & 7u);
+}
+
+static uint32_t cookie_slot(uint64_t now)
+{
+	return (uint32_t)(now / TCP_COOKIE_SLOT_NS);
+}
+
+/* The peer's MSS after the rules of tcp.h (0 = absent = default). */
+static uint16_t peer_mss(uint16_t opt)
+{
+	if (opt == 0)
+		return TCP_MSS_DEFAULT;
+	return opt < TCP_MSS_MIN ? TCP_MSS_MIN : opt;
+}
+
+static uint16_t our_mss(const struct tcp_engine *e, uint8_t family)
+{
+	uint32_t hdr = (family == PKT_AF_INET6 ? PKT_IPV6_HLEN : PKT_IPV4_HLEN) +
+		       PKT_TCP_HLEN;
+	uint32_t m = e->cfg.mtu > hdr + TCP_MSS_MIN ? e->cfg.mtu - hdr
+						       : TCP_MSS_MIN;
+
+	if (e->cfg.mss_clamp && e->cfg.mss_clamp < m)
+		m = e->cfg.mss_clamp < TCP_MSS_MIN ? TCP_MSS_MIN : e->cfg.mss_clamp;
+	return (uint16_t)m;
+}
+
+static unsigned mss_index(uint16_t mss)
+{
+	unsigned i = 7;
+
+	while (i > 0 && cookie_mss[i] > mss)
+		i--;
+	return i;
+}
+
+/* A valid cookie in this ACK? Returns the MSS it encodes, or 0. */
+static uint16_t cookie_check(const struct tcp_engine *e,
+			     const struct tcp_key *k,
+			     const struct tcp_seg_in *in)
+{
+	uint32_t isn = in->ack - 1, slot = cookie_slot(e->now);
+	unsigned idx = isn & 7u;
+
+	for (uint32_t s = 0; s < 2; s++)
+		if (cookie_make(e, k, in->seq - 1, slot - s, idx) == isn)
+			return cookie_mss[idx];
+	return 0;
+}
+
+/* ---- send buffer ------------------------------------------------------- */
+
+static uint32_t snd_end(const struct tcp_conn *c)
+{
+	return c->snd_una + c->slen;
+}
+
+static uint8_t run_ttl(const struct tcp_conn *c, uint32_t seq, uint32_t *end)
+{
+	for (unsigned i = 0; i < c->nruns; i++)
+		if (seq_lt(seq, c->runs[i].end)) {
+			*end = c->runs[i].end;
+			return c->runs[i].ttl;
+		}
+	*end = snd_end(c);
+	return c->e->cfg.ttl;
+}
+
+static void sbuf_consume(struct tcp_conn *c, uint32_t n)
+{
+	unsigned k = 0;
+
+	c->soff += n;
+	c->slen -= n;
+	c->st.bytes_out += n;
+	while (k < c->nruns && seq_le(c->runs[k].end, c->snd_una))
+		k++;
+	if (k) {
+		memmove(c->runs, c->runs + k, (c->nruns - k) * sizeof(c->runs[0]));
+		c->nruns -= (uint8_t)k;
+	}
+	if (c->slen == 0) {
+		c->soff = 0;
+		if (c->scap > TCP_SNDBUF_KEEP) {
+			free(c->sbuf);
+			c->sbuf = NULL;
+			c->scap = 0;
+		}
+	}
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void arm_rto(struct tcp_conn *c)
+{
+	if (!c->rto_at)
+		c->rto_at = c->e->now + c->rto_cur;
+}
+
+static void emit_syn_ack(struct tcp_conn *c)
+{
+	c->ack_pending = false;
+	emit_raw(c->e, c, c->key.inst, c->route, c->route_len, c->iss,
+		 c->rcv_nxt, PKT_TCP_SYN | PKT_TCP_ACK,
+		 our_mss(c->e, c->key.family), 0, NULL, 0);
+}
+
+/* Send what the window allows, at most max_segs segments (0 = no limit). */
+static void conn_output(struct tcp_conn *c, unsigned max_segs)
+{
+	unsigned sent = 0;
+
+	if (c->state != ST_SYNCED)
+		return;
+	for (;;) {
+		uint32_t seq = c->snd_nxt, end = snd_end(c), run_end, n = 0;
+		uint8_t flags = PKT_TCP_ACK, ttl = 0;
+		bool fin = false;
+
+		if (max_segs && sent >= max_segs)
+			break;
+		if (seq_lt(seq, end)) {
+			uint32_t room = seq_lt(seq, c->snd_right) ?
+						c->snd_right - seq : 0;
+
+			ttl = run_ttl(c, seq, &run_end);
+			n = end - seq;
+			if (n > c->mss)
+				n = c->mss;
+			if (n > room)
+				n = room;
+			if (n > run_end - seq)
+				n = run_end - seq;
+			if (n == 0)
+				break; /* window closed: persist timer */
+			if (seq + n == end)
+				flags |= PKT_TCP_PSH;
+		}
+		/* FIN rides on the last data or goes alone; it sits at or
+		 * before the peer's right edge (or was sent before). */
+		if (c->fin_queued && seq + n == c->fin_seq &&
+		    (seq_le(c->fin_seq, c->snd_right) ||
+		     seq_lt(c->fin_seq, c->snd_max)))
+			fin = true;
+		if (n == 0 && !fin)
+			break;
+		if (fin)
+			flags |= PKT_TCP_FIN;
+		if (seq_lt(seq, c->snd_max)) {
+			c->st.retransmits++;
+			count(c->e, c->key.inst, TCP_CNT_RETRANSMITS);
+		}
+		emit_conn(c, seq, flags, 0, ttl,
+			  n ? c->sbuf + c->soff + (seq - c->snd_una) : NULL, n);
+		sent++;
+		c->snd_nxt = seq + n + fin;
+		if (seq_gt(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+		if (fin)
+			break;
+	}
+	if (c->snd_max != c->snd_una) {
+		arm_rto(c);
+		c->persist_at = 0;
+	} else if (seq_lt(c->snd_nxt, snd_end(c))) {
+		/* Data waits for a window with nothing in flight: probe. */
+		if (!c->persist_at)
+			c->persist_at = c->e->now + c->rto_cur;
+	} else {
+		c->persist_at = 0;
+	}
+}
+
+static void send_ack(struct tcp_conn *c)
+{
+	emit_conn(c, c->snd_nxt, PKT_TCP_ACK, 0, 0, NULL, 0);
+}
+
+/* ---- callbacks into the app -------------------------------------------- */
+
+static void app_data(struct tcp_conn *c, const uint8_t *d, size_t n)
+{
+	struct tcp_engine *e = c->e;
+
+	c->cb_depth++;
+	e->ops.on_data(e->opaque, c, d, n);
+	c->cb_depth--;
+}
+
+static void app_open(struct tcp_conn *c)
+{
+	struct tcp_engine *e = c->e;
+
+	c->opened = true;
+	count(e, c->key.inst, TCP_CNT_OPENED);
+	if (e->ops.on_open) {
+		c->cb_depth++;
+		e->ops.on_open(e->opaque, c);
+		c->cb_depth--;
+	}
+}
+
+static void app_writable(struct tcp_conn *c)
+{
+	struct tcp_engine *e = c->e;
+
+	if (!c->want_writable || c->fin_queued || c->slen >= TCP_SNDBUF_MAX)
+		return;
+	c->want_writable = false;
+	if (e->ops.on_writable) {
+		c->cb_depth++;
+		e->ops.on_writable(e->opaque, c);
+		c->cb_depth--;
+	}
+}
+
+/* ---- TIME_WAIT ---------------------------------------------------------- */
+
+static void tw_enter(struct tcp_conn *c)
+{
+	struct tcp_engine *e = c->e;
+	struct tcp_tw *t;
+	uint32_t b;
+
+	if (e->cfg.time_wait_max == 0)
+		goto out;
+	if (e->st.time_wait >= e->cfg.time_wait_max)
+		tw_free(e, container_of(e->twfifo.next, struct tcp_tw, fifo));
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto out;
+	t->key = c->key;
+	t->expires = e->now + e->cfg.time_wait_ns;
+	t->snd_nxt = c->snd_max;
+	t->rcv_nxt = c->rcv_nxt;
+	t->route_len = c->route_len;
+	if (c->route_len)
+		memcpy(t->route, c->route, c->route_len);
+	b = key_bucket(e, &t->key);
+	t->hnext = e->tws[b];
+	e->tws[b] = t;
+	list_add_tail(&e->twfifo, &t->fifo);
+	e->st.time_wait++;
+out:
+	conn_destroy(c, TCP_CLOSE_NORMAL);
+}
+
+/* A segment for a TIME_WAIT record. Returns true when consumed; false when
+ * the record was removed and the segment (a new SYN) must be processed. */
+static bool tw_input(struct tcp_engine *e, struct tcp_tw *t,
+		     const struct tcp_seg_in *in)
+{
+	if (in->flags & PKT_TCP_RST) {
+		tw_free(e, t);
+		return true;
+	}
+	if ((in->flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN) {
+		tw_free(e, t); /* a new connection replaces the record */
+		return false;
+	}
+	if (in->flags & (PKT_TCP_FIN | PKT_TCP_SYN) || in->len)
+		emit_raw(e, NULL, t->key.inst, t->route, t->route_len,
+			 t->snd_nxt, t->rcv_nxt, PKT_TCP_ACK, 0, 0, NULL, 0);
+	return true;
+}
+
+/* ---- input on an existing connection ------------------------------------ */
+
+static bool seq_acceptable(const struct tcp_conn *c, uint32_t seq,
+			   uint32_t seglen)
+{
+	uint32_t wnd = c->e->cfg.rcv_wnd;
+	uint32_t lo = c->rcv_nxt, hi = c->rcv_nxt + wnd;
+
+	if (seglen == 0)
+		return seq_ge(seq, lo) && seq_lt(seq, hi);
+	return (seq_ge(seq, lo) && seq_lt(seq, hi)) ||
+	       (seq_ge(seq + seglen - 1, lo) && seq_lt(seq + seglen - 1, hi));
+}
+
+static void conn_touch(struct tcp_conn *c, uint64_t now)
+{
+	c->last_rx = now;
+	list_del(&c->lru);
+	list_add_tail(&c->e->lru, &c->lru);
+	list_del(&c->ilru);
+	list_add_tail(&c->inst->conns, &c->ilru);
+}
+
+/* ACK processing for a synchronized connection. Returns false when the
+ * segment must not be processed further. */
+static bool conn_ack(struct tcp_conn *c, const struct tcp_seg_in *in)
+{
+	struct tcp_engine *e = c->e;
+	uint32_t ack = in->ack, win_right = in->ack + in->win;
+
+	if (seq_gt(ack, c->snd_max)) {
+		send_ack(c); /* acks something we never sent */
+		count(e, c->key.inst, TCP_CNT_BAD_SEGMENTS);
+		return false;
+	}
+	if (seq_lt(ack, c->snd_una - TCP_OLD_ACK_SLACK)) {
+		send_ack(c);
+		count(e, c->key.inst, TCP_CNT_BAD_SEGMENTS);
+		return false;
+	}
+	if (seq_lt(ack, c->snd_una))
+		return true; /* old duplicate: ignore the ACK, keep the data */
+
+	if (ack == c->snd_una) {
+		bool dup = c->snd_max != c->snd_una && in->len == 0 &&
+			   !(in->flags & (PKT_TCP_SYN | PKT_TCP_FIN)) &&
+			   win_right == c->snd_right;
+
+		if (dup && ++c->dupacks == TCP_DUPACK_THRESH) {
+			/* Fast retransmit of the first unacknowledged
+			 * segment (RFC 5681 without congestion control). */
+			uint32_t save = c->snd_nxt;
+
+			c->snd_nxt = c->snd_una;
+			conn_output(c, 1);
+			if (seq_gt(save, c->snd_nxt))
+				c->snd_nxt = save;
+		} else if (!dup) {
+			c->dupacks = 0;
+		}
+	} else {
+		uint32_t acked = ack - c->snd_una, data = acked;
+
+		if (data > c->slen)
+			data = c->slen; /* the rest is our FIN */
+		c->snd_una = ack;
+		if (seq_lt(c->snd_nxt, ack))
+			c->snd_nxt = ack;
+		sbuf_consume(c, data);
+		if (c->fin_queued && seq_gt(ack, c->fin_seq))
+			c->fin_acked = true;
+		c->dupacks = 0;
+		c->retries = 0;
+		c->rto_cur = e->cfg.rto_ns;
+		c->rto_at = 0;
+		if (c->snd_max != c->snd_una)
+			arm_rto(c);
+	}
+	if (c->snd_max == c->snd_una)
+		c->retries = 0; /* a live peer answering our window probes */
+	/* Window update (RFC 9293 SND.WL1/WL2 rule). */
+	if (seq_lt(c->snd_wl1, in->seq) ||
+	    (c->snd_wl1 == in->seq && seq_le(c->snd_wl2, ack))) {
+		c->snd_right = win_right;
+		c->snd_wl1 = in->seq;
+		c->snd_wl2 = ack;
+		if (seq_lt(c->snd_nxt, c->snd_right))
+			c->persist_at = 0;
+	}
+	return true;
+}
+
+/* Data and FIN of an acceptable segment. */
+static void conn_data(struct tcp_conn *c, const struct tcp_seg_in *in)
+{
+	const uint8_t *p = in->payload;
+	uint32_t seq = in->seq, n = (uint32_t)in->len, wnd_end;
+	bool fin = (in->flags & PKT_TCP_FIN) != 0;
+
+	if (c->peer_fin)
+		return; /* nothing comes after the peer's FIN */
+	if (n == 0 && !fin)
+		return;
+	if (seq_lt(seq, c->rcv_nxt)) {
+		uint32_t skip = c->rcv_nxt - seq;
+
+		if (skip >= n + fin) {
+			c->ack_pending = true; /* a full duplicate */
+			return;
+		}
+		if (skip > n)
+			skip = n;
+		p += skip;
+		n -= skip;
+		seq += skip;
+	}
+	if (seq != c->rcv_nxt) {
+		/* Out of order: dropped, the duplicate ACK asks for the gap. */
+		c->ack_pending = true;
+		return;
+	}
+	wnd_end = c->rcv_nxt + c->e->cfg.rcv_wnd;
+	if (seq_gt(seq + n, wnd_end)) {
+		n = wnd_end - seq;
+		fin = false; /* the FIN lies beyond what we accept */
+	}
+	if (n) {
+		c->rcv_nxt += n;
+		c->ack_pending = true;
+		if (!c->fin_queued) {
+			c->st.bytes_in += n;
+			app_data(c, p, n);
+			if (c->state == ST_DEAD)
+				return;
+		}
+	}
+	if (fin) {
+		c->rcv_nxt++;
+		c->peer_fin = true;
+		c->ack_pending = true;
+		if (!c->fin_queued) {
+			c->peer_closed_first = true;
+			app_data(c, NULL, 0); /* end of stream */
+			if (c->state == ST_DEAD)
+				return;
+			if (!c->fin_queued && !c->want_writable)
+				tcp_conn_close(c);
+		}
+	}
+}
+
+static void conn_input(struct tcp_conn *c, const struct tcp_seg_in *in,
+		       uint64_t now)
+{
+	struct tcp_engine *e = c->e;
+	uint8_t f = in->flags;
+	uint32_t seglen = (uint32_t)in->len + !!(f & PKT_TCP_SYN) +
+			  !!(f & PKT_TCP_FIN);
+
+	if (c->state == ST_SYN_RCVD && (f & PKT_TCP_SYN) &&
+	    !(f & (PKT_TCP_ACK | PKT_TCP_RST))) {
+		if (in->seq == c->irs) { /* our SYN-ACK was lost */
+			c->st.retransmits++;
+			count(e, c->key.inst, TCP_CNT_RETRANSMITS);
+			emit_syn_ack(c);
+		}
+		return;
+	}
+	if (!seq_acceptable(c, in->seq, seglen)) {
+		if (!(f & PKT_TCP_RST)) {
+			conn_touch(c, now); /* e.g. a window probe: alive */
+			if (c->state == ST_SYN_RCVD)
+				emit_syn_ack(c);
+			else
+				send_ack(c);
+		}
+		return;
+	}
+	if (f & PKT_TCP_RST) {
+		if (in->seq == c->rcv_nxt)
+			conn_destroy(c, TCP_CLOSE_RESET);
+		else if (c->state == ST_SYNCED)
+			send_ack(c); /* RFC 5961 challenge ACK */
+		return;
+	}
+	conn_touch(c, now);
+	if (f & PKT_TCP_SYN) {
+		if (c->state == ST_SYNCED)
+			send_ack(c); /* RFC 5961 challenge ACK */
+		return;
+	}
+	if (!(f & PKT_TCP_ACK))
+		return;
+	if (c->state == ST_SYN_RCVD) {
+		if (in->ack != c->iss + 1) {
+			emit_reset_for(e, in);
+			return;
+		}
+		c->state = ST_SYNCED;
+		c->snd_una = c->snd_nxt = c->snd_max = in->ack;
+		c->snd_right = in->ack + in->win;
+		c->snd_wl1 = in->seq;
+		c->snd_wl2 = in->ack;
+		c->rto_at = 0;
+		c->retries = 0;
+		c->rto_cur = e->cfg.rto_ns;
+		app_open(c);
+		if (c->state == ST_DEAD)
+			return;
+	}
+	if (!conn_ack(c, in))
+		return;
+	if (c->peer_closed_first && c->fin_acked) {
+		conn_destroy(c, TCP_CLOSE_NORMAL); /* LAST_ACK done */
+		return;
+	}
+	conn_data(c, in);
+	if (c->state == ST_DEAD)
+		return;
+	app_writable(c);
+	if (c->state == ST_DEAD)
+		return;
+	conn_output(c, 0);
+	if (c->ack_pending)
+		send_ack(c);
+	if (c->fin_acked && c->peer_fin) {
+		if (c->peer_closed_first)
+			conn_destroy(c, TCP_CLOSE_NORMAL);
+		else
+			tw_enter(c);
+	}
+}
+
+/* ---- input without a connection ----------------------------------------- */
+
+static void syn_input(struct tcp_engine *e, const struct tcp_key *k,
+		      const struct tcp_seg_in *in, uint64_t now)
+{
+	uint16_t mss = peer_mss(in->mss);
+	unsigned idx = mss_index(mss);
+	uint32_t iss = cookie_make(e, k, in->seq, cookie_slot(now), idx);
+	struct tcp_conn *c;
+	int room = make_room(e, k->inst);
+
+	if (room == -1) {
+		count(e, k->inst, TCP_CNT_REFUSED);
+		emit_reset_for(e, in);
+		return;
+	}
+	c = room == 0 ? conn_new(e, k, in, now) : NULL;
+	if (!c) {
+		/* Under pressure: answer without keeping state. */
+		count(e, k->inst, TCP_CNT_COOKIES_SENT);
+		emit_raw(e, NULL, k->inst, in->route, in->route_len, iss,
+			 in->seq + 1, PKT_TCP_SYN | PKT_TCP_ACK,
+			 our_mss(e, k->family), 0, NULL, 0);
+		return;
+	}
+	c->state = ST_SYN_RCVD;
+	c->mss = mss < our_mss(e, k->family) ? mss : our_mss(e, k->family);
+	c->irs = in->seq;
+	c->rcv_nxt = in->seq + 1;
+	c->iss = iss;
+	c->snd_una = iss;
+	c->snd_nxt = c->snd_max = iss + 1;
+	c->st.isn_local = iss;
+	c->st.isn_peer = in->seq;
+	emit_syn_ack(c);
+	arm_rto(c);
+	conn_resched(c);
+}
+
+/* An ACK for no connection: a SYN cookie coming back? */
+static bool cookie_input(struct tcp_engine *e, const struct tcp_key *k,
+			 const struct tcp_seg_in *in, uint64_t now)
+{
+	uint16_t mss = cookie_check(e, k, in);
+	struct tcp_conn *c;
+
+	if (!mss)
+		return false;
+	if (make_room(e, k->inst) != 0 || !(c = conn_new(e, k, in, now))) {
+		count(e, k->inst, TCP_CNT_REFUSED);
+		emit_reset_for(e, in);
+		return true;
+	}
+	count(e, k->inst, TCP_CNT_COOKIES_OK);
+	conn_enter(c);
+	c->state = ST_SYNCED;
+	c->mss = mss < our_mss(e, k->family) ? mss : our_mss(e, k->family);
+	c->irs = in->seq - 1;
+	c->rcv_nxt = in->seq;
+	c->iss = in->ack - 1;
+	c->st.isn_local = c->iss;
+	c->st.isn_peer = c->irs;
+	c->snd_una = c->snd_nxt = c->snd_max = in->ack;
+	c->snd_right = in->ack + in->win;
+	c->snd_wl1 = in->seq;
+	c->snd_wl2 = in->ack;
+	app_open(c);
+	if (c->state != ST_DEAD)
+		conn_input(c, in, now);
+	conn_leave(c);
+	return true;
+}
+
+void tcp_input(struct tcp_engine *e, const struct tcp_seg_in *in,
+	       uint64_t now_ns)
+{
+	struct tcp_key k;
+	struct tcp_conn *c;
+	struct tcp_tw *t;
+	uint8_t f = in->flags;
+
+	if (now_ns > e->now)
+		e->now = now_ns;
+	now_ns = e->now;
+	if ((in->family != PKT_AF_INET && in->family != PKT_AF_INET6) ||
+	    in->route_len > TCP_ROUTE_MAX || (in->len && !in->payload)) {
+		count(e, in->instance_id, TCP_CNT_BAD_SEGMENTS);
+		return;
+	}
+	key_from_in(&k, in);
+	c = conn_find(e, &k);
+	if (c) {
+		/* A fresh SYN on a half-open entry with another ISN: the peer
+		 * restarted its connect; start over. */
+		if (c->state == ST_SYN_RCVD && (f & PKT_TCP_SYN) &&
+		    !(f & (PKT_TCP_ACK | PKT_TCP_RST)) && in->seq != c->irs) {
+			conn_destroy(c, TCP_CLOSE_EVICTED);
+			c = NULL;
+		}
+	}
+	if (c) {
+		conn_enter(c);
+		conn_input(c, in, now_ns);
+		conn_leave(c);
+		return;
+	}
+	t = tw_find(e, &k);
+	if (t && tw_input(e, t, in))
+		return;
+	if ((f & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) ==
+	    PKT_TCP_SYN) {
+		if (in->len) { /* no TFO: a SYN never carries a request */
+			count(e, k.inst, TCP_CNT_BAD_SEGMENTS);
+			return;
+		}
+		syn_input(e, &k, in, now_ns);
+		return;
+	}
+	if ((f & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_ACK &&
+	    cookie_input(e, &k, in, now_ns))
+		return;
+	if ((f & (PKT_TCP_SYN | PKT_TCP_RST)) == (PKT_TCP_SYN | PKT_TCP_RST) ||
+	    (f & (PKT_TCP_SYN | PKT_TCP_FIN)) == (PKT_TCP_SYN | PKT_TCP_FIN)) {
+		count(e, k.inst, TCP_CNT_BAD_SEGMENTS);
+		return; /* nonsense flag combinations get no answer */
+	}
+	emit_reset_for(e, in);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static void conn_timer(struct tcp_conn *c, uint64_t now)
+{
+	struct tcp_engine *e = c->e;
+
+	if (now >= c->last_rx + e->cfg.idle_ns) {
+		if (c->state == ST_SYNCED)
+			count(e, c->key.inst, TCP_CNT_TIMEOUTS);
+		conn_reset(c, TCP_CLOSE_IDLE);
+		return;
+	}
+	if (c->rto_at && now >= c->rto_at) {
+		c->rto_at = 0;
+		if (++c->retries > e->cfg.max_retries) {
+			if (c->state == ST_SYNCED)
+				count(e, c->key.inst, TCP_CNT_TIMEOUTS);
+			conn_reset(c, TCP_CLOSE_TIMEOUT);
+			return;
+		}
+		c->rto_cur = min64(c->rto_cur * 2, e->cfg.rto_max_ns);
+		c->dupacks = 0;
+		if (c->state == ST_SYN_RCVD) {
+			c->st.retransmits++;
+			count(e, c->key.inst, TCP_CNT_RETRANSMITS);
+			emit_syn_ack(c);
+		} else {
+			/* Go back to the first unacknowledged byte; ACKs
+			 * clock out the rest. */
+			c->snd_nxt = c->snd_una;
+			conn_output(c, 1);
+		}
+		arm_rto(c);
+	} else if (c->persist_at && now >= c->persist_at) {
+		c->persist_at = 0;
+		if (++c->retries > e->cfg.max_retries) {
+			count(e, c->key.inst, TCP_CNT_TIMEOUTS);
+			conn_reset(c, TCP_CLOSE_TIMEOUT);
+			return;
+		}
+		c->rto_cur = min64(c->rto_cur * 2, e->cfg.rto_max_ns);
+		/* Zero-window probe: an old sequence number with no data,
+		 * so nothing is sent beyond the window; the peer answers
+		 * with its current window. */
+		emit_conn(c, c->snd_una - 1, PKT_TCP_ACK, 0, 0, NULL, 0);
+		c->persist_at = now + c->rto_cur;
+	}
+	conn_resched(c);
+}
+
+void tcp_timers(struct tcp_engine *e, uint64_t now_ns)
+{
+	if (now_ns > e->now)
+		e->now = now_ns;
+	now_ns = e->now;
+	while (e->nheap && e->heap[0]->deadline <= now_ns) {
+		struct tcp_conn *c = e->heap[0];
+
+		conn_timer(c, now_ns);
+	}
+	while (!list_empty(&e->twfifo)) {
+		struct tcp_tw *t = container_of(e->twfifo.next, struct tcp_tw,
+						fifo);
+
+		if (t->expires > now_ns)
+			break;
+		tw_free(e, t);
+	}
+}
+
+uint64_t tcp_next_deadline(const struct tcp_engine *e)
+{
+	uint64_t d = e->nheap ? e->heap[0]->deadline : UINT64_MAX;
+
+	if (!list_empty(&e->twfifo))
+		d = min64(d, container_of(e->twfifo.next, struct tcp_tw,
+					  fifo)->expires);
+	return d;
+}
+
+/* ---- application API ---------------------------------------------------- */
+
+static bool runs_append(struct tcp_conn *c, uint32_t end, uint8_t ttl)
+{
+	if (c->nruns && c->runs[c->nruns - 1].ttl == ttl) {
+		c->runs[c->nruns - 1].end = end;
+		return true;
+	}
+	if (c->nruns == TCP_TTL_RUNS_MAX)
+		return false;
+	c->runs[c->nruns].end = end;
+	c->runs[c->nruns].ttl = ttl;
+	c->nruns++;
+	return true;
+}
+
+size_t tcp_conn_send_space(const struct tcp_conn *c)
+{
+	if (c->state != ST_SYNCED || c->fin_queued)
+		return 0;
+	return TCP_SNDBUF_MAX - c->slen;
+}
+
+int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,
+		  uint8_t ttl)
+{
+	uint32_t need;
+
+	if (!c || (len && !data))
+		return -EINVAL;
+	if (c->state != ST_SYNCED || c->fin_queued)
+		return -EPIPE;
+	if (len == 0)
+		return 0;
+	if (len > TCP_SNDBUF_MAX - c->slen) {
+		c->want_writable = true;
+		return -ENOBUFS;
+	}
+	if (ttl == 0)
+		ttl = c->e->cfg.ttl;
+	need = c->slen + (uint32_t)len;
+	if (c->soff + need > c->scap) {
+		if (need <= c->scap) {
+			memmove(c->sbuf, c->sbuf + c->soff, c->slen);
+		} else {
+			uint32_t cap = c->scap ? c->scap : TCP_SNDBUF_MIN;
+			uint8_t *nb;
+
+			while (cap < need)
+				cap *= 2;
+			if (cap > TCP_SNDBUF_MAX)
+				cap = TCP_SNDBUF_MAX;
+			nb = malloc(cap);
+			if (!nb) {
+				c->want_writable = true;
+				return -ENOBUFS;
+			}
+			if (c->slen)
+				memcpy(nb, c->sbuf + c->soff, c->slen);
+			free(c->sbuf);
+			c->sbuf = nb;
+			c->scap = cap;
+		}
+		c->soff = 0;
+	}
+	if (!runs_append(c, snd_end(c) + (uint32_t)len, ttl)) {
+		c->want_writable = true;
+		return -ENOBUFS;
+	}
+	memcpy(c->sbuf + c->soff + c->slen, data, len);
+	c->slen = need;
+	/* Inside a callback the engine sends when it returns: replies and
+	 * a following close then share segments (FIN rides on the data). */
+	if (c->cb_depth == 0) {
+		conn_output(c, 0);
+		conn_resched(c);
+	}
+	return 0;
+}
+
+void tcp_conn_close(struct tcp_conn *c)
+{
+	if (!c || c->state != ST_SYNCED || c->fin_queued)
+		return;
+	c->fin_queued = true;
+	c->want_writable = false;
+	c->fin_seq = snd_end(c);
+	if (c->cb_depth == 0) {
+		conn_output(c, 0);
+		conn_resched(c);
+	}
+}
+
+void tcp_conn_abort(struct tcp_conn *c)
+{
+	if (!c || c->state == ST_DEAD)
+		return;
+	conn_reset(c, TCP_CLOSE_ABORT);
+}
+
+void tcp_conn_set_app(struct tcp_conn *c, void *app) { c->app = app; }
+void *tcp_conn_app(const struct tcp_conn *c) { return c->app; }
+uint32_t tcp_conn_instance(const struct tcp_conn *c) { return c->key.inst; }
+bool tcp_conn_peer_closed(const struct tcp_conn *c) { return c->peer_fin; }
+
+const void *tcp_conn_route(const struct tcp_conn *c, size_t *len)
+{
+	if (len)
+		*len = c->route_len;
+	return c->route;
+}
+
+const struct tcp_conn_stats *tcp_conn_stats(const struct tcp_conn *c)
+{
+	return &c->st;
+}
+
+const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *e)
+{
+	return &e->st;
+}
+
+uint32_t tcp_instance_conns(const struct tcp_engine *e, uint32_t id)
+{
+	const struct tcp_inst *i = inst_find((struct tcp_engine *)e, id);
+
+	return i ? i->n : 0;
+}
+
+void tcp_seg_in_from_pkt(struct tcp_seg_in *in, uint32_t instance_id,
+			 const struct pkt_view *v, const struct pkt_route *r)
+{
+	memset(in, 0, sizeof(*in));
+	in->instance_id = instance_id;
+	in->family = v->family;
+	memcpy(in->local, v->dst, 16);
+	memcpy(in->remote, v->src, 16);
+	in->lport = v->dport;
+	in->rport = v->sport;
+	in->seq = v->seq;
+	in->ack = v->ack;
+	in->flags = v->flags;
+	in->win = v->win;
+	in->mss = v->mss;
+	in->payload = v->payload;
+	in->len = v->payload_len;
+	in->route = r;
+	in->route_len = r ? sizeof(*r) : 0;
+}
+
+/* ---- engine ------------------------------------------------------------- */
+
+struct tcp_engine *tcp_engine_new(const struct tcp_cfg *cfg,
+				  const struct tcp_ops *ops, void *opaque)
+{
+	struct tcp_engine *e;
+	static const char label0[] = "mdr-tcp-table-k0";
+	static const char label1[] = "mdr-tcp-table-k1";
+	uint64_t h;
+
+	if (!cfg || !ops || !ops->on_data || !ops->emit)
+		return NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	e->ops = *ops;
+	e->opaque = opaque;
+#define DEF(f, v) do { if (!e->cfg.f) e->cfg.f = (v); } while (0)
+	DEF(max_conns, TCP_DEFAULT_MAX_CONNS);
+	DEF(max_conns_per_inst, TCP_DEFAULT_MAX_CONNS_PER_INST);
+	DEF(rto_ns, TCP_DEFAULT_RTO_NS);
+	DEF(rto_max_ns, TCP_DEFAULT_RTO_MAX_NS);
+	DEF(max_retries, TCP_DEFAULT_MAX_RETRIES);
+	DEF(idle_ns, TCP_DEFAULT_IDLE_NS);
+	DEF(time_wait_ns, TCP_DEFAULT_TIME_WAIT_NS);
+	DEF(time_wait_max, TCP_DEFAULT_TIME_WAIT_MAX);
+	DEF(mtu, TCP_DEFAULT_MTU);
+	DEF(rcv_wnd, TCP_DEFAULT_RCV_WND);
+	DEF(ttl, TCP_DEFAULT_TTL);
+#undef DEF
+	if (e->cfg.rto_ns < TCP_MIN_RTO_NS)
+		e->cfg.rto_ns = TCP_MIN_RTO_NS;
+	if (e->cfg.rto_max_ns < e->cfg.rto_ns)
+		e->cfg.rto_max_ns = e->cfg.rto_ns;
+	if (e->cfg.max_retries > 100) /* retries is 8 bits; 100 is forever */
+		e->cfg.max_retries = 100;
+	h = tcp_siphash(e->cfg.key, label0, sizeof(label0) - 1);
+	memcpy(e->hkey, &h, 8);
+	h = tcp_siphash(e->cfg.key, label1, sizeof(label1) - 1);
+	memcpy(e->hkey + 8, &h, 8);
+	e->nbuckets = TCP_MIN_BUCKETS;
+	while (e->nbuckets < e->cfg.max_conns && e->nbuckets < (1u << 24))
+		e->nbuckets *= 2;
+	while (e->nbuckets < e->cfg.time_wait_max && e->nbuckets < (1u << 24))
+		e->nbuckets *= 2;
+	e->conns = calloc(e->nbuckets, sizeof(*e->conns));
+	e->insts = calloc(e->nbuckets, sizeof(*e->insts));
+	e->tws = calloc(e->nbuckets, sizeof(*e->tws));
+	e->heap = calloc(e->cfg.max_conns, sizeof(*e->heap));
+	list_init(&e->lru);
+	list_init(&e->twfifo);
+	if (!e->conns || !e->insts || !e->tws || !e->heap) {
+		tcp_engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void tcp_engine_free(struct tcp_engine *e)
+{
+	if (!e)
+		return;
+	while (e->nheap)
+		conn_destroy(e->heap[e->nheap - 1], TCP_CLOSE_SHUTDOWN);
+	while (!list_empty(&e->twfifo))
+		tw_free(e, container_of(e->twfifo.next, struct tcp_tw, fifo));
+	free(e->conns);
+	free(e->insts);
+	free(e->tws);
+	free(e->heap);
+	free(e);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* mdrctl internals shared by its source files. */
+#ifndef MDRCTL_CTL_H
+#define MDRCTL_CTL_H
+
+#include <jansson.h>
+#include "maps.h"
+
+/* Exit statuses: 0 done, 1 the operation failed, 2 bad usage. */
+#define CTL_OK 0
+#define CTL_FAIL 1
+#define CTL_USAGE 2
+
+extern struct mdr_maps ctl_maps;
+extern const char *ctl_pin_dir;
+
+/* Opens ctl_maps on first use; CTL_OK or CTL_FAIL (message printed). */
+int ctl_open(void);
+/* Prints "mdrctl: <msg>" on stderr, returns CTL_FAIL. */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a JSON value (stable key order, 2-space indent) and frees it. */
+int ctl_print_json(json_t *v);
+/* "-j" among argv[1..]: removes it, returns 1. */
+int ctl_take_flag(int *argc, char **argv, const char *flag);
+
+/* info.c */
+int cmd_stats(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_token_key(int argc, char **argv);
+json_t *ctl_config_json(const struct mdr_config *c);
+
+/* per-instance counters (info.c): fills xdp/resp, 0 or -errno */
+json_t *ctl_instance_counters_json(uint32_t id);
+
+#endif

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * mdrd links: attach the XDP program (through libxdp, native mode with a
+ * generic-mode fallback) to every interface matching an --iface glob,
+ * record attachments in mdr_ifaces, follow rtnetlink (RTM_NEWLINK /
+ * RTM_DELLINK) so that new interfaces are attached at once and removed
+ * ones are forgotten (mdr_ifaces, port bindings).
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "mdrd.h"
+#include "log.h"
+#include "store.h"
+
+struct link {
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];
+	struct xdp_program *prog; /* NULL: not attached by us */
+	enum xdp_attach_mode mode;
+	uint32_t rx_queues;
+	int seen; /* present in the current dump (resync) */
+};
+
+static struct link links[MDR_MAX_IFACES];
+static size_t n_links;
+static struct mnl_socket *ev_sock;
+static int xdp_prog_fd = -1;
+
+static struct link *find_link(uint32_t ifindex)
+{
+	for (size_t i = 0; i < n_links; i++)
+		if (links[i].ifindex == ifindex)
+			return &links[i];
+	return NULL;
+}
+
+static int matches(const char *name)
+{
+	for (int i = 0; i < mdrd_opts.n_patterns; i++)
+		if (fnmatch(mdrd_opts.patterns[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void record_iface(const struct link *l)
+{
+	struct mdr_iface v = { .num_rx_queues = l->rx_queues, .attached_ns = realtime_ns() };
+
+	snprintf(v.name, sizeof(v.name), "%s", l->name);
+	v.mode = l->mode == XDP_MODE_NATIVE ? MDR_IFACE_NATIVE : MDR_IFACE_GENERIC;
+	if (bpf_map_update_elem(mdrd_maps.ifaces, &l->ifindex, &v, BPF_ANY))
+		mdr_log(MDR_LOG_ERR, "port %s: writing %s: %s", l->name, MDR_MAP_IFACES,
+			strerror(errno));
+}
+
+/* A program left attached by a previous mdrd that did not exit cleanly is
+ * ours to replace; anything else belongs to someone else. */
+static int remove_stale_mdr_prog(const struct link *l)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex((int)l->ifindex);
+	struct xdp_program *main_prog;
+	int r = -EEXIST;
+
+	if (!mp || libxdp_get_error(mp))
+		return -ENOENT;
+	main_prog = xdp_multiprog__main_prog(mp);
+	if (xdp_multiprog__is_legacy(mp) && main_prog &&
+	    !strcmp(xdp_program__name(main_prog), "mdr_xdp")) {
+		r = xdp_multiprog__detach(mp);
+		if (!r)
+			mdr_log(MDR_LOG_INFO, "port %s: removed a stale mdr program", l->name);
+	}
+	xdp_multiprog__close(mp);
+	return r;
+}
+
+static int try_attach(struct link *l, enum xdp_attach_mode mode)
+{
+	int fd = dup(xdp_prog_fd), r;
+	struct xdp_program *p;
+
+	if (fd < 0)
+		return -errno;
+	p = xdp_program__from_fd(fd); /* owns fd from here */
+	if (!p || libxdp_get_error(p)) {
+		r = p ? (int)libxdp_get_error(p) : -ENOMEM;
+		close(fd);
+		return r;
+	}
+	mdrd_attaching = 1;
+	r = xdp_program__attach(p, (int)l->ifindex, mode, 0);
+	mdrd_attaching = 0;
+	if (r) {
+		xdp_program__close(p);
+		return r;
+	}
+	l->prog = p;
+	l->mode = mode;
+	return 0;
+}
+
+static void attach(struct link *l)
+{
+	int r = try_attach(l, XDP_MODE_NATIVE), r2;
+
+	if (r == -EEXIST || r == -EBUSY) {
+		if (remove_stale_mdr_prog(l) == 0)
+			r = try_attach(l, XDP_MODE_NATIVE);
+	}
+	if (r) {
+		/* Bridges and some drivers have no native XDP: generic mode. */
+		r2 = try_attach(l, XDP_MODE_SKB);
+		if (r2) {
+			mdr_log(MDR_LOG_ERR, "port %s: cannot attach XDP (native: %s, generic: %s)",
+				l->name, strerror(-r), strerror(-r2));
+			return;
+		}
+	}
+	record_iface(l);
+	mdr_log(MDR_LOG_INFO, "port %s: attached (ifindex %u, %s mode, %u rx queues)", l->name,
+		l->ifindex, l->mode == XDP_MODE_NATIVE ? "native" : "generic", l->rx_queues);
+}
+
+static void detach(struct link *l, int gone)
+{
+	if (!l->prog)
+		return;
+	if (!gone) {
+		int r = xdp_program__detach(l->prog, (int)l->ifindex, l->mode, 0);
+
+		if (r)
+			mdr_log(MDR_LOG_WARN, "port %s: detaching XDP: %s", l->name, strerror(-r));
+		else
+			mdr_log(MDR_LOG_INFO, "port %s: detached", l->name);
+	}
+	xdp_program__close(l->prog);
+	l->prog = NULL;
+	bpf_map_delete_elem(mdrd_maps.ifaces, &l->ifindex);
+}
+
+static void link_new(uint32_t ifindex, const char *name, uint32_t rxq)
+{
+	struct link *l = find_link(ifindex);
+	int fresh = !l;
+
+	if (!l) {
+		if (n_links == MDR_MAX_IFACES) {
+			mdr_log(MDR_LOG_ERR, "port %s: more than %d interfaces, ignored", name,
+				MDR_MAX_IFACES);
+			return;
+		}
+		l = &links[n_links++];
+		memset(l, 0, sizeof(*l));
+		l->ifindex = ifindex;
+	}
+	if (strcmp(l->name, name)) {
+		if (l->prog && !matches(name))
+			detach(l, 0); /* renamed out of our patterns */
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		fresh = 1;
+	}
+	l->seen = 1;
+	if (rxq)
+		l->rx_queues = rxq;
+	if (!l->prog && matches(name))
+		attach(l);
+	else if (l->prog && fresh)
+		record_iface(l);
+	if (fresh)
+		instances_link_added(ifindex, name);
+}
+
+static void link_del(uint32_t ifindex)
+{
+	struct link *l = find_link(ifindex);
+	int n;
+
+	if (l && l->prog) {
+		mdr_log(MDR_LOG_INFO, "port %s: removed (ifindex %u)", l->name, ifindex);
+		detach(l, 1);
+	}
+	bpf_map_delete_elem(mdrd_maps.ifaces, &ifindex);
+	n = mdr_store_forget_ifindex(&mdrd_maps, ifindex);
+	if (n > 0)
+		mdr_log(MDR_LOG_INFO, "port %s: %d binding(s) removed with the interface",
+			l ? l->name : "?", n);
+	if (l)
+		*l = links[--n_links];
+}
+
+struct link_msg {
+	uint32_t ifindex;
+	const char *name;
+	uint32_t rxq;
+};
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	struct link_msg *m = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			m->name = mnl_attr_get_str(a);
+		break;
+	case IFLA_NUM_RX_QUEUES:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			m->rxq = mnl_attr_get_u32(a);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_msg m = { .ifindex = (uint32_t)ifi->ifi_index };
+
+	(void)data;
+	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, &m);
+	if (nlh->nlmsg_type == RTM_DELLINK)
+		link_del(m.ifindex);
+	else if (m.name)
+		link_new(m.ifindex, m.name, m.rxq);
+	return MNL_CB_OK;
+}
+
+/* Forget mdr_ifaces entries no live attachment of ours backs (left by a
+ * previous run that did not exit cleanly). */
+static void prune_ifaces(void)
+{
+	uint32_t k, next, stale[MDR_MAX_IFACES];
+	void *prev = NULL;
+	size_t n = 0;
+
+	while (n < MDR_MAX_IFACES && bpf_map_get_next_key(mdrd_maps.ifaces, prev, &next) == 0) {
+		struct link *l = find_link(next);
+
+		if (!l || !l->prog)
+			stale[n++] = next;
+		k = next;
+		prev = &k;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(mdrd_maps.ifaces, &stale[i]);
+}
+
+int links_resync(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *s = mnl_socket_open(NETLINK_ROUTE);
+	struct nlmsghdr *nlh;
+	struct rtgenmsg *rt;
+	unsigned seq = (unsigned)time(NULL), portid;
+	int r = 0;
+	ssize_t n;
+
+	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		if (s)
+			mnl_socket_close(s);
+		return r;
+	}
+	portid = mnl_socket_get_portid(s);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtgen_family = AF_PACKET;
+	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* Links that vanished while we were not listening: forget them too. */
+	for (size_t i = 0; i < n_links; i++)
+		links[i].seen = 0;
+	while ((n = mnl_socket_recvfrom(s, buf, sizeof(buf))) > 0) {
+		r = mnl_cb_run(buf, (size_t)n, seq, portid, msg_cb, NULL);
+		if (r <= MNL_CB_STOP)
+			break;
+	}
+	r = r < 0 ? -errno : 0;
+	for (size_t i = 0; i < n_links;) {
+		if (!links[i].seen)
+			link_del(links[i].ifindex); /* swaps the last one in: same i again */
+		else
+			i++;
+	}
+	for (size_t i = 0; i < n_links; i++) {
+		/* --iface patterns may have changed (SIGHUP). */
+		if (links[i].prog && !matches(links[i].name))
+			detach(&links[i], 0);
+	}
+	prune_ifaces();
+out:
+	mnl_socket_close(s);
+	return r;
+}
+
+int links_init(int prog_fd)
+{
+	xdp_prog_fd = prog_fd;
+	ev_sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!ev_sock)
+		return -errno;
+	if (mnl_socket_bind(ev_sock, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		int r = -errno;
+
+		mnl_socket_close(ev_sock);
+		ev_sock = NULL;
+		return r;
+	}
+	return mnl_socket_get_fd(ev_sock);
+}
+
+void links_event(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	ssize_t n;
+
+	for (;;) {
+		n = mnl_socket_recvfrom(ev_sock, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				/* Events were lost: re-read every link. */
+				mdr_log(MDR_LOG_WARN, "rtnetlink overrun, re-reading all links");
+				links_resync();
+				continue;
+			}
+			if (errno != EAGAIN && errno != EINTR)
+				mdr_log(MDR_LOG_ERR, "rtnetlink: %s", strerror(errno));
+			return;
+		}
+		mnl_cb_run(buf, (size_t)n, 0, 0, msg_cb, NULL);
+	}
+}
+
+void links_detach_all(void)
+{
+	for (size_t i = 0; i < n_links; i++)
+		detach(&links[i], 0);
+}
+
+void links_close(void)
+{
+	if (ev_sock)
+		mnl_socket_close(ev_sock);
+	ev_sock = NULL;
+}

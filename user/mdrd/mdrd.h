@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* mdrd internals shared by its source files. */
+#ifndef MDRD_H
+#define MDRD_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdint.h>
+#include "maps.h"
+
+/* --iface patterns given (flags + config file). */
+#define MDRD_MAX_PATTERNS 64
+/* A config file line (key=value). */
+#define MDRD_CONFIG_LINE_MAX 1024
+
+struct mdrd_opts {
+	char pin_dir[MDR_PIN_DIR_MAX];
+	char instances[PATH_MAX];          /* "" = none */
+	char config_file[PATH_MAX];        /* "" = none */
+	char *patterns[MDRD_MAX_PATTERNS]; /* owned */
+	int n_patterns;
+	int purge_on_exit;
+	struct mdr_config_edit cfg;        /* settings for mdr_config */
+};
+
+extern struct mdr_maps mdrd_maps;
+extern struct mdrd_opts mdrd_opts;
+extern int mdrd_attaching; /* silences libbpf while libxdp probes */
+
+/* links.c: interfaces, XDP attachment, rtnetlink */
+int links_init(int prog_fd);           /* returns the event socket fd or -errno */
+int links_resync(void);                /* dump every link, attach/detach */
+void links_event(void);                /* read pending rtnetlink events */
+void links_detach_all(void);
+void links_close(void);
+
+/* instances.c: instances directory and deferred port bindings */
+int instances_init(void);              /* returns the inotify fd (-1 without dir) */
+void instances_load_all(void);
+void instances_event(void);
+int instances_timeout_ms(void);       /* poll timeout, -1 = none */
+void instances_tick(void);
+void instances_link_added(uint32_t ifindex, const char *name);
+void instances_close(void);
+
+#endif

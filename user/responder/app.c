@@ -1,0 +1,765 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Frames to HTTP responses and back (see app.h). */
+#include "app.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "cache.h"
+#include "http.h"
+#include "log.h"
+#include "pkt.h"
+#include "serve.h"
+#include "store.h"
+#include "tcp.h"
+
+/* Request bytes buffered while a response waits for send space: a client
+ * pipelining more than this without reading its answers is reset. */
+#define RSP_IN_MAX (2 * HTTP_MAX_REQUEST)
+/* Times one request is re-run when the instance changed under it (its
+ * generation vanished while reading content, or a concurrent password
+ * POST won the race). */
+#define RSP_SERVE_RETRIES MDR_STORE_READ_RETRIES
+/* How old a cached record may be for a SYN's connection limit. */
+#define RSP_RECORD_MAX_AGE_NS 1000000000ull
+/* Cache entries unused this long are dropped. */
+#define RSP_CACHE_IDLE_NS (300ull * 1000000000ull)
+/* Counter deltas kept for instances between flushes (one per instance
+ * seen in a second; more are flushed early). */
+#define RSP_CTR_BUCKETS 1024u
+/* Key id of a key this responder creates (rotation tools pick others). */
+#define RSP_FIRST_KEY_ID 1u
+/* IPv6 text form incl. NUL. */
+#define RSP_IP_STR 46
+
+/* What a connection's segments carry back to the shell: the socket and the
+ * L2/L3 template of the guest. */
+struct rsp_route {
+	struct rsp_port port;
+	struct pkt_route pr;
+};
+_Static_assert(sizeof(struct rsp_route) <= TCP_ROUTE_MAX, "route fits the TCP blob");
+
+struct out_chunk {
+	struct out_chunk *next;
+	size_t len, off;
+	uint8_t ttl;
+	uint8_t data[];
+};
+
+struct rsp_conn {
+	struct rsp_app *a;
+	struct tcp_conn *c;
+	struct http_parser p;
+	struct http_req req;
+	uint8_t *in;          /* request bytes not parsed yet (blocked) */
+	size_t in_len;
+	struct out_chunk *out, *out_tail; /* response bytes TCP has no room for */
+	size_t out_bytes;
+	bool closing;         /* no further request is answered */
+	bool fin_after;       /* send FIN once the output drained */
+	char remote_ip[RSP_IP_STR];
+};
+
+struct rsp_ctr {
+	uint32_t id;
+	bool dirty;
+	struct mdr_resp_counters d; /* deltas since the last flush */
+	struct rsp_ctr *next;
+};
+
+struct rsp_app {
+	struct mdr_maps *m;
+	struct rsp_xsk *x;
+	struct tcp_engine *tcp;
+	struct rsp_cache *cache;
+	struct mdr_token_keys keys;
+	uint64_t now_ns;
+	struct rsp_ctr *ctr[RSP_CTR_BUCKETS];
+	uint8_t frame[4096 + 64]; /* TX frame being built */
+	uint64_t dropped_frames, bad_frames;
+};
+
+/* ---------------------------------------------------------------- clock */
+
+static uint64_t unix_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static void fill_random(void *buf, size_t len, void *opaque)
+{
+	uint8_t *p = buf;
+
+	(void)opaque;
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			/* cannot happen after boot; never hand out zeroes silently */
+			mdr_log(MDR_LOG_ERR, "getrandom: %s", strerror(errno));
+			abort();
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* ------------------------------------------------------------- counters */
+
+static struct rsp_ctr *ctr_of(struct rsp_app *a, uint32_t id)
+{
+	unsigned b = (id * 2654435761u) >> 22 & (RSP_CTR_BUCKETS - 1);
+	struct rsp_ctr *c;
+
+	for (c = a->ctr[b]; c; c = c->next)
+		if (c->id == id)
+			break;
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		c->id = id;
+		c->next = a->ctr[b];
+		a->ctr[b] = c;
+	}
+	c->dirty = true;
+	return c;
+}
+
+static void count_status(struct rsp_app *a, uint32_t id, int status, size_t bytes)
+{
+	struct rsp_ctr *c = ctr_of(a, id);
+	struct mdr_resp_counters *d;
+
+	if (!c)
+		return;
+	d = &c->d;
+	d->requests++;
+	d->bytes_sent += bytes;
+	switch (status) {
+	case 200: d->status_200++; break;
+	case 400: d->status_400++; break;
+	case 401: d->status_401++; break;
+	case 403: d->status_403++; break;
+	case 404: d->status_404++; break;
+	case 405: d->status_405++; break;
+	case 409: d->status_409++; break;
+	case 413: d->status_413++; break;
+	case 414: d->status_414++; break;
+	case 429: d->status_429++; break;
+	case 431: d->status_431++; break;
+	default:
+		if (status >= 500)
+			d->status_5xx++;
+		break;
+	}
+}
+
+static void add_counters(struct mdr_resp_counters *to, const struct mdr_resp_counters *d)
+{
+	/* every field is a __u64 counter (the ABI asserts the size) */
+	enum { N = sizeof(*to) / sizeof(__u64) };
+	__u64 a[N], b[N];
+
+	memcpy(a, to, sizeof(a));
+	memcpy(b, d, sizeof(b));
+	for (size_t i = 0; i < N; i++)
+		a[i] += b[i];
+	memcpy(to, a, sizeof(a));
+}
+
+static void flush_counters(struct rsp_app *a)
+{
+	for (unsigned b = 0; b < RSP_CTR_BUCKETS; b++) {
+		struct rsp_ctr **p = &a->ctr[b];
+		while (*p) {
+			struct rsp_ctr *c = *p;
+			struct mdr_resp_counters v;
+			struct mdr_instance rec;
+
+			if (!c->dirty) {
+				/* idle for a whole period: forget it */
+				*p = c->next;
+				free(c);
+				continue;
+			}
+			/* Counters of a deleted instance are not brought back. */
+			if (c->id == 0 || mdr_store_record(a->m, c->id, &rec) == 0) {
+				if (bpf_map_lookup_elem(a->m->rstats, &c->id, &v))
+					memset(&v, 0, sizeof(v));
+				add_counters(&v, &c->d);
+				if (bpf_map_update_elem(a->m->rstats, &c->id, &v, BPF_ANY))
+					mdr_log(MDR_LOG_WARN, "instance id %u: writing counters: %s",
+						c->id, strerror(errno));
+			}
+			memset(&c->d, 0, sizeof(c->d));
+			c->dirty = false;
+			p = &c->next;
+		}
+	}
+}
+
+/* ---------------------------------------------------------- token keys */
+
+static void load_keys(struct rsp_app *a, bool create)
+{
+	struct mdr_token_keys k;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(a->m->tokkey, &zero, &k)) {
+		mdr_log(MDR_LOG_ERR, "reading token keys: %s", strerror(errno));
+		return;
+	}
+	if (k.cur_id == 0 && create) {
+		/* First responder on this node: make a key. The map is an
+		 * array (no BPF_NOEXIST), so write, then use whatever is
+		 * there: a concurrent creator's key wins for both. */
+		memset(&k, 0, sizeof(k));
+		k.cur_id = RSP_FIRST_KEY_ID;
+		fill_random(k.cur, sizeof(k.cur), NULL);
+		if (bpf_map_update_elem(a->m->tokkey, &zero, &k, BPF_ANY))
+			mdr_log(MDR_LOG_ERR, "storing a new token key: %s", strerror(errno));
+		else
+			mdr_log(MDR_LOG_INFO, "created IMDSv2 token key %u", k.cur_id);
+		if (bpf_map_lookup_elem(a->m->tokkey, &zero, &k))
+			return;
+	}
+	a->keys = k;
+}
+
+/* ------------------------------------------------------------- output */
+
+static void conn_fail(struct rsp_conn *k)
+{
+	k->closing = true;
+	tcp_conn_abort(k->c);
+}
+
+/*
+ * Hand p[0..n) to TCP as far as its send buffer takes it. Returns the
+ * bytes taken or -errno. When not everything was taken, TCP has been told
+ * (by a refused tcp_conn_send) that we want on_writable, which also keeps
+ * it from closing the connection on the peer's FIN while we still owe
+ * response bytes.
+ */
+static ssize_t push(struct tcp_conn *c, const uint8_t *p, size_t n, uint8_t ttl)
+{
+	size_t space;
+	int r = tcp_conn_send(c, p, n, ttl);
+
+	if (r == 0)
+		return (ssize_t)n;
+	if (r != -ENOBUFS)
+		return r;
+	space = tcp_conn_send_space(c);
+	if (space == 0 || space >= n)
+		return 0; /* full, or out of memory: wait for on_writable */
+	r = tcp_conn_send(c, p, space, ttl);
+	if (r)
+		return r == -ENOBUFS ? 0 : r;
+	r = tcp_conn_send(c, p + space, n - space, ttl); /* arms on_writable */
+	if (r == 0)
+		return (ssize_t)n;
+	return r == -ENOBUFS ? (ssize_t)space : r;
+}
+
+/* Push queued response bytes into TCP as far as its send space allows. */
+static void out_flush(struct rsp_conn *k)
+{
+	while (k->out) {
+		struct out_chunk *o = k->out;
+		ssize_t n = push(k->c, o->data + o->off, o->len - o->off, o->ttl);
+
+		if (n < 0) {
+			conn_fail(k);
+			return;
+		}
+		o->off += (size_t)n;
+		k->out_bytes -= (size_t)n;
+		if (o->off < o->len)
+			return;
+		k->out = o->next;
+		if (!k->out)
+			k->out_tail = NULL;
+		free(o);
+	}
+	if (k->fin_after) {
+		k->fin_after = false;
+		tcp_conn_close(k->c);
+	}
+}
+
+/* Send bytes now as far as TCP takes them, queue (copied) the rest. */
+static int out_write(struct rsp_conn *k, const void *data, size_t len, uint8_t ttl)
+{
+	const uint8_t *p = data;
+	struct out_chunk *o;
+
+	if (!k->out && len) {
+		ssize_t n = push(k->c, p, len, ttl);
+		if (n < 0)
+			return (int)n;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (!len)
+		return 0;
+	o = malloc(sizeof(*o) + len);
+	if (!o)
+		return -ENOMEM;
+	o->next = NULL;
+	o->len = len;
+	o->off = 0;
+	o->ttl = ttl;
+	memcpy(o->data, p, len);
+	if (k->out_tail)
+		k->out_tail->next = o;
+	else
+		k->out = o;
+	k->out_tail = o;
+	k->out_bytes += len;
+	return 0;
+}
+
+/* ------------------------------------------------------------- requests */
+
+static void port_name(struct rsp_app *a, struct rsp_conn *k, char *buf, unsigned len)
+{
+	size_t rl;
+	const struct rsp_route *r = tcp_conn_route(k->c, &rl);
+
+	if (r && rl == sizeof(*r))
+		rsp_xsk_port_name(a->x, r->port, buf, len);
+	else
+		snprintf(buf, len, "?");
+}
+
+static bool is_password_request(const struct http_req *req)
+{
+	char path[MDR_PATH_MAX];
+
+	/* serve.c decides exactly; this only avoids a map read for the
+	 * other paths (reading the password needlessly is harmless). */
+	return mdr_path_normalize(req->target, path, sizeof(path)) == 0 &&
+	       strstr(path, "/password") != NULL;
+}
+
+/* Answer k->req (or the parse error `error_status`). */
+static void respond(struct rsp_conn *k, int error_status)
+{
+	struct rsp_app *a = k->a;
+	uint32_t id = tcp_conn_instance(k->c);
+	struct mdr_render_ctx rctx = { .random = fill_random, .remote_ip = k->remote_ip };
+	struct mdr_serve_resp resp;
+	struct mdr_password pw;
+	const uint8_t *body = NULL;
+	size_t body_len = 0, head_len;
+	char head[HTTP_RESPONSE_HEAD_MAX];
+	const char *uuid = "-";
+	bool done = false;
+	int r;
+
+	if (error_status) {
+		mdr_serve_error(error_status, &resp);
+		done = true;
+	}
+	for (int attempt = 0; !done && attempt < RSP_SERVE_RETRIES; attempt++) {
+		struct rsp_inst *i = id ? rsp_cache_get(a->cache, id, a->now_ns) : NULL;
+		struct mdr_serve_inst si = { .id = id, .keys = &a->keys };
+
+		if (i) {
+			uuid = i->rec.uuid;
+			si.uuid = i->rec.uuid;
+			si.tokens = (enum mdr_tokens_mode)i->rec.tokens;
+			si.hop_limit = i->rec.hop_limit;
+			si.defn = i->defn;
+			if (i->broken) {
+				mdr_serve_error(500, &resp);
+				done = true;
+				break;
+			}
+			if (is_password_request(&k->req) &&
+			    !bpf_map_lookup_elem(a->m->passwords, &id, &pw)) {
+				si.has_password = true;
+				si.password = pw.data;
+				si.password_len = pw.len <= MDR_PASSWORD_MAX ? pw.len : MDR_PASSWORD_MAX;
+			}
+		}
+		mdr_serve(&k->req, &si, unix_now_s(), &rctx, &resp);
+
+		if (resp.store_password) {
+			struct mdr_password nw = { .len = (uint32_t)resp.password_len };
+			memcpy(nw.data, resp.password, resp.password_len);
+			/* NOEXIST: of two racing POSTs only one wins (409 for the
+			 * other); an empty stored password may be replaced, as nova. */
+			if (bpf_map_update_elem(a->m->passwords, &id, &nw,
+						si.has_password ? BPF_EXIST : BPF_NOEXIST)) {
+				int e = errno;
+				mdr_serve_resp_free(&resp);
+				if (e == EEXIST || e == ENOENT)
+					continue; /* re-read: the answer becomes 409 */
+				char pn[48];
+				port_name(a, k, pn, sizeof(pn));
+				mdr_log(MDR_LOG_ERR, "instance %s port %s: storing the password: %s",
+					uuid, pn, strerror(e));
+				mdr_serve_error(500, &resp);
+			}
+		}
+		if (resp.kind == MDR_SERVE_BLOB && resp.send_body) {
+			r = i ? rsp_cache_blob(a->cache, i, resp.blob, &body, &body_len) : -EINVAL;
+			if (r == -ENOENT) {
+				mdr_serve_resp_free(&resp);
+				continue; /* new generation: redo with it */
+			}
+			if (r || body_len != resp.content_length) {
+				char pn[48];
+				port_name(a, k, pn, sizeof(pn));
+				mdr_log(MDR_LOG_ERR, "instance %s port %s: reading blob %u: %s",
+					uuid, pn, resp.blob, r ? strerror(-r) : "length mismatch");
+				mdr_serve_resp_free(&resp);
+				mdr_serve_error(500, &resp);
+				body = NULL;
+			}
+		}
+		done = true;
+	}
+	if (!done) {
+		mdr_log(MDR_LOG_WARN, "instance %s: content kept changing under request", uuid);
+		mdr_serve_error(503, &resp);
+	}
+	if (resp.kind == MDR_SERVE_BODY) {
+		body = (const uint8_t *)resp.body;
+		body_len = resp.content_length;
+	}
+	if (!resp.send_body)
+		body_len = 0;
+
+	head_len = mdr_serve_head(&resp, head, sizeof(head));
+	r = head_len ? out_write(k, head, head_len, resp.ip_ttl) : -EINVAL;
+	if (!r && body_len)
+		r = out_write(k, body, body_len, resp.ip_ttl);
+	count_status(a, id, resp.status, head_len + body_len);
+	if (resp.token_issued) {
+		struct rsp_ctr *c = ctr_of(a, id);
+		if (c)
+			c->d.tokens_issued++;
+	}
+	if (!resp.keep_alive || r) {
+		k->closing = true;
+		k->fin_after = true;
+	}
+	mdr_serve_resp_free(&resp);
+	if (r) {
+		conn_fail(k);
+		return;
+	}
+	if (k->fin_after && !k->out) {
+		k->fin_after = false;
+		tcp_conn_close(k->c);
+	}
+}
+
+/* Parse and answer requests from data; stops when a response waits for
+ * send space or the connection is closing. Returns bytes used. */
+static size_t consume(struct rsp_conn *k, const uint8_t *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !k->closing && !k->out) {
+		size_t used = 0;
+		enum http_result r = http_parser_feed(&k->p, data + off, len - off, &used, &k->req);
+
+		off += used;
+		if (r == HTTP_NEED_MORE)
+			break;
+		respond(k, r == HTTP_ERROR ? k->req.error_status : 0);
+		if (r == HTTP_ERROR)
+			break;
+	}
+	if (k->closing)
+		return len; /* the rest is never looked at */
+	return off;
+}
+
+/* Handle buffered input after output drained. */
+static void resume(struct rsp_conn *k)
+{
+	size_t used;
+
+	if (!k->in_len || k->out || k->closing)
+		return;
+	used = consume(k, k->in, k->in_len);
+	memmove(k->in, k->in + used, k->in_len - used);
+	k->in_len -= used;
+}
+
+/* The peer sent FIN and every request it sent has been answered: close
+ * our side too (a keep-alive client leaving). */
+static void maybe_finish(struct rsp_conn *k)
+{
+	if (!k->closing && !k->out && !k->in_len && tcp_conn_peer_closed(k->c)) {
+		k->closing = true;
+		tcp_conn_close(k->c);
+	}
+}
+
+/* ------------------------------------------------------------- tcp ops */
+
+static void on_open(void *opaque, struct tcp_conn *c)
+{
+	struct rsp_app *a = opaque;
+	struct rsp_conn *k = calloc(1, sizeof(*k));
+	const struct mdr_instance *rec;
+	const struct rsp_route *r;
+	size_t rl;
+
+	if (!k) {
+		tcp_conn_abort(c);
+		return;
+	}
+	k->a = a;
+	k->c = c;
+	rec = rsp_cache_record(a->cache, tcp_conn_instance(c), a->now_ns, RSP_RECORD_MAX_AGE_NS);
+	http_parser_init(&k->p, rec ? rec->max_req : 0);
+	r = tcp_conn_route(c, &rl);
+	if (r && rl == sizeof(*r))
+		inet_ntop(r->pr.family == PKT_AF_INET6 ? AF_INET6 : AF_INET, r->pr.remote,
+			  k->remote_ip, sizeof(k->remote_ip));
+	tcp_conn_set_app(c, k);
+}
+
+static void on_data(void *opaque, struct tcp_conn *c, const uint8_t *data, size_t len)
+{
+	struct rsp_conn *k = tcp_conn_app(c);
+	size_t used;
+
+	(void)opaque;
+	if (!k || k->closing)
+		return;
+	if (k->in_len) {
+		used = 0; /* keep order: append behind what waits */
+	} else {
+		used = consume(k, data, len);
+		if (k->closing)
+			return;
+	}
+	if (used < len) {
+		uint8_t *n;
+		if (k->in_len + (len - used) > RSP_IN_MAX) {
+			conn_fail(k);
+			return;
+		}
+		n = realloc(k->in, k->in_len + (len - used));
+		if (!n) {
+			conn_fail(k);
+			return;
+		}
+		k->in = n;
+		memcpy(k->in + k->in_len, data + used, len - used);
+		k->in_len += len - used;
+		resume(k);
+	}
+	maybe_finish(k);
+}
+
+static void on_writable(void *opaque, struct tcp_conn *c)
+{
+	struct rsp_conn *k = tcp_conn_app(c);
+
+	(void)opaque;
+	if (!k)
+		return;
+	out_flush(k);
+	if (!k->out) {
+		resume(k);
+		maybe_finish(k);
+	}
+}
+
+static void on_close(void *opaque, struct tcp_conn *c, enum tcp_close_reason why)
+{
+	struct rsp_conn *k = tcp_conn_app(c);
+
+	(void)opaque;
+	(void)why;
+	if (!k)
+		return;
+	while (k->out) {
+		struct out_chunk *o = k->out;
+		k->out = o->next;
+		free(o);
+	}
+	free(k->in);
+	free(k);
+	tcp_conn_set_app(c, NULL);
+}
+
+static void emit(void *opaque, const struct tcp_seg_out *seg)
+{
+	struct rsp_app *a = opaque;
+	const struct rsp_route *r = seg->route;
+	size_t n;
+
+	if (!r || seg->route_len != sizeof(*r))
+		return;
+	n = pkt_build_tcp(a->frame, sizeof(a->frame) < rsp_xsk_max_frame(a->x) ?
+			  sizeof(a->frame) : rsp_xsk_max_frame(a->x),
+			  &r->pr, seg->seq, seg->ack, seg->flags, seg->win, seg->mss,
+			  seg->ttl, seg->payload, seg->len);
+	if (!n || rsp_xsk_send(a->x, r->port, a->frame, (uint32_t)n))
+		a->dropped_frames++;
+}
+
+static uint32_t max_conns(void *opaque, uint32_t id)
+{
+	struct rsp_app *a = opaque;
+	const struct mdr_instance *rec = rsp_cache_record(a->cache, id, a->now_ns,
+							  RSP_RECORD_MAX_AGE_NS);
+
+	return rec ? rec->max_conns : 0;
+}
+
+static void count(void *opaque, uint32_t id, enum tcp_counter what)
+{
+	struct rsp_app *a = opaque;
+	struct rsp_ctr *c;
+	__u64 *f;
+
+	switch (what) {
+	case TCP_CNT_OPENED:
+	case TCP_CNT_CLOSED:
+	case TCP_CNT_REFUSED:
+	case TCP_CNT_RESETS_SENT:
+	case TCP_CNT_RETRANSMITS:
+		break;
+	default:
+		return;
+	}
+	c = ctr_of(a, id);
+	if (!c)
+		return;
+	f = what == TCP_CNT_OPENED ? &c->d.conns_opened :
+	    what == TCP_CNT_CLOSED ? &c->d.conns_closed :
+	    what == TCP_CNT_REFUSED ? &c->d.conns_refused :
+	    what == TCP_CNT_RESETS_SENT ? &c->d.resets_sent : &c->d.retransmits;
+	(*f)++;
+}
+
+/* ------------------------------------------------------------ frames */
+
+void rsp_app_rx(void *app, const struct rsp_rx *rx)
+{
+	struct rsp_app *a = app;
+	struct pkt_view v;
+	struct rsp_route route;
+	struct tcp_seg_in in;
+	int r;
+
+	if (!rx->meta) {
+		a->bad_frames++;
+		return; /* not from our XDP program */
+	}
+	r = pkt_parse(rx->frame, rx->len, &v);
+	if (r != PKT_OK) {
+		a->bad_frames++;
+		mdr_log(MDR_LOG_DEBUG, "ifindex %u queue %u: dropped frame: %s",
+			rx->ifindex, rx->queue, pkt_strerror(r));
+		return;
+	}
+	memset(&route, 0, sizeof(route));
+	route.port = rx->port;
+	pkt_route_from_view(&v, &route.pr);
+	tcp_seg_in_from_pkt(&in, rx->meta->instance_id, &v, &route.pr);
+	in.route = &route;
+	in.route_len = sizeof(route);
+	tcp_input(a->tcp, &in, a->now_ns);
+}
+
+void rsp_app_port_down(void *app, struct rsp_port port)
+{
+	(void)app;
+	(void)port;
+	/* Connections through it fail their next send (stale port) and end
+	 * by retransmission timeout or idle timeout. */
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
+{
+	struct tcp_ops ops = {
+		.on_data = on_data,
+		.on_close = on_close,
+		.emit = emit,
+		.max_conns = max_conns,
+		.on_open = on_open,
+		.on_writable = on_writable,
+		.count = count,
+	};
+	struct tcp_cfg cfg = {
+		.max_conns = o->max_conns,
+		.idle_ns = o->idle_timeout_ns,
+	};
+	struct rsp_app *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->m = m;
+	fill_random(cfg.key, sizeof(cfg.key), NULL);
+	a->cache = rsp_cache_new(m);
+	a->tcp = tcp_engine_new(&cfg, &ops, a);
+	if (!a->cache || !a->tcp) {
+		mdr_log(MDR_LOG_ERR, "out of memory creating the TCP engine");
+		rsp_app_free(a);
+		return NULL;
+	}
+	load_keys(a, true);
+	return a;
+}
+
+void rsp_app_set_xsk(struct rsp_app *a, struct rsp_xsk *x) { a->x = x; }
+
+void rsp_app_set_now(struct rsp_app *a, uint64_t now_ns) { a->now_ns = now_ns; }
+
+uint64_t rsp_app_timers(struct rsp_app *a)
+{
+	tcp_timers(a->tcp, a->now_ns);
+	return tcp_next_deadline(a->tcp);
+}
+
+void rsp_app_tick(struct rsp_app *a)
+{
+	flush_counters(a);
+	load_keys(a, false);
+	rsp_cache_expire(a->cache, a->now_ns, RSP_CACHE_IDLE_NS);
+}
+
+void rsp_app_free(struct rsp_app *a)
+{
+	if (!a)
+		return;
+	if (a->tcp)
+		tcp_engine_free(a->tcp); /* on_close frees every connection */
+	flush_counters(a);
+	for (unsigned b = 0; b < RSP_CTR_BUCKETS; b++)
+		while (a->ctr[b]) {
+			struct rsp_ctr *c = a->ctr[b];
+			a->ctr[b] = c->next;
+			free(c);
+		}
+	rsp_cache_free(a->cache);
+	free(a);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * app.h - the glue between the AF_XDP shell (xsk.h) and the pure cores:
+ * frames -> pkt_parse -> tcp_input -> HTTP parser -> mdr_serve (instance
+ * content from the cache) -> tcp_conn_send -> pkt_build_tcp -> XSK TX on
+ * the socket the connection came from. Also the per-instance counters
+ * (mdr_rstats) and the IMDSv2 token keys (mdr_tokkey).
+ */
+#ifndef MDR_RSP_APP_H
+#define MDR_RSP_APP_H
+
+#include <stdint.h>
+#include "maps.h"
+#include "xsk.h"
+
+struct rsp_app_opts {
+	uint32_t max_conns;       /* TCP connections, all instances; 0 = default */
+	uint64_t idle_timeout_ns; /* 0 = TCP default */
+};
+
+struct rsp_app;
+
+/* NULL on failure (logged). m must outlive the app. */
+struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m);
+/* The shell replies go out through (set once, before any frame). */
+void rsp_app_set_xsk(struct rsp_app *a, struct rsp_xsk *x);
+/* Flush counters and free everything (connections are dropped silently:
+ * guests retry, and a restarted responder answers with RSTs). */
+void rsp_app_free(struct rsp_app *a);
+
+/* Clock for the frames and timers that follow (monotonic ns). */
+void rsp_app_set_now(struct rsp_app *a, uint64_t now_ns);
+
+/* rsp_rx_fn: one received frame (opaque = the app). */
+void rsp_app_rx(void *app, const struct rsp_rx *rx);
+/* rsp_down_fn: a socket is going away. */
+void rsp_app_port_down(void *app, struct rsp_port port);
+
+/* Run due TCP timers; returns the next deadline (monotonic ns, UINT64_MAX
+ * for none). */
+uint64_t rsp_app_timers(struct rsp_app *a);
+
+/* Housekeeping, about once a second: flush counters to mdr_rstats,
+ * re-read the token keys, expire idle cache entries. */
+void rsp_app_tick(struct rsp_app *a);
+
+#endif /* MDR_RSP_APP_H */

@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * AF_XDP sockets over one shared UMEM (see xsk.h).
+ *
+ * libxdp 1.3.1 binds the first socket created on a UMEM to the UMEM's own
+ * fd, and every later socket shares that UMEM through it (XDP_SHARED_UMEM),
+ * which the kernel only allows while that first socket is bound. Guest
+ * interfaces come and go, so the first socket is an "anchor" bound to the
+ * loopback device of our namespace (always present, no XDP program, no
+ * traffic): it owns the UMEM and never goes away before the responder does.
+ * Shared sockets inherit copy mode and need-wakeup from it.
+ */
+#include "xsk.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <xdp/xsk.h>
+
+#include "log.h"
+
+/* UMEM chunk: a page holds one frame of any MTU up to 3.8 KB (the kernel
+ * keeps XDP_PACKET_HEADROOM in front of received data, where the XDP
+ * metadata lands). */
+#define RSP_FRAME_SIZE 4096u
+/* Headroom the kernel reserves in front of RX data in copy mode. */
+#define RSP_RX_HEADROOM 256u
+/* The anchor needs a ring to bind; it never carries traffic. */
+#define RSP_ANCHOR_RING 64u
+/* Device the anchor binds to: exists in every network namespace. */
+#define RSP_ANCHOR_IFNAME "lo"
+/* Fewest fill-ring frames per socket even when the pool is spread thin. */
+#define RSP_FILL_MIN 16u
+/* Frames kept out of fill rings so replies can always be built. */
+#define RSP_TX_RESERVE 256u
+/* Queues served per interface: taps have 1..a few, a NIC at most 256. */
+#define RSP_MAX_QUEUES 256u
+/* sendto rounds per flush when the kernel returns EAGAIN (copy mode
+ * transmits a bounded budget per call). */
+#define RSP_KICK_ROUNDS 64
+/* Hash buckets for (ifindex, queue) -> slot: a power of 2. */
+#define RSP_HASH_BUCKETS 1024u
+/* Busy-poll budget and timeout when --busy-poll is given. */
+#define RSP_BUSY_POLL_US 20
+#define RSP_BUSY_POLL_BUDGET RSP_BATCH
+
+#define NO_OWNER 0xffffu
+#define NO_SLOT 0xffffffffu
+
+_Static_assert(MDR_MAX_XSKS < NO_OWNER, "slots fit the owner table");
+
+struct rsp_sock {
+	struct xsk_socket *xsk;
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	int fd;
+	uint32_t slot;
+	uint32_t epoch;
+	uint32_t ifindex;
+	uint32_t queue;
+	char ifname[IF_NAMESIZE];
+	uint32_t in_fill;   /* frames given to the kernel for RX */
+	uint32_t tx_out;    /* frames queued for TX, not yet completed */
+	uint32_t tx_unkicked; /* queued since the last sendto */
+	bool seen;          /* present in the current sync */
+	bool dirty;         /* on the flush list */
+	uint32_t hnext;     /* hash chain (slot) */
+	uint32_t dnext;     /* dirty list (slot) */
+};
+
+/* (ifindex, queue) pairs whose creation failed: logged once. */
+struct rsp_fail {
+	uint32_t ifindex, queue;
+	int err;
+};
+#define RSP_MAX_FAILS 256u /* remembered failures; beyond that we log again */
+
+struct rsp_xsk {
+	struct rsp_xsk_opts o;
+	struct rsp_xsk_maps m;
+	int epfd;
+	rsp_down_fn down;
+	void *down_ctx;
+
+	void *area;
+	size_t area_len;
+	struct xsk_umem *umem;
+	struct xsk_ring_prod anchor_fill;
+	struct xsk_ring_cons anchor_comp;
+	struct xsk_ring_prod anchor_tx;
+	struct xsk_socket *anchor;
+
+	uint64_t *free_stack; /* frame base addresses */
+	uint32_t n_free;
+	uint16_t *owner;      /* per frame: slot, or NO_OWNER when free */
+
+	struct rsp_sock *socks[MDR_MAX_XSKS];
+	uint32_t n_socks;
+	uint32_t next_epoch;
+	uint32_t hash[RSP_HASH_BUCKETS];
+	uint32_t dirty_head;
+
+	struct rsp_fail fails[RSP_MAX_FAILS];
+	uint32_t n_fails;
+
+	struct rsp_xsk_stats st;
+};
+
+/* ---------------------------------------------------------------- frames */
+
+static uint64_t frame_alloc(struct rsp_xsk *x, uint32_t slot)
+{
+	uint64_t a;
+
+	if (!x->n_free)
+		return UINT64_MAX;
+	a = x->free_stack[--x->n_free];
+	x->owner[a / RSP_FRAME_SIZE] = (uint16_t)slot;
+	return a;
+}
+
+static void frame_free(struct rsp_xsk *x, uint64_t addr)
+{
+	uint64_t base = addr - addr % RSP_FRAME_SIZE;
+	uint64_t i = base / RSP_FRAME_SIZE;
+
+	if (i >= x->o.umem_frames || x->owner[i] == NO_OWNER)
+		return; /* never trust the kernel with our accounting */
+	x->owner[i] = NO_OWNER;
+	x->free_stack[x->n_free++] = base;
+}
+
+/* Frames a socket should keep in its fill ring: an equal share of the pool
+ * minus the TX reserve, at least RSP_FILL_MIN, at most the ring. */
+static uint32_t fill_quota(const struct rsp_xsk *x)
+{
+	uint32_t pool = x->o.umem_frames > RSP_TX_RESERVE ?
+		x->o.umem_frames - RSP_TX_RESERVE : x->o.umem_frames / 2;
+	uint32_t q = pool / (x->n_socks ? x->n_socks : 1);
+
+	if (q < RSP_FILL_MIN)
+		q = RSP_FILL_MIN;
+	if (q > x->o.ring_size)
+		q = x->o.ring_size;
+	return q;
+}
+
+static void refill(struct rsp_xsk *x, struct rsp_sock *s)
+{
+	uint32_t want = fill_quota(x), n, idx, i;
+
+	if (s->in_fill >= want)
+		return;
+	n = want - s->in_fill;
+	/* Leave the TX reserve alone unless this socket would starve. */
+	if (x->n_free <= RSP_TX_RESERVE)
+		n = s->in_fill ? 0 : (x->n_free < RSP_FILL_MIN ? x->n_free : RSP_FILL_MIN);
+	else if (n > x->n_free - RSP_TX_RESERVE)
+		n = x->n_free - RSP_TX_RESERVE;
+	if (!n)
+		return;
+	n = xsk_ring_prod__reserve(&s->fill, n, &idx);
+	for (i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&s->fill, idx + i) = frame_alloc(x, s->slot);
+	xsk_ring_prod__submit(&s->fill, n);
+	s->in_fill += n;
+	if (n && xsk_ring_prod__needs_wakeup(&s->fill))
+		recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+static void reap_completions(struct rsp_xsk *x, struct rsp_sock *s)
+{
+	uint32_t idx, n, i;
+
+	while ((n = xsk_ring_cons__peek(&s->comp, RSP_BATCH * 4, &idx)) > 0) {
+		for (i = 0; i < n; i++)
+			frame_free(x, *xsk_ring_cons__comp_addr(&s->comp, idx + i));
+		xsk_ring_cons__release(&s->comp, n);
+		s->tx_out = s->tx_out > n ? s->tx_out - n : 0;
+	}
+}
+
+/* --------------------------------------------------------------- lookups */
+
+static uint32_t hash_of(uint32_t ifindex, uint32_t queue)
+{
+	return (ifindex * 2654435761u + queue * 40503u) & (RSP_HASH_BUCKETS - 1);
+}
+
+static struct rsp_sock *sock_find(struct rsp_xsk *x, uint32_t ifindex, uint32_t queue)
+{
+	uint32_t s = x->hash[hash_of(ifindex, queue)];
+
+	while (s != NO_SLOT) {
+		struct rsp_sock *k = x->socks[s];
+		if (k->ifindex == ifindex && k->queue == queue)
+			return k;
+		s = k->hnext;
+	}
+	return NULL;
+}
+
+static void hash_del(struct rsp_xsk *x, struct rsp_sock *k)
+{
+	uint32_t *p = &x->hash[hash_of(k->ifindex, k->queue)];
+
+	while (*p != NO_SLOT) {
+		if (*p == k->slot) {
+			*p = k->hnext;
+			return;
+		}
+		p = &x->socks[*p]->hnext;
+	}
+}
+
+static struct rsp_sock *port_sock(const struct rsp_xsk *x, struct rsp_port p)
+{
+	struct rsp_sock *s;
+
+	if (p.slot >= MDR_MAX_XSKS)
+		return NULL;
+	s = x->socks[p.slot];
+	return s && s->epoch == p.epoch ? s : NULL;
+}
+
+static struct rsp_fail *fail_find(struct rsp_xsk *x, uint32_t ifindex, uint32_t queue)
+{
+	for (uint32_t i = 0; i < x->n_fails; i++)
+		if (x->fails[i].ifindex == ifindex && x->fails[i].queue == queue)
+			return &x->fails[i];
+	return NULL;
+}
+
+static void fail_forget(struct rsp_xsk *x, uint32_t ifindex, uint32_t queue)
+{
+	struct rsp_fail *f = fail_find(x, ifindex, queue);
+
+	if (f)
+		*f = x->fails[--x->n_fails];
+}
+
+/* ------------------------------------------------------ socket lifecycle */
+
+static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
+{
+	struct mdr_xsk_key key = { .ifindex = s->ifindex, .queue = s->queue };
+	uint32_t slot = s->slot;
+
+	if (x->down)
+		x->down(x->down_ctx, (struct rsp_port){ .slot = slot, .epoch = s->epoch });
+	/* Stop the redirect first, then empty the XSKMAP slot. */
+	if (bpf_map_delete_elem(x->m.slot_fd, &key) && errno != ENOENT)
+		mdr_log(MDR_LOG_WARN, "socket %s queue %u: unregistering slot %u: %s",
+			s->ifname, s->queue, slot, strerror(errno));
+	bpf_map_delete_elem(x->m.xsks_fd, &slot); /* gone with the socket anyway */
+	epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	xsk_socket__delete(s->xsk);
+	/* The kernel let go of the socket's rings: every frame it held
+	 * (fill ring, RX, TX, completion) comes back to the pool. */
+	for (uint32_t i = 0; i < x->o.umem_frames; i++)
+		if (x->owner[i] == slot)
+			frame_free(x, (uint64_t)i * RSP_FRAME_SIZE);
+	hash_del(x, s);
+	if (s->dirty) {
+		uint32_t *p = &x->dirty_head;
+		while (*p != NO_SLOT && *p != slot)
+			p = &x->socks[*p]->dnext;
+		if (*p == slot)
+			*p = s->dnext;
+	}
+	mdr_log(MDR_LOG_INFO, "socket down: %s (ifindex %u) queue %u slot %u (%s)",
+		s->ifname, s->ifindex, s->queue, slot, why);
+	x->socks[slot] = NULL;
+	x->n_socks--;
+	free(s);
+}
+
+static int free_slot(const struct rsp_xsk *x)
+{
+	/* Lowest free slot: keeps the XSKMAP dense and slots stable. */
+	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
+		if (!x->socks[i])
+			return (int)i;
+	return -1;
+}
+
+static void set_busy_poll(int fd)
+{
+	int one = 1, us = RSP_BUSY_POLL_US, budget = RSP_BUSY_POLL_BUDGET;
+
+	/* Best effort: copy-mode sockets on virtual devices have no NAPI to
+	 * poll, and the event loop spins anyway with --busy-poll. */
+	setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us));
+	setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget));
+}
+
+static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
+		       uint32_t queue)
+{
+	struct xsk_socket_config cfg = {
+		.rx_size = x->o.ring_size,
+		.tx_size = x->o.ring_size,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.xdp_flags = 0,
+		/* Ignored by the kernel for a shared UMEM (inherited from
+		 * the anchor), stated for clarity. */
+		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
+	};
+	struct mdr_xsk_key key = { .ifindex = ifindex, .queue = queue };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct rsp_sock *s;
+	struct rsp_fail *f;
+	int slot, err;
+	uint32_t uslot;
+
+	slot = free_slot(x);
+	if (slot < 0) {
+		err = -ENOSPC;
+		goto fail;
+	}
+	uslot = (uint32_t)slot;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	s->slot = uslot;
+	s->ifindex = ifindex;
+	s->queue = queue;
+	s->hnext = s->dnext = NO_SLOT;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
+	err = xsk_socket__create_shared(&s->xsk, ifname, queue, x->umem, &s->rx,
+					&s->tx, &s->fill, &s->comp, &cfg);
+	if (err) {
+		free(s);
+		goto fail;
+	}
+	s->fd = xsk_socket__fd(s->xsk);
+	if (x->o.busy_poll)
+		set_busy_poll(s->fd);
+	s->epoch = ++x->next_epoch;
+	x->socks[uslot] = s;
+	x->n_socks++;
+	s->hnext = x->hash[hash_of(ifindex, queue)];
+	x->hash[hash_of(ifindex, queue)] = uslot;
+
+	ev.data.u64 = RSP_EV(RSP_EV_XSK, uslot);
+	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, s->fd, &ev)) {
+		err = -errno;
+		goto fail_registered;
+	}
+	refill(x, s);
+	/* Socket first, then the key XDP looks up: no frame is ever sent
+	 * to a slot whose socket is not there yet. */
+	if (bpf_map_update_elem(x->m.xsks_fd, &uslot, &s->fd, BPF_ANY) ||
+	    bpf_map_update_elem(x->m.slot_fd, &key, &uslot, BPF_ANY)) {
+		err = -errno;
+		goto fail_registered;
+	}
+	fail_forget(x, ifindex, queue);
+	mdr_log(MDR_LOG_INFO, "socket up: %s (ifindex %u) queue %u slot %u",
+		ifname, ifindex, queue, uslot);
+	return 0;
+
+fail_registered:
+	sock_destroy(x, s, "registration failed");
+fail:
+	f = fail_find(x, ifindex, queue);
+	if (!f || f->err != err)
+		mdr_log(MDR_LOG_ERR, "socket %s (ifindex %u) queue %u: %s (retrying)",
+			ifname, ifindex, queue, strerror(-err));
+	if (!f && x->n_fails < RSP_MAX_FAILS)
+		f = &x->fails[x->n_fails++];
+	if (f)
+		*f = (struct rsp_fail){ .ifindex = ifindex, .queue = queue, .err = err };
+	return err;
+}
+
+/* ------------------------------------------------------------ public API */
+
+static void clear_stale_slots(struct rsp_xsk *x)
+{
+	struct mdr_xsk_key key, next;
+	unsigned n = 0;
+
+	/* A killed responder left its (ifindex, queue) -> slot entries; the
+	 * kernel already emptied the XSKMAP slots of its closed sockets. */
+	while (!bpf_map_get_next_key(x->m.slot_fd, NULL, &next)) {
+		key = next;
+		if (bpf_map_delete_elem(x->m.slot_fd, &key))
+			break;
+		n++;
+	}
+	if (n)
+		mdr_log(MDR_LOG_INFO, "cleared %u stale socket registrations", n);
+}
+
+int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
+		 const struct rsp_xsk_maps *maps, int epfd, rsp_down_fn down,
+		 void *down_ctx)
+{
+	struct xsk_umem_config ucfg = {
+		.fill_size = opts->ring_size,
+		.comp_size = opts->ring_size,
+		.frame_size = RSP_FRAME_SIZE,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	struct xsk_socket_config acfg = {
+		.rx_size = RSP_ANCHOR_RING,
+		.tx_size = RSP_ANCHOR_RING,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
+	};
+	struct rsp_xsk *x;
+	int err;
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->o = *opts;
+	x->m = *maps;
+	x->epfd = epfd;
+	x->down = down;
+	x->down_ctx = down_ctx;
+	x->dirty_head = NO_SLOT;
+	for (uint32_t i = 0; i < RSP_HASH_BUCKETS; i++)
+		x->hash[i] = NO_SLOT;
+
+	x->area_len = (size_t)opts->umem_frames * RSP_FRAME_SIZE;
+	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	x->free_stack = calloc(opts->umem_frames, sizeof(*x->free_stack));
+	x->owner = calloc(opts->umem_frames, sizeof(*x->owner));
+	if (x->area == MAP_FAILED || !x->free_stack || !x->owner) {
+		if (x->area == MAP_FAILED)
+			x->area = NULL;
+		err = -ENOMEM;
+		mdr_log(MDR_LOG_ERR, "UMEM of %u frames: out of memory", opts->umem_frames);
+		goto fail;
+	}
+	for (uint32_t i = 0; i < opts->umem_frames; i++) {
+		x->owner[i] = NO_OWNER;
+		/* Low addresses on top: the first frames used stay hot. */
+		x->free_stack[i] = (uint64_t)(opts->umem_frames - 1 - i) * RSP_FRAME_SIZE;
+	}
+	x->n_free = opts->umem_frames;
+
+	err = xsk_umem__create(&x->umem, x->area, x->area_len, &x->anchor_fill,
+			       &x->anchor_comp, &ucfg);
+	if (err) {
+		mdr_log(MDR_LOG_ERR, "creating the UMEM (%u frames): %s",
+			opts->umem_frames, strerror(-err));
+		x->umem = NULL;
+		goto fail;
+	}
+	err = xsk_socket__create_shared(&x->anchor, RSP_ANCHOR_IFNAME, 0, x->umem,
+					NULL, &x->anchor_tx, &x->anchor_fill,
+					&x->anchor_comp, &acfg);
+	if (err) {
+		mdr_log(MDR_LOG_ERR, "binding the UMEM's anchor socket to %s: %s",
+			RSP_ANCHOR_IFNAME, strerror(-err));
+		x->anchor = NULL;
+		goto fail;
+	}
+	clear_stale_slots(x);
+	*out = x;
+	return 0;
+fail:
+	rsp_xsk_close(x);
+	return err;
+}
+
+void rsp_xsk_close(struct rsp_xsk *x)
+{
+	if (!x)
+		return;
+	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
+		if (x->socks[i])
+			sock_destroy(x, x->socks[i], "shutdown");
+	if (x->anchor)
+		xsk_socket__delete(x->anchor);
+	if (x->umem)
+		xsk_umem__delete(x->umem);
+	if (x->area)
+		munmap(x->area, x->area_len);
+	free(x->free_stack);
+	free(x->owner);
+	free(x);
+}
+
+/* Read one mdr_ifaces entry's name as the kernel knows it now. */
+static bool iface_present(uint32_t ifindex, const struct mdr_iface *v,
+			  char name[IF_NAMESIZE])
+{
+	char tmp[IF_NAMESIZE];
+
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)sizeof(v->name), v->name);
+	if (tmp[0] && if_nametoindex(tmp) == ifindex) {
+		memcpy(name, tmp, IF_NAMESIZE);
+		return true;
+	}
+	/* Renamed since mdrd recorded it, or another namespace's device. */
+	return if_indextoname(ifindex, name) != NULL;
+}
+
+int rsp_xsk_sync(struct rsp_xsk *x)
+{
+	uint32_t key, next, *pkey = NULL;
+	struct mdr_iface v;
+	char name[IF_NAMESIZE];
+	int changed = 0;
+
+	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
+		if (x->socks[i])
+			x->socks[i]->seen = false;
+
+	while (!bpf_map_get_next_key(x->m.ifaces_fd, pkey, &next)) {
+		key = next;
+		pkey = &key;
+		if (bpf_map_lookup_elem(x->m.ifaces_fd, &key, &v))
+			continue; /* deleted under us */
+		if (!iface_present(key, &v, name))
+			continue;
+		uint32_t nq = v.num_rx_queues ? v.num_rx_queues : 1;
+		if (nq > RSP_MAX_QUEUES)
+			nq = RSP_MAX_QUEUES;
+		for (uint32_t q = 0; q < nq; q++) {
+			struct rsp_sock *s = sock_find(x, key, q);
+			if (s) {
+				s->seen = true;
+				continue;
+			}
+			if (!sock_create(x, key, name, q)) {
+				s = sock_find(x, key, q);
+				if (s)
+					s->seen = true;
+				changed++;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
+		if (x->socks[i] && !x->socks[i]->seen) {
+			sock_destroy(x, x->socks[i], "interface gone");
+			changed++;
+		}
+	return changed;
+}
+
+void rsp_xsk_sock_error(struct rsp_xsk *x, uint32_t slot)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (slot >= MDR_MAX_XSKS || !x->socks[slot])
+		return;
+	getsockopt(x->socks[slot]->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	sock_destroy(x, x->socks[slot], err ? strerror(err) : "socket error");
+}
+
+static void mark_dirty(struct rsp_xsk *x, struct rsp_sock *s)
+{
+	if (s->dirty)
+		return;
+	s->dirty = true;
+	s->dnext = x->dirty_head;
+	x->dirty_head = s->slot;
+}
+
+unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
+{
+	struct rsp_sock *s = slot < MDR_MAX_XSKS ? x->socks[slot] : NULL;
+	uint32_t idx, n, i;
+	uint64_t addrs[RSP_BATCH];
+
+	if (!s)
+		return 0;
+	n = xsk_ring_cons__peek(&s->rx, RSP_BATCH, &idx);
+	for (i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
+		uint64_t off = d->addr % RSP_FRAME_SIZE;
+		struct rsp_rx r = {
+			.port = { .slot = slot, .epoch = s->epoch },
+			.ifindex = s->ifindex,
+			.queue = s->queue,
+			.frame = (const uint8_t *)x->area + d->addr,
+			.len = d->len,
+			.meta = NULL,
+		};
+
+		addrs[i] = d->addr;
+		if (d->addr >= x->area_len || off + d->len > RSP_FRAME_SIZE)
+			continue; /* cannot happen with an honest kernel */
+		if (off >= sizeof(struct mdr_xdp_meta)) {
+			const struct mdr_xdp_meta *m = (const void *)(r.frame - sizeof(*m));
+			if (m->magic == MDR_META_MAGIC)
+				r.meta = m;
+		}
+		x->st.rx_frames++;
+		if (!r.meta)
+			x->st.rx_no_meta++;
+		fn(ctx, &r);
+		/* fn may have torn this socket down (it must not, but be safe) */
+		if (x->socks[slot] != s)
+			return i + 1;
+	}
+	if (!n)
+		return 0;
+	xsk_ring_cons__release(&s->rx, n);
+	for (i = 0; i < n; i++)
+		frame_free(x, addrs[i]);
+	s->in_fill = s->in_fill > n ? s->in_fill - n : 0;
+	refill(x, s);
+	return n;
+}
+
+uint32_t rsp_xsk_max_frame(const struct rsp_xsk *x)
+{
+	(void)x;
+	return RSP_FRAME_SIZE;
+}
+
+static bool tx_ring_empty(const struct rsp_sock *s)
+{
+	return __atomic_load_n(s->tx.consumer, __ATOMIC_ACQUIRE) == *s->tx.producer;
+}
+
+/* Make the kernel transmit what the TX ring holds. Copy mode transmits
+ * inside sendto, a bounded budget per call (EAGAIN: call again). */
+static void kick(struct rsp_xsk *x, struct rsp_sock *s)
+{
+	for (int round = 0; round < RSP_KICK_ROUNDS; round++) {
+		reap_completions(x, s);
+		if (tx_ring_empty(s) || !xsk_ring_prod__needs_wakeup(&s->tx))
+			break;
+		if (sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+		    errno != EAGAIN && errno != EBUSY && errno != EINTR) {
+			/* ENOBUFS: out of skbs, retried at the next flush */
+			if (errno != ENOBUFS)
+				x->st.kick_errors++;
+			break;
+		}
+	}
+	s->tx_unkicked = 0;
+	reap_completions(x, s);
+}
+
+int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
+		 uint32_t len)
+{
+	struct rsp_sock *s = port_sock(x, port);
+	uint32_t idx;
+	uint64_t a;
+
+	if (!s || !len || len > RSP_FRAME_SIZE)
+		goto drop;
+	if (!xsk_ring_prod__reserve(&s->tx, 1, &idx)) {
+		kick(x, s); /* copy mode frees ring entries synchronously */
+		if (!xsk_ring_prod__reserve(&s->tx, 1, &idx))
+			goto drop;
+	}
+	a = frame_alloc(x, s->slot);
+	if (a == UINT64_MAX) {
+		reap_completions(x, s);
+		a = frame_alloc(x, s->slot);
+	}
+	if (a == UINT64_MAX) {
+		/* give the reserved entry back: nothing was written yet */
+		s->tx.cached_prod--;
+		goto drop;
+	}
+	memcpy((uint8_t *)x->area + a, frame, len);
+	*xsk_ring_prod__tx_desc(&s->tx, idx) = (struct xdp_desc){ .addr = a, .len = len };
+	xsk_ring_prod__submit(&s->tx, 1);
+	s->tx_out++;
+	x->st.tx_frames++;
+	if (++s->tx_unkicked >= RSP_BATCH)
+		kick(x, s);
+	else
+		mark_dirty(x, s);
+	return 0;
+drop:
+	x->st.tx_dropped++;
+	return -1;
+}
+
+void rsp_xsk_flush(struct rsp_xsk *x)
+{
+	uint32_t slot = x->dirty_head;
+
+	x->dirty_head = NO_SLOT;
+	while (slot != NO_SLOT) {
+		struct rsp_sock *s = x->socks[slot];
+		slot = s->dnext;
+		s->dirty = false;
+		s->dnext = NO_SLOT;
+		kick(x, s);
+		/* Still sending or awaiting completions: look again next round. */
+		if (s->tx_out || !tx_ring_empty(s))
+			mark_dirty(x, s);
+		refill(x, s);
+	}
+}
+
+const char *rsp_xsk_port_name(const struct rsp_xsk *x, struct rsp_port port,
+			      char *buf, unsigned len)
+{
+	const struct rsp_sock *s = port_sock(x, port);
+
+	if (s)
+		snprintf(buf, len, "%s queue %u", s->ifname, s->queue);
+	else
+		snprintf(buf, len, "slot %u (gone)", port.slot);
+	return buf;
+}
+
+void rsp_xsk_get_stats(const struct rsp_xsk *x, struct rsp_xsk_stats *st)
+{
+	*st = x->st;
+	st->sockets = x->n_socks;
+	st->free_frames = x->n_free;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xsk.h - the AF_XDP shell of mdr-responder: one UMEM shared by one socket
+ * per (interface, RX queue) listed in mdr_ifaces, a frame pool over it, and
+ * the registration of every socket in mdr_xsks / mdr_xsk_slot.
+ *
+ * A socket is named by its slot in mdr_xsks (the index of our table too)
+ * and an epoch that changes whenever a slot is reused, so a route that
+ * outlived its socket never sends out of a different interface.
+ *
+ * Frames: the UMEM is cut in n_frames chunks; each chunk is free, in a
+ * socket's fill ring / RX path, or in a socket's TX path, and its owner
+ * slot is recorded so a socket torn down (interface gone) gives back every
+ * frame it held, even those the kernel never returned.
+ */
+#ifndef MDR_RSP_XSK_H
+#define MDR_RSP_XSK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mdr_abi.h"
+
+/* RX descriptors handled per socket per round, and TX kick batch: big
+ * enough to amortise ring barriers and syscalls, small enough to keep
+ * latency low when many sockets are busy. */
+#define RSP_BATCH 64
+
+/* epoll data tags: (tag << 32) | value. Sockets use their slot as value. */
+#define RSP_EV_XSK 1u
+#define RSP_EV_TAG(u64) ((uint32_t)((u64) >> 32))
+#define RSP_EV_VAL(u64) ((uint32_t)(u64))
+#define RSP_EV(tag, val) (((uint64_t)(tag) << 32) | (uint32_t)(val))
+
+struct rsp_xsk_opts {
+	uint32_t umem_frames; /* chunks of RSP_FRAME_SIZE bytes */
+	uint32_t ring_size;   /* RX/TX/fill/completion ring entries (power of 2) */
+	bool busy_poll;       /* SO_PREFER_BUSY_POLL on every socket */
+};
+
+/* Pinned maps the shell reads and writes. */
+struct rsp_xsk_maps {
+	int xsks_fd;   /* mdr_xsks (XSKMAP) */
+	int slot_fd;   /* mdr_xsk_slot */
+	int ifaces_fd; /* mdr_ifaces */
+};
+
+/* Where a frame came from and where its replies must leave. */
+struct rsp_port {
+	uint32_t slot;
+	uint32_t epoch;
+};
+
+/* One received frame. meta is NULL when no valid mdr_xdp_meta precedes it. */
+struct rsp_rx {
+	struct rsp_port port;
+	uint32_t ifindex;
+	uint32_t queue;
+	const uint8_t *frame;
+	uint32_t len;
+	const struct mdr_xdp_meta *meta;
+};
+
+typedef void (*rsp_rx_fn)(void *ctx, const struct rsp_rx *rx);
+/* Told before a socket goes away (interface removed, error, shutdown). */
+typedef void (*rsp_down_fn)(void *ctx, struct rsp_port port);
+
+struct rsp_xsk_stats {
+	uint64_t rx_frames;
+	uint64_t rx_no_meta;   /* no (valid) metadata: dropped */
+	uint64_t tx_frames;
+	uint64_t tx_dropped;   /* no free frame, ring full or stale port */
+	uint64_t kick_errors;  /* sendto failures other than EAGAIN/EBUSY */
+	uint32_t sockets;      /* sockets currently up */
+	uint32_t free_frames;
+};
+
+struct rsp_xsk;
+
+/*
+ * Create the UMEM (and its anchor socket, see xsk.c), clear stale
+ * mdr_xsk_slot entries of a previous responder, add nothing yet: call
+ * rsp_xsk_sync() to create the sockets. Socket fds are added to epfd with
+ * data RSP_EV(RSP_EV_XSK, slot). Returns 0 or -errno (logged).
+ */
+int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
+		 const struct rsp_xsk_maps *maps, int epfd, rsp_down_fn down,
+		 void *down_ctx);
+
+/* Unregister every socket (XDP then follows its fallback policy), close
+ * them and the UMEM. */
+void rsp_xsk_close(struct rsp_xsk *x);
+
+/*
+ * Follow mdr_ifaces: create and register a socket for every (ifindex,
+ * queue) of an interface present in this network namespace, tear down
+ * those whose interface left the map or the namespace. Failures are
+ * logged once and retried on the next call. Returns sockets changed.
+ */
+int rsp_xsk_sync(struct rsp_xsk *x);
+
+/* The socket of slot reported EPOLLERR (its device is going away): tear
+ * it down now; the next sync recreates it if the interface still exists. */
+void rsp_xsk_sock_error(struct rsp_xsk *x, uint32_t slot);
+
+/* Receive up to RSP_BATCH frames of slot, calling fn for each; frames are
+ * only valid during the call. Returns frames handled (more may remain). */
+unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx);
+
+/*
+ * Queue one frame for transmission on port (copied into a UMEM frame).
+ * Returns 0, or -1 when dropped (port gone, no frame, ring full even after
+ * a kick, too long). Transmission starts at rsp_xsk_flush() or earlier.
+ */
+int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
+		 uint32_t len);
+
+/* Largest frame rsp_xsk_send accepts. */
+uint32_t rsp_xsk_max_frame(const struct rsp_xsk *x);
+
+/* Kick every socket with queued TX, reap completions, refill fill rings.
+ * Call once per event-loop round. */
+void rsp_xsk_flush(struct rsp_xsk *x);
+
+/* Describe a port for logs: "tap0 queue 0" (static buffer per call site
+ * is the caller's: buf of at least 40 bytes). */
+const char *rsp_xsk_port_name(const struct rsp_xsk *x, struct rsp_port port,
+			      char *buf, unsigned len);
+
+void rsp_xsk_get_stats(const struct rsp_xsk *x, struct rsp_xsk_stats *st);
+
+#endif /* MDR_RSP_XSK_H */
