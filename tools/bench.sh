@@ -72,6 +72,8 @@ elapsed() { echo $(( $(date +%s) - T_START )); }
 # have_time SECONDS: is there room for a section of about that long?
 have_time() { [ $(( $(elapsed) + $1 )) -le "$BUDGET_S" ]; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# Entries of a pinned map of ours.
+entries() { "$PY" "$BT/mapmem.py" count "$PIN/$1"; }
 # Machine-wide busy jiffies (user nice system irq softirq steal).
 cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
 HZ=$(getconf CLK_TCK)
@@ -98,7 +100,11 @@ NGINX_PID=""
 bench_cleanup() {
 	trap - EXIT INT TERM HUP
 	stop_pid "$NGINX_PID"
-	E2E_KEEP=""
+	# Daemon logs and start-up diagnostics outlive the temp dir.
+	for _l in "$E2E_TMP"/*.log "$E2E_TMP"/*.out "$E2E_TMP"/nginx/error.log; do
+		[ -f "$_l" ] && cp "$_l" "$OUT/logs/tmp-$(basename "$_l")"
+	done
+	E2E_KEEP=${BENCH_KEEP:-}
 	e2e_cleanup
 }
 trap bench_cleanup EXIT
@@ -197,6 +203,7 @@ server_of() {
 	if printf '%s\n' "$_h" | grep -qi '^server: nginx'; then echo nginx; else echo mdr; fi
 }
 is_side() { [ "$(server_of)" = "$1" ]; }
+all_served() { [ "$(entries mdr_ifaces)" -ge "$NG" ] && [ "$(entries mdr_xsk_slot)" -ge "$NG" ]; }
 # use_side ours|nginx: mdrd (XDP on every tap) and mdr-responder running, or
 # both stopped (mdrd detaches on SIGTERM), so nginx is measured with no XDP
 # program in the path. nginx itself stays up; while mdr runs it sees none
@@ -210,6 +217,8 @@ use_side() {
 		if [ -z "${RESP_PID:-}" ]; then
 			start_responder >>"$E2E_TMP/start-resp.out" 2>&1 || return 1
 		fi
+		# Every guest's tap attached and served by a socket, not just guest 1's.
+		wait_for --timeout 20 all_served || log "not every tap has a responder socket yet"
 		wait_for --timeout 10 is_side mdr
 	else
 		stop_pid "${RESP_PID:-}"; RESP_PID=""
@@ -448,13 +457,13 @@ if [ $OURS = 1 ] && have_time 150; then
 		--content "$E2E_TMP/scale.content"
 	_m0=$("$PY" "$BT/mapmem.py" "$PIN")
 	_t0=$(now_ms)
-	# One CLI call with every file when mdrctl takes several, else one each.
-	if ! mdrctl instance load "$E2E_TMP"/scale/*.json >"$OUT/logs/scale-load.log" 2>&1; then
-		for f in "$E2E_TMP"/scale/*.json; do mdrctl instance load "$f" >>"$OUT/logs/scale-load.log" 2>&1; done
-	fi
+	# One CLI call per definition, as orchestration would (the ports appear later).
+	for f in "$E2E_TMP"/scale/*.json; do
+		mdrctl instance load --allow-missing-port "$f" >>"$OUT/logs/scale-load.log" 2>&1
+	done
 	_t1=$(now_ms)
 	_m1=$("$PY" "$BT/mapmem.py" "$PIN")
-	_n=$(map_count mdr_inst)
+	_n=$(entries mdr_inst)
 	if [ "$_n" -ge $((NG + SCALE_N)) ]; then
 		raw load_s ours "$(fdiv $((_t1 - _t0)) 1000)"
 		raw mem_per_inst ours "$(fdiv $((_m1 - _m0)) "$SCALE_N")"
@@ -474,19 +483,19 @@ if [ $OURS = 1 ] && have_time 150; then
 		echo "link set px$i up" >>"$_b"
 		i=$((i + 1))
 	done
-	_want=$(( $(map_count mdr_ifaces) + SCALE_TAPS ))
+	_want=$(( $(entries mdr_ifaces) + SCALE_TAPS ))
 	_t0=$(now_ms)
 	ip -n "$HV" -batch "$_b"
-	if wait_for --timeout 120 sh -c "[ \$(bpftool -j map dump pinned $PIN/mdr_ifaces | grep -o '\"key\":' | wc -l) -ge $_want ]"; then
+	if wait_for --timeout 120 sh -c "[ \$($PY $BT/mapmem.py count $PIN/mdr_ifaces) -ge $_want ]"; then
 		raw attach_s ours "$(fdiv $(($(now_ms) - _t0)) 1000)"
 	else
-		log "scale: mdrd recorded $(map_count mdr_ifaces) of $_want interfaces"
+		log "scale: mdrd recorded $(entries mdr_ifaces) of $_want interfaces"
 	fi
 	# A tap appears for an instance defined beforehand: time to its first answer.
 	"$PY" "$BT/mkinst.py" "$TEMPLATE" "$E2E_TMP/late" --count 1 --first 900 --prefix late \
 		--port-fmt tapz%d --fast --content "$E2E_TMP/late.content"
-	mdrctl instance load "$E2E_TMP/late/late900.json" >/dev/null 2>&1 ||
-		cp "$E2E_TMP/late/late900.json" "$INST_DIR/"
+	mdrctl instance load --allow-missing-port "$E2E_TMP/late/late900.json" >"$OUT/logs/late-load.log" 2>&1 ||
+		log "scale: loading the late instance failed (see logs/late-load.log)"
 	LATE=$TOPO-g$((NG + 1)) # topo.sh destroy removes it with the others
 	ip netns add "$LATE"
 	ip -n "$LATE" link set lo up

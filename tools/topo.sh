@@ -31,7 +31,9 @@
 #                  "metadata unreachable" next hop of the classic ticket.
 #   --tap-kind tap: hv ends are real tap devices; build/tools/vmm-tap (a tiny
 #                  "VMM") relays frames between tapI's fd and a tap eth0 in
-#                  the guest namespace. Default veth (pair tapI <-> eth0).
+#                  the guest namespace. Default veth (pair tapI <-> eth0;
+#                  the guest end runs build/bpf/empty.bpf.o, XDP_PASS, because
+#                  veth only delivers XDP_TX frames to a peer running NAPI).
 # No routes out of the machine; nothing in the root namespace is touched.
 # State (info file, VMM pids) lives in /run/mdr-topo/PREFIX/.
 set -eu
@@ -92,6 +94,17 @@ new_ns() {
 	ns_sysctls "$1"
 }
 
+# veth delivers XDP_TX'd frames (the program's ARP/ND replies) to the peer
+# only when the peer runs NAPI, i.e. has an XDP program of its own (GRO is
+# the other switch, but needs ethtool). A real VM's tap has no such quirk.
+# So every veth guest end gets the empty XDP_PASS program.
+guest_xdp_obj() {
+	for b in "${BUILD:-build}/bpf/empty.bpf.o" "$(dirname "$0")/../build/bpf/empty.bpf.o"; do
+		[ -f "$b" ] && { echo "$b"; return 0; }
+	done
+	return 1
+}
+
 vmm_bin() {
 	for b in "${BUILD:-build}/tools/vmm-tap" "$(dirname "$0")/../build/tools/vmm-tap"; do
 		[ -x "$b" ] && { echo "$b"; return 0; }
@@ -105,6 +118,8 @@ make_link() { # prefix i kind
 	if [ "$3" = veth ]; then
 		ip -n "$hv" link add "$t" address "$(host_mac "$2")" type veth \
 			peer name eth0 address "$(guest_mac "$2")" netns "$g"
+		obj=$(guest_xdp_obj) || die "veth guests need build/bpf/empty.bpf.o (run make)"
+		ip -n "$g" link set dev eth0 xdpdrv obj "$obj" sec xdp
 	else
 		vmm=$(vmm_bin) || die "--tap-kind tap needs build/tools/vmm-tap (run make)"
 		ip -n "$hv" tuntap add dev "$t" mode tap

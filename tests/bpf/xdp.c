@@ -972,11 +972,11 @@ static void test_rate_limit_refill(void **state)
 {
 	(void)state;
 	fixture_reset();
-	put_limits(1, 1, 3);
+	put_limits(1, 10, 3); /* 10 packets/s, burst 3 */
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(run_spec(&tcp_a, P_A), XDP_REDIRECT);
 	assert_int_equal(run_spec(&tcp_a, P_A), XDP_DROP);
-	rl_age(1, 2000000000ull); /* two seconds at 1/s: two tokens */
+	rl_age(1, 200000000ull); /* 200 ms at 10/s: two tokens */
 	assert_int_equal(run_spec(&tcp_a, P_A), XDP_REDIRECT);
 	assert_int_equal(run_spec(&tcp_a, P_A), XDP_REDIRECT);
 	assert_int_equal(run_spec(&tcp_a, P_A), XDP_DROP);

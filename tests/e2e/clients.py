@@ -8,6 +8,8 @@ connections it opened, and the client's own log lines.
 Run with the system Python (Debian's cloud-init and botocore live there):
   /usr/bin/python3 clients.py openstack [BASE]     cloud-init OpenStack crawl
   /usr/bin/python3 clients.py ec2 [BASE]           cloud-init EC2 crawl + user-data
+  /usr/bin/python3 clients.py ec2-token [BASE]     the same with an IMDSv2 token
+                                                   (cloud-init's flow on AWS)
   /usr/bin/python3 clients.py boto-creds [BASE]    botocore IAM credentials
   /usr/bin/python3 clients.py boto-region [BASE]   botocore region from the AZ
 BASE defaults to http://169.254.169.254. Exit status 0 when the client
@@ -100,12 +102,28 @@ def run_openstack(base):
     return DataSourceOpenStack.read_metadata_service(base, timeout=5, retries=1)
 
 
-def run_ec2(base):
+def run_ec2(base, token=False):
     hook_requests()
+    from cloudinit import url_helper
     from cloudinit.sources.helpers import ec2
-    md = ec2.get_instance_metadata("latest", base, timeout=2, retries=0)
-    ud = ec2.get_instance_userdata("latest", base, timeout=2, retries=0)
+    headers_cb = None
+    if token:
+        # What cloud-init's EC2 datasource does on AWS (IMDSv2): PUT a
+        # token with the TTL it uses, then send it on every GET.
+        r = url_helper.readurl(base + "/latest/api/token", request_method="PUT",
+                               headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"},
+                               timeout=2, retries=0)
+        tok = r.contents.decode()
+        headers_cb = lambda url: {"X-aws-ec2-metadata-token": tok}  # noqa: E731
+    md = ec2.get_instance_metadata("latest", base, timeout=2, retries=0,
+                                   headers_cb=headers_cb)
+    ud = ec2.get_instance_userdata("latest", base, timeout=2, retries=0,
+                                   headers_cb=headers_cb)
     return {"meta-data": md, "user-data": ud}
+
+
+def run_ec2_token(base):
+    return run_ec2(base, token=True)
 
 
 def run_boto_creds(base):
@@ -126,7 +144,7 @@ def main():
     what = sys.argv[1]
     base = sys.argv[2] if len(sys.argv) > 2 else META
     install_hooks()
-    fn = {"openstack": run_openstack, "ec2": run_ec2,
+    fn = {"openstack": run_openstack, "ec2": run_ec2, "ec2-token": run_ec2_token,
           "boto-creds": run_boto_creds, "boto-region": run_boto_region}[what]
     out = {"client": what, "base": base}
     t0 = time.monotonic()

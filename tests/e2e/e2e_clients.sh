@@ -51,6 +51,14 @@ defn_of() { echo "$DEF_DIR/g$1.json"; } # guest N's loaded definition
 uuid_of() { "$GUEST_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$(defn_of "$1")"; }
 jq_py() { "$GUEST_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
+# uuid in the meta_data.json guest N receives (with an IMDSv2 token, which
+# every instance accepts); extra curl args first.
+guest_uuid() {
+	_n=$1; shift
+	_t=$(in_guest "$_n" curl -s -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $META/latest/api/token)
+	in_guest "$_n" curl -sS -m 5 -H "X-aws-ec2-metadata-token: $_t" "$@" $META/openstack/latest/meta_data.json |
+		"$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])' 2>&1
+}
 # curl from guest N: prints the body; extra curl args first.
 gcurl() { _n=$1; shift; in_guest "$_n" curl -sS -m 5 "$@"; }
 # "STATUS CONTENT-TYPE" of a GET
@@ -70,12 +78,19 @@ load_guests() { # binding kind
 	done
 }
 
+tokens_of() { jq_py "$(defn_of "$1")" 'd.get("imds", {}).get("tokens", "optional")'; }
+
+# cloud-init crawls. An instance with tokens required refuses the token-less
+# OpenStack crawl (401) and is crawled the way cloud-init does on AWS.
 crawl_guests() {
 	_i=1
 	while [ $_i -le "$NGUESTS" ]; do
-		for _k in openstack ec2; do
+		if [ "$(tokens_of $_i)" = required ]; then _kinds="openstack:openstack-refused ec2-token:ec2-token"
+		else _kinds="openstack:openstack ec2:ec2"; fi
+		for _kv in $_kinds; do
+			_k=${_kv%%:*} _v=${_kv#*:}
 			gpy $_i clients.py $_k >"$E2E_TMP/$MODE-g$_i-$_k.json" 2>"$E2E_TMP/$MODE-g$_i-$_k.err"
-			"$GUEST_PY" "$E2E_PY/verify.py" $_k "$(defn_of $_i)" "$E2E_TMP/$MODE-g$_i-$_k.json" \
+			"$GUEST_PY" "$E2E_PY/verify.py" $_v "$(defn_of $_i)" "$E2E_TMP/$MODE-g$_i-$_k.json" \
 				"$MODE g$_i $_k" >"$E2E_TMP/v.tap" 2>&1
 			tap_lines "$E2E_TMP/v.tap"
 			diag "$MODE g$_i $_k crawl: $(jq_py "$E2E_TMP/$MODE-g$_i-$_k.json" \
@@ -169,6 +184,9 @@ curl_checks() { # on guest 1 (vm1: tokens optional, user data, two files)
 	check_eq "$MODE: IPv6 fe80::a9fe:a9fe%eth0 serves this guest's meta_data.json" \
 		"$(gcurl $g -g 'http://[fe80::a9fe:a9fe%25eth0]/openstack/latest/meta_data.json' |
 			"$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])' 2>&1)" "$(uuid_of $g)"
+	check_eq "$MODE: IPv6 link-local, guest 3 gets its own user data" \
+		"$(gcurl 3 -g 'http://[fe80::a9fe:a9fe%25eth0]/latest/user-data' | sha256sum)" \
+		"$(jq_py "$(defn_of 3)" 'd["user_data"]' | base64 -d | sha256sum)"
 	# IMDSv2 on guest 2 (tokens required).
 	check_eq "$MODE: tokens required: GET without a token is 401" \
 		"$(gstat 2 $META/latest/meta-data/instance-id | cut -d' ' -f1)" 401
@@ -189,9 +207,7 @@ curl_checks() { # on guest 1 (vm1: tokens optional, user data, two files)
 same_ip_checks() {
 	check_eq "$MODE: guests 1 and 2 share an IPv4 address" "$IP1" "$IP2"
 	for i in 1 2; do
-		check_eq "$MODE: guest $i (10.99.0.10) gets its own uuid" \
-			"$(gcurl $i $META/openstack/latest/meta_data.json |
-				"$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])' 2>&1)" "$(uuid_of $i)"
+		check_eq "$MODE: guest $i (10.99.0.10) gets its own uuid" "$(guest_uuid $i)" "$(uuid_of $i)"
 	done
 }
 
@@ -218,8 +234,7 @@ run_mode() {
 		# ...with mdr the frame is caught on guest 3's port before it
 		# reaches that next hop.
 		check_eq "$MODE: with mdr, guest 3 (route via the dhcp namespace) is served" \
-			"$(gcurl 3 $META/openstack/latest/meta_data.json |
-				"$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])' 2>&1)" "$(uuid_of 3)"
+			"$(guest_uuid 3)" "$(uuid_of 3)"
 	fi
 	[ "$MODE" = port ] || [ "$MODE" = port-tap ] && same_ip_checks
 	crawl_guests

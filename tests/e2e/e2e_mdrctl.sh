@@ -56,10 +56,13 @@ must_fail() {
 		not_ok "$_mf_name: maps unchanged" "$(diff "$E2E_TMP/before" "$E2E_TMP/after" | head -n 20)"
 	fi
 }
+# Entries of a pinned map (bpftool -j prints each key twice with BTF:
+# raw and formatted, so count the top-level array's elements).
+nentries() { bpftool -j map dump pinned "$PIN/$1" | jpy "len(d)"; }
 # The body of a `get` (everything after the blank line ending the head).
 get_body() { mdrctl get "$1" "$2" | sed '1,/^\r\{0,1\}$/d'; }
 get_status() { mdrctl get "$1" "$2" | head -n1 | tr -d '\r'; }
-get_header() { mdrctl get "$1" "$2" | sed -n "s/^$3: \(.*\)\r\{0,1\}$/\1/p"; }
+get_header() { mdrctl get "$1" "$2" | tr -d '\r' | sed -n "s/^$3: //p"; }
 
 # The block of maps/README.md whose first line is "# recipe: NAME".
 recipe() {
@@ -122,7 +125,7 @@ check_eq "the definition's rate limit is in mdr_limits" \
 check_eq "get meta_data.json: status line" "$(get_status "$U1" /openstack/latest/meta_data.json)" "HTTP/1.1 200 OK"
 check_eq "get meta_data.json: content type" "$(get_header "$U1" /openstack/latest/meta_data.json Content-Type)" "application/json"
 check_eq "get meta_data.json: body is the instance's" \
-	"$(get_body "$U1" /openstack/latest/meta_data.json | jpy "d['uuid'], d['name'], d['hostname']")" \
+	"$(get_body "$U1" /openstack/latest/meta_data.json | jpy "(d['uuid'], d['name'], d['hostname'])")" \
 	"('$U1', 'one', 'one.novalocal')"
 get_body "$U1" /latest/user-data >"$E2E_TMP/ud.got"
 printf '%s' "$UD" >"$E2E_TMP/ud.want"
@@ -139,12 +142,12 @@ check_eq "get password before the guest set one: 200, empty" \
 	"$(get_status "$U1" /openstack/latest/password)|$(get_body "$U1" /openstack/latest/password)" "HTTP/1.1 200 OK|"
 
 write_defn "$D/one.json" "$U1" uno
-check "instance load of the same uuid replaces it" sh -c "'$BUILD_DIR/mdrctl' --pin-dir '$PIN' instance load '$D/one.json' | grep -q replaced"
+check "instance load of the same uuid replaces it" in_hv sh -c "'$BUILD_DIR/mdrctl' --pin-dir '$PIN' instance load '$D/one.json' | grep -q replaced"
 check_eq "replace: same id, next generation" "$(inst_field "$U1" id)/$(inst_field "$U1" gen)" "$ID1/$((GEN1 + 1))"
 check_eq "replace: the new content is served" \
 	"$(get_body "$U1" /openstack/latest/meta_data.json | jpy "d['name']")" "uno"
 NCH=0
-for c in 0 1 2 3 4 5; do NCH=$((NCH + $(map_count mdr_chunk$c))); done
+for c in 0 1 2 3 4 5; do NCH=$((NCH + $(nentries mdr_chunk$c))); done
 DOCLEN=$(inst_field "$U1" doc_len)
 # doc + user data (one chunk: < 56 bytes... or more) + file: recount from lengths
 WANT_CH=$("$GUEST_PY" - "$DOCLEN" "$(printf '%s' "$UD" | wc -c)" "$(printf '%s' "$FILE1" | wc -c)" <<'EOF'
@@ -166,11 +169,11 @@ check_eq "replace: the old generation's chunks are gone" "$NCH" "$WANT_CH"
 printf 'custom value' >"$E2E_TMP/val"
 check "put adds a value" mdrctl put "$U1" /latest/meta-data/e2e-extra "$E2E_TMP/val"
 check_eq "get returns the put value" "$(get_body "$U1" /latest/meta-data/e2e-extra)" "custom value"
-check "put - reads stdin" sh -c "printf 'other' | '$BUILD_DIR/mdrctl' --pin-dir '$PIN' put $U1 /latest/meta-data/e2e-extra -" 
+check "put - reads stdin" in_hv sh -c "printf 'other' | '$BUILD_DIR/mdrctl' --pin-dir '$PIN' put $U1 /latest/meta-data/e2e-extra -" 
 check_eq "put from stdin overrides" "$(get_body "$U1" /latest/meta-data/e2e-extra)" "other"
 check "rm removes a path" mdrctl rm "$U1" /latest/meta-data/hostname
 check_eq "a removed path is 404" "$(get_status "$U1" /latest/meta-data/hostname)" "HTTP/1.1 404 Not Found"
-check_not "a removed path leaves its listing" sh -c "'$BUILD_DIR/mdrctl' --pin-dir '$PIN' get $U1 /latest/meta-data/ | grep -qx hostname"
+check_not "a removed path leaves its listing" in_hv sh -c "'$BUILD_DIR/mdrctl' --pin-dir '$PIN' get $U1 /latest/meta-data/ | grep -qx hostname"
 check_eq "put/rm keep the user data" "$(get_body "$U1" /latest/user-data | head -n1)" "#cloud-config"
 
 # ---- bind / unbind -----------------------------------------------------------------------
@@ -182,7 +185,7 @@ check_eq "the MAC binding is in mdr_macs" \
 	"$(mdrctl instance list -j | jpy "[(m['mac'], m['vlan'], m['ifindex']) for m in [i for i in d if i['uuid']=='$U2'][0]['bindings']['macs']]")" \
 	"[('52:54:00:aa:bb:cc', 5, 0)]"
 check "unbind --mac" mdrctl unbind "$U2" --mac 52:54:00:aa:bb:cc --vlan 5
-check_eq "the MAC binding is gone" "$(map_count mdr_macs)" 0
+check_eq "the MAC binding is gone" "$(nentries mdr_macs)" 0
 must_fail "bind a port bound to another instance" "already bound to instance $U1" \
 	mdrctl bind "$U2" --port tap1
 check "bind --force takes the port" mdrctl bind "$U2" --port tap1 --force
@@ -225,7 +228,7 @@ must_fail "put of the password path" "password" mdrctl put "$U1" /openstack/late
 check_eq "instance show -j: definition round-trips the user data" \
 	"$(mdrctl instance show "$U1" -j | jpy "d['definition']['user_data']")" "$(b64 "$UD")"
 check_eq "stats -j: every XDP and responder counter" \
-	"$(mdrctl stats -j | jpy "len(d['xdp']), len(d['responder'])")" "(13, 20)"
+	"$(mdrctl stats -j | jpy "(len(d['xdp']), len(d['responder']))")" "(13, 20)"
 check_eq "stats -j UUID: that instance" "$(mdrctl stats -j "$U1" | jpy "d['id']")" "$ID1"
 check_eq "status -j: the attached taps" \
 	"$(mdrctl status -j | jpy "sorted((i['name'], i['mode']) for i in d['interfaces'])")" \
@@ -235,7 +238,7 @@ check_eq "status -j: rx queues from netlink" \
 check "config sets policies, rate, endpoints" mdrctl config --policy-unknown drop --policy-no-xsk drop \
 	--rate 500 --burst 50 --endpoint 169.254.169.254:80 --endpoint '[fd00:ec2::254]:80'
 check_eq "config -j shows them" \
-	"$(mdrctl config -j | jpy "d['policy_unknown'], d['policy_no_xsk'], d['default_rate_pps'], d['default_burst'], d['endpoints']")" \
+	"$(mdrctl config -j | jpy "(d['policy_unknown'], d['policy_no_xsk'], d['default_rate_pps'], d['default_burst'], d['endpoints'])")" \
 	"('drop', 'drop', 500, 50, ['169.254.169.254:80', '[fd00:ec2::254]:80'])"
 check_eq "bpftool sees the policy bytes" \
 	"$(bpftool map lookup pinned "$PIN/mdr_config" key hex 00 00 00 00 | grep -c '_policy": 1')" 2
@@ -271,16 +274,18 @@ if run_recipe read-counters "ID=$ID1" && grep -q '"rate_limited"' "$E2E_TMP/reci
 	ok "recipe read-counters dumps counters with BTF field names"
 else not_ok "recipe read-counters dumps counters with BTF field names" "$(cat "$E2E_TMP/recipe.out")"; fi
 if run_recipe fallback-policy POLICY=01 &&
-	[ "$(mdrctl config -j | jpy "d['policy_unknown'], d['policy_no_xsk']")" = "('drop', 'drop')" ]; then
+	[ "$(mdrctl config -j | jpy "(d['policy_unknown'], d['policy_no_xsk'])")" = "('drop', 'drop')" ]; then
 	ok "recipe fallback-policy sets drop"
 else not_ok "recipe fallback-policy sets drop" "$(cat "$E2E_TMP/recipe.out")"; fi
 if run_recipe fallback-policy POLICY=00 &&
-	[ "$(mdrctl config -j | jpy "d['policy_unknown'], d['policy_no_xsk'], d['default_rate_pps']")" = "('pass', 'pass', 500)" ]; then
+	[ "$(mdrctl config -j | jpy "(d['policy_unknown'], d['policy_no_xsk'], d['default_rate_pps'])")" = "('pass', 'pass', 500)" ]; then
 	ok "recipe fallback-policy sets pass and keeps the rest of the config"
 else not_ok "recipe fallback-policy sets pass and keeps the rest of the config" "$(cat "$E2E_TMP/recipe.out")"; fi
 
+check "unbind the recipes' port and MAC" in_hv sh -c "'$BUILD_DIR/mdrctl' --pin-dir '$PIN' unbind $U1 --port tap2 && '$BUILD_DIR/mdrctl' --pin-dir '$PIN' unbind $U1 --mac 52:54:00:00:01:99 --vlan 7"
 # ---- delete -------------------------------------------------------------------------------------
 check "instance del" mdrctl instance del "$U2"
+check_eq "instance del: its bindings are gone" "$(bpftool map dump pinned "$PIN/mdr_ports" | grep -c '"instance_id": '"$ID1")/$(nentries mdr_ports)" "1/1"
 check_eq "instance del: only the other instance is left" "$(mdrctl instance list -j | jpy "[i['uuid'] for i in d]")" "['$U1']"
 
 # ---- without mdrd ----------------------------------------------------------------------------
@@ -289,10 +294,10 @@ check_eq "after mdrd stopped: no interface recorded" "$(mdrctl status -j | jpy "
 check "after mdrd stopped: mdrctl still loads" mdrctl instance load --allow-missing-port "$D/two.json"
 check_eq "after mdrd stopped: content still served from the maps" \
 	"$(get_body "$U1" /openstack/latest/meta_data.json | jpy "d['name']")" "uno"
-check "instance del of the last instances" sh -c "'$BUILD_DIR/mdrctl' --pin-dir '$PIN' instance del $U1 && '$BUILD_DIR/mdrctl' --pin-dir '$PIN' instance del $U2"
+check "instance del of the last instances" in_hv sh -c "'$BUILD_DIR/mdrctl' --pin-dir '$PIN' instance del $U1 && '$BUILD_DIR/mdrctl' --pin-dir '$PIN' instance del $U2"
 _left=0
 for m in mdr_inst mdr_uuids mdr_limits mdr_ports mdr_macs mdr_chunk0 mdr_chunk1 mdr_chunk2 mdr_chunk3 mdr_chunk4 mdr_chunk5; do
-	_left=$((_left + $(map_count $m)))
+	_left=$((_left + $(nentries $m)))
 done
 check_eq "instance del leaves no record, uuid, limit, binding or chunk" "$_left" 0
 must_fail "mdrctl with a wrong --pin-dir names the missing pin" "$E2E_TMP/nopin/mdr_config" \

@@ -4,7 +4,7 @@
 instance definition the guest should have received. Prints one line per
 check for lib.sh's tap_lines: "ok<TAB>name" or "fail<TAB>name<TAB>why".
 
-verify.py openstack|ec2 DEFN.json RESULT.json LABEL
+verify.py openstack|openstack-refused|ec2|ec2-token DEFN.json RESULT.json LABEL
 verify.py boto-creds DEFN.json RESULT.json LABEL CREDS.json ROLE
 verify.py boto-region DEFN.json RESULT.json LABEL
 """
@@ -154,6 +154,14 @@ def verify_openstack(label, d, res):
     ec2_checks(label, d, r.get("ec2-metadata"))
 
 
+def verify_openstack_refused(label, d, res):
+    """An instance with tokens required refuses token-less clients (401)."""
+    codes = [r[2] for r in res["requests"]]
+    check(f"{label}: token-less OpenStack crawl refused with 401 (tokens required)",
+          res["error"] is not None and codes and all(c == 401 for c in codes),
+          f"error {res['error']} statuses {codes}")
+
+
 def verify_ec2(label, d, res):
     if not check(f"{label}: cloud-init EC2 crawl succeeded", res["error"] is None, res["error"]):
         return
@@ -212,8 +220,16 @@ def main():
     if res is not None:
         if kind == "openstack":
             verify_openstack(label, d, res)
-        elif kind == "ec2":
+        elif kind == "openstack-refused":
+            verify_openstack_refused(label, d, res)
+        elif kind in ("ec2", "ec2-token"):
             verify_ec2(label, d, res)
+            if kind == "ec2-token":
+                toks = [r for r in res["requests"] if r[0] == "PUT"]
+                gets = [r for r in res["requests"] if r[0] == "GET"]
+                check(f"{label}: every GET carried the IMDSv2 token",
+                      len(toks) == 1 and gets and all(g[4] for g in gets),
+                      short(res["requests"][:3]))
         elif kind == "boto-creds":
             verify_boto_creds(label, d, res, json.load(open(sys.argv[5])), sys.argv[6])
         elif kind == "boto-region":

@@ -546,6 +546,13 @@ static void test_parse_bad_addresses(void **state)
 	memset(f + 26, 0, 4); /* unspecified source */
 	fix_ip4_csum(f + 14);
 	assert_int_equal(pkt_parse(f, n, &v), PKT_ERR_ADDR);
+	n = guest_frame(f, sizeof(f), PKT_AF_INET, 0, "x");
+	memset(f + 30, 0, 4); /* unspecified destination */
+	fix_ip4_csum(f + 14);
+	assert_int_equal(pkt_parse(f, n, &v), PKT_ERR_ADDR);
+	n = guest_frame(f, sizeof(f), PKT_AF_INET6, 0, "x");
+	memset(f + 38, 0, 16); /* :: destination */
+	assert_int_equal(pkt_parse(f, n, &v), PKT_ERR_ADDR);
 	n = guest_frame(f, sizeof(f), PKT_AF_INET6, 0, "x");
 	memset(f + 22, 0, 16); /* :: source */
 	assert_int_equal(pkt_parse(f, n, &v), PKT_ERR_ADDR);

@@ -1420,6 +1420,80 @@ static void test_bad_input_rejected(void **state)
 	assert_null(tcp_engine_new(&h->cfg, &(struct tcp_ops){0}, h));
 }
 
+static void test_instance_limit_default_from_cfg(void **state)
+{
+	struct h *h = *state;
+
+	/* ops.max_conns says 0: cfg.max_conns_per_inst (4) applies */
+	for (int i = 0; i < 4; i++) {
+		open_conn(h, CISN, 0);
+		h->cport++;
+	}
+	in_seg(h, S, 5000, 0, NULL, 0);
+	EXPECT(h, R | A, 0, 5001, 0);
+	assert_int_equal(tcp_instance_conns(h->e, h->inst), 4);
+}
+
+static void pipelined_data(void *o, struct tcp_conn *c, const uint8_t *d,
+			   size_t n)
+{
+	(void)o;
+	/* one reply per request byte, all from one callback */
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(tcp_conn_send(c, d + i, 1, 0), 0);
+}
+
+static void test_pipelined_replies_share_a_segment(void **state)
+{
+	struct h *h = *state;
+	struct tcp_ops o = ops;
+	uint32_t isn;
+	struct seg *s;
+
+	o.on_data = pipelined_data;
+	tcp_engine_free(h->e);
+	h->e = tcp_engine_new(&h->cfg, &o, h);
+	isn = open_conn(h, CISN, 0);
+	in_seg(h, A | P, CISN + 1, isn, "abc", 3);
+	s = EXPECT(h, A | P, isn, CISN + 4, 3);
+	assert_memory_equal(s->data, "abc", 3);
+	EXPECT_NONE(h);
+}
+
+static void test_eof_waits_for_app_with_pending_send(void **state)
+{
+	struct h *h = *state;
+	static uint8_t big[TCP_SNDBUF_MAX];
+	uint32_t isn = open_conn(h, CISN, 0);
+
+	assert_int_equal(tcp_conn_send(h->c, big, TCP_SNDBUF_MAX, 0), 0);
+	assert_int_equal(tcp_conn_send(h->c, big, 1, 0), -ENOBUFS);
+	q_clear(h);
+	/* the client half-closes: the app still owes bytes, no FIN yet */
+	in_seg(h, F | A, CISN + 1, isn, NULL, 0);
+	assert_int_equal(h->eofs, 1);
+	assert_true(tcp_conn_peer_closed(h->c));
+	for (unsigned i = h->qr; i < h->qn; i++)
+		assert_false(h->q[i].flags & F);
+	/* space comes back, the app sends the rest and closes */
+	q_clear(h);
+	in_seg(h, A, CISN + 2, isn + 65535, NULL, 0);
+	assert_int_equal(h->writable, 1);
+	assert_int_equal(tcp_conn_send(h->c, big, 1, 0), 0);
+	tcp_conn_close(h->c);
+	assert_int_equal(tcp_conn_send_space(h->c), 0);
+}
+
+static void test_empty_engine_has_no_deadline(void **state)
+{
+	struct h *h = *state;
+
+	assert_int_equal(tcp_next_deadline(h->e), UINT64_MAX);
+	tick(h, 100 * SEC);
+	EXPECT_NONE(h);
+	assert_int_equal(tcp_engine_stats(h->e)->conns, 0);
+}
+
 /* ---- on the wire: engine output through pkt_build_tcp / pkt_parse ------- */
 
 struct wire {
@@ -1590,6 +1664,10 @@ int main(void)
 		T4(test_engine_free_closes),
 		T4(test_app_pointer_and_route),
 		T4(test_bad_input_rejected),
+		T4(test_instance_limit_default_from_cfg),
+		T4(test_pipelined_replies_share_a_segment),
+		T4(test_eof_waits_for_app_with_pending_send),
+		T4(test_empty_engine_has_no_deadline),
 		TB(test_wire_roundtrip),
 	};
 

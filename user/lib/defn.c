@@ -824,6 +824,7 @@ static int override_key(struct pctx *c, const char *path, char *key, size_t keyl
 {
 	char norm[MDR_PATH_MAX];
 	const char *rest;
+	json_t *utf8;
 
 	if (!path || !path[0])
 		return fail(c, "path: must not be empty");
@@ -837,6 +838,13 @@ static int override_key(struct pctx *c, const char *path, char *key, size_t keyl
 		return fail(c, "path \"%s\": no such EC2 version", path);
 	if (!strcmp(rest, "/") || !strcmp(rest, "/openstack"))
 		return fail(c, "path \"%s\": the version listings cannot be changed", path);
+	for (const unsigned char *q = (const unsigned char *)rest; *q; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			return fail(c, "path: control character 0x%02x is not allowed", *q);
+	utf8 = json_string(rest); /* jansson accepts valid UTF-8 only */
+	if (!utf8)
+		return fail(c, "path \"%.64s\": not valid UTF-8", path);
+	json_decref(utf8);
 	snprintf(key, keylen, "%s", rest);
 	return 0;
 }
@@ -937,8 +945,13 @@ static int valid_hostname(const char *s)
 
 static int refresh_doc_text(struct pctx *c, struct mdr_defn *d)
 {
-	char *t = json_dumps(d->doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_t *ov = json_object_get(d->doc, "overrides");
 	size_t n;
+	char *t;
+
+	if (ov && !json_object_size(ov)) /* parsing drops an empty one too */
+		json_object_del(d->doc, "overrides");
+	t = json_dumps(d->doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	if (!t)
 		return fail(c, "out of memory");
@@ -1247,7 +1260,11 @@ int mdr_defn_set_override(struct mdr_defn *d, const char *path, const void *body
 		json_decref(saved);
 		return fail(&c, "out of memory");
 	}
-	json_object_set_new(ov, key, json_string(b));
+	if (json_object_set_new(ov, key, json_string(b))) {
+		free(b);
+		json_object_set_new(d->doc, "overrides", saved);
+		return fail(&c, "out of memory");
+	}
 	free(b);
 	if (refresh_doc_text(&c, d)) {
 		json_object_set_new(d->doc, "overrides", saved);

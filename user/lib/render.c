@@ -658,7 +658,8 @@ static size_t split(const char *path, char *buf, size_t buflen, char **tok)
 	size_t n = 0;
 
 	snprintf(buf, buflen, "%s", path);
-	for (char *p = strtok(buf, "/"); p && n < MDR_PATH_MAX_SEGS; p = strtok(NULL, "/"))
+	for (char *save = NULL, *p = strtok_r(buf, "/", &save); p && n < MDR_PATH_MAX_SEGS;
+	     p = strtok_r(NULL, "/", &save))
 		tok[n++] = p;
 	return n;
 }

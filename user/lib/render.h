@@ -73,6 +73,8 @@ int mdr_path_normalize(const char *raw, char *out, size_t outlen);
  * everything else is 404. Overrides in the definition win over rendered
  * values (see mdr_defn_set_override). Returns 0 (out filled; free with
  * mdr_reply_free) or -1 on allocation failure (out left empty).
+ * d is only read (jansson's reference counts are atomic), so threads may
+ * render the same definition concurrently.
  */
 int mdr_render(const struct mdr_defn *d, const char *raw_path,
 	       const struct mdr_render_ctx *ctx, struct mdr_reply *out);

@@ -161,9 +161,18 @@ struct tcp_seg_out {
 	size_t len;
 };
 
+/* Callbacks run synchronously from tcp_input / tcp_timers / the app API.
+ * Segments the app queues from inside a callback are sent when the
+ * callback returns (a reply and a following close share segments; the
+ * reply carries the ACK of the request). emit must not call back into the
+ * engine; no callback may call tcp_engine_free. */
 struct tcp_ops {
 	/* In-order payload for the application. It may call tcp_conn_send,
-	 * tcp_conn_close or tcp_conn_abort from here or later. Required. */
+	 * tcp_conn_close or tcp_conn_abort from here or later. len == 0
+	 * (data NULL) means the peer sent FIN: no more request bytes. When
+	 * that callback returns without the app having closed, the engine
+	 * closes (FIN after the queued data) unless a tcp_conn_send is
+	 * waiting for space (-ENOBUFS): then the app must close. Required. */
 	void (*on_data)(void *opaque, struct tcp_conn *c, const uint8_t *data,
 			size_t len);
 	/* The connection is gone: free app state. Called exactly once for
@@ -205,9 +214,12 @@ void tcp_timers(struct tcp_engine *e, uint64_t now_ns);
 uint64_t tcp_next_deadline(const struct tcp_engine *e);
 
 /* Queue len bytes (all or nothing) and send what the peer's window allows.
- * ttl: IP TTL for the segments carrying these bytes, 0 = cfg default.
+ * ttl: IP TTL for the segments carrying these bytes, 0 = cfg default
+ * (segments never mix bytes of different TTLs; retransmissions keep it).
  * Returns 0, -ENOBUFS (not enough send space, nothing queued: retry from
- * on_writable), -EPIPE (already closing or closed) or -EINVAL. */
+ * on_writable; more than TCP_SNDBUF_MAX at once never fits), -EPIPE
+ * (already closing or closed) or -EINVAL. Timers armed here use the clock
+ * of the latest tcp_input / tcp_timers call. */
 int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,
 		  uint8_t ttl);
 /* Bytes tcp_conn_send would accept now (0 once closing). */

@@ -311,7 +311,7 @@ int cmd_config(int argc, char **argv)
 	int c, idx, r;
 
 	memset(&e, 0, sizeof(e));
-	optind = 1;
+	optind = 0; /* full re-initialisation of GNU getopt for a new argv */
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
 		if (c != 0)
 			return ctl_usage("config: unknown option");

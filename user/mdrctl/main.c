@@ -161,7 +161,7 @@ static int instance_load(int argc, char **argv)
 	size_t len;
 	int c, r;
 
-	optind = 1;
+	optind = 0; /* full re-initialisation of GNU getopt for a new argv */
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c != 'a')
 			return ctl_usage("instance load: unknown option");
@@ -447,7 +447,7 @@ static int cmd_bind(int argc, char **argv, int unbind)
 	uint32_t id, ifindex = 0;
 	char err[256];
 
-	optind = 1;
+	optind = 0; /* full re-initialisation of GNU getopt for a new argv */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': port = optarg; break;

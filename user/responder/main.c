@@ -175,7 +175,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 
 	now = mono_ns();
 	rsp_app_set_now(app, now);
-	rsp_xsk_sync(x);
+	rsp_xsk_sync(x, now);
 	next_rescan = now + RESCAN_NS;
 	next_tick = now + TICK_NS;
 	deadline = UINT64_MAX;
@@ -211,6 +211,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 				break;
 			case EV_NETLINK:
 				drain_netlink(nl);
+				rsp_xsk_retry_now(x);
 				next_rescan = now;
 				fast_until = now + RESCAN_FAST_WINDOW_NS;
 				break;
@@ -227,7 +228,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		deadline = rsp_app_timers(app);
 		rsp_xsk_flush(x);
 		if (now >= next_rescan) {
-			rsp_xsk_sync(x);
+			rsp_xsk_sync(x, now);
 			rsp_xsk_flush(x);
 			next_rescan = now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
 		}

@@ -80,12 +80,22 @@ struct rsp_sock {
 	uint32_t dnext;     /* dirty list (slot) */
 };
 
-/* (ifindex, queue) pairs whose creation failed: logged once. */
+/* (ifindex, queue) pairs whose socket could not be created: logged once
+ * per error, retried with backoff (a queue beyond the device's real queue
+ * count fails until the device gets more queues). */
 struct rsp_fail {
 	uint32_t ifindex, queue;
 	int err;
+	bool seen;        /* still listed in the current sync */
+	uint64_t next_ns; /* do not retry before */
+	uint64_t delay_ns;
 };
-#define RSP_MAX_FAILS 256u /* remembered failures; beyond that we log again */
+/* Failures remembered (one per queue we could not bind). */
+#define RSP_MAX_FAILS MDR_MAX_XSKS
+/* First retry after a failure, doubling up to the maximum; a link event
+ * retries everything at once. */
+#define RSP_RETRY_MIN_NS (150ull * 1000000ull)
+#define RSP_RETRY_MAX_NS (10000ull * 1000000ull)
 
 struct rsp_xsk {
 	struct rsp_xsk_opts o;
@@ -112,8 +122,9 @@ struct rsp_xsk {
 	uint32_t hash[RSP_HASH_BUCKETS];
 	uint32_t dirty_head;
 
-	struct rsp_fail fails[RSP_MAX_FAILS];
+	struct rsp_fail *fails; /* RSP_MAX_FAILS entries */
 	uint32_t n_fails;
+	uint64_t now_ns;        /* of the current sync */
 
 	struct rsp_xsk_stats st;
 };
@@ -251,6 +262,27 @@ static void fail_forget(struct rsp_xsk *x, uint32_t ifindex, uint32_t queue)
 		*f = x->fails[--x->n_fails];
 }
 
+/* Record a failure; true when it is new (worth a log line). */
+static bool fail_note(struct rsp_xsk *x, uint32_t ifindex, uint32_t queue, int err)
+{
+	struct rsp_fail *f = fail_find(x, ifindex, queue);
+	bool fresh = !f || f->err != err;
+
+	if (!f) {
+		if (x->n_fails >= RSP_MAX_FAILS)
+			return true;
+		f = &x->fails[x->n_fails++];
+		*f = (struct rsp_fail){ .ifindex = ifindex, .queue = queue };
+	}
+	f->err = err;
+	f->seen = true;
+	f->delay_ns = f->delay_ns ? f->delay_ns * 2 : RSP_RETRY_MIN_NS;
+	if (f->delay_ns > RSP_RETRY_MAX_NS)
+		f->delay_ns = RSP_RETRY_MAX_NS;
+	f->next_ns = x->now_ns + f->delay_ns;
+	return fresh;
+}
+
 /* ------------------------------------------------------ socket lifecycle */
 
 static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
@@ -322,7 +354,6 @@ static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
 	struct mdr_xsk_key key = { .ifindex = ifindex, .queue = queue };
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct rsp_sock *s;
-	struct rsp_fail *f;
 	int slot, err;
 	uint32_t uslot;
 
@@ -378,14 +409,16 @@ static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
 fail_registered:
 	sock_destroy(x, s, "registration failed");
 fail:
-	f = fail_find(x, ifindex, queue);
-	if (!f || f->err != err)
-		mdr_log(MDR_LOG_ERR, "socket %s (ifindex %u) queue %u: %s (retrying)",
-			ifname, ifindex, queue, strerror(-err));
-	if (!f && x->n_fails < RSP_MAX_FAILS)
-		f = &x->fails[x->n_fails++];
-	if (f)
-		*f = (struct rsp_fail){ .ifindex = ifindex, .queue = queue, .err = err };
+	if (fail_note(x, ifindex, queue, err)) {
+		/* Devices report more queues than they use (veth allocates one
+		 * per CPU): binding beyond the real count is EINVAL. */
+		if (err == -EINVAL && queue > 0)
+			mdr_log(MDR_LOG_DEBUG, "socket %s (ifindex %u) queue %u: no such queue in use (retrying with backoff)",
+				ifname, ifindex, queue);
+		else
+			mdr_log(MDR_LOG_ERR, "socket %s (ifindex %u) queue %u: %s (retrying with backoff)",
+				ifname, ifindex, queue, strerror(-err));
+	}
 	return err;
 }
 
@@ -443,9 +476,10 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	x->area_len = (size_t)opts->umem_frames * RSP_FRAME_SIZE;
 	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	x->fails = calloc(RSP_MAX_FAILS, sizeof(*x->fails));
 	x->free_stack = calloc(opts->umem_frames, sizeof(*x->free_stack));
 	x->owner = calloc(opts->umem_frames, sizeof(*x->owner));
-	if (x->area == MAP_FAILED || !x->free_stack || !x->owner) {
+	if (x->area == MAP_FAILED || !x->free_stack || !x->owner || !x->fails) {
 		if (x->area == MAP_FAILED)
 			x->area = NULL;
 		err = -ENOMEM;
@@ -499,6 +533,7 @@ void rsp_xsk_close(struct rsp_xsk *x)
 		munmap(x->area, x->area_len);
 	free(x->free_stack);
 	free(x->owner);
+	free(x->fails);
 	free(x);
 }
 
@@ -517,16 +552,27 @@ static bool iface_present(uint32_t ifindex, const struct mdr_iface *v,
 	return if_indextoname(ifindex, name) != NULL;
 }
 
-int rsp_xsk_sync(struct rsp_xsk *x)
+void rsp_xsk_retry_now(struct rsp_xsk *x)
+{
+	for (uint32_t i = 0; i < x->n_fails; i++) {
+		x->fails[i].next_ns = 0;
+		x->fails[i].delay_ns = 0;
+	}
+}
+
+int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns)
 {
 	uint32_t key, next, *pkey = NULL;
 	struct mdr_iface v;
 	char name[IF_NAMESIZE];
 	int changed = 0;
 
+	x->now_ns = now_ns;
 	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
 		if (x->socks[i])
 			x->socks[i]->seen = false;
+	for (uint32_t i = 0; i < x->n_fails; i++)
+		x->fails[i].seen = false;
 
 	while (!bpf_map_get_next_key(x->m.ifaces_fd, pkey, &next)) {
 		key = next;
@@ -540,9 +586,16 @@ int rsp_xsk_sync(struct rsp_xsk *x)
 			nq = RSP_MAX_QUEUES;
 		for (uint32_t q = 0; q < nq; q++) {
 			struct rsp_sock *s = sock_find(x, key, q);
+			struct rsp_fail *f;
 			if (s) {
 				s->seen = true;
 				continue;
+			}
+			f = fail_find(x, key, q);
+			if (f) {
+				f->seen = true;
+				if (now_ns < f->next_ns)
+					continue; /* backing off */
 			}
 			if (!sock_create(x, key, name, q)) {
 				s = sock_find(x, key, q);
@@ -557,6 +610,12 @@ int rsp_xsk_sync(struct rsp_xsk *x)
 			sock_destroy(x, x->socks[i], "interface gone");
 			changed++;
 		}
+	/* Failures of interfaces that are gone are forgotten. */
+	for (uint32_t i = 0; i < x->n_fails;)
+		if (!x->fails[i].seen)
+			x->fails[i] = x->fails[--x->n_fails];
+		else
+			i++;
 	return changed;
 }
 

@@ -94,9 +94,13 @@ void rsp_xsk_close(struct rsp_xsk *x);
  * Follow mdr_ifaces: create and register a socket for every (ifindex,
  * queue) of an interface present in this network namespace, tear down
  * those whose interface left the map or the namespace. Failures are
- * logged once and retried on the next call. Returns sockets changed.
+ * logged once and retried with backoff (now_ns: monotonic). Returns
+ * sockets changed.
  */
-int rsp_xsk_sync(struct rsp_xsk *x);
+int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns);
+
+/* Forget the backoff of failed sockets (a link event: retry them now). */
+void rsp_xsk_retry_now(struct rsp_xsk *x);
 
 /* The socket of slot reported EPOLLERR (its device is going away): tear
  * it down now; the next sync recreates it if the interface still exists. */

@@ -1,0 +1,163 @@
+#!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# e2e_mdrd: the loader daemon in a hypervisor namespace (started with
+# nsenter --net, pins on a private bpffs outside /sys). Attachment and
+# netlink facts, the config file, the instances directory followed with
+# inotify (create / change / invalid / remove within a second), interface
+# hot-plug and removal within a second, deferred port bindings, generic
+# mode on a bridge, SIGHUP, restart with data intact, --purge-on-exit.
+. "$(dirname "$0")/lib.sh"
+e2e_init mdrd
+
+U1=11111111-2222-4333-8444-555555555501
+U2=11111111-2222-4333-8444-555555555502
+U9=11111111-2222-4333-8444-555555555509
+# Events must take effect within this many seconds (the contract).
+EVENT_S=1
+
+jpy() { "$GUEST_PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+defn() { # uuid name port [extra json members]
+	printf '{"uuid": "%s", "name": "%s", "hostname": "%s", "binding": {"port": "%s"},
+ "user_data": "%s", "meta": {"k": "v"}%s}\n' "$1" "$2" "$2" "$3" \
+		"$(printf '#cloud-config\nhostname: %s\n' "$2" | base64 -w0)" "${4:+, $4}"
+}
+# Atomic write into the instances directory (temporary dot-name, rename).
+put_file() { # name content
+	printf '%s' "$2" >"$INST_DIR/.$1.tmp" && mv "$INST_DIR/.$1.tmp" "$INST_DIR/$1"
+}
+has_instance() { [ "$(mdrctl instance list -j | jpy "'$1' in [i['uuid'] for i in d]")" = True ]; }
+no_instance() { [ "$(mdrctl instance list -j | jpy "'$1' in [i['uuid'] for i in d]")" = False ]; }
+gen_of() { mdrctl instance list -j | jpy "[i['gen'] for i in d if i['uuid']=='$1'][0]"; }
+gen_is_not() { g=$(gen_of "$1") && [ "$g" != "$2" ]; }
+port_bound() { # uuid ifname
+	[ "$(mdrctl instance list -j | jpy "'$2' in [p['ifname'] for i in d if i['uuid']=='$1' for p in i['bindings']['ports']]")" = True ]
+}
+port_unbound() { ! port_bound "$@"; }
+iface_mode() { mdrctl status -j | jpy "([i['mode'] for i in d['interfaces'] if i['name']=='$1'] or ['none'])[0]"; }
+attached() { [ "$(iface_mode "$1")" = "$2" ]; }
+detached() { [ "$(iface_mode "$1")" = none ]; }
+log_has() { grep -q "$1" "$E2E_TMP/mdrd-$TOPO.log"; }
+snapshot() {
+	for _m in mdr_inst mdr_uuids mdr_limits mdr_ports mdr_macs mdr_chunk0 mdr_chunk1 \
+		mdr_chunk2 mdr_chunk3 mdr_chunk4 mdr_chunk5; do
+		echo "== $_m"
+		bpftool map dump pinned "$PIN/$_m"
+	done
+}
+body() { mdrctl get "$1" "$2" | sed '1,/^\r\{0,1\}$/d'; }
+# within NAME CMD...: CMD becomes true within EVENT_S seconds.
+within() {
+	_w_name=$1; shift
+	if wait_for --timeout "$EVENT_S" "$@"; then ok "$_w_name (within ${EVENT_S}s)"
+	else not_ok "$_w_name (within ${EVENT_S}s)" "still false: $*" "$(tail -n 5 "$E2E_TMP/mdrd-$TOPO.log")"; fi
+}
+
+# ---- start: config file, one valid and one deferred instance already there -----------------
+topo_create --mode port --guests 2 || e2e_done
+CFG=$E2E_TMP/mdrd.conf
+cat >"$CFG" <<EOF
+# e2e config file: same names as the flags
+iface = br*
+policy-no-xsk = drop
+rate = 300
+EOF
+defn "$U1" one tap1 >"$INST_DIR/g1.json"
+defn "$U9" nine tap9 >"$INST_DIR/g9.json"
+start_mdrd --config "$CFG" || { dump_logs; e2e_done; }
+wait_for --timeout "$READY_WAIT_S" attached tap2 native
+
+check_eq "taps attached in native mode" "$(iface_mode tap1) $(iface_mode tap2)" "native native"
+check_eq "rx queue count recorded from netlink" \
+	"$(mdrctl status -j | jpy "[i['rx_queues'] for i in d['interfaces'] if i['name']=='tap1'][0]")" \
+	"$(in_hv ip -j -d link show dev tap1 | jpy "d[0]['num_rx_queues']")"
+check_eq "the program is attached to tap1 (kernel view)" \
+	"$(in_hv ip -j -d link show dev tap1 | jpy "d[0].get('xdp', {}).get('prog', {}).get('name')")" "mdr_xdp"
+check_eq "config file applied (policy-no-xsk, rate)" \
+	"$(mdrctl config -j | jpy "(d['policy_no_xsk'], d['default_rate_pps'])")" "('drop', 300)"
+check "an instance file present at start is loaded" has_instance "$U1"
+check "its port is bound" port_bound "$U1" tap1
+check "an instance whose port does not exist yet is loaded" has_instance "$U9"
+check "its port binding is deferred" port_unbound "$U9" tap9
+check "the deferred port is logged" log_has "instance $U9 port tap9: created from g9.json.*port not present yet"
+
+# ---- instances directory --------------------------------------------------------------------
+put_file g2.json "$(defn "$U2" two tap2)"
+within "a new file creates its instance" has_instance "$U2"
+check "the new instance's port is bound" port_bound "$U2" tap2
+check "one log line names instance and port" log_has "instance $U2 port tap2: created from g2.json"
+G2=$(gen_of "$U2")
+put_file g2.json "$(defn "$U2" deux tap2)"
+within "a changed file replaces its instance" gen_is_not "$U2" "$G2"
+check_eq "the changed content is served" "$(body "$U2" /openstack/latest/meta_data.json | jpy "d['name']")" "deux"
+cp "$INST_DIR/g2.json" "$E2E_TMP/g2.good"
+
+snapshot >"$E2E_TMP/before"
+put_file bad.json '{"name": "no uuid here"}'
+within "an invalid new file is logged, naming file and problem" log_has "bad.json: invalid definition: uuid"
+snapshot >"$E2E_TMP/after"
+check "an invalid new file changes no map" cmp -s "$E2E_TMP/before" "$E2E_TMP/after"
+put_file g2.json "{\"uuid\": \"$U2\", \"name\": [1]}"
+within "an invalid change is logged, naming the file" log_has "g2.json: invalid definition: name"
+snapshot >"$E2E_TMP/after"
+check "an invalid change changes no map" cmp -s "$E2E_TMP/before" "$E2E_TMP/after"
+check_eq "the previous version is still served" \
+	"$(body "$U2" /openstack/latest/meta_data.json | jpy "d['name']")" "deux"
+put_file g2.json "{\"uuid\": \"$U2\", \"binding\": {\"port\": \"tap1\"}}"
+within "a file taking another instance's port is logged" log_has "g2.json: port tap1 is already bound to instance $U1"
+snapshot >"$E2E_TMP/after"
+check "a conflicting file changes no map" cmp -s "$E2E_TMP/before" "$E2E_TMP/after"
+rm -f "$INST_DIR/bad.json" "$INST_DIR/g2.json"
+within "a removed file deletes its instance" no_instance "$U2"
+check "the removed instance's port binding is gone" port_unbound "$U2" tap2
+check "instances of other files stay" has_instance "$U1"
+
+# ---- interfaces: hot-plug, deferred binding, bridge, removal ----------------------------------
+in_hv ip link add tap9 type veth peer name peer9
+within "a new matching interface is attached" attached tap9 native
+within "the deferred port binding becomes active" port_bound "$U9" tap9
+check "the late binding is logged" log_has "instance $U9 port tap9: bound"
+in_hv ip link add nomatch0 type veth peer name peer10
+check "a non-matching interface is left alone" detached nomatch0
+in_hv ip link add br9 type bridge
+within "a bridge is attached in generic mode (no native XDP)" attached br9 generic
+in_hv ip link del tap9
+within "a removed interface leaves mdr_ifaces" detached tap9
+within "its port binding is removed" port_unbound "$U9" tap9
+check "its instance stays" has_instance "$U9"
+in_hv ip link add tap9 type veth peer name peer9
+within "the interface coming back is bound again" port_bound "$U9" tap9
+
+# ---- SIGHUP ---------------------------------------------------------------------------------
+sed -i 's/^policy-no-xsk = drop/policy-no-xsk = pass/' "$CFG"
+kill -HUP "$MDRD_PID"
+config_pass() { [ "$(mdrctl config -j | jpy "d['policy_no_xsk']")" = pass ]; }
+within "SIGHUP re-reads the config file" config_pass
+
+# ---- restart: nothing lost ---------------------------------------------------------------------
+mdrctl instance list -j >"$E2E_TMP/list.before"
+body "$U1" /latest/user-data >"$E2E_TMP/ud.before"
+stop_pid "$MDRD_PID"; MDRD_PID=""
+check_eq "SIGTERM detaches the program (kernel view)" \
+	"$(in_hv ip -j -d link show dev tap1 | jpy "'xdp' in d[0]")" "False"
+check_eq "SIGTERM leaves no interface recorded" "$(mdrctl status -j | jpy "len(d['interfaces'])")" 0
+check "SIGTERM leaves the maps and program pinned" test -e "$PIN/mdr_inst" -a -e "$PIN/mdr_prog"
+mdrctl instance list -j >"$E2E_TMP/list.stopped"
+check "instances survive mdrd stopping" cmp -s "$E2E_TMP/list.before" "$E2E_TMP/list.stopped"
+start_mdrd --config "$CFG" || dump_logs
+wait_for --timeout "$READY_WAIT_S" attached tap9 native
+check_eq "after restart: attached again" "$(iface_mode tap1) $(iface_mode tap2) $(iface_mode tap9)" "native native native"
+mdrctl instance list -j >"$E2E_TMP/list.after"
+check "after restart: same instances, generations and bindings (unchanged files not rewritten)" \
+	cmp -s "$E2E_TMP/list.before" "$E2E_TMP/list.after"
+body "$U1" /latest/user-data >"$E2E_TMP/ud.after"
+check "after restart: content intact" cmp -s "$E2E_TMP/ud.before" "$E2E_TMP/ud.after"
+
+# ---- --purge-on-exit ------------------------------------------------------------------------------
+stop_pid "$MDRD_PID"; MDRD_PID=""
+start_mdrd --purge-on-exit || dump_logs
+stop_pid "$MDRD_PID"; MDRD_PID=""
+# (maps.debug and progs.debug are the bpffs root's own iterators, not pins)
+check_eq "--purge-on-exit removes every pin" "$(ls -A "$PIN" | grep -v "^maps.debug$\|^progs.debug$" | tr "\n" " ")" ""
+check_eq "--purge-on-exit still detaches" "$(in_hv ip -j -d link show dev tap1 | jpy "'xdp' in d[0]")" "False"
+
+e2e_done
