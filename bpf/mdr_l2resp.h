@@ -35,7 +35,7 @@ static __always_inline int mdr_l2resp_gate(const struct xdp_md *ctx, const struc
 		MDR_COUNT(cnt, passed);
 		return XDP_PASS;
 	}
-	if (!t.lim || !mdr_rl_allow(t.instance_id, t.lim, cfg)) {
+	if (!t.lim || !mdr_rl_allow(t.instance_id, t.lim, cfg)) { /* lim is set when KNOWN */
 		MDR_COUNT(cnt, rate_limited);
 		return XDP_DROP;
 	}

@@ -9,6 +9,8 @@
 #   BENCH_QUICK=1   short runs for development (2 s wrk, 16-guest storm, ...)
 #   BENCH_REPS=N    A/B repetitions per comparison (default 2: A/B/A/B)
 #   BENCH_BUDGET_S  wall-clock budget; sections that would overrun are skipped
+#   BENCH_SECTIONS  subset of "wrk storm flood pass scale" (development)
+#   BENCH_KEEP=1    keep the temp dir (daemon logs, docroot) for inspection
 #
 # Everything runs in namespaces made by tools/topo.sh (bridge mode: guests
 # route 169.254.169.254 via br0 in the hypervisor namespace). nginx (Debian
@@ -71,6 +73,8 @@ note() { printf 'note\t%s\n' "$*" >>"$RAW"; }
 elapsed() { echo $(( $(date +%s) - T_START )); }
 # have_time SECONDS: is there room for a section of about that long?
 have_time() { [ $(( $(elapsed) + $1 )) -le "$BUDGET_S" ]; }
+# want SECTION: selected by BENCH_SECTIONS (development: e.g. "storm scale")?
+want() { case " ${BENCH_SECTIONS:-wrk storm flood pass scale} " in *" $1 "*) return 0 ;; esac; return 1; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # Entries of a pinned map of ours.
 entries() { "$PY" "$BT/mapmem.py" count "$PIN/$1"; }
@@ -315,6 +319,7 @@ for spec in "wrk_run ka_small $SMALL_PATH 0" "wrk_run ka_16k $BIG_PATH 0" \
 	"wrk_run close_small $SMALL_PATH 1" "wrk_run close_16k $BIG_PATH 1" \
 	"multi_run multi_ka $SMALL_PATH 0" "multi_run multi_close $SMALL_PATH 1"; do
 	set -- $spec
+	want wrk || continue
 	have_time $(( (DUR + 3) * REPS * 2 + 60 )) || { note "skipped $2: time budget"; continue; }
 	log "$2: wrk -t1 -c$WRK_CONN -d${DUR}s $3$([ "$4" = 1 ] && echo ' (Connection: close)')"
 	compare "$@"
@@ -334,7 +339,7 @@ storm_run() { # side rep
 	raw storm_failed "$1" "$("$PY" "$BT/report.py" kv "$_f" failed_attempts)"
 	log "  storm $1: $(cat "$_f")"
 }
-if have_time 120; then
+if want storm && have_time 120; then
 	log "boot storm: $NG guests at once"
 	_rep=1
 	while [ $_rep -le $((REPS + 1)) ]; do
@@ -386,7 +391,7 @@ flood_case() { # side type
 	# Recovery before the next case: the victim is served again.
 	wait_for --timeout 10 ip netns exec "$(gns 1)" curl -sf -m 1 -o /dev/null "$META_URL$SMALL_PATH"
 }
-if have_time $(( (FLOOD_S + 3) * 8 + 20 )); then
+if want flood && have_time $(( (FLOOD_S + 3) * 8 + 20 )); then
 	log "flood fairness: guest 2 floods, guest 1 probes at $PROBE_RATE req/s"
 	if [ $OURS = 1 ]; then
 		# Victim and attacker get the template's (default) limits back.
@@ -417,7 +422,7 @@ iperf_run() { # side(ours=attached|ref=detached) rep
 	log "  iperf3 $1: $_bps Gbit/s"
 }
 xdp_on_tap1() { ip -n "$HV" -d link show dev tap1 | grep -q 'prog/xdp'; }
-if have_time $(( (IPERF_S + 3) * 4 + 30 )); then
+if want pass && have_time $(( (IPERF_S + 3) * 4 + 30 )); then
 	log "pass-through: iperf3 guest 1 -> hypervisor, XDP program attached vs detached"
 	nginx_stop
 	bg iperf3-server nsenter --net="/run/netns/$HV" iperf3 -s -B "$GATEWAY"
@@ -448,7 +453,7 @@ else
 fi
 
 # ---- 6: scale -----------------------------------------------------------------
-if [ $OURS = 1 ] && have_time 150; then
+if [ $OURS = 1 ] && want scale && have_time 150; then
 	log "scale: $SCALE_N definitions, $SCALE_TAPS taps"
 	nginx_stop
 	use_side ours
@@ -515,10 +520,12 @@ if [ $OURS = 1 ] && have_time 150; then
 	if [ $(( _t1 - _t0 )) -le 30000 ] && [ $_k -lt 3000 ]; then
 		raw firstreq_ms ours $((_t1 - _t0))
 	else
-		log "scale: the new tap was not served within 30 s"
+		log "scale: the new tap was not served within 30 s (see logs/late-diag.log)"
+		{ ip netns exec "$LATE" curl -sv -m 2 "$META_URL$SMALL_PATH"; ip -n "$LATE" neigh
+		  ip -n "$HV" -d link show dev tapz900; mdrctl status; mdrctl stats; } >"$OUT/logs/late-diag.log" 2>&1
 	fi
 	note "new tap: veth created, enslaved, guest address set, then curl every ~10 ms until the instance's own id comes back"
-elif [ $OURS = 1 ]; then
+elif [ $OURS = 1 ] && want scale; then
 	note "skipped scale: time budget"
 fi
 

@@ -176,8 +176,8 @@ cmd_create() {
 	# The info file is written first so that destroy can clean a half-built one.
 	iface='tap*'; [ "$mode" = bridge-device ] && iface=br0
 	cat >"$st/info" <<EOF
-NAME='$name'
-MODE='$mode'
+TOPO_NAME='$name'
+TOPO_MODE='$mode'
 GUESTS='$guests'
 SHARED_IP='$shared'
 TAP_KIND='$kind'

@@ -127,6 +127,9 @@ ip -n "$G3" link set lo up
 ip -n "$HV" link add tap3 type veth peer name eth0 address 52:54:00:00:01:03 netns "$G3"
 ip -n "$HV" link set tap3 up
 ip -n "$G3" addr add 10.99.0.10/24 dev eth0
+# The guest end needs an XDP program of its own to receive XDP_TX (the
+# ARP replies) from a veth peer in native mode (see tools/topo.sh).
+ip -n "$G3" link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp
 ip -n "$G3" link set eth0 up
 ip -n "$G3" route add 169.254.169.254 dev eth0
 mkdefn "$DATA/minimal.json" rsp-c 3 >"$E2E_TMP/c.json"

@@ -1434,6 +1434,23 @@ static void test_instance_limit_default_from_cfg(void **state)
 	assert_int_equal(tcp_instance_conns(h->e, h->inst), 4);
 }
 
+static void test_instance_limit_lowered(void **state)
+{
+	struct h *h = *state;
+
+	for (int i = 0; i < 3; i++) {
+		open_conn(h, CISN, 0);
+		h->cport++;
+	}
+	/* the operator lowers max_connections to 1; all three are idle */
+	h->max_conns = 1;
+	h->now += 2 * SEC;
+	in_full(h, S, 5000, 0, 65535, 0, NULL, 0);
+	assert_int_equal(h->closes, 3);
+	assert_int_equal(tcp_instance_conns(h->e, h->inst), 1);
+	assert_int_equal(h->q[h->qn - 1].flags, S | A);
+}
+
 static void pipelined_data(void *o, struct tcp_conn *c, const uint8_t *d,
 			   size_t n)
 {
@@ -1665,6 +1682,7 @@ int main(void)
 		T4(test_app_pointer_and_route),
 		T4(test_bad_input_rejected),
 		T4(test_instance_limit_default_from_cfg),
+		T4(test_instance_limit_lowered),
 		T4(test_pipelined_replies_share_a_segment),
 		T4(test_eof_waits_for_app_with_pending_send),
 		T4(test_empty_engine_has_no_deadline),

@@ -663,25 +663,67 @@ static int parse_ipv4(struct pctx *c, const char *path, const char *s)
 	return 0;
 }
 
+/* One ec2 string member: given (validated), else dflt (NULL = leave out). */
+static int ec2_str(struct pctx *c, const json_t *v, json_t *out, const char *key,
+		   const char *dflt, int ipv4)
+{
+	char path[64];
+	const json_t *x = v ? opt(v, key) : NULL;
+	const char *s = dflt;
+
+	snprintf(path, sizeof(path), "ec2.%s", key);
+	if (x) {
+		if (!(s = want_string(c, path, x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
+			return -1;
+		if (ipv4 && parse_ipv4(c, path, s))
+			return -1;
+	}
+	if (s)
+		json_object_set_new(out, key, json_string(s));
+	return 0;
+}
+
+static int parse_bdm(struct pctx *c, const json_t *x, json_t *out)
+{
+	char path[64];
+	const char *k;
+	json_t *y, *bdm;
+
+	if (!x) {
+		/* a KVM server booted from an image: nova's mapping for
+		 * root_device_name /dev/vda */
+		json_object_set_new(out, "block_device_mapping",
+				    json_pack("{s:s,s:s}", "ami", "vda", "root", "/dev/vda"));
+		return 0;
+	}
+	if (!json_is_object(x))
+		return fail(c, "ec2.block_device_mapping: expected an object {name: device}, got %s",
+			    type_name(x));
+	if (json_object_size(x) > MDR_DEFN_MAX_BDM)
+		return fail(c, "ec2.block_device_mapping: %zu entries, the limit is %d",
+			    json_object_size(x), MDR_DEFN_MAX_BDM);
+	bdm = json_object();
+	json_object_set_new(out, "block_device_mapping", bdm);
+	json_object_foreach((json_t *)x, k, y) {
+		snprintf(path, sizeof(path), "ec2.block_device_mapping.%.24s", k);
+		if (check_text(c, "ec2.block_device_mapping (a name)", k, strlen(k),
+			       MDR_DEFN_NAME_MAX, TXT_SEGMENT))
+			return -1;
+		if (!want_string(c, path, y, MDR_DEFN_NAME_MAX, 0))
+			return -1;
+		json_object_set(bdm, k, y);
+	}
+	return 0;
+}
+
 static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *nd)
 {
 	static const char *const keys[] = {"instance_id", "ami_id", "instance_type", "local_ipv4",
 					   "public_ipv4", "reservation_id", "security_groups",
 					   "block_device_mapping", "kernel_id", "ramdisk_id",
 					   "public_hostname", "local_hostname", NULL};
-	/* Plain string members in doc order, and which ones are always present. */
-	static const struct {
-		const char *key;
-		int always;
-		int ipv4;
-	} strs[] = {
-		{"instance_id", 1, 0}, {"ami_id", 1, 0},         {"instance_type", 1, 0},
-		{"local_ipv4", 0, 1},  {"public_ipv4", 1, 1},    {"reservation_id", 1, 0},
-		{"kernel_id", 0, 0},   {"ramdisk_id", 0, 0},     {"public_hostname", 0, 0},
-		{"local_hostname", 0, 0},
-	};
-	char hex[33], defaults[4][32], path[64];
-	json_t *out, *x, *sg = NULL, *bdm;
+	char hex[33], iid[16], rid[16];
+	json_t *out, *x, *sg;
 	size_t h = 0;
 
 	if (v && !json_is_object(v))
@@ -692,70 +734,33 @@ static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *
 		if (*p != '-')
 			hex[h++] = *p;
 	hex[h] = '\0';
-	/* Stable per-instance defaults shaped like nova's EC2 ids. */
-	snprintf(defaults[0], sizeof(defaults[0]), "i-%.8s", hex);
-	snprintf(defaults[1], sizeof(defaults[1]), "ami-00000000");
-	snprintf(defaults[2], sizeof(defaults[2]), "%s", "");
-	snprintf(defaults[3], sizeof(defaults[3]), "r-%.8s", hex + 8);
+	/* stable per-instance defaults shaped like nova's EC2 ids */
+	snprintf(iid, sizeof(iid), "i-%.8s", hex);
+	snprintf(rid, sizeof(rid), "r-%.8s", hex + 8);
 	out = json_object();
 	json_object_set_new(nd, "ec2", out);
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		const char *s = NULL;
-
-		snprintf(path, sizeof(path), "ec2.%s", strs[i].key);
-		if (v && (x = opt(v, strs[i].key))) {
-			if (!(s = want_string(c, path, x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
-				return -1;
-			if (strs[i].ipv4 && parse_ipv4(c, path, s))
-				return -1;
-		} else if (strs[i].always) {
-			s = !strcmp(strs[i].key, "instance_id")      ? defaults[0]
-			    : !strcmp(strs[i].key, "ami_id")         ? defaults[1]
-			    : !strcmp(strs[i].key, "reservation_id") ? defaults[3]
-								     : defaults[2];
-		}
-		if (s)
-			json_object_set_new(out, strs[i].key, json_string(s));
-		if (!strcmp(strs[i].key, "reservation_id")) {
-			/* keep the documented order: lists after the ids */
-			if (v && (x = opt(v, "security_groups"))) {
-				if (parse_string_list(c, "ec2.security_groups", x,
-						      MDR_DEFN_MAX_SECGROUPS, MDR_DEFN_NAME_MAX, &sg))
-					return -1;
-			} else {
-				sg = json_array();
-			}
-			json_object_set_new(out, "security_groups", sg);
-			if (v && (x = opt(v, "block_device_mapping"))) {
-				const char *k;
-				json_t *y;
-
-				if (!json_is_object(x))
-					return fail(c, "ec2.block_device_mapping: expected an object "
-						    "{name: device}, got %s", type_name(x));
-				if (json_object_size(x) > MDR_DEFN_MAX_BDM)
-					return fail(c, "ec2.block_device_mapping: %zu entries, the "
-						    "limit is %d", json_object_size(x), MDR_DEFN_MAX_BDM);
-				bdm = json_object();
-				json_object_set_new(out, "block_device_mapping", bdm);
-				json_object_foreach(x, k, y) {
-					snprintf(path, sizeof(path), "ec2.block_device_mapping.%.24s", k);
-					if (check_text(c, "ec2.block_device_mapping (a name)", k,
-						       strlen(k), MDR_DEFN_NAME_MAX, TXT_SEGMENT))
-						return -1;
-					if (!want_string(c, path, y, MDR_DEFN_NAME_MAX, 0))
-						return -1;
-					json_object_set(bdm, k, y);
-				}
-			} else {
-				/* A KVM server booted from an image: nova's mapping of
-				 * root_device_name /dev/vda. */
-				bdm = json_pack("{s:s,s:s}", "ami", "vda", "root", "/dev/vda");
-				json_object_set_new(out, "block_device_mapping", bdm);
-			}
-		}
+	/* local_ipv4 absent: render serves the request's source address */
+	if (ec2_str(c, v, out, "instance_id", iid, 0) ||
+	    ec2_str(c, v, out, "ami_id", "ami-00000000", 0) ||
+	    ec2_str(c, v, out, "instance_type", "", 0) ||
+	    ec2_str(c, v, out, "local_ipv4", NULL, 1) ||
+	    ec2_str(c, v, out, "public_ipv4", "", 1) ||
+	    ec2_str(c, v, out, "reservation_id", rid, 0))
+		return -1;
+	if (v && (x = opt(v, "security_groups"))) {
+		if (parse_string_list(c, "ec2.security_groups", x, MDR_DEFN_MAX_SECGROUPS,
+				      MDR_DEFN_NAME_MAX, &sg))
+			return -1;
+	} else {
+		sg = json_array();
 	}
-	return 0;
+	json_object_set_new(out, "security_groups", sg);
+	if (parse_bdm(c, v ? opt(v, "block_device_mapping") : NULL, out))
+		return -1;
+	return ec2_str(c, v, out, "kernel_id", NULL, 0) ||
+	       ec2_str(c, v, out, "ramdisk_id", NULL, 0) ||
+	       ec2_str(c, v, out, "public_hostname", NULL, 0) ||
+	       ec2_str(c, v, out, "local_hostname", NULL, 0) ? -1 : 0;
 }
 
 static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_t *nd)
@@ -903,8 +908,10 @@ static int parse_overrides(struct pctx *c, const json_t *v, json_t *nd)
 	return 0;
 }
 
-/* nova's sanitize_hostname(): latin-1 only, [ _.] -> '-', drop the rest
- * of the non-word characters, lower case, strip ".-", at most 63. */
+/* Like nova's sanitize_hostname(): [ _.] -> '-', other non-word
+ * characters dropped, lower case, leading/trailing '-' stripped, at most
+ * 63 bytes; but ASCII only (nova keeps latin-1 letters), as a hostname
+ * ends up in DNS. */
 static void sanitize_hostname(const char *in, char *out, size_t outlen)
 {
 	size_t o = 0;
@@ -914,7 +921,7 @@ static void sanitize_hostname(const char *in, char *out, size_t outlen)
 		unsigned char ch = *p;
 
 		if (ch >= 0x80)
-			continue; /* non-ASCII: nova keeps latin-1 word chars; we drop them */
+			continue;
 		if (ch == ' ' || ch == '_' || ch == '.')
 			ch = '-';
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||

@@ -33,8 +33,11 @@ void mdr_config_defaults(struct mdr_config *cfg);
  * and mdr_config[0] set to mdr_config_defaults() if it is all zero. On
  * success *skel_out owns the loaded object (bpf_program__fd(
  * (*skel_out)->progs.mdr_xdp), (*skel_out)->maps.*); release it with
- * mdr_loader_close() (the pins stay). Returns 0 or -errno.
+ * mdr_loader_close() (the pins stay). Returns 0 or -errno (-EINVAL also
+ * when pinned maps of an older, incompatible layout are in the way).
  * pin_dir must already exist on a bpffs (see mdr_bpffs_ensure()).
+ * Needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (the verifier allows
+ * variable-offset packet access only with the latter), or plain root.
  */
 int mdr_loader_open(const char *pin_dir, struct mdr_xdp_bpf **skel_out);
 

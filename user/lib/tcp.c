@@ -511,10 +511,15 @@ static bool evict_one(struct tcp_engine *e, struct list *head, bool global)
  * Returns 0, or -1 for the instance limit, -2 for the total limit. */
 static int make_room(struct tcp_engine *e, uint32_t id)
 {
-	struct tcp_inst *i = inst_find(e, id);
+	uint32_t limit = inst_limit(e, id);
+	struct tcp_inst *i;
+	int tries = 0;
 
-	if (i && i->n >= inst_limit(e, id) && !evict_one(e, &i->conns, false))
-		return -1;
+	/* A loop: the limit may have been lowered below the current count.
+	 * Re-find the instance each time: it is freed with its last conn. */
+	while ((i = inst_find(e, id)) && i->n >= limit)
+		if (++tries > TCP_EVICT_SCAN || !evict_one(e, &i->conns, false))
+			return -1;
 	if (e->st.conns >= e->cfg.max_conns && !evict_one(e, &e->lru, true))
 		return -2;
 	return 0;

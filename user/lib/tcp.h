@@ -165,7 +165,7 @@ struct tcp_seg_out {
  * Segments the app queues from inside a callback are sent when the
  * callback returns (a reply and a following close share segments; the
  * reply carries the ACK of the request). emit must not call back into the
- * engine; no callback may call tcp_engine_free. */
+ * engine; no callback may call tcp_input, tcp_timers or tcp_engine_free. */
 struct tcp_ops {
 	/* In-order payload for the application. It may call tcp_conn_send,
 	 * tcp_conn_close or tcp_conn_abort from here or later. len == 0
