@@ -64,6 +64,13 @@ else
 	SCALE_N=1000 SCALE_TAPS=256
 fi
 BUDGET_S=${BENCH_BUDGET_S:-840}
+# mdr-responder gives every port's fill ring its full size (512) out of one
+# UMEM; its default 8192 frames fill only ~15 ports, the rest receive
+# nothing. Size the UMEM for every port the bench creates (+8 spare), in
+# 4096-frame steps, unless BENCH_RESP_ARGS says otherwise.
+RESP_RING=512
+UMEM_FRAMES=$(( ((STORM_GUESTS + SCALE_TAPS + 8) * RESP_RING + 4095) / 4096 * 4096 ))
+RESP_ARGS=${BENCH_RESP_ARGS:---umem-frames $UMEM_FRAMES}
 T_START=$(date +%s)
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -78,6 +85,21 @@ want() { case " ${BENCH_SECTIONS:-wrk storm flood pass scale} " in *" $1 "*) ret
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # Entries of a pinned map of ours.
 entries() { "$PY" "$BT/mapmem.py" count "$PIN/$1"; }
+# wait_entries MAP N MAX_S: until MAP holds N entries; gives up after MAX_S
+# seconds, or after STALL_S seconds without progress. Prints the last count.
+STALL_S=10
+wait_entries() {
+	_we_end=$(( $(now_ms) + $3 * 1000 )); _we_last=-1; _we_since=$(now_ms)
+	while :; do
+		_we_n=$(entries "$1")
+		[ "$_we_n" -ge "$2" ] && break
+		[ "$_we_n" != "$_we_last" ] && { _we_last=$_we_n; _we_since=$(now_ms); }
+		[ $(now_ms) -ge $_we_end ] && break
+		[ $(( $(now_ms) - _we_since )) -ge $((STALL_S * 1000)) ] && break
+		sleep 0.1
+	done
+	echo "$_we_n"
+}
 # Machine-wide busy jiffies (user nice system irq softirq steal).
 cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
 HZ=$(getconf CLK_TCK)
@@ -152,10 +174,11 @@ UUID1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' 
 
 # ---- mdr up (or n/a) ---------------------------------------------------------
 OURS=0
-if start_mdrd >"$E2E_TMP/start-mdrd.out" 2>&1 && start_responder >"$E2E_TMP/start-resp.out" 2>&1 &&
+if start_mdrd >"$E2E_TMP/start-mdrd.out" 2>&1 && start_responder $RESP_ARGS >"$E2E_TMP/start-resp.out" 2>&1 &&
 	wait_for --timeout 10 sh -c "ip netns exec $(gns 1) curl -sf -m 2 $META_URL$SMALL_PATH >/dev/null"; then
 	OURS=1
-	log "mdr is up (mdrd $MDRD_PID, responder $RESP_PID)"
+	log "mdr is up (mdrd $MDRD_PID, responder $RESP_PID $RESP_ARGS)"
+	note "mdr-responder ran with $RESP_ARGS (its default UMEM of 8192 frames fills the 512-entry rings of only ~15 ports; ports beyond get no frames and are never answered)"
 else
 	log "mdr is not serving yet: its column will read n/a (see $OUT/logs/mdr-start.log)"
 	{ cat "$E2E_TMP"/start-*.out; tail -n 30 "$E2E_TMP"/mdrd-*.log "$E2E_TMP"/responder-*.log; } \
@@ -219,7 +242,7 @@ use_side() {
 			start_mdrd >>"$E2E_TMP/start-mdrd.out" 2>&1 || return 1
 		fi
 		if [ -z "${RESP_PID:-}" ]; then
-			start_responder >>"$E2E_TMP/start-resp.out" 2>&1 || return 1
+			start_responder $RESP_ARGS >>"$E2E_TMP/start-resp.out" 2>&1 || return 1
 		fi
 		# Every guest's tap attached and served by a socket, not just guest 1's.
 		wait_for --timeout 20 all_served || log "not every tap has a responder socket yet"
@@ -352,12 +375,14 @@ fi
 
 # ---- flood fairness (issue 6) ----------------------------------------------
 # Guest 1 probes (open loop, new connection per request) while guest 2 floods.
+# The attacker's eth0 runs topo.sh's empty XDP program (veth guests need one);
+# for the SYN flood it is replaced by synack_drop and put back afterwards.
 attacker_rst_drop() { # on|off: a SYN flooder ignores SYN-ACKs (no RST back)
 	if [ "$1" = on ]; then
-		ip netns exec "$(gns 2)" ip link set dev eth0 xdpgeneric obj "$OUT/bin/synack_drop.bpf.o" sec xdp ||
+		ip -n "$(gns 2)" -force link set dev eth0 xdpdrv obj "$OUT/bin/synack_drop.bpf.o" sec xdp ||
 			note "SYN flood: could not drop the attacker's SYN-ACKs; its kernel answered them with RST"
 	else
-		ip netns exec "$(gns 2)" ip link set dev eth0 xdpgeneric off
+		ip -n "$(gns 2)" -force link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp
 	fi
 	return 0
 }
@@ -380,7 +405,8 @@ flood_case() { # side type
 	if [ -n "$_apid" ]; then
 		wait "$_apid"
 		_E2E_PIDS=$(printf '%s\n' $_E2E_PIDS | grep -vx "$_apid" | tr '\n' ' ')
-		cat "$E2E_TMP/flood-$2.log" >>"$_f"
+		cp "$E2E_TMP/flood-$2.log" "$OUT/logs/flood-$2-$1-attacker.txt"
+		grep -E '^(sent|opened)=|Requests/sec' "$E2E_TMP/flood-$2.log" | sed 's/^/attacker: /' >>"$_f"
 	fi
 	[ "$2" = syn ] && attacker_rst_drop off
 	_sent=$("$PY" "$BT/report.py" kv "$_f" sent) || { log "flood $2 ($1): no probe result"; return 0; }
@@ -461,21 +487,22 @@ if [ $OURS = 1 ] && want scale && have_time 150; then
 		--ports $((1000 + SCALE_TAPS)) --port-fmt tapx%d --user-data-len "$BIG_LEN" \
 		--content "$E2E_TMP/scale.content"
 	_m0=$("$PY" "$BT/mapmem.py" "$PIN")
+	_base=$(entries mdr_inst)
+	# All at once into mdrd's instances directory, as orchestration would
+	# drop them; timed until every one is stored in the maps.
 	_t0=$(now_ms)
-	# One CLI call per definition, as orchestration would (the ports appear later).
-	for f in "$E2E_TMP"/scale/*.json; do
-		mdrctl instance load --allow-missing-port "$f" >>"$OUT/logs/scale-load.log" 2>&1
-	done
+	cp "$E2E_TMP"/scale/*.json "$INST_DIR/"
+	_n=$(wait_entries mdr_inst $((_base + SCALE_N)) 120)
 	_t1=$(now_ms)
 	_m1=$("$PY" "$BT/mapmem.py" "$PIN")
-	_n=$(entries mdr_inst)
-	if [ "$_n" -ge $((NG + SCALE_N)) ]; then
+	if [ "$_n" -ge $((_base + SCALE_N)) ]; then
 		raw load_s ours "$(fdiv $((_t1 - _t0)) 1000)"
 		raw mem_per_inst ours "$(fdiv $((_m1 - _m0)) "$SCALE_N")"
 		raw mem_per_inst ref "$(awk '{s += $2} END {printf "%.0f", s / NR}' "$E2E_TMP/scale.content")"
-		note "scale: map memory = sum of bytes_memlock (bpftool map show, the kernel's accounting) over the pinned mdr maps, after - before loading, / $SCALE_N; unique content = decoded user data + files + compact JSON of the rest"
+		note "scale: definitions copied at once into mdrd's instances directory, timed until all are in mdr_inst; map memory = sum of bytes_memlock (bpftool map show, the kernel's accounting) over the pinned mdr maps, after - before, / $SCALE_N; unique content = decoded user data + files + compact JSON of the rest"
 	else
-		log "scale: only $_n instances stored (see logs/scale-load.log)"
+		log "scale: only $((_n - _base)) of $SCALE_N definitions stored (see logs/tmp-mdrd-*.log)"
+		note "scale: only $((_n - _base)) of $SCALE_N definitions were stored"
 	fi
 	raw rss_mib ours "$(awk '/VmRSS/{printf "%.1f", $2 / 1024}' "/proc/$RESP_PID/status")"
 	# 256 taps appear at once (veth pairs, host ends named like the guests').
@@ -488,13 +515,15 @@ if [ $OURS = 1 ] && want scale && have_time 150; then
 		echo "link set px$i up" >>"$_b"
 		i=$((i + 1))
 	done
-	_want=$(( $(entries mdr_ifaces) + SCALE_TAPS ))
+	_base=$(entries mdr_ifaces)
 	_t0=$(now_ms)
 	ip -n "$HV" -batch "$_b"
-	if wait_for --timeout 120 sh -c "[ \$($PY $BT/mapmem.py count $PIN/mdr_ifaces) -ge $_want ]"; then
+	_n=$(wait_entries mdr_ifaces $((_base + SCALE_TAPS)) 120)
+	if [ "$_n" -ge $((_base + SCALE_TAPS)) ]; then
 		raw attach_s ours "$(fdiv $(($(now_ms) - _t0)) 1000)"
 	else
-		log "scale: mdrd recorded $(entries mdr_ifaces) of $_want interfaces"
+		log "scale: mdrd attached to $((_n - _base)) of $SCALE_TAPS new taps (no progress for ${STALL_S} s)"
+		note "scale: mdrd attached to only $((_n - _base)) of $SCALE_TAPS taps created at once"
 	fi
 	# A tap appears for an instance defined beforehand: time to its first answer.
 	"$PY" "$BT/mkinst.py" "$TEMPLATE" "$E2E_TMP/late" --count 1 --first 900 --prefix late \
@@ -508,19 +537,21 @@ if [ $OURS = 1 ] && want scale && have_time 150; then
 	ip -n "$HV" link add tapz900 type veth peer name eth0 netns "$LATE"
 	ip -n "$HV" link set tapz900 master br0 up
 	ip -n "$LATE" addr add 10.99.0.250/24 dev eth0
+	ip -n "$LATE" link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp # as topo.sh does
 	ip -n "$LATE" link set eth0 up
 	ip -n "$LATE" route add 169.254.169.254 via "$GATEWAY" dev eth0
 	_k=0
-	while [ $_k -lt 3000 ]; do # bounded: 3000 tries, or 30 s
+	while [ $_k -lt 2000 ]; do # bounded: 2000 tries, or 20 s
 		[ "$(ip netns exec "$LATE" curl -s -m 1 "$META_URL$SMALL_PATH" 2>/dev/null)" = i-00000384 ] && break
-		[ $(( $(now_ms) - _t0 )) -gt 30000 ] && break
+		[ $(( $(now_ms) - _t0 )) -gt 20000 ] && break
 		_k=$((_k + 1))
 	done
 	_t1=$(now_ms)
-	if [ $(( _t1 - _t0 )) -le 30000 ] && [ $_k -lt 3000 ]; then
+	if [ $(( _t1 - _t0 )) -le 20000 ] && [ $_k -lt 2000 ]; then
 		raw firstreq_ms ours $((_t1 - _t0))
 	else
-		log "scale: the new tap was not served within 30 s (see logs/late-diag.log)"
+		log "scale: the new tap was not served within 20 s (see logs/late-diag.log)"
+		note "scale: a tap created for a defined instance was not served within 20 s"
 		{ ip netns exec "$LATE" curl -sv -m 2 "$META_URL$SMALL_PATH"; ip -n "$LATE" neigh
 		  ip -n "$HV" -d link show dev tapz900; mdrctl status; mdrctl stats; } >"$OUT/logs/late-diag.log" 2>&1
 	fi

@@ -174,9 +174,11 @@ def table(raw, out):
                                    ("p99", lambda k: k.endswith("_p99_ms"), 1.0),
                                    ("storm", lambda k: k == "storm_s", 1.0)):
             f.write("# %s\n" % block)
-            for key, o, b in plot:
-                if pred(key):
-                    f.write('"%s" %s %s\n' % (labels.get(key, key), nz(o, scale), nz(b, scale)))
+            rows_ = [(k, o, b) for k, o, b in plot if pred(k) and (o is not None or b is not None)]
+            for key, o, b in rows_:
+                f.write('"%s" %s %s\n' % (labels.get(key, key), nz(o, scale), nz(b, scale)))
+            if not rows_:  # gnuplot cannot plot a block without a number
+                f.write('"(not measured)" 0 0\n')
             f.write("\n\n")
     sys.stdout.write(md)
 
