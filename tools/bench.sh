@@ -10,6 +10,7 @@
 #   BENCH_REPS=N    A/B repetitions per comparison (default 2: A/B/A/B)
 #   BENCH_BUDGET_S  wall-clock budget; sections that would overrun are skipped
 #   BENCH_SECTIONS  subset of "wrk storm flood pass scale" (development)
+#   BENCH_RESP_ARGS extra mdr-responder arguments (e.g. --umem-frames N)
 #   BENCH_KEEP=1    keep the temp dir (daemon logs, docroot) for inspection
 #
 # Everything runs in namespaces made by tools/topo.sh (bridge mode: guests
@@ -17,8 +18,9 @@
 # nginx-light, private config/pid/logs in a temp dir) listens on
 # 169.254.169.254:80 in the hypervisor namespace and serves guest 1's tree,
 # exported as static files. "mdr" = mdrd's XDP program on every tap plus
-# mdr-responder; "nginx" = both stopped (no XDP program in the path) and
-# nginx answers over the same bridge. Runs alternate mdr, nginx, mdr, nginx... and
+# mdr-responder; "nginx" = mdr's endpoint moved to an unused port so its
+# program passes the metadata TCP on, and nginx answers over the same
+# bridge. Runs alternate mdr, nginx, mdr, nginx... and
 # the table shows medians. Everything started here is stopped by PID and
 # every namespace and mount removed on exit, also on Ctrl-C.
 set -u
@@ -64,13 +66,8 @@ else
 	SCALE_N=1000 SCALE_TAPS=256
 fi
 BUDGET_S=${BENCH_BUDGET_S:-840}
-# mdr-responder gives every port's fill ring its full size (512) out of one
-# UMEM; its default 8192 frames fill only ~15 ports, the rest receive
-# nothing. Size the UMEM for every port the bench creates (+8 spare), in
-# 4096-frame steps, unless BENCH_RESP_ARGS says otherwise.
-RESP_RING=512
-UMEM_FRAMES=$(( ((STORM_GUESTS + SCALE_TAPS + 8) * RESP_RING + 4095) / 4096 * 4096 ))
-RESP_ARGS=${BENCH_RESP_ARGS:---umem-frames $UMEM_FRAMES}
+# Extra mdr-responder arguments (default: none, the shipped defaults).
+RESP_ARGS=${BENCH_RESP_ARGS:-}
 T_START=$(date +%s)
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -173,18 +170,45 @@ log "instances: $NG definitions (vm1 template, $BIG_LEN-byte user data, raised X
 UUID1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$INST_DIR/bench1.json")
 
 # ---- mdr up (or n/a) ---------------------------------------------------------
-OURS=0
-if start_mdrd >"$E2E_TMP/start-mdrd.out" 2>&1 && start_responder $RESP_ARGS >"$E2E_TMP/start-resp.out" 2>&1 &&
-	wait_for --timeout 10 sh -c "ip netns exec $(gns 1) curl -sf -m 2 $META_URL$SMALL_PATH >/dev/null"; then
-	OURS=1
-	log "mdr is up (mdrd $MDRD_PID, responder $RESP_PID $RESP_ARGS)"
-	note "mdr-responder ran with $RESP_ARGS (its default UMEM of 8192 frames fills the 512-entry rings of only ~15 ports; ports beyond get no frames and are never answered)"
-else
-	log "mdr is not serving yet: its column will read n/a (see $OUT/logs/mdr-start.log)"
-	{ cat "$E2E_TMP"/start-*.out; tail -n 30 "$E2E_TMP"/mdrd-*.log "$E2E_TMP"/responder-*.log; } \
-		>"$OUT/logs/mdr-start.log" 2>/dev/null
+# mdrd attaches to every tap*, the responder opens one socket per tap; both
+# are waited for by exact map counts (a 64-port UMEM takes a while).
+READY_S=90
+mdr_start() {
+	if [ -z "${MDRD_PID:-}" ]; then
+		bg "mdrd-$TOPO" nsenter --net="/run/netns/$HV" "$BUILD_DIR/mdrd" --pin-dir "$PIN" \
+			--iface 'tap*' --instances "$INST_DIR"
+		MDRD_PID=$BG_PID
+		[ "$(wait_entries mdr_ifaces "$NG" $READY_S)" -ge "$NG" ] && _alive "$MDRD_PID" ||
+			{ log "mdrd did not attach to $NG taps"; return 1; }
+	fi
+	if [ -z "${RESP_PID:-}" ]; then
+		# shellcheck disable=SC2086
+		bg "responder-$TOPO" nsenter --net="/run/netns/$HV" "$BUILD_DIR/mdr-responder" \
+			--pin-dir "$PIN" $RESP_ARGS
+		RESP_PID=$BG_PID
+		_want=$(entries mdr_ifaces)
+		[ "$(wait_entries mdr_xsk_slot "$_want" $READY_S)" -ge "$_want" ] && _alive "$RESP_PID" ||
+			{ log "mdr-responder did not open sockets on $_want taps"; return 1; }
+	fi
+	return 0
+}
+mdr_stop() {
 	stop_pid "${RESP_PID:-}"; RESP_PID=""
 	stop_pid "${MDRD_PID:-}"; MDRD_PID=""
+}
+OURS=0
+MDRD_PID="" RESP_PID=""
+_t0=$(now_ms)
+if mdr_start && wait_for --timeout 20 sh -c "ip netns exec $(gns 1) curl -sf -m 2 $META_URL$SMALL_PATH >/dev/null"; then
+	OURS=1
+	log "mdr is up in $(( $(now_ms) - _t0 )) ms (mdrd $MDRD_PID, responder $RESP_PID $RESP_ARGS)"
+	[ -n "$RESP_ARGS" ] && note "mdr-responder ran with $RESP_ARGS"
+else
+	log "mdr is not serving yet: its column will read n/a (see $OUT/logs/mdr-start.log)"
+	{ tail -n 30 "$E2E_TMP"/mdrd-*.log "$E2E_TMP"/responder-*.log
+	  ip netns exec "$(gns 1)" curl -sv -m 2 "$META_URL$SMALL_PATH"; mdrctl status; mdrctl stats; } \
+		>"$OUT/logs/mdr-start.log" 2>&1
+	mdr_stop
 	note "mdr did not serve in this run (mdrd/mdr-responder not working yet): its column is n/a"
 fi
 
@@ -230,26 +254,33 @@ server_of() {
 	if printf '%s\n' "$_h" | grep -qi '^server: nginx'; then echo nginx; else echo mdr; fi
 }
 is_side() { [ "$(server_of)" = "$1" ]; }
-all_served() { [ "$(entries mdr_ifaces)" -ge "$NG" ] && [ "$(entries mdr_xsk_slot)" -ge "$NG" ]; }
-# use_side ours|nginx: mdrd (XDP on every tap) and mdr-responder running, or
-# both stopped (mdrd detaches on SIGTERM), so nginx is measured with no XDP
-# program in the path. nginx itself stays up; while mdr runs it sees none
-# of the metadata traffic. Each switch waits until guest 1 gets its answer
-# from the expected server.
+# use_side ours|nginx: which server answers the guests' metadata requests.
+# mdrd and mdr-responder keep running across switches (a restart with 64
+# taps takes ~15 s); for nginx's turns mdr's endpoint list is swapped for an
+# address:port no guest uses, so the XDP program passes metadata TCP to the
+# host stack and nginx answers. nginx therefore runs with mdr's program on
+# the taps, at the pass-through cost of section 7 (a few ns per packet).
+# nginx stays up; during mdr's turns it sees none of the metadata traffic.
+# Every switch waits until guest 1 is answered by the expected server.
+UNUSED_EP=169.254.169.254:9
+MDR_EPS=""
+mdr_intercept() { # on|off
+	if [ "$1" = on ]; then
+		[ -n "$MDR_EPS" ] || return 0
+		# shellcheck disable=SC2046
+		mdrctl config $(for e in $MDR_EPS; do printf -- '--endpoint %s ' "$e"; done) >/dev/null
+	else
+		[ -n "$MDR_EPS" ] || MDR_EPS=$(mdrctl config | awk '$1 == "endpoint" {print $2}')
+		mdrctl config --endpoint "$UNUSED_EP" >/dev/null
+	fi
+}
 use_side() {
 	if [ "$1" = ours ]; then
-		if [ -z "${MDRD_PID:-}" ]; then
-			start_mdrd >>"$E2E_TMP/start-mdrd.out" 2>&1 || return 1
-		fi
-		if [ -z "${RESP_PID:-}" ]; then
-			start_responder $RESP_ARGS >>"$E2E_TMP/start-resp.out" 2>&1 || return 1
-		fi
-		# Every guest's tap attached and served by a socket, not just guest 1's.
-		wait_for --timeout 20 all_served || log "not every tap has a responder socket yet"
+		mdr_start || return 1
+		mdr_intercept on || return 1
 		wait_for --timeout 10 is_side mdr
 	else
-		stop_pid "${RESP_PID:-}"; RESP_PID=""
-		stop_pid "${MDRD_PID:-}"; MDRD_PID=""
+		[ -n "${MDRD_PID:-}" ] && { mdr_intercept off || return 1; }
 		if [ -n "$NGINX_PID" ]; then wait_for --timeout 10 is_side nginx; fi
 	fi
 }
@@ -456,10 +487,12 @@ if want pass && have_time $(( (IPERF_S + 3) * 4 + 30 )); then
 	wait_for --timeout 5 sh -c "ip -n $HV -o addr show dev br0 >/dev/null && nsenter --net=/run/netns/$HV ss -ltn | grep -q ':5201 '"
 	_rep=1
 	while [ $_rep -le "$REPS" ]; do
-		if [ $OURS = 1 ] && use_side ours && xdp_on_tap1; then
+		if [ $OURS = 1 ] && mdr_start && mdr_intercept on && xdp_on_tap1; then
 			iperf_run ours $_rep
 		fi
-		use_side nginx && iperf_run ref $_rep
+		mdr_stop # mdrd detaches its program on exit
+		xdp_on_tap1 && log "tap1 still has an XDP program after mdrd stopped"
+		iperf_run ref $_rep
 		_rep=$((_rep + 1))
 	done
 	stop_pid "$IPERF_PID"

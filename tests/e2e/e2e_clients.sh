@@ -51,14 +51,6 @@ defn_of() { echo "$DEF_DIR/g$1.json"; } # guest N's loaded definition
 uuid_of() { "$GUEST_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$(defn_of "$1")"; }
 jq_py() { "$GUEST_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
-# uuid in the meta_data.json guest N receives (with an IMDSv2 token, which
-# every instance accepts); extra curl args first.
-guest_uuid() {
-	_n=$1; shift
-	_t=$(in_guest "$_n" curl -s -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $META/latest/api/token)
-	in_guest "$_n" curl -sS -m 5 -H "X-aws-ec2-metadata-token: $_t" "$@" $META/openstack/latest/meta_data.json |
-		"$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])' 2>&1
-}
 # curl from guest N: prints the body; extra curl args first.
 gcurl() { _n=$1; shift; in_guest "$_n" curl -sS -m 5 "$@"; }
 # "STATUS CONTENT-TYPE" of a GET
@@ -207,7 +199,7 @@ curl_checks() { # on guest 1 (vm1: tokens optional, user data, two files)
 same_ip_checks() {
 	check_eq "$MODE: guests 1 and 2 share an IPv4 address" "$IP1" "$IP2"
 	for i in 1 2; do
-		check_eq "$MODE: guest $i (10.99.0.10) gets its own uuid" "$(guest_uuid $i)" "$(uuid_of $i)"
+		check_eq "$MODE: guest $i (10.99.0.10) gets its own uuid" "$(meta_uuid $i)" "$(uuid_of $i)"
 	done
 }
 
@@ -234,7 +226,7 @@ run_mode() {
 		# ...with mdr the frame is caught on guest 3's port before it
 		# reaches that next hop.
 		check_eq "$MODE: with mdr, guest 3 (route via the dhcp namespace) is served" \
-			"$(guest_uuid 3)" "$(uuid_of 3)"
+			"$(meta_uuid 3)" "$(uuid_of 3)"
 	fi
 	[ "$MODE" = port ] || [ "$MODE" = port-tap ] && same_ip_checks
 	crawl_guests

@@ -102,6 +102,43 @@ wrk_run 2 "keep-alive" $META/latest/meta-data/hostname
 wrk_run 2 "Connection: close" -H 'Connection: close' $META/latest/meta-data/hostname
 wrk_run 1 "64 KiB keep-alive" $META/openstack/latest/user_data
 
+# Raw HTTP through the glue: pipelined requests in one segment are answered
+# in order; a request sent one byte per segment is answered once.
+cat >"$E2E_TMP/raw.py" <<'EOF'
+import socket, sys, time
+mode = sys.argv[1]
+s = socket.create_connection(("169.254.169.254", 80), timeout=5)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+reqs = (b"GET /latest/meta-data/hostname HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"HEAD /openstack/latest/user_data HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+if mode == "pipelined":
+    s.sendall(reqs)
+else:
+    for b in reqs:
+        s.send(bytes([b]))
+        time.sleep(0.001)
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+# Split the stream into responses (the second request is a HEAD: no body).
+out = []
+for head_only in (False, True, False):
+    end = data.index(b"\r\n\r\n") + 4
+    lines = data[:end].split(b"\r\n")
+    clen = [int(l.split(b":")[1]) for l in lines if l.lower().startswith(b"content-length:")][0]
+    out.append(lines[0].split(b" ")[1].decode())
+    data = data[end + (0 if head_only else clen):]
+print(" ".join(out) + (" +%d bytes" % len(data) if data else ""))
+EOF
+check_eq "three pipelined requests in one segment answered in order, then FIN" \
+	"$(in_guest 2 "$GUEST_PY" "$E2E_TMP/raw.py" pipelined 2>&1)" "200 404 404"
+check_eq "requests sent one byte per segment answered in order, then FIN" \
+	"$(in_guest 1 "$GUEST_PY" "$E2E_TMP/raw.py" bytewise 2>&1)" "200 200 404"
+
 # An update is served on the very next request (cache by generation).
 printf renamed.novalocal | mdrctl put "$UB" /latest/meta-data/hostname - >/dev/null
 check_eq "an update is visible on the next request" \

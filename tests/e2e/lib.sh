@@ -32,6 +32,8 @@
 #   in_guest N CMD...        ip netns exec $TOPO-gN CMD
 #   in_hv CMD...             nsenter --net=/run/netns/$HV CMD (shares our bpffs)
 #   gpy N SCRIPT ARGS...     /usr/bin/python3 tests/e2e/SCRIPT inside guest N
+#   meta_uuid N [CURL ARGS]  uuid in the meta_data.json guest N receives (curl
+#                            with an IMDSv2 token, so tokens-required works)
 #   bg NAME CMD...           start CMD (an executable, not a shell function, so
 #                            the PID is the program's) in the background, log
 #                            $E2E_TMP/NAME.log; PID in BG_PID, killed by the trap
@@ -157,6 +159,13 @@ wait_for() {
 in_guest() { _ig_n=$1; shift; ip netns exec "$TOPO-g$_ig_n" "$@"; }
 in_hv() { nsenter --net="/run/netns/$HV" "$@"; }
 gpy() { _gp_n=$1; _gp_s=$2; shift 2; in_guest "$_gp_n" "$GUEST_PY" "$E2E_PY/$_gp_s" "$@"; }
+
+meta_uuid() {
+	_mu_n=$1; shift
+	_mu_t=$(in_guest "$_mu_n" curl -s -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$@" $META/latest/api/token)
+	in_guest "$_mu_n" curl -sS -m 5 -H "X-aws-ec2-metadata-token: $_mu_t" "$@" $META/openstack/latest/meta_data.json |
+		"$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])' 2>&1
+}
 
 topo_create() { # topo.sh create args (without --name)
 	_E2E_K=$((_E2E_K + 1))

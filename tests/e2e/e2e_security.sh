@@ -1,0 +1,381 @@
+#!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# e2e_security.sh - the security rules of issue 6 end to end, from guests
+# (port mode, five guests; isolation itself is e2e_isolation.sh's):
+#  1. IMDSv2 token PUT: TTL 1..21600 -> 200 + token + TTL echoed; 0,
+#     21601, non-numeric, empty, missing, repeated -> 400; X-Forwarded-For
+#     in any capitalisation -> 400;
+#  2. tokens=optional: v1 GETs work; a bogus, tampered or expired token ->
+#     401 (also on the OpenStack tree);
+#  3. tokens=required: missing / malformed / tampered / expired -> 401,
+#     valid -> 200; tokens survive a responder restart (key in the pinned
+#     mdr_tokkey map); after `mdrctl token-key rotate` old tokens still
+#     work and new ones use the new key; after a second rotation the first
+#     key's tokens are refused;
+#  4. hop limit: the token PUT reply leaves with IP TTL / IPv6 hop limit =
+#     imds.hop_limit (1 by default, 3 on guest 3), every other reply (GETs,
+#     SYN-ACKs, a GET after a PUT on one keep-alive connection) with 64;
+#     captured with scapy on the guest's eth0;
+#  5. limits: max_connections (excess refused, counted, another guest still
+#     served); the XDP rate limit (rate_limited grows, the instance gets at
+#     most burst + rate x time through, another guest unaffected, the
+#     flooder is served again afterwards); oversized requests -> 414 / 431
+#     / 413 and the connection closes, the responder keeps serving;
+#  6. flood fairness: guest 5 floods (SYN flood, connection flood, request
+#     flood, each FLOOD_S seconds) while guest 1 makes sequential requests:
+#     every one of guest 1's requests succeeds; its p50/p99 are printed as
+#     "# flood:" comments (figures, not assertions; docs/security.md).
+# Floods use the bench's tools/bench/flood.c and synack_drop.bpf.c (built
+# into the temp dir) and wrk; parts needing a missing tool are skipped.
+# Usage: sh tests/e2e/e2e_security.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init security
+
+DATA=$E2E_ROOT/tests/data/instances
+BT=$E2E_ROOT/tools/bench
+# curl's per-request bound for probes that must answer at once.
+CURL_S=5
+# Guest 3's limits: few connections, a small request size, hop limit 3.
+G3_MAX_CONNS=8
+G3_MAX_REQUEST=1024
+G3_HOP_LIMIT=3
+# Connections guest 3 opens at once (twice its limit).
+G3_OPEN=16
+# Guest 4's XDP token bucket: 20 packets/s, burst 5 (a handful of requests).
+G4_RATE=20
+G4_BURST=5
+# Guest 4's SYN burst: rate (packets/s) and seconds; far above its bucket.
+RL_FLOOD_PPS=1000
+RL_FLOOD_S=2
+# Seconds within which a TTL-1 token must be seen expired (TTL + clock
+# granularity of 1 s + slack for a loaded machine).
+EXPIRY_WAIT_S=5
+# The responder re-reads token keys and flushes counters once a second.
+RESPONDER_TICK_WAIT_S=4
+# Flood fairness: flood length, victim probing time inside it, per-request
+# timeout (cloud-init's is 10 s), fewest victim requests for a valid figure.
+FLOOD_S=6
+VICTIM_S=3
+VICTIM_TIMEOUT_S=5
+VICTIM_MIN=10
+# The victim starts a request at most every 10 ms: 100 new connections/s
+# (~7 packets each) stay under its own XDP allowance (1024 packets/s), so
+# what is measured is the attacker's effect, not the victim's own limit.
+VICTIM_INTERVAL_MS=10
+# Attacker packets the XDP program must have seen before the victim starts
+# (the flood is established, not just launched).
+FLOOD_BUILDUP_PKTS=200
+# SYN flood rate (packets/s), connection flood rate (new/s) and cap on held
+# connections, request flood connections (wrk, keep-alive).
+SYN_FLOOD_PPS=20000
+CONN_FLOOD_RATE=2000
+CONN_FLOOD_HOLD=5000
+REQ_FLOOD_CONNS=64
+# Guest 5 (the flooder) runs with the daemon defaults: a fresh uuid.
+G5_UUID=5ec0a77a-0000-4000-8000-00000000f100
+
+command -v curl >/dev/null || skip_all "needs curl"
+"$GUEST_PY" -c 'import scapy' 2>/dev/null || skip_all "needs python3-scapy"
+
+gcurl() { _n=$1; shift; in_guest "$_n" curl -sS -m $CURL_S -g "$@"; }
+code() { _n=$1; shift; gcurl "$_n" -o /dev/null -w '%{http_code}' "$@"; }
+# code_is WANT N curl-args: for wait_for.
+code_is() { _w=$1; shift; [ "$(code "$@" 2>/dev/null)" = "$_w" ]; }
+tok_hdr() { echo "X-aws-ec2-metadata-token: $1"; }
+put_token() { # N TTL
+	gcurl "$1" -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: $2" $META/latest/api/token
+}
+uuid_of() { "$GUEST_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$DEF_DIR/g$1.json"; }
+# Python expression over the JSON object in a file (d): jget FILE EXPR.
+jget() { "$GUEST_PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>&1; }
+# One counter of `mdrctl stats -j UUID`: mstat N responder|xdp FIELD.
+mstat() {
+	mdrctl stats -j "$(uuid_of "$1")" |
+		"$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]][sys.argv[2]])' "$2" "$3" 2>/dev/null ||
+		echo 0
+}
+inst_id() { mdrctl stats -j "$(uuid_of "$1")" | "$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+# mstat_ge N SECTION FIELD MIN: for wait_for (responder counters lag by
+# up to a tick).
+mstat_ge() { [ "$(mstat "$1" "$2" "$3")" -ge "$4" ]; }
+# XDP counter of an instance id >= MIN, live (per-CPU map, no flush delay).
+xstat_ge() { [ "$(stat_get "$1" "$2")" -ge "$3" ]; } # FIELD ID MIN
+# Key id inside a token (token.h: version byte, then the u32 BE key id).
+key_id() {
+	"$GUEST_PY" -c 'import base64,sys; t=sys.argv[1]; b=base64.urlsafe_b64decode(t+"="*(-len(t)%4)); print(int.from_bytes(b[1:5],"big"))' "$1" 2>/dev/null || echo "?"
+}
+new_key_id() { # N OLD_ID: a freshly minted token carries another key id
+	[ "$(key_id "$(put_token "$1" 60)")" != "$2" ]
+}
+# kv FILE KEY: value of KEY=V in a "k=v k=v" line.
+kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | head -n 1; }
+resp_alive() { _alive "$RESP_PID"; }
+
+# ---- topology and instances ----------------------------------------------------
+topo_create --mode port --guests 5 || e2e_done
+start_mdrd && start_responder || { dump_logs; e2e_done; }
+inst_write "$DATA/vm1.json" 1 port # tokens optional, hop limit 1
+inst_write "$DATA/vm2.json" 2 port # tokens required
+inst_write "$DATA/vm3.json" 3 port imds.hop_limit=$G3_HOP_LIMIT \
+	imds.max_connections=$G3_MAX_CONNS imds.max_request=$G3_MAX_REQUEST
+inst_write "$DATA/vm4-nokeys.json" 4 port imds.rate_pps=$G4_RATE imds.burst=$G4_BURST
+inst_write "$DATA/minimal.json" 5 port uuid="\"$G5_UUID\"" name='"flooder"' \
+	hostname='"flooder.novalocal"'
+for i in 1 2 3 4 5; do check "load guest $i's definition" mdrctl instance load "$DEF_DIR/g$i.json"; done
+check "guest 1 is served (v1 GET)" code_is 200 1 $META/latest/meta-data/instance-id
+
+# ---- 1. token PUT rules ------------------------------------------------------------
+diag "==== 1. PUT /latest/api/token"
+gpy 1 sec_http.py put-matrix >"$E2E_TMP/put-matrix.out" 2>&1
+tap_lines "$E2E_TMP/put-matrix.out"
+check_eq "GET on the token path: 405" "$(code 1 $META/latest/api/token)" 405
+
+# ---- 2. tokens optional (guest 1) ---------------------------------------------------
+diag "==== 2. imds.tokens optional (guest 1)"
+BOGUS=AQAAAAEAAAAAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+t1=$(put_token 1 300)
+check_eq "optional: v1 GET without a token: 200 with its data" \
+	"$(gcurl 1 $META/latest/meta-data/instance-id)" i-0000000a
+check_eq "optional: GET with a valid token: 200" \
+	"$(gcurl 1 -H "$(tok_hdr "$t1")" $META/latest/meta-data/instance-id)" i-0000000a
+check_eq "optional: GET with a bogus token: 401" \
+	"$(code 1 -H "$(tok_hdr $BOGUS)" $META/latest/meta-data/instance-id)" 401
+t1x=$(printf '%s' "$t1" | sed 's/.$/A/')
+[ "$t1x" = "$t1" ] && t1x=$(printf '%s' "$t1" | sed 's/.$/B/')
+check_eq "optional: GET with a tampered token (last char changed): 401" \
+	"$(code 1 -H "$(tok_hdr "$t1x")" $META/latest/meta-data/instance-id)" 401
+check_eq "optional: OpenStack tree with a bogus token: 401" \
+	"$(code 1 -H "$(tok_hdr $BOGUS)" $META/openstack/latest/meta_data.json)" 401
+check_eq "optional: the 401 has an empty body (as EC2)" \
+	"$(gcurl 1 -H "$(tok_hdr $BOGUS)" $META/latest/meta-data/instance-id | wc -c)" 0
+te=$(put_token 1 1)
+check_eq "optional: a TTL-1 token is issued" "${#te}" 76
+check "optional: the TTL-1 token is refused (401) within ${EXPIRY_WAIT_S}s" \
+	wait_for --timeout $EXPIRY_WAIT_S code_is 401 1 -H "$(tok_hdr "$te")" $META/latest/meta-data/instance-id
+check_eq "optional: v1 GET still works after that" "$(code 1 $META/latest/meta-data/instance-id)" 200
+
+# ---- 3. tokens required (guest 2) -----------------------------------------------------
+diag "==== 3. imds.tokens required (guest 2)"
+for p in /latest/meta-data/instance-id /latest/user-data /openstack/latest/meta_data.json /openstack/latest/user_data; do
+	check_eq "required: $p without a token: 401" "$(code 2 $META$p)" 401
+done
+t2=$(put_token 2 300)
+check_eq "required: GET with a valid token: 200 with its data" \
+	"$(gcurl 2 -H "$(tok_hdr "$t2")" $META/latest/meta-data/instance-id)" i-0000000b
+check_eq "required: OpenStack tree with a valid token: 200" \
+	"$(code 2 -H "$(tok_hdr "$t2")" $META/openstack/latest/meta_data.json)" 200
+check_eq "required: a malformed token (not base64url): 401" \
+	"$(code 2 -H 'X-aws-ec2-metadata-token: not a token!' $META/latest/meta-data/instance-id)" 401
+check_eq "required: a truncated token: 401" \
+	"$(code 2 -H "$(tok_hdr "$(printf '%s' "$t2" | cut -c1-40)")" $META/latest/meta-data/instance-id)" 401
+t2x=$(printf '%s' "$t2" | sed 's/^\(.\{30\}\)./\1A/;t;s/^/x/')
+[ "$t2x" = "$t2" ] && t2x=$(printf '%s' "$t2" | sed 's/^\(.\{30\}\)./\1B/')
+check_eq "required: a tampered token (one char in the middle changed): 401" \
+	"$(code 2 -H "$(tok_hdr "$t2x")" $META/latest/meta-data/instance-id)" 401
+check_eq "required: the token twice: 400" \
+	"$(code 2 -H "$(tok_hdr "$t2")" -H "$(tok_hdr "$t2")" $META/latest/meta-data/instance-id)" 400
+te=$(put_token 2 1)
+check "required: a TTL-1 token is refused (401) within ${EXPIRY_WAIT_S}s" \
+	wait_for --timeout $EXPIRY_WAIT_S code_is 401 2 -H "$(tok_hdr "$te")" $META/latest/meta-data/instance-id
+
+diag "---- restart of the responder"
+stop_pid "$RESP_PID"
+RESP_PID=""
+start_responder || dump_logs
+check_eq "a token minted before a responder restart still works (required)" \
+	"$(code 2 -H "$(tok_hdr "$t2")" $META/latest/meta-data/instance-id)" 200
+check_eq "a token minted before a responder restart still works (optional)" \
+	"$(code 1 -H "$(tok_hdr "$t1")" $META/latest/meta-data/instance-id)" 200
+
+diag "---- key rotation"
+k_old=$(key_id "$t2")
+check "mdrctl token-key rotate" mdrctl token-key rotate
+check_eq "after a rotation, an old token still works" \
+	"$(code 2 -H "$(tok_hdr "$t2")" $META/latest/meta-data/instance-id)" 200
+check "after a rotation, new tokens carry the new key id (responder reloads within ${RESPONDER_TICK_WAIT_S}s)" \
+	wait_for --timeout $RESPONDER_TICK_WAIT_S new_key_id 2 "$k_old"
+t2b=$(put_token 2 300)
+diag "token key ids: before rotation $k_old, after $(key_id "$t2b")"
+check_eq "after a rotation, a new token works" \
+	"$(code 2 -H "$(tok_hdr "$t2b")" $META/latest/meta-data/instance-id)" 200
+check_eq "after a rotation, the old token still works next to it" \
+	"$(code 2 -H "$(tok_hdr "$t2")" $META/latest/meta-data/instance-id)" 200
+check "second mdrctl token-key rotate" mdrctl token-key rotate
+check "after a second rotation, a token of the first key is refused (401)" \
+	wait_for --timeout $RESPONDER_TICK_WAIT_S code_is 401 2 -H "$(tok_hdr "$t2")" $META/latest/meta-data/instance-id
+check_eq "after a second rotation, a token of the previous key still works" \
+	"$(code 2 -H "$(tok_hdr "$t2b")" $META/latest/meta-data/instance-id)" 200
+
+# ---- 4. hop limit ------------------------------------------------------------------------
+diag "==== 4. hop limit of the token PUT reply (scapy capture on the guest's eth0)"
+hop_check() { # N ADDR HOP LABEL
+	_f=$E2E_TMP/hop-$1-$4.json
+	gpy "$1" sec_hoplimit.py --addr "$2" >"$_f" 2>&1
+	diag "guest $1 $4: $(cat "$_f")"
+	check_eq "guest $1 ($4): the requests were answered (PUT, GET, PUT+GET keep-alive)" \
+		"$(jget "$_f" 'sorted(set(d["status"].values()))')" "[200]"
+	check_eq "guest $1 ($4): token PUT reply TTL = hop_limit $3" "$(jget "$_f" 'sorted(set(d["put"]))')" "[$3]"
+	check_eq "guest $1 ($4): GET reply TTL 64" "$(jget "$_f" 'sorted(set(d["get"]))')" "[64]"
+	check_eq "guest $1 ($4): keep-alive: PUT reply TTL $3, then GET reply TTL 64" \
+		"$(jget "$_f" '[sorted(set(d["ka_put"])), sorted(set(d["ka_get"]))]')" "[[$3], [64]]"
+	check_eq "guest $1 ($4): SYN-ACK TTL 64" "$(jget "$_f" 'd["synack"]')" "[64]"
+}
+hop_check 1 169.254.169.254 1 IPv4
+hop_check 1 'fe80::a9fe:a9fe%eth0' 1 IPv6
+hop_check 3 169.254.169.254 $G3_HOP_LIMIT IPv4
+hop_check 3 'fe80::a9fe:a9fe%eth0' $G3_HOP_LIMIT IPv6
+
+# ---- 5. limits ------------------------------------------------------------------------------
+diag "==== 5a. max_connections $G3_MAX_CONNS (guest 3 opens $G3_OPEN at once)"
+refused0=$(mstat 3 responder conns_refused)
+rel=$E2E_TMP/release-conns
+bg conns3 ip netns exec "$TOPO-g3" "$GUEST_PY" "$E2E_PY/sec_http.py" conns --count $G3_OPEN \
+	--release "$rel" --hold-max 20
+cpid=$BG_PID
+wait_for --timeout 10 grep -q established "$E2E_TMP/conns3.log"
+c1=$E2E_TMP/conns3-1.json
+c2=$E2E_TMP/conns3-2.json
+grep -m1 established "$E2E_TMP/conns3.log" >"$c1" 2>/dev/null
+check_eq "max_connections: guest 1 is served while guest 3 is at its limit" \
+	"$(gcurl 1 $META/latest/meta-data/instance-id)" i-0000000a
+touch "$rel"
+wait_for --timeout 15 _dead "$cpid"
+stop_pid "$cpid"
+sed -n '2p' "$E2E_TMP/conns3.log" >"$c2"
+diag "guest 3: $(cat "$c1") then $(cat "$c2")"
+# A SYN over the limit may still get a SYN-ACK (the engine drops the oldest
+# half-open connection for it, its ISN is a cookie); the loser is reset when
+# its ACK comes back. Either way the guest holds at most the limit.
+check_eq "max_connections: exactly $G3_MAX_CONNS of guest 3's $G3_OPEN connections are served" \
+	"$(jget "$c2" 'd["served"]')" $G3_MAX_CONNS
+check_eq "max_connections: the other $((G3_OPEN - G3_MAX_CONNS)) are refused (RST at connect or at first use) or dropped" \
+	"$("$GUEST_PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print(a["refused"] + a["reset"] + a["timed_out"] + b["reset"])' "$c1" "$c2" 2>&1)" \
+	$((G3_OPEN - G3_MAX_CONNS))
+check "max_connections: responder counter conns_refused of guest 3 grew by >= $((G3_OPEN - G3_MAX_CONNS))" \
+	wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 3 responder conns_refused $((refused0 + G3_OPEN - G3_MAX_CONNS))
+diag "guest 3 conns_refused: $refused0 -> $(mstat 3 responder conns_refused)"
+check_eq "max_connections: guest 3 is served again once its connections closed" \
+	"$(code 3 $META/latest/meta-data/instance-id)" 200
+
+diag "==== 5b. XDP rate limit: guest 4 at ${G4_RATE} pps, burst $G4_BURST"
+FLOOD_BIN=$E2E_TMP/flood
+${CC:-cc} -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE "$BT/flood.c" -o "$FLOOD_BIN" \
+	>"$E2E_TMP/flood-build.log" 2>&1 || FLOOD_BIN=""
+SYNACK_DROP=$E2E_TMP/synack_drop.bpf.o
+${CLANG:-clang} -g -O2 -target bpf -Wall -Wextra -Werror -I"/usr/include/$(uname -m)-linux-gnu" \
+	-c "$BT/synack_drop.bpf.c" -o "$SYNACK_DROP" >>"$E2E_TMP/flood-build.log" 2>&1 || SYNACK_DROP=""
+if [ -z "$FLOOD_BIN" ]; then
+	skip "rate limit: SYN burst from guest 4" "cannot build tools/bench/flood.c: $(head -c 200 "$E2E_TMP/flood-build.log")"
+else
+	id4=$(inst_id 4)
+	rl0=$(stat_get rate_limited "$id4")
+	rd0=$(stat_get redirected "$id4")
+	bg victim-rl ip netns exec "$TOPO-g1" "$GUEST_PY" "$E2E_PY/sec_http.py" seq --duration $RL_FLOOD_S \
+		--interval $VICTIM_INTERVAL_MS --expect i-0000000a
+	vpid=$BG_PID
+	t0=$(date +%s%N)
+	in_guest 4 "$FLOOD_BIN" syn -R $RL_FLOOD_PPS -D $RL_FLOOD_S >"$E2E_TMP/flood-rl.out" 2>&1
+	t1=$(date +%s%N)
+	wait_for --timeout $((RL_FLOOD_S + 30)) _dead "$vpid"
+	stop_pid "$vpid"
+	sent=$(kv "$E2E_TMP/flood-rl.out" sent)
+	rl1=$(stat_get rate_limited "$id4")
+	rd1=$(stat_get redirected "$id4")
+	# Packets the bucket may pass: the burst plus the rate over the time
+	# the flood ran (rounded up by a second).
+	allowed=$((G4_BURST + G4_RATE * ((t1 - t0) / 1000000000 + 1)))
+	diag "guest 4 SYN burst: sent=${sent:-?}, XDP rate_limited +$((rl1 - rl0)), redirected +$((rd1 - rd0)) (bucket allows <= $allowed)"
+	check "rate limit: guest 4's XDP rate_limited counter grew by >= sent - allowed" \
+		test "$((rl1 - rl0))" -ge "$(( ${sent:-0} - allowed ))" -a "$((rl1 - rl0))" -gt 0
+	check "rate limit: at most burst + rate x time of guest 4's packets reached the responder" \
+		test "$((rd1 - rd0))" -le "$allowed"
+	check_eq "rate limit: guest 1's requests during guest 4's burst all succeeded" \
+		"$(kv "$E2E_TMP/victim-rl.log" failed)" 0
+	diag "guest 1 during guest 4's burst: $(head -n 1 "$E2E_TMP/victim-rl.log")"
+	check "rate limit: guest 4 is served again after its burst" \
+		wait_for --timeout 10 code_is 200 4 $META/latest/meta-data/instance-id
+fi
+
+diag "==== 5c. request size limits"
+gpy 1 sec_http.py oversize --label "guest 1 (default limits)" >"$E2E_TMP/oversize1.out" 2>&1
+tap_lines "$E2E_TMP/oversize1.out"
+gpy 3 sec_http.py oversize --label "guest 3 (max_request $G3_MAX_REQUEST)" \
+	--max-request $G3_MAX_REQUEST >"$E2E_TMP/oversize3.out" 2>&1
+tap_lines "$E2E_TMP/oversize3.out"
+check "request size: the responder is still running" resp_alive
+check "request size: responder counters show guest 1's 431s" \
+	wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 1 responder status_431 3
+check "request size: responder counters show guest 1's 413s" \
+	wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 1 responder status_413 2
+check "request size: responder counters show guest 1's 414s" \
+	wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 1 responder status_414 2
+
+# ---- 6. flood fairness -------------------------------------------------------------------------
+diag "==== 6. flood fairness: guest 5 floods for ${FLOOD_S}s, guest 1 probes sequentially"
+id5=$(inst_id 5)
+id1=$(inst_id 1)
+victim() { # label: sequential requests of guest 1 -> VSENT VFAIL VLINE
+	_vrl0=$(stat_get rate_limited "$id1")
+	gpy 1 sec_http.py seq --duration $VICTIM_S --timeout $VICTIM_TIMEOUT_S --min $VICTIM_MIN \
+		--interval $VICTIM_INTERVAL_MS --expect i-0000000a >"$E2E_TMP/victim-$1.out" 2>&1
+	VSENT=$(kv "$E2E_TMP/victim-$1.out" sent)
+	VFAIL=$(kv "$E2E_TMP/victim-$1.out" failed)
+	# The victim's own packets the XDP limiter dropped: a slow request
+	# then has a cause on the victim's side, not the attacker's.
+	VLINE="$(head -n 1 "$E2E_TMP/victim-$1.out") own_rate_limited=$(( $(stat_get rate_limited "$id1") - _vrl0 ))"
+}
+attacker_synack_drop() { # on|off: a SYN flooder ignores SYN-ACKs (no RST back)
+	if [ "$1" = on ]; then
+		[ -n "$SYNACK_DROP" ] && ip -n "$TOPO-g5" -force link set dev eth0 xdpdrv obj "$SYNACK_DROP" sec xdp
+	else
+		ip -n "$TOPO-g5" -force link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp
+	fi
+}
+victim base
+diag "flood: none: guest 1 $VLINE"
+check "flood none: all guest 1 requests succeed ($VSENT sent)" test "${VFAIL:-x}" = 0 -a "${VSENT:-0}" -ge $VICTIM_MIN
+
+for ft in syn conn req; do
+	case $ft in
+	syn | conn) [ -n "$FLOOD_BIN" ] || { skip "flood $ft" "tools/bench/flood.c did not build"; continue; } ;;
+	req) command -v wrk >/dev/null || { skip "flood req" "needs wrk"; continue; } ;;
+	esac
+	m0=$(stat_get matched "$id5")
+	rl0=$(stat_get rate_limited "$id5")
+	ref0=$(mstat 5 responder conns_refused)
+	case $ft in
+	syn)
+		attacker_synack_drop on
+		bg flood-syn ip netns exec "$TOPO-g5" "$FLOOD_BIN" syn -R $SYN_FLOOD_PPS -D $FLOOD_S ;;
+	conn)
+		bg flood-conn ip netns exec "$TOPO-g5" "$FLOOD_BIN" conn -R $CONN_FLOOD_RATE -n $CONN_FLOOD_HOLD -D $FLOOD_S ;;
+	req)
+		bg flood-req timeout -k 5 $((FLOOD_S + 20)) ip netns exec "$TOPO-g5" wrk -t1 -c$REQ_FLOOD_CONNS \
+			-d${FLOOD_S}s $META/latest/meta-data/hostname ;;
+	esac
+	fpid=$BG_PID
+	wait_for --timeout 3 xstat_ge matched "$id5" $((m0 + FLOOD_BUILDUP_PKTS)) ||
+		diag "flood $ft: the attacker's traffic did not reach $FLOOD_BUILDUP_PKTS packets in 3 s"
+	victim $ft
+	attacker_running=no
+	_alive "$fpid" && attacker_running=yes
+	wait_for --timeout $((FLOOD_S + 25)) _dead "$fpid"
+	stop_pid "$fpid"
+	[ $ft = syn ] && attacker_synack_drop off
+	m1=$(stat_get matched "$id5")
+	rl1=$(stat_get rate_limited "$id5")
+	ref1=$(mstat 5 responder conns_refused)
+	att=$(grep -E '^(sent|opened)=|Requests/sec' "$E2E_TMP/flood-$ft.log" | tr -s ' \n' ' ')
+	diag "flood: $ft: guest 1 $VLINE; attacker: ${att:-?} XDP matched +$((m1 - m0)) rate_limited +$((rl1 - rl0)), responder conns_refused +$((ref1 - ref0)); attacker still flooding when the probe ended: $attacker_running"
+	check "flood $ft: all guest 1 requests succeed ($VSENT sent)" \
+		test "${VFAIL:-x}" = 0 -a "${VSENT:-0}" -ge $VICTIM_MIN
+	check "flood $ft: the flood outlasted guest 1's probe" test $attacker_running = yes
+	check "flood $ft: the responder is still running" resp_alive
+	[ $ft = syn ] && check "flood syn: the XDP rate limit dropped part of it" test $((rl1 - rl0)) -gt 0
+done
+check "after the floods, guest 5 is served again" \
+	wait_for --timeout 10 code_is 200 5 $META/latest/meta-data/hostname
+
+[ "$_T_FAIL" -gt 0 ] && dump_logs
+topo_teardown
+e2e_done
