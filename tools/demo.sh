@@ -93,7 +93,7 @@ up() {
 	t0=$(date +%s%N)
 	mkdir -p "$STATE" "$PIN" "$INST"
 	sh "$ROOT/tools/topo.sh" create --name $NAME --mode port --guests 3 --shared-ip 2 \
-		--owner 1 >"$STATE/topo.info"
+		>"$STATE/topo.info"
 	mount -t bpf bpf "$PIN"
 	UUIDS=""
 	for i in 1 2 3; do
@@ -101,7 +101,7 @@ up() {
 		UUIDS="$UUIDS $("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$INST/vm$i.json")"
 	done
 	cat >"$STATE/env" <<EOF
-# mdr demo state (sourced by humans and by demo.sh down)
+# mdr demo state (sh-sourceable; demo.sh down uses the pid files next to it)
 NAME=$NAME
 HV=$HV
 GUESTS="$NAME-g1 $NAME-g2 $NAME-g3"
@@ -129,7 +129,8 @@ EOF
 import base64, json, sys
 res = json.load(open(sys.argv[1]))
 ns, ip, tap = sys.argv[2:5]
-print(f"\n  guest {ns}  ip {ip}  port {tap}")
+shared = "  (same IP as g2)" if ns.endswith("g1") else "  (same IP as g1)" if ns.endswith("g2") else ""
+print(f"\n  guest {ns}  ip {ip}{shared}  port {tap}")
 if res.get("error"):
     print(f"    FAILED: {res['error']}")
     for l in res.get("log", [])[-5:]:
@@ -156,7 +157,9 @@ EOF
 	say ""
 	say "Explore (everything keeps running):"
 	say "  ip netns exec $NAME-g1 curl http://169.254.169.254/openstack/latest/meta_data.json"
-	say "  ip netns exec $NAME-g2 curl http://169.254.169.254/latest/meta-data/instance-id   # 401: vm2 requires IMDSv2 tokens"
+	say "  ip netns exec $NAME-g2 curl http://169.254.169.254/latest/meta-data/instance-id   # g2 shares g1's IP"
+	say "  T=\$(ip netns exec $NAME-g2 curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)"
+	say "  ip netns exec $NAME-g2 curl -H \"X-aws-ec2-metadata-token: \$T\" http://169.254.169.254/latest/meta-data/placement/availability-zone"
 	say "  ip netns exec $NAME-g3 curl -g 'http://[fe80::a9fe:a9fe%25eth0]/openstack/latest/user_data'"
 	say "  $BUILD/mdrctl --pin-dir $PIN instance list"
 	say "  $BUILD/mdrctl --pin-dir $PIN stats"

@@ -7,7 +7,10 @@
 #                  [--same-ip | --shared-ip K] [--tap-kind veth|tap] [--dhcp]
 #                  [--owner PID]
 #   topo.sh destroy --name PREFIX        (idempotent: a missing topology is fine)
-#   topo.sh cleanup-stale                (destroys topologies whose owner died)
+#   topo.sh cleanup-stale                destroys topologies created with
+#                                        --owner PID whose PID is gone (a run
+#                                        killed before its trap ran); ones
+#                                        created without --owner are kept
 #   topo.sh mac PREFIX N                 guest N's eth0 MAC
 #   topo.sh ip PREFIX N                  guest N's IPv4 address (no prefix length)
 #   topo.sh ll PREFIX N                  guest N's IPv6 link-local address
@@ -144,7 +147,7 @@ make_link() { # prefix i kind
 }
 
 cmd_create() {
-	name="" mode="" guests="" shared=0 kind=veth dhcp=0 owner=$PPID
+	name="" mode="" guests="" shared=0 kind=veth dhcp=0 owner=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--name) name=$2; shift 2 ;;
@@ -263,8 +266,9 @@ cmd_cleanup_stale() {
 		[ -f "$st/info" ] || continue
 		name=$(basename "$st")
 		owner=$(info_get "$name" OWNER)
-		if [ -z "$owner" ] || ! kill -0 "$owner" 2>/dev/null; then
-			echo "topo.sh: destroying stale topology $name (owner ${owner:-?} gone)"
+		[ -n "$owner" ] || continue
+		if ! kill -0 "$owner" 2>/dev/null; then
+			echo "topo.sh: destroying stale topology $name (owner $owner gone)"
 			cmd_destroy --name "$name"
 		fi
 	done

@@ -54,7 +54,9 @@ for i in 1 2 3; do
 		"$("$GUEST_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ec2"]["instance_id"])' "$(defn_of $i)")"
 done
 
-# All at once: every answer is the asker's.
+# All at once: every answer is the asker's. (Wait for these PIDs only: a
+# bare `wait` would also wait for the daemons.)
+conc_pids=""
 for i in 1 2 3; do
 	(
 		n=0
@@ -63,8 +65,9 @@ for i in 1 2 3; do
 			n=$((n + 1))
 		done
 	) >"$E2E_TMP/conc$i.out" 2>&1 &
+	conc_pids="$conc_pids $!"
 done
-wait
+for p in $conc_pids; do wait "$p"; done
 for i in 1 2 3; do
 	check_eq "$MODE: $CONCURRENT_REQS concurrent requests of guest $i all get its uuid" \
 		"$(sort -u "$E2E_TMP/conc$i.out")" "$(uuid_of $i)"

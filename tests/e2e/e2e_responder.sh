@@ -213,6 +213,20 @@ wait "$LOOP_PID" 2>/dev/null
 diag "restart: $(grep -c '^fail' "$E2E_TMP/loop.out") of $(wc -l <"$E2E_TMP/loop.out") requests failed around the switch"
 check_eq "a token minted before the restart is accepted after it" \
 	"$(in_guest 1 curl -s -o /dev/null -w '%{http_code}' -m 5 -H "X-aws-ec2-metadata-token: $TOKEN" $META/latest/meta-data/hostname)" 200
+
+# A responder killed outright leaves its (ifindex, queue) -> slot entries
+# behind (the kernel empties the XSKMAP slots of its closed sockets); the
+# next one clears them and serves.
+kill -KILL "$RESP_PID"
+wait_for _dead "$RESP_PID"
+stop_pid "$RESP_PID"
+RESP_PID=""
+check "stale registrations remain after SIGKILL" [ "$(slots)" -gt 0 ]
+mv "$E2E_TMP/responder-$TOPO.log" "$E2E_TMP/responder-$TOPO.2.log"
+start_responder || dump_logs
+check_eq "a responder started after a SIGKILL serves" \
+	"$(gcurl 1 $META/latest/meta-data/hostname)" "rsp-a.novalocal"
+check "it cleared the stale registrations" log_has "responder-$TOPO" 'cleared .* stale'
 topo_teardown
 
 # ---- 4. bridge mode, program on the bridge ports ------------------------------------

@@ -138,7 +138,8 @@ def verify_openstack(label, d, res):
     check(f"{label}: vendor_data.json", r.get("vendordata") == d.get("vendor_data", {}),
           f"got {short(r.get('vendordata'))}")
     check(f"{label}: vendor_data2.json",
-          r.get("vendordata2") == d.get("vendor_data2", {"static": {}}),
+          # default: what nova's StaticJSON provider gives (docs/instance-definition.md)
+          r.get("vendordata2") == d.get("vendor_data2", {"static": d.get("vendor_data", {})}),
           f"got {short(r.get('vendordata2'))}")
     check(f"{label}: network_data.json", r.get("networkdata") == d.get("network_data", {}),
           f"got {short(r.get('networkdata'))}")

@@ -39,6 +39,10 @@
 #define RSP_FIRST_KEY_ID 1u
 /* IPv6 text form incl. NUL. */
 #define RSP_IP_STR 46
+/* Connection states kept for reuse: a new-connection-per-request client
+ * (cloud-init, wrk with Connection: close) would otherwise allocate and
+ * clear ~6 KiB per connection; 1024 of them is ~6 MiB at most. */
+#define RSP_CONN_CACHE 1024
 
 /* What a connection's segments carry back to the shell: the socket and the
  * L2/L3 template of the guest. */
@@ -67,6 +71,7 @@ struct rsp_conn {
 	bool closing;         /* no further request is answered */
 	bool fin_after;       /* send FIN once the output drained */
 	char remote_ip[RSP_IP_STR];
+	struct rsp_conn *next_free;
 };
 
 struct rsp_ctr {
@@ -86,6 +91,8 @@ struct rsp_app {
 	struct rsp_ctr *ctr[RSP_CTR_BUCKETS];
 	uint8_t frame[4096 + 64]; /* TX frame being built */
 	uint64_t dropped_frames, bad_frames;
+	struct rsp_conn *conn_free; /* reusable connection states */
+	unsigned n_conn_free;
 };
 
 /* ---------------------------------------------------------------- clock */
@@ -521,17 +528,28 @@ static void maybe_finish(struct rsp_conn *k)
 static void on_open(void *opaque, struct tcp_conn *c)
 {
 	struct rsp_app *a = opaque;
-	struct rsp_conn *k = calloc(1, sizeof(*k));
+	struct rsp_conn *k = a->conn_free;
 	const struct mdr_instance *rec;
 	const struct rsp_route *r;
 	size_t rl;
 
-	if (!k) {
+	if (k) {
+		a->conn_free = k->next_free;
+		a->n_conn_free--;
+	} else if (!(k = malloc(sizeof(*k)))) {
 		tcp_conn_abort(c);
 		return;
 	}
+	/* Everything but the request, which the parser resets per request. */
 	k->a = a;
 	k->c = c;
+	k->in = NULL;
+	k->in_len = 0;
+	k->out = k->out_tail = NULL;
+	k->out_bytes = 0;
+	k->closing = k->fin_after = false;
+	k->remote_ip[0] = '\0';
+	k->next_free = NULL;
 	rec = rsp_cache_record(a->cache, tcp_conn_instance(c), a->now_ns, RSP_RECORD_MAX_AGE_NS);
 	http_parser_init(&k->p, rec ? rec->max_req : 0);
 	r = tcp_conn_route(c, &rl);
@@ -603,8 +621,14 @@ static void on_close(void *opaque, struct tcp_conn *c, enum tcp_close_reason why
 		free(o);
 	}
 	free(k->in);
-	free(k);
 	tcp_conn_set_app(c, NULL);
+	if (k->a->n_conn_free < RSP_CONN_CACHE) {
+		k->next_free = k->a->conn_free;
+		k->a->conn_free = k;
+		k->a->n_conn_free++;
+	} else {
+		free(k);
+	}
 }
 
 static void emit(void *opaque, const struct tcp_seg_out *seg)
@@ -761,5 +785,10 @@ void rsp_app_free(struct rsp_app *a)
 			free(c);
 		}
 	rsp_cache_free(a->cache);
+	while (a->conn_free) {
+		struct rsp_conn *k = a->conn_free;
+		a->conn_free = k->next_free;
+		free(k);
+	}
 	free(a);
 }
