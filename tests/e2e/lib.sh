@@ -38,8 +38,15 @@
 #                            the PID is the program's) in the background, log
 #                            $E2E_TMP/NAME.log; PID in BG_PID, killed by the trap
 #   stop_pid PID             SIGTERM, wait (SIGKILL after STOP_WAIT_S)
-#   stat_get FIELD           sum of an XDP counter over CPUs (mdr_stats)
+#   stat_get FIELD [ID]      sum of an XDP counter over CPUs (mdr_stats, or
+#                            mdr_istats of instance ID)
+#   map_count MAP            entries of a pinned map under $PIN (bpftool)
+#   mdrctl ARGS...           build/mdrctl --pin-dir $PIN, run in $HV
+#   skip_all REASON          the whole suite cannot run: one skipped test, exit 0
 #   dump_logs                tails of every log in $E2E_TMP (as diagnostics)
+# Environment: BUILD (build dir), E2E_KEEP=1 keeps $E2E_TMP, E2E_NO_BINS=1
+# runs without mdr binaries (harness work), MDR_IFACE overrides the --iface
+# glob after topo_create, MDRD_WANT_IFACES how many attachments to await.
 # The cleanup trap (EXIT, INT, TERM) kills only the PIDs started here,
 # destroys the topologies, unmounts the bpffs mounts, removes the temp dir;
 # it is idempotent.

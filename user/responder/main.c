@@ -47,6 +47,9 @@
  * served as soon as mdrd attached to it. */
 #define RESCAN_FAST_NS (20ull * 1000000ull)
 #define RESCAN_FAST_WINDOW_NS (1000ull * 1000000ull)
+/* Served interfaces are checked for existence at least this often even
+ * without link events (mdrd removes them from mdr_ifaces anyway). */
+#define DEVICE_CHECK_NS (2000ull * 1000000ull)
 /* Counters flushed, keys re-read, cache expired: at least once a second. */
 #define TICK_NS (1000ull * 1000000ull)
 /* epoll events taken per wait. */
@@ -145,8 +148,8 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	struct rsp_xsk *x = NULL;
 	struct mnl_socket *nl = NULL;
 	int epfd = -1, sfd = -1, rc = 1, err;
-	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline;
-	bool stop = false;
+	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline, next_check;
+	bool stop = false, link_event = false;
 
 	mdr_maps_init(&m);
 	err = mdr_maps_open(&m, pin_dir);
@@ -175,7 +178,8 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 
 	now = mono_ns();
 	rsp_app_set_now(app, now);
-	rsp_xsk_sync(x, now);
+	rsp_xsk_sync(x, now, true);
+	next_check = now + DEVICE_CHECK_NS;
 	next_rescan = now + RESCAN_NS;
 	next_tick = now + TICK_NS;
 	deadline = UINT64_MAX;
@@ -212,6 +216,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			case EV_NETLINK:
 				drain_netlink(nl);
 				rsp_xsk_retry_now(x);
+				link_event = true;
 				next_rescan = now;
 				fast_until = now + RESCAN_FAST_WINDOW_NS;
 				break;
@@ -228,7 +233,13 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		deadline = rsp_app_timers(app);
 		rsp_xsk_flush(x);
 		if (now >= next_rescan) {
-			rsp_xsk_sync(x, now);
+			bool check = link_event || !nl || now >= next_check;
+
+			rsp_xsk_sync(x, now, check);
+			if (check) {
+				link_event = false;
+				next_check = now + DEVICE_CHECK_NS;
+			}
 			rsp_xsk_flush(x);
 			next_rescan = now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
 		}
@@ -238,6 +249,13 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		}
 	}
 	rc = 0;
+	{
+		struct rsp_xsk_stats st;
+		rsp_xsk_get_stats(x, &st);
+		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without metadata), %llu sent, %llu dropped on send",
+			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_no_meta,
+			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped);
+	}
 out:
 	rsp_xsk_close(x); /* unregister first: XDP falls back at once */
 	rsp_app_free(app);

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,11 @@ struct rsp_xsk {
 	uint32_t next_epoch;
 	uint32_t hash[RSP_HASH_BUCKETS];
 	uint32_t dirty_head;
+
+	int ioctl_fd;           /* asks the kernel for interface names */
+	uint32_t *if_keys;      /* mdr_ifaces snapshot (MDR_MAX_IFACES) */
+	struct mdr_iface *if_vals;
+	bool no_batch;          /* the kernel refused batched lookups */
 
 	struct rsp_fail *fails; /* RSP_MAX_FAILS entries */
 	uint32_t n_fails;
@@ -464,6 +470,7 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
+	x->ioctl_fd = -1;
 	x->o = *opts;
 	x->m = *maps;
 	x->epfd = epfd;
@@ -477,13 +484,18 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	x->fails = calloc(RSP_MAX_FAILS, sizeof(*x->fails));
+	x->if_keys = calloc(MDR_MAX_IFACES, sizeof(*x->if_keys));
+	x->if_vals = calloc(MDR_MAX_IFACES, sizeof(*x->if_vals));
+	x->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	x->free_stack = calloc(opts->umem_frames, sizeof(*x->free_stack));
 	x->owner = calloc(opts->umem_frames, sizeof(*x->owner));
-	if (x->area == MAP_FAILED || !x->free_stack || !x->owner || !x->fails) {
+	if (x->area == MAP_FAILED || !x->free_stack || !x->owner || !x->fails ||
+	    !x->if_keys || !x->if_vals || x->ioctl_fd < 0) {
 		if (x->area == MAP_FAILED)
 			x->area = NULL;
 		err = -ENOMEM;
-		mdr_log(MDR_LOG_ERR, "UMEM of %u frames: out of memory", opts->umem_frames);
+		mdr_log(MDR_LOG_ERR, "UMEM of %u frames: out of memory or descriptors",
+			opts->umem_frames);
 		goto fail;
 	}
 	for (uint32_t i = 0; i < opts->umem_frames; i++) {
@@ -534,22 +546,61 @@ void rsp_xsk_close(struct rsp_xsk *x)
 	free(x->free_stack);
 	free(x->owner);
 	free(x->fails);
+	free(x->if_keys);
+	free(x->if_vals);
+	if (x->ioctl_fd >= 0)
+		close(x->ioctl_fd);
 	free(x);
 }
 
-/* Read one mdr_ifaces entry's name as the kernel knows it now. */
-static bool iface_present(uint32_t ifindex, const struct mdr_iface *v,
-			  char name[IF_NAMESIZE])
+/* The interface's current name in our namespace: false when it is gone
+ * (or lives in another namespace). One ioctl, no /sys. */
+static bool iface_name(struct rsp_xsk *x, uint32_t ifindex, char name[IF_NAMESIZE])
 {
-	char tmp[IF_NAMESIZE];
+	struct ifreq ifr = { .ifr_ifindex = (int)ifindex };
 
-	snprintf(tmp, sizeof(tmp), "%.*s", (int)sizeof(v->name), v->name);
-	if (tmp[0] && if_nametoindex(tmp) == ifindex) {
-		memcpy(name, tmp, IF_NAMESIZE);
-		return true;
+	if (ioctl(x->ioctl_fd, SIOCGIFNAME, &ifr))
+		return false;
+	memcpy(name, ifr.ifr_name, IF_NAMESIZE);
+	name[IF_NAMESIZE - 1] = '\0';
+	return true;
+}
+
+/* Snapshot mdr_ifaces into x->if_keys/if_vals: one syscall per
+ * MDR_MAX_IFACES entries when the kernel batches, else one per entry. */
+static uint32_t read_ifaces(struct rsp_xsk *x)
+{
+	uint32_t n = 0, key, next, *pkey = NULL;
+
+	if (!x->no_batch) {
+		uint32_t batch, count;
+		void *in = NULL;
+		int r;
+
+		do {
+			count = MDR_MAX_IFACES - n;
+			r = bpf_map_lookup_batch(x->m.ifaces_fd, in, &batch, x->if_keys + n,
+						 x->if_vals + n, &count, NULL);
+			if (r && errno != ENOENT)
+				break;
+			n += count;
+			in = &batch;
+		} while (!r && n < MDR_MAX_IFACES);
+		if (!r || errno == ENOENT)
+			return n;
+		if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
+			return n; /* transient: use what we got, rescan soon */
+		x->no_batch = true;
+		n = 0;
 	}
-	/* Renamed since mdrd recorded it, or another namespace's device. */
-	return if_indextoname(ifindex, name) != NULL;
+	while (n < MDR_MAX_IFACES && !bpf_map_get_next_key(x->m.ifaces_fd, pkey, &next)) {
+		key = next;
+		pkey = &key;
+		if (bpf_map_lookup_elem(x->m.ifaces_fd, &key, &x->if_vals[n]))
+			continue; /* deleted under us */
+		x->if_keys[n++] = key;
+	}
+	return n;
 }
 
 void rsp_xsk_retry_now(struct rsp_xsk *x)
@@ -560,11 +611,10 @@ void rsp_xsk_retry_now(struct rsp_xsk *x)
 	}
 }
 
-int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns)
+int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 {
-	uint32_t key, next, *pkey = NULL;
-	struct mdr_iface v;
 	char name[IF_NAMESIZE];
+	uint32_t n;
 	int changed = 0;
 
 	x->now_ns = now_ns;
@@ -574,18 +624,23 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns)
 	for (uint32_t i = 0; i < x->n_fails; i++)
 		x->fails[i].seen = false;
 
-	while (!bpf_map_get_next_key(x->m.ifaces_fd, pkey, &next)) {
-		key = next;
-		pkey = &key;
-		if (bpf_map_lookup_elem(x->m.ifaces_fd, &key, &v))
-			continue; /* deleted under us */
-		if (!iface_present(key, &v, name))
+	n = read_ifaces(x);
+	for (uint32_t e = 0; e < n; e++) {
+		uint32_t key = x->if_keys[e];
+		uint32_t nq = x->if_vals[e].num_rx_queues ? x->if_vals[e].num_rx_queues : 1;
+		struct rsp_sock *s0 = sock_find(x, key, 0);
+
+		/* Served interfaces are only re-checked when asked (a link
+		 * event, or now and then): one ioctl each is cheap, but not
+		 * for hundreds of ports every rescan. */
+		if (s0 && !check_devices)
+			memcpy(name, s0->ifname, IF_NAMESIZE);
+		else if (!iface_name(x, key, name))
 			continue;
-		uint32_t nq = v.num_rx_queues ? v.num_rx_queues : 1;
 		if (nq > RSP_MAX_QUEUES)
 			nq = RSP_MAX_QUEUES;
 		for (uint32_t q = 0; q < nq; q++) {
-			struct rsp_sock *s = sock_find(x, key, q);
+			struct rsp_sock *s = q ? sock_find(x, key, q) : s0;
 			struct rsp_fail *f;
 			if (s) {
 				s->seen = true;

@@ -93,11 +93,12 @@ void rsp_xsk_close(struct rsp_xsk *x);
 /*
  * Follow mdr_ifaces: create and register a socket for every (ifindex,
  * queue) of an interface present in this network namespace, tear down
- * those whose interface left the map or the namespace. Failures are
- * logged once and retried with backoff (now_ns: monotonic). Returns
- * sockets changed.
+ * those whose interface left the map or the namespace (checked for
+ * interfaces already served only when check_devices: after a link event
+ * and now and then). Failures are logged once and retried with backoff
+ * (now_ns: monotonic). Returns sockets changed.
  */
-int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns);
+int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices);
 
 /* Forget the backoff of failed sockets (a link event: retry them now). */
 void rsp_xsk_retry_now(struct rsp_xsk *x);
