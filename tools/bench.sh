@@ -148,7 +148,8 @@ for c in storm flood; do
 		die "cannot build tools/bench/$c.c"
 done
 ${CLANG:-clang} -g -O2 -target bpf -Wall -Wextra -Werror -I"/usr/include/$(uname -m)-linux-gnu" \
-	-c "$BT/synack_drop.bpf.c" -o "$OUT/bin/synack_drop.bpf.o" || die "cannot build tools/bench/synack_drop.bpf.c"
+	-c "$BT/synack_drop.bpf.c" -o "$OUT/bin/synack_drop.bpf.o" ||
+	die "cannot build tools/bench/synack_drop.bpf.c"
 STORM=$OUT/bin/storm
 FLOOD=$OUT/bin/flood
 
@@ -165,9 +166,12 @@ while [ $i -le "$NG" ]; do
 		net.ipv4.tcp_tw_reuse=1 >/dev/null
 	i=$((i + 1))
 done
-{
-	echo "machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); client and servers share the cores"
-} | while read -r l; do note "$l"; done
+CPU_MODEL=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
+MEM_GIB=$(awk '/MemTotal/{printf "%.0f", $2 / 1048576}' /proc/meminfo)
+note "machine: $(nproc) cores ($CPU_MODEL), $MEM_GIB GiB, kernel $(uname -r);" \
+	"client and servers share the cores"
+note "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other load slows" \
+	"every rate and counts in the machine-wide CPU figures)"
 
 log "instances: $NG definitions (vm1 template, $BIG_LEN-byte user data, raised XDP limits)"
 "$PY" "$BT/mkinst.py" "$TEMPLATE" "$INST_DIR" --count "$NG" --user-data-len "$BIG_LEN" --fast \
@@ -204,10 +208,13 @@ mdr_stop() {
 OURS=0
 MDRD_PID="" RESP_PID=""
 _t0=$(now_ms)
-if mdr_start && wait_for --timeout 20 sh -c "ip netns exec $(gns 1) curl -sf -m 2 $META_URL$SMALL_PATH >/dev/null"; then
+if mdr_start && wait_for --timeout 20 ip netns exec "$(gns 1)" curl -sf -m 2 -o /dev/null \
+	"$META_URL$SMALL_PATH"; then
 	OURS=1
 	log "mdr is up in $(( $(now_ms) - _t0 )) ms (mdrd $MDRD_PID, responder $RESP_PID $RESP_ARGS)"
-	[ -n "$RESP_ARGS" ] && note "mdr-responder ran with $RESP_ARGS (with its default 8192 UMEM frames, sockets opened after the first ~15 get no fill frames: with 64 taps some guests are never answered)"
+	[ -n "$RESP_ARGS" ] && note "mdr-responder ran with $RESP_ARGS (with its default 8192 UMEM" \
+		"frames, sockets opened after the first ~15 get no fill frames: with 64 taps some guests" \
+		"are never answered)"
 else
 	log "mdr is not serving yet: its column will read n/a (see $OUT/logs/mdr-start.log)"
 	{ tail -n 30 "$E2E_TMP"/mdrd-*.log "$E2E_TMP"/responder-*.log
@@ -237,7 +244,10 @@ if [ -z "$EXPORTED" ]; then
 	EXPORTED="built-in nova-shaped tree (mdr could not export)"
 fi
 chmod -R a+rX "$DOCROOT"
-note "nginx serves guest 1's tree as static files ($(grep -c '^200 ' "$E2E_TMP/export.list") paths, exported by $EXPORTED) to every guest; nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), worker_processes auto, access log off, sendfile, open_file_cache"
+NPATHS=$(grep -c '^200 ' "$E2E_TMP/export.list")
+note "nginx serves guest 1's tree as static files ($NPATHS paths, exported by $EXPORTED) to" \
+	"every guest; nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), worker_processes auto," \
+	"access log off, sendfile, open_file_cache"
 
 NGX=$E2E_TMP/nginx
 mkdir -p "$NGX"
@@ -295,7 +305,8 @@ sides() { if [ $OURS = 1 ]; then echo "ours nginx"; else echo nginx; fi; }
 SEQ=$E2E_TMP/storm.seq
 nginx_start "$NGX/seq.log" || die "nginx failed to start"
 [ $OURS = 1 ] && { use_side nginx || die "cannot switch to nginx"; }
-if ip netns exec "$(gns 1)" timeout 60 "$PY" "$BT/cloudinit-crawl.py" "$META_URL" >"$OUT/logs/cloudinit.log" 2>&1 &&
+if ip netns exec "$(gns 1)" timeout 60 "$PY" "$BT/cloudinit-crawl.py" "$META_URL" \
+	>"$OUT/logs/cloudinit.log" 2>&1 &&
 	[ "$(wc -l <"$NGX/seq.log")" -ge 10 ]; then
 	# The first probe request of nginx_start is not cloud-init's.
 	tail -n +2 "$NGX/seq.log" | awk '{print ($1 == 404 ? 404 : 200), $2}' >"$SEQ"
@@ -308,7 +319,8 @@ fi
 cp "$SEQ" "$OUT/logs/storm.seq"
 nginx_stop
 nginx_start || die "nginx failed to restart"
-note "boot storm: each guest replays $(wc -l <"$SEQ") requests ($SEQ_FROM), one new connection each, cloud-init's timeout ${CI_TIMEOUT_MS} ms and $CI_RETRIES retries"
+note "boot storm: each guest replays $(wc -l <"$SEQ") requests ($SEQ_FROM), one new" \
+	"connection each, cloud-init's timeout ${CI_TIMEOUT_MS} ms and $CI_RETRIES retries"
 
 # ---- 1, 2, 4: one guest, wrk --------------------------------------------------
 wrk_run() { # side cfg path close(0|1) rep
@@ -383,7 +395,8 @@ for spec in "wrk_run ka_small $SMALL_PATH 0" "wrk_run ka_16k $BIG_PATH 0" \
 	log "$2: wrk -t1 -c$WRK_CONN -d${DUR}s $3$([ "$4" = 1 ] && echo ' (Connection: close)')"
 	compare "$@"
 done
-note "wrk: -t1 -c$WRK_CONN -d${DUR}s --latency from guest 1 ($MULTI_GUESTS guests for section 3); CPU = machine-wide busy time from /proc/stat over the run / requests completed"
+note "wrk: -t1 -c$WRK_CONN -d${DUR}s --latency from guest 1 ($MULTI_GUESTS guests for" \
+	"section 3); CPU = machine-wide busy time from /proc/stat over the run / requests completed"
 
 # ---- 5: boot storm ------------------------------------------------------------
 STORM_NS=""
@@ -463,10 +476,14 @@ if want flood && have_time $(( (FLOOD_S + 3) * 8 + 20 )); then
 			cp "$E2E_TMP/flood-inst/bench$i.json" "$INST_DIR/bench$i.json"
 			mdrctl instance load "$INST_DIR/bench$i.json" >/dev/null 2>&1 || true
 		done
-		note "flood: victim and attacker have vm1.json's limits ($("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["imds"])' "$TEMPLATE")); SYN flood $SYN_RATE pps (the attacker drops the SYN-ACKs, so no RST frees the server's half-open state), connection flood $CONN_RATE/s holding up to $CONN_HOLD, request flood wrk -c64 keep-alive; probe ${PROBE_RATE}/s new connections, ${PROBE_TIMEOUT_MS} ms timeout (a failure counts as the timeout in p99)"
-	else
-		note "flood: SYN flood $SYN_RATE pps (the attacker drops the SYN-ACKs, so no RST frees the server's half-open state), connection flood $CONN_RATE/s holding up to $CONN_HOLD, request flood wrk -c64 keep-alive; probe ${PROBE_RATE}/s new connections, ${PROBE_TIMEOUT_MS} ms timeout (a failure counts as the timeout in p99)"
+		IMDS=$("$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["imds"]))' \
+			"$TEMPLATE")
+		note "flood: victim and attacker have vm1.json's limits ($IMDS)"
 	fi
+	note "flood: SYN flood $SYN_RATE pps (the attacker drops the SYN-ACKs, so no RST frees the" \
+		"server's half-open state), connection flood $CONN_RATE/s holding up to $CONN_HOLD," \
+		"request flood wrk -c64 keep-alive; probe ${PROBE_RATE}/s new connections," \
+		"${PROBE_TIMEOUT_MS} ms timeout (a failure counts as the timeout in p99)"
 	for ft in base syn conn req; do
 		for _s in $(sides); do use_side "$_s" && flood_case "$_s" "$ft"; done
 	done
@@ -478,7 +495,8 @@ fi
 iperf_run() { # side(ours=attached|ref=detached) rep
 	_f=$OUT/logs/iperf-$1-$2.json
 	timeout -k 5 $((IPERF_S + 30)) ip netns exec "$(gns 1)" iperf3 -c "$GATEWAY" -t "$IPERF_S" -J >"$_f" 2>&1
-	_bps=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9)' "$_f" 2>/dev/null) ||
+	_bps=$("$PY" -c 'import json,sys
+print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9)' "$_f" 2>/dev/null) ||
 		{ log "iperf3 ($1) failed (see $_f)"; return 0; }
 	raw iperf_gbps "$1" "$_bps"
 	log "  iperf3 $1: $_bps Gbit/s"
@@ -489,7 +507,7 @@ if want pass && have_time $(( (IPERF_S + 3) * 4 + 30 )); then
 	nginx_stop
 	bg iperf3-server nsenter --net="/run/netns/$HV" iperf3 -s -B "$GATEWAY"
 	IPERF_PID=$BG_PID
-	wait_for --timeout 5 sh -c "ip -n $HV -o addr show dev br0 >/dev/null && nsenter --net=/run/netns/$HV ss -ltn | grep -q ':5201 '"
+	wait_for --timeout 5 sh -c "nsenter --net=/run/netns/$HV ss -ltn | grep -q ':5201 '"
 	_rep=1
 	while [ $_rep -le "$REPS" ]; do
 		if [ $OURS = 1 ] && mdr_start && mdr_intercept on && xdp_on_tap1; then
@@ -501,16 +519,25 @@ if want pass && have_time $(( (IPERF_S + 3) * 4 + 30 )); then
 		_rep=$((_rep + 1))
 	done
 	stop_pid "$IPERF_PID"
-	note "iperf3: TCP guest 1 -> hypervisor (br0), ${IPERF_S} s, attached = mdrd + responder running (mdr's program on every tap), detached = both stopped; alternated"
+	note "iperf3: TCP guest 1 -> hypervisor (br0), ${IPERF_S} s, attached = mdrd + responder" \
+		"running (mdr's program on every tap), detached = both stopped (mdrd detaches); alternated"
 	# BPF_PROG_TEST_RUN: the repository's BPF test binary, else bpftool.
-	if [ -x "$BUILD_DIR/tests/bpf_xdp" ] && "$BUILD_DIR/tests/bpf_xdp" --bench >"$OUT/logs/bpf_xdp-bench.txt" 2>&1; then
-		set -- $("$PY" "$BT/passns.py" parse "$OUT/logs/bpf_xdp-bench.txt")
+	_pb=$OUT/logs/bpf_xdp-bench.txt
+	if [ -x "$BUILD_DIR/tests/bpf_xdp" ] && "$BUILD_DIR/tests/bpf_xdp" --bench >"$_pb" 2>&1; then
+		set -- $("$PY" "$BT/passns.py" parse "$_pb")
 		if [ $# -eq 2 ]; then raw pass_ns ours "$1"; raw pass_ns ref "$2"
-			note "pass-through ns/packet: build/tests/bpf_xdp --bench (BPF_PROG_TEST_RUN), its TCP/IPv4 pass-through row: $(grep -E "pass-through|redirect" "$OUT/logs/bpf_xdp-bench.txt" | awk '{printf "%s%s %s: empty %s, mdr %s", (NR > 1 ? "; " : ""), $1, $2, $(NF-3), $(NF-2)}')"; fi
+			_rows=$(grep -E "pass-through|redirect" "$_pb" | awk '{printf "%s%s %s: empty %s, mdr %s",
+				(NR > 1 ? "; " : ""), $1, $2, $(NF-3), $(NF-2)}')
+			note "pass-through ns/packet: build/tests/bpf_xdp --bench (BPF_PROG_TEST_RUN), row" \
+				"TCP/IPv4 pass-through; all rows: $_rows"
+		fi
 	elif [ $OURS = 1 ] && use_side ours; then
-		set -- $("$PY" "$BT/passns.py" run "$PIN/mdr_prog" "$BUILD_DIR/bpf/empty.bpf.o" "$PIN/bench_empty" 2>"$OUT/logs/passns.log")
+		set -- $("$PY" "$BT/passns.py" run "$PIN/mdr_prog" "$BUILD_DIR/bpf/empty.bpf.o" \
+			"$PIN/bench_empty" 2>"$OUT/logs/passns.log")
 		if [ $# -eq 2 ]; then raw pass_ns ours "$1"; raw pass_ns ref "$2"
-			note "pass-through ns/packet: bpftool prog run (BPF_PROG_TEST_RUN) of a non-metadata TCP frame, pinned mdr_prog vs empty.bpf.o"; fi
+			note "pass-through ns/packet: bpftool prog run (BPF_PROG_TEST_RUN) of a" \
+				"non-metadata TCP frame, pinned mdr_prog vs empty.bpf.o"
+		fi
 	fi
 else
 	note "skipped pass-through: time budget"
@@ -537,7 +564,10 @@ if [ $OURS = 1 ] && want scale && have_time 150; then
 		raw load_s ours "$(fdiv $((_t1 - _t0)) 1000)"
 		raw mem_per_inst ours "$(fdiv $((_m1 - _m0)) "$SCALE_N")"
 		raw mem_per_inst ref "$(awk '{s += $2} END {printf "%.0f", s / NR}' "$E2E_TMP/scale.content")"
-		note "scale: definitions copied at once into mdrd's instances directory, timed until all are in mdr_inst; map memory = sum of bytes_memlock (bpftool map show, the kernel's accounting) over the pinned mdr maps, after - before, / $SCALE_N; unique content = decoded user data + files + compact JSON of the rest"
+		note "scale: definitions copied at once into mdrd's instances directory, timed until" \
+			"all are in mdr_inst; map memory = sum of bytes_memlock (bpftool map show, the" \
+			"kernel's accounting) over the pinned mdr maps, after - before, / $SCALE_N; unique" \
+			"content = decoded user data + files + compact JSON of the rest"
 	else
 		log "scale: only $((_n - _base)) of $SCALE_N definitions stored (see logs/tmp-mdrd-*.log)"
 		note "scale: only $((_n - _base)) of $SCALE_N definitions were stored"
@@ -593,14 +623,20 @@ if [ $OURS = 1 ] && want scale && have_time 150; then
 		{ ip netns exec "$LATE" curl -sv -m 2 "$META_URL$SMALL_PATH"; ip -n "$LATE" neigh
 		  ip -n "$HV" -d link show dev tapz900; mdrctl status; mdrctl stats; } >"$OUT/logs/late-diag.log" 2>&1
 	fi
-	note "new tap: veth created, enslaved, guest address set, then curl every ~10 ms until the instance's own id comes back"
+	note "new tap: veth created, enslaved, guest address set, then curl every ~10 ms until the" \
+		"instance's own id comes back"
 elif [ $OURS = 1 ] && want scale; then
 	note "skipped scale: time budget"
 fi
 
 # ---- report --------------------------------------------------------------------
-note "A/B alternation: $REPS x (mdr, nginx) per comparison, boot storm $((REPS + 1)) x; medians; run took $(elapsed) s$([ "${BENCH_QUICK:-0}" = 1 ] && echo ' (BENCH_QUICK=1: shortened, not the reference run)')"
-note "reproduce: sudo make bench (report in $BUILD/bench/report.md, plot $BUILD/bench/bench.png, raw logs $BUILD/bench/logs/)"
+note "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+QUICK_NOTE=""
+[ "${BENCH_QUICK:-0}" = 1 ] && QUICK_NOTE=" (BENCH_QUICK=1: shortened, not the reference run)"
+note "A/B alternation: $REPS x (mdr, nginx) per comparison, boot storm $((REPS + 1)) x;" \
+	"medians; run took $(elapsed) s$QUICK_NOTE"
+note "reproduce: sudo make bench (report in $BUILD/bench/report.md, plot" \
+	"$BUILD/bench/bench.png, raw logs $BUILD/bench/logs/)"
 log "done in $(elapsed) s"
 echo
 echo "## mdr vs nginx ($(date -u +%Y-%m-%d), $(uname -r))"

@@ -39,7 +39,9 @@ wait_until() {
 }
 
 map_count() {
-	bpftool -j map dump pinned "$PIN/$1" 2>/dev/null | grep -o '"key":' | wc -l
+	# bpftool -j prints BTF maps' keys twice: count the JSON list instead.
+	bpftool -j map dump pinned "$PIN/$1" 2>/dev/null |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d) if isinstance(d, list) else 0)' 2>/dev/null || echo 0
 }
 ifaces_ready() { [ -e "$PIN/mdr_prog" ] && [ "$(map_count mdr_ifaces)" -ge 3 ]; }
 xsks_ready() { [ "$(map_count mdr_xsk_slot)" -ge 3 ]; }

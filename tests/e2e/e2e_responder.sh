@@ -1,16 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # e2e_responder.sh - mdr-responder (AF_XDP TCP/HTTP) end to end:
-#  1. port mode, two guests with the SAME IPv4 address behind tap1/tap2:
-#     each gets its own instance over IPv4 and over IPv6 link-local (zone
-#     id); a 64 KiB user data arrives intact over both; wrk keep-alive and
-#     Connection: close runs finish without one error; an update is served
-#     on the next request; the password POST/GET/409 round trip;
+#  1. port mode, two guests with the SAME IPv4 address behind tap1/tap2
+#     (veth): each gets its own instance over IPv4 and over IPv6 link-local
+#     (zone id); a 64 KiB user data arrives intact over both; wrk keep-alive
+#     and Connection: close runs finish without one error; pipelined and
+#     byte-by-byte requests; an update is served on the next request; the
+#     password POST/GET/409 round trip; counters reach mdr_rstats;
 #  2. an interface appearing (a new guest) and disappearing while the
 #     responder runs is followed without restart;
 #  3. restart in the middle of traffic: sockets are unregistered on exit,
-#     and curl keeps succeeding once the new responder registered;
-#  4. bridge mode with the program on the bridge ports (tapN).
+#     curl keeps succeeding once the new responder registered, tokens
+#     survive; a SIGKILLed responder's stale registrations are cleared;
+#  4. bridge mode with the program on the bridge ports (tapN);
+#  5. real tap devices (a VMM relay holds them), port mode, same IPv4.
 # Usage: sh tests/e2e/e2e_responder.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init responder
@@ -246,5 +249,29 @@ check_eq "bridge: guest 2 gets its own hostname (IPv6 link-local)" \
 wrk_run 1 "bridge keep-alive" $META/latest/meta-data/hostname
 wrk_run 1 "bridge Connection: close" -H 'Connection: close' $META/latest/meta-data/hostname
 topo_teardown
+
+# ---- 5. real tap devices ---------------------------------------------------------------
+diag "==== real tap devices, port mode, one IPv4 address"
+if [ -x "$BUILD_DIR/tools/vmm-tap" ] && topo_create --mode port --guests 2 --same-ip --tap-kind tap; then
+	if start_mdrd && start_responder; then
+		mkdefn "$DATA/minimal.json" rsp-f 1 "$E2E_TMP/big.bin" >"$E2E_TMP/f.json"
+		mkdefn "$DATA/minimal.json" rsp-g 2 >"$E2E_TMP/g.json"
+		check "load instance f (tap1)" load "$E2E_TMP/f.json"
+		check "load instance g (tap2)" load "$E2E_TMP/g.json"
+		check_eq "tap: guest 1 gets its own uuid (IPv4)" \
+			"$(gcurl 1 $META/openstack/latest/meta_data.json | json_get uuid)" "$(uuid_of "$E2E_TMP/f.json")"
+		check_eq "tap: guest 2 gets its own uuid (IPv6 link-local)" \
+			"$(gcurl 2 "$LL_URL/openstack/latest/meta_data.json" | json_get uuid)" "$(uuid_of "$E2E_TMP/g.json")"
+		check_eq "tap: 64 KiB user data intact" \
+			"$(gcurl 1 $META/openstack/latest/user_data | sha256sum)" "$BIG_SUM"
+		wrk_run 2 "tap keep-alive" $META/latest/meta-data/hostname
+		wrk_run 2 "tap Connection: close" -H 'Connection: close' $META/latest/meta-data/hostname
+	else
+		dump_logs
+	fi
+	topo_teardown
+else
+	skip "real tap devices" "build/tools/vmm-tap missing or topology failed"
+fi
 
 e2e_done

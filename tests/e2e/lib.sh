@@ -212,7 +212,10 @@ mdrctl() { in_hv "$BUILD_DIR/mdrctl" --pin-dir "$PIN" "$@"; }
 # Entries in a pinned map (0 when it does not exist yet).
 map_count() {
 	[ -e "$PIN/$1" ] || { echo 0; return 0; }
-	bpftool -j map dump pinned "$PIN/$1" 2>/dev/null | grep -o '"key":' | wc -l
+	# With BTF, bpftool -j prints each key twice (raw and "formatted"):
+	# count top-level entries with python's JSON parser instead.
+	bpftool -j map dump pinned "$PIN/$1" 2>/dev/null |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d) if isinstance(d, list) else 0)' 2>/dev/null || echo 0
 }
 _ifaces_ready() { [ -e "$PIN/mdr_prog" ] && [ "$(map_count mdr_ifaces)" -ge "$1" ]; }
 _ready_or_dead() { ! _alive "$1" || "$@"; }

@@ -16,8 +16,11 @@
  *   when the table is full (after trying idle eviction) the SYN-ACK is sent
  *   without keeping any state; a returning ACK that carries a valid cookie
  *   then creates the connection if there is room, else it is refused (RST);
- * - a SYN beyond the instance's connection limit (ops->max_conns, after
- *   trying idle eviction) is refused with a RST and counted;
+ * - a SYN beyond the instance's connection limit (ops->max_conns) first
+ *   evicts one of that instance's half-open connections (stateless: its
+ *   cookie still completes it if room appears) or an idle (>= 1 s) one; when
+ *   nothing can go it is refused with a RST and counted. A cookie ACK that
+ *   finds the instance full is answered with RST and counted as refused;
  * - never sends beyond the peer's window; zero-window probes; retransmission
  *   on RTO (exponential backoff, cfg->max_retries, then RST) and fast
  *   retransmit on 3 duplicate ACKs;

@@ -39,6 +39,8 @@
 #define RSP_FIRST_KEY_ID 1u
 /* IPv6 text form incl. NUL. */
 #define RSP_IP_STR 46
+/* "<ifname> queue <n>" for logs. */
+#define RSP_PORT_NAME 48
 /* Connection states kept for reuse: a new-connection-per-request client
  * (cloud-init, wrk with Connection: close) would otherwise allocate and
  * clear ~6 KiB per connection; 1024 of them is ~6 MiB at most. */
@@ -89,7 +91,7 @@ struct rsp_app {
 	struct mdr_token_keys keys;
 	uint64_t now_ns;
 	struct rsp_ctr *ctr[RSP_CTR_BUCKETS];
-	uint8_t frame[4096 + 64]; /* TX frame being built */
+	uint8_t frame[RSP_FRAME_SIZE]; /* TX frame being built */
 	uint64_t dropped_frames, bad_frames;
 	struct rsp_conn *conn_free; /* reusable connection states */
 	unsigned n_conn_free;
@@ -418,7 +420,7 @@ static void respond(struct rsp_conn *k, int error_status)
 				mdr_serve_resp_free(&resp);
 				if (e == EEXIST || e == ENOENT)
 					continue; /* re-read: the answer becomes 409 */
-				char pn[48];
+				char pn[RSP_PORT_NAME];
 				port_name(a, k, pn, sizeof(pn));
 				mdr_log(MDR_LOG_ERR, "instance %s port %s: storing the password: %s",
 					uuid, pn, strerror(e));
@@ -432,7 +434,7 @@ static void respond(struct rsp_conn *k, int error_status)
 				continue; /* new generation: redo with it */
 			}
 			if (r || body_len != resp.content_length) {
-				char pn[48];
+				char pn[RSP_PORT_NAME];
 				port_name(a, k, pn, sizeof(pn));
 				mdr_log(MDR_LOG_ERR, "instance %s port %s: reading blob %u: %s",
 					uuid, pn, resp.blob, r ? strerror(-r) : "length mismatch");
@@ -639,9 +641,7 @@ static void emit(void *opaque, const struct tcp_seg_out *seg)
 
 	if (!r || seg->route_len != sizeof(*r))
 		return;
-	n = pkt_build_tcp(a->frame, sizeof(a->frame) < rsp_xsk_max_frame(a->x) ?
-			  sizeof(a->frame) : rsp_xsk_max_frame(a->x),
-			  &r->pr, seg->seq, seg->ack, seg->flags, seg->win, seg->mss,
+	n = pkt_build_tcp(a->frame, sizeof(a->frame), &r->pr, seg->seq, seg->ack, seg->flags, seg->win, seg->mss,
 			  seg->ttl, seg->payload, seg->len);
 	if (!n || rsp_xsk_send(a->x, r->port, a->frame, (uint32_t)n))
 		a->dropped_frames++;

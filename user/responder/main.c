@@ -39,7 +39,8 @@
 #define DEF_RING_SIZE 512u      /* a burst of 512 frames per socket */
 #define MIN_RING_SIZE 64u       /* one RX batch */
 #define MAX_RING_SIZE 16384u
-#define MAX_IDLE_TIMEOUT_MS (24u * 3600u * 1000u)
+#define MAX_IDLE_TIMEOUT_MS (24u * 3600u * 1000u) /* a day: beyond is a typo */
+#define MAX_CONNS_OPT (1u << 24) /* 16 M connections: far above any node */
 
 /* mdr_ifaces is rescanned this often (mdrd writes it without telling). */
 #define RESCAN_NS (150ull * 1000000ull)
@@ -162,9 +163,13 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		goto out;
 	}
 	nl = open_netlink();
-	if (!nl || add_fd(epfd, mnl_socket_get_fd(nl), EV_NETLINK))
+	if (!nl || add_fd(epfd, mnl_socket_get_fd(nl), EV_NETLINK)) {
 		mdr_log(MDR_LOG_WARN, "no rtnetlink link events (%s): rescanning every %llu ms only",
 			strerror(errno), RESCAN_NS / 1000000ull);
+		if (nl)
+			mnl_socket_close(nl);
+		nl = NULL;
+	}
 
 	app = rsp_app_new(ao, &m);
 	if (!app)
@@ -252,9 +257,10 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	{
 		struct rsp_xsk_stats st;
 		rsp_xsk_get_stats(x, &st);
-		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without metadata), %llu sent, %llu dropped on send",
+		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without metadata), %llu sent, %llu dropped on send, %llu kick errors",
 			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_no_meta,
-			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped);
+			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped,
+			(unsigned long long)st.kick_errors);
 	}
 out:
 	rsp_xsk_close(x); /* unregister first: XDP falls back at once */
@@ -309,7 +315,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'c':
-			if (parse_u32("--max-conns", optarg, 1, 1u << 24, &ao.max_conns))
+			if (parse_u32("--max-conns", optarg, 1, MAX_CONNS_OPT, &ao.max_conns))
 				return 2;
 			break;
 		case 'i':

@@ -30,12 +30,6 @@
 
 #include "log.h"
 
-/* UMEM chunk: a page holds one frame of any MTU up to 3.8 KB (the kernel
- * keeps XDP_PACKET_HEADROOM in front of received data, where the XDP
- * metadata lands). */
-#define RSP_FRAME_SIZE 4096u
-/* Headroom the kernel reserves in front of RX data in copy mode. */
-#define RSP_RX_HEADROOM 256u
 /* The anchor needs a ring to bind; it never carries traffic. */
 #define RSP_ANCHOR_RING 64u
 /* Device the anchor binds to: exists in every network namespace. */
@@ -739,12 +733,6 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 	s->in_fill = s->in_fill > n ? s->in_fill - n : 0;
 	refill(x, s);
 	return n;
-}
-
-uint32_t rsp_xsk_max_frame(const struct rsp_xsk *x)
-{
-	(void)x;
-	return RSP_FRAME_SIZE;
 }
 
 static bool tx_ring_empty(const struct rsp_sock *s)

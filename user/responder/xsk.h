@@ -24,6 +24,10 @@
  * enough to amortise ring barriers and syscalls, small enough to keep
  * latency low when many sockets are busy. */
 #define RSP_BATCH 64
+/* UMEM chunk: a page holds one frame of any MTU up to 3.8 KB (the kernel
+ * keeps XDP_PACKET_HEADROOM in front of received data, where the XDP
+ * metadata lands). Also the largest frame rsp_xsk_send takes. */
+#define RSP_FRAME_SIZE 4096u
 
 /* epoll data tags: (tag << 32) | value. Sockets use their slot as value. */
 #define RSP_EV_XSK 1u
@@ -114,20 +118,17 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx);
 /*
  * Queue one frame for transmission on port (copied into a UMEM frame).
  * Returns 0, or -1 when dropped (port gone, no frame, ring full even after
- * a kick, too long). Transmission starts at rsp_xsk_flush() or earlier.
+ * a kick, longer than RSP_FRAME_SIZE). Transmission starts at
+ * rsp_xsk_flush() or earlier.
  */
 int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
 		 uint32_t len);
-
-/* Largest frame rsp_xsk_send accepts. */
-uint32_t rsp_xsk_max_frame(const struct rsp_xsk *x);
 
 /* Kick every socket with queued TX, reap completions, refill fill rings.
  * Call once per event-loop round. */
 void rsp_xsk_flush(struct rsp_xsk *x);
 
-/* Describe a port for logs: "tap0 queue 0" (static buffer per call site
- * is the caller's: buf of at least 40 bytes). */
+/* Describe a port for logs ("tap0 queue 0") into buf; returns buf. */
 const char *rsp_xsk_port_name(const struct rsp_xsk *x, struct rsp_port port,
 			      char *buf, unsigned len);
 
