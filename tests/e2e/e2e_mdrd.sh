@@ -5,7 +5,9 @@
 # netlink facts, the config file, the instances directory followed with
 # inotify (create / change / invalid / remove within a second), interface
 # hot-plug and removal within a second, deferred port bindings, generic
-# mode on a bridge, SIGHUP, restart with data intact, --purge-on-exit.
+# mode on a bridge, the metadata MAC as the bridge's local FDB entry (added
+# on attach, following meta-mac changes, removed on exit), SIGHUP, restart
+# with data intact, --purge-on-exit.
 . "$(dirname "$0")/lib.sh"
 e2e_init mdrd
 
@@ -46,6 +48,17 @@ snapshot() {
 }
 body() { mdrctl get "$1" "$2" | sed '1,/^\r\{0,1\}$/d'; }
 # within NAME CMD...: CMD becomes true within EVENT_S seconds.
+# The metadata MAC must be a permanent (local) FDB entry of a bridge mdrd is
+# attached to, or the bridge floods frames to it instead of passing them up
+# to its own XDP program.
+META_MAC=02:a9:fe:a9:fe:fe
+META_MAC2=02:00:5e:a9:fe:01
+META_MAC3=02:00:5e:a9:fe:02
+fdb_has() { # bridge mac
+	[ "$(in_hv bridge -j fdb show dev "$1" | jpy "any(e['mac']=='$2' and e.get('state')=='permanent' for e in d)")" = True ]
+}
+fdb_lacks() { ! fdb_has "$@"; }
+fdb_moved() { fdb_has "$1" "$3" && fdb_lacks "$1" "$2"; } # bridge old new
 within() {
 	_w_name=$1; shift
 	if wait_for --timeout "$EVENT_S" "$@"; then ok "$_w_name (within ${EVENT_S}s)"
@@ -120,6 +133,11 @@ in_hv ip link add nomatch0 type veth peer name peer10
 check "a non-matching interface is left alone" detached nomatch0
 in_hv ip link add br9 type bridge
 within "a bridge is attached in generic mode (no native XDP)" attached br9 generic
+within "the metadata MAC is a local FDB entry of the bridge" fdb_has br9 "$META_MAC"
+check "the FDB entry is logged" log_has "port br9: metadata MAC $META_MAC added as a local FDB entry"
+mdrctl config --meta-mac "$META_MAC2" >/dev/null
+within "mdrctl config --meta-mac moves the bridge's FDB entry to the new MAC" \
+	fdb_moved br9 "$META_MAC" "$META_MAC2"
 in_hv ip link del tap9
 within "a removed interface leaves mdr_ifaces" detached tap9
 within "its port binding is removed" port_unbound "$U9" tap9
@@ -129,9 +147,12 @@ within "the interface coming back is bound again" port_bound "$U9" tap9
 
 # ---- SIGHUP ---------------------------------------------------------------------------------
 sed -i 's/^policy-no-xsk = drop/policy-no-xsk = pass/' "$CFG"
+echo "meta-mac = $META_MAC3" >>"$CFG"
 kill -HUP "$MDRD_PID"
 config_pass() { [ "$(mdrctl config -j | jpy "d['policy_no_xsk']")" = pass ]; }
 within "SIGHUP re-reads the config file" config_pass
+within "a meta-mac changed in the config file moves the FDB entry on SIGHUP" \
+	fdb_moved br9 "$META_MAC2" "$META_MAC3"
 
 # ---- restart: nothing lost ---------------------------------------------------------------------
 mdrctl instance list -j >"$E2E_TMP/list.before"
@@ -140,12 +161,14 @@ stop_pid "$MDRD_PID"; MDRD_PID=""
 check_eq "SIGTERM detaches the program (kernel view)" \
 	"$(in_hv ip -j -d link show dev tap1 | jpy "'xdp' in d[0]")" "False"
 check_eq "SIGTERM leaves no interface recorded" "$(mdrctl status -j | jpy "len(d['interfaces'])")" 0
+check "SIGTERM removes the metadata MAC's FDB entry from the bridge" fdb_lacks br9 "$META_MAC3"
 check "SIGTERM leaves the maps and program pinned" test -e "$PIN/mdr_inst" -a -e "$PIN/mdr_prog"
 mdrctl instance list -j >"$E2E_TMP/list.stopped"
 check "instances survive mdrd stopping" cmp -s "$E2E_TMP/list.before" "$E2E_TMP/list.stopped"
 start_mdrd --config "$CFG" || dump_logs
 wait_for --timeout "$READY_WAIT_S" attached tap9 native
 check_eq "after restart: attached again" "$(iface_mode tap1) $(iface_mode tap2) $(iface_mode tap9)" "native native native"
+check "after restart: the bridge's FDB entry is back" wait_for fdb_has br9 "$META_MAC3"
 mdrctl instance list -j >"$E2E_TMP/list.after"
 check "after restart: same instances, generations and bindings (unchanged files not rewritten)" \
 	cmp -s "$E2E_TMP/list.before" "$E2E_TMP/list.after"

@@ -4,7 +4,9 @@
  * generic-mode fallback) to every interface matching an --iface glob,
  * record attachments in mdr_ifaces, follow rtnetlink (RTM_NEWLINK /
  * RTM_DELLINK) so that new interfaces are attached at once and removed
- * ones are forgotten (mdr_ifaces, port bindings).
+ * ones are forgotten (mdr_ifaces, port bindings). On a bridge device the
+ * metadata MAC is also kept as a local FDB entry (see fdb.c), following
+ * mdr_config's meta_mac.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -31,12 +34,108 @@ struct link {
 	enum xdp_attach_mode mode;
 	uint32_t rx_queues;
 	int seen; /* present in the current dump (resync) */
+	int is_bridge;              /* IFLA_INFO_KIND "bridge" */
+	uint8_t addr[ETH_ALEN];     /* the link's own MAC (IFLA_ADDRESS) */
+	int fdb_done;               /* fdb_mac handled: installed, not needed, or failed */
+	int fdb_set;                /* fdb_mac installed as a local FDB entry by us */
+	int fdb_failed;             /* installing fdb_mac failed: not retried by the timer */
+	uint8_t fdb_mac[ETH_ALEN];
 };
+
+/* How often the metadata MAC in mdr_config is re-read while a bridge is
+ * attached: mdrctl changes it in the map without telling mdrd, and a guest
+ * keeps the old MAC only until its neighbour entry is re-validated. */
+#define LINKS_META_MAC_POLL_MS 500
 
 static struct link links[MDR_MAX_IFACES];
 static size_t n_links;
 static struct mnl_socket *ev_sock;
 static int xdp_prog_fd = -1;
+static int64_t next_mac_check_ms;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The MAC the program answers ARP/ND with: mdr_config's, or the built-in
+ * default when the field is all zero (as the program does). 0 or -errno. */
+static int meta_mac(uint8_t mac[ETH_ALEN])
+{
+	static const uint8_t def[ETH_ALEN] = MDR_DEFAULT_META_MAC;
+	static const uint8_t zero[ETH_ALEN];
+	struct mdr_config c;
+	int r = mdr_config_read(&mdrd_maps, &c);
+
+	if (r)
+		return r;
+	memcpy(mac, memcmp(c.meta_mac, zero, ETH_ALEN) ? c.meta_mac : def, ETH_ALEN);
+	return 0;
+}
+
+static const char *mac_str(const uint8_t m[ETH_ALEN], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return buf;
+}
+
+static void fdb_remove(struct link *l)
+{
+	char b[18];
+	int r;
+
+	l->fdb_done = 0;
+	if (!l->fdb_set)
+		return;
+	r = fdb_local_del(l->ifindex, l->fdb_mac);
+	if (r && r != -ENOENT) /* ENOENT: someone flushed it already */
+		mdr_log(MDR_LOG_WARN, "port %s: removing FDB entry %s: %s", l->name,
+			mac_str(l->fdb_mac, b), strerror(-r));
+	else
+		mdr_log(MDR_LOG_INFO, "port %s: FDB entry %s removed", l->name, mac_str(l->fdb_mac, b));
+	l->fdb_set = 0;
+}
+
+/* Keeps the local FDB entry of a bridge we attached to equal to mac.
+ * force: retry even if installing this MAC failed before. */
+static void fdb_sync(struct link *l, const uint8_t mac[ETH_ALEN], int force)
+{
+	char b[18];
+	int r;
+
+	if (!l->prog || !l->is_bridge) {
+		fdb_remove(l);
+		return;
+	}
+	if (l->fdb_done && !memcmp(l->fdb_mac, mac, ETH_ALEN) && !(force && l->fdb_failed))
+		return;
+	fdb_remove(l);
+	memcpy(l->fdb_mac, mac, ETH_ALEN);
+	l->fdb_done = 1;
+	l->fdb_failed = 0;
+	if (!memcmp(l->addr, mac, ETH_ALEN)) {
+		/* The bridge's own address is local already; an entry of ours
+		 * would be the kernel's, and deleting it would cut the bridge. */
+		mdr_log(MDR_LOG_INFO, "port %s: metadata MAC %s is the bridge's own address",
+			l->name, mac_str(mac, b));
+		return;
+	}
+	r = fdb_local_add(l->ifindex, mac);
+	if (r) {
+		l->fdb_failed = 1;
+		mdr_log(MDR_LOG_ERR,
+			"port %s: adding metadata MAC %s as a local FDB entry: %s (on-link "
+			"metadata, e.g. IPv6 link-local, will not reach the program)",
+			l->name, mac_str(mac, b), strerror(-r));
+		return;
+	}
+	l->fdb_set = 1;
+	mdr_log(MDR_LOG_INFO, "port %s: metadata MAC %s added as a local FDB entry", l->name,
+		mac_str(mac, b));
+}
 
 static struct link *find_link(uint32_t ifindex)
 {
@@ -139,15 +238,29 @@ static void attach(struct link *l)
 	record_iface(l);
 	mdr_log(MDR_LOG_INFO, "port %s: attached (ifindex %u, %s mode, %u rx queues)", l->name,
 		l->ifindex, l->mode == XDP_MODE_NATIVE ? "native" : "generic", l->rx_queues);
+	if (l->is_bridge) {
+		uint8_t mac[ETH_ALEN];
+		int r = meta_mac(mac);
+
+		if (r)
+			mdr_log(MDR_LOG_ERR, "port %s: reading %s: %s", l->name, MDR_MAP_CONFIG,
+				strerror(-r));
+		else
+			fdb_sync(l, mac, 1);
+	}
 }
 
 static void detach(struct link *l, int gone)
 {
 	if (!l->prog)
 		return;
-	if (!gone) {
-		int r = xdp_program__detach(l->prog, (int)l->ifindex, l->mode, 0);
+	if (gone) {
+		l->fdb_set = l->fdb_done = 0; /* the FDB went with the bridge */
+	} else {
+		int r;
 
+		fdb_remove(l);
+		r = xdp_program__detach(l->prog, (int)l->ifindex, l->mode, 0);
 		if (r)
 			mdr_log(MDR_LOG_WARN, "port %s: detaching XDP: %s", l->name, strerror(-r));
 		else
@@ -158,7 +271,8 @@ static void detach(struct link *l, int gone)
 	bpf_map_delete_elem(mdrd_maps.ifaces, &l->ifindex);
 }
 
-static void link_new(uint32_t ifindex, const char *name, uint32_t rxq)
+static void link_new(uint32_t ifindex, const char *name, uint32_t rxq, int kind_bridge,
+		     const uint8_t *addr)
 {
 	struct link *l = find_link(ifindex);
 	int fresh = !l;
@@ -182,6 +296,10 @@ static void link_new(uint32_t ifindex, const char *name, uint32_t rxq)
 	l->seen = 1;
 	if (rxq)
 		l->rx_queues = rxq;
+	if (kind_bridge >= 0) /* absent from a message: unchanged */
+		l->is_bridge = kind_bridge;
+	if (addr)
+		memcpy(l->addr, addr, ETH_ALEN);
 	if (!l->prog && matches(name))
 		attach(l);
 	else if (l->prog && fresh)
@@ -212,7 +330,19 @@ struct link_msg {
 	uint32_t ifindex;
 	const char *name;
 	uint32_t rxq;
+	int kind_bridge; /* -1: no IFLA_LINKINFO kind in the message */
+	const uint8_t *addr;
 };
+
+static int linkinfo_cb(const struct nlattr *a, void *data)
+{
+	struct link_msg *m = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+		m->kind_bridge = !strcmp(mnl_attr_get_str(a), "bridge");
+	return MNL_CB_OK;
+}
 
 static int attr_cb(const struct nlattr *a, void *data)
 {
@@ -227,6 +357,16 @@ static int attr_cb(const struct nlattr *a, void *data)
 		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 			m->rxq = mnl_attr_get_u32(a);
 		break;
+	case IFLA_ADDRESS:
+		if (mnl_attr_get_payload_len(a) == ETH_ALEN)
+			m->addr = mnl_attr_get_payload(a);
+		break;
+	case IFLA_LINKINFO:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0) {
+			m->kind_bridge = 0; /* a kind-less linkinfo: not a bridge */
+			mnl_attr_parse_nested(a, linkinfo_cb, m);
+		}
+		break;
 	}
 	return MNL_CB_OK;
 }
@@ -234,7 +374,7 @@ static int attr_cb(const struct nlattr *a, void *data)
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	struct link_msg m = { .ifindex = (uint32_t)ifi->ifi_index };
+	struct link_msg m = { .ifindex = (uint32_t)ifi->ifi_index, .kind_bridge = -1 };
 
 	(void)data;
 	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
@@ -243,7 +383,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type == RTM_DELLINK)
 		link_del(m.ifindex);
 	else if (m.name)
-		link_new(m.ifindex, m.name, m.rxq);
+		link_new(m.ifindex, m.name, m.rxq, m.kind_bridge, m.addr);
 	return MNL_CB_OK;
 }
 
@@ -369,4 +509,40 @@ void links_close(void)
 	if (ev_sock)
 		mnl_socket_close(ev_sock);
 	ev_sock = NULL;
+}
+
+void links_meta_mac_sync(int force)
+{
+	uint8_t mac[ETH_ALEN];
+	int any = 0, r;
+
+	next_mac_check_ms = mono_ms() + LINKS_META_MAC_POLL_MS;
+	for (size_t i = 0; i < n_links && !any; i++)
+		any = links[i].prog && links[i].is_bridge;
+	if (!any)
+		return;
+	r = meta_mac(mac);
+	if (r) {
+		mdr_log(MDR_LOG_ERR, "reading %s: %s", MDR_MAP_CONFIG, strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < n_links; i++)
+		if (links[i].prog && links[i].is_bridge)
+			fdb_sync(&links[i], mac, force);
+}
+
+int links_timeout_ms(void)
+{
+	int64_t now = mono_ms();
+
+	for (size_t i = 0; i < n_links; i++)
+		if (links[i].prog && links[i].is_bridge)
+			return next_mac_check_ms <= now ? 0 : (int)(next_mac_check_ms - now);
+	return -1;
+}
+
+void links_tick(void)
+{
+	if (links_timeout_ms() == 0)
+		links_meta_mac_sync(0);
 }

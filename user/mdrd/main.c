@@ -5,7 +5,8 @@
  * program to the interfaces matching --iface, follows rtnetlink and the
  * instances directory, and applies the runtime configuration.
  * SIGHUP re-reads everything; SIGTERM/SIGINT detach the program from every
- * interface mdrd attached and leave the maps pinned (--purge-on-exit
+ * interface mdrd attached (and remove the metadata MAC's FDB entry from the
+ * bridges among them) and leave the maps pinned (--purge-on-exit
  * removes the pins too).
  */
 #include <errno.h>
@@ -322,6 +323,16 @@ static void purge_pins(void)
 
 int mdrd_attaching;
 
+/* Earliest of two poll timeouts (-1 = none). */
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
 static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	/* While attaching, libxdp probes its dispatcher through libbpf and
@@ -408,7 +419,7 @@ int main(int argc, char **argv)
 		pfd[np++] = (struct pollfd){ .fd = nl_fd, .events = POLLIN };
 		if (ino_fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = ino_fd, .events = POLLIN };
-		r = poll(pfd, (nfds_t)np, instances_timeout_ms());
+		r = poll(pfd, (nfds_t)np, min_timeout(instances_timeout_ms(), links_timeout_ms()));
 		if (r < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "poll: %s", strerror(errno));
 			rc = 1;
@@ -424,6 +435,7 @@ int main(int argc, char **argv)
 						apply_config();
 					instances_load_all();
 					links_resync();
+					links_meta_mac_sync(1);
 				} else {
 					mdr_log(MDR_LOG_INFO, "%s: detaching and exiting",
 						strsignal((int)si.ssi_signo));
@@ -436,6 +448,7 @@ int main(int argc, char **argv)
 		if (np > 2 && pfd[2].revents)
 			instances_event();
 		instances_tick();
+		links_tick();
 	}
 out:
 	links_detach_all();

@@ -33,6 +33,14 @@ int links_resync(void);                /* dump every link, attach/detach */
 void links_event(void);                /* read pending rtnetlink events */
 void links_detach_all(void);
 void links_close(void);
+void links_meta_mac_sync(int force);   /* FDB entries of bridges <- mdr_config meta_mac */
+int links_timeout_ms(void);            /* poll timeout, -1 = none */
+void links_tick(void);
+
+/* fdb.c: the metadata MAC as a permanent local FDB entry of a bridge
+ * device (RTM_NEWNEIGH / RTM_DELNEIGH, AF_BRIDGE, NTF_SELF). 0 or -errno. */
+int fdb_local_add(uint32_t ifindex, const uint8_t mac[6]);
+int fdb_local_del(uint32_t ifindex, const uint8_t mac[6]);
 
 /* instances.c: instances directory and deferred port bindings */
 int instances_init(void);              /* returns the inotify fd (-1 without dir) */
