@@ -21,9 +21,9 @@
 # exported as static files. "mdr" = mdrd's XDP program on every tap plus
 # mdr-responder; "nginx" = mdr's endpoint moved to an unused port so its
 # program passes the metadata TCP on, and nginx answers over the same
-# bridge. Runs alternate mdr, nginx, mdr, nginx... and
-# the table shows medians. Everything started here is stopped by PID and
-# every namespace and mount removed on exit, also on Ctrl-C.
+# bridge. Runs alternate mdr, nginx, mdr, nginx... and the table shows
+# medians. Everything started here is stopped by PID and every namespace
+# and mount removed on exit, also on Ctrl-C. docs/bench.md explains each row.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,7 +66,8 @@ else
 	DUR=10 REPS=${BENCH_REPS:-2} STORM_GUESTS=64 IPERF_S=5 FLOOD_S=5
 	SCALE_N=1000 SCALE_TAPS=256
 fi
-BUDGET_S=${BENCH_BUDGET_S:-840}
+# 15 minutes for `make bench` in all, of which ~2 go to building.
+BUDGET_S=${BENCH_BUDGET_S:-780}
 # mdr-responder arguments. Its default UMEM (8192 frames) is handed out as
 # full 512-entry fill rings to the first sockets opened, so with 64 taps
 # the later ones (guest 1's among them, in random order) get no frames and
@@ -85,6 +86,8 @@ have_time() { [ $(( $(elapsed) + $1 )) -le "$BUDGET_S" ]; }
 # want SECTION: selected by BENCH_SECTIONS (development: e.g. "storm scale")?
 want() { case " ${BENCH_SECTIONS:-wrk storm flood pass scale} " in *" $1 "*) return 0 ;; esac; return 1; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# Is PID running (a zombie is not)?
+alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" | grep -q '^[ZX]'; }
 # Entries of a pinned map of ours.
 entries() { "$PY" "$BT/mapmem.py" count "$PIN/$1"; }
 # wait_entries MAP N MAX_S: until MAP holds N entries; gives up after MAX_S
@@ -96,7 +99,7 @@ wait_entries() {
 		_we_n=$(entries "$1")
 		[ "$_we_n" -ge "$2" ] && break
 		[ "$_we_n" != "$_we_last" ] && { _we_last=$_we_n; _we_since=$(now_ms); }
-		[ $(now_ms) -ge $_we_end ] && break
+		[ "$(now_ms)" -ge "$_we_end" ] && break
 		[ $(( $(now_ms) - _we_since )) -ge $((STALL_S * 1000)) ] && break
 		sleep 0.1
 	done
@@ -187,7 +190,7 @@ mdr_start() {
 		bg "mdrd-$TOPO" nsenter --net="/run/netns/$HV" "$BUILD_DIR/mdrd" --pin-dir "$PIN" \
 			--iface 'tap*' --instances "$INST_DIR"
 		MDRD_PID=$BG_PID
-		[ "$(wait_entries mdr_ifaces "$NG" $READY_S)" -ge "$NG" ] && _alive "$MDRD_PID" ||
+		[ "$(wait_entries mdr_ifaces "$NG" $READY_S)" -ge "$NG" ] && alive "$MDRD_PID" ||
 			{ log "mdrd did not attach to $NG taps"; return 1; }
 	fi
 	if [ -z "${RESP_PID:-}" ]; then
@@ -196,7 +199,7 @@ mdr_start() {
 			--pin-dir "$PIN" $RESP_ARGS
 		RESP_PID=$BG_PID
 		_want=$(entries mdr_ifaces)
-		[ "$(wait_entries mdr_xsk_slot "$_want" $READY_S)" -ge "$_want" ] && _alive "$RESP_PID" ||
+		[ "$(wait_entries mdr_xsk_slot "$_want" $READY_S)" -ge "$_want" ] && alive "$RESP_PID" ||
 			{ log "mdr-responder did not open sockets on $_want taps"; return 1; }
 	fi
 	return 0
@@ -305,11 +308,11 @@ sides() { if [ $OURS = 1 ]; then echo "ours nginx"; else echo nginx; fi; }
 SEQ=$E2E_TMP/storm.seq
 nginx_start "$NGX/seq.log" || die "nginx failed to start"
 [ $OURS = 1 ] && { use_side nginx || die "cannot switch to nginx"; }
+: >"$NGX/seq.log" # only cloud-init's requests from here on (nginx appends)
 if ip netns exec "$(gns 1)" timeout 60 "$PY" "$BT/cloudinit-crawl.py" "$META_URL" \
 	>"$OUT/logs/cloudinit.log" 2>&1 &&
 	[ "$(wc -l <"$NGX/seq.log")" -ge 10 ]; then
-	# The first probe request of nginx_start is not cloud-init's.
-	tail -n +2 "$NGX/seq.log" | awk '{print ($1 == 404 ? 404 : 200), $2}' >"$SEQ"
+	awk '{print ($1 == 404 ? 404 : 200), $2}' "$NGX/seq.log" >"$SEQ"
 	SEQ_FROM="recorded from cloud-init 22.4's own OpenStack crawl"
 else
 	grep -E '^[0-9]+ (/openstack(/2018-08-27(/.*)?)?|/openstack/content/.*|/latest/meta-data/.*)$' \
@@ -334,6 +337,7 @@ wrk_run() { # side cfg path close(0|1) rep
 			"$META_URL$3" >"$_f" 2>&1
 	fi
 	_c1=$(cpu_busy)
+	# shellcheck disable=SC2046 # split into fields on purpose
 	set -- "$@" $("$PY" "$BT/report.py" wrk "$_f" 2>/dev/null)
 	[ $# -eq 10 ] || { log "wrk $2 ($1) produced no result (see $_f)"; return 0; }
 	raw "$2_rps" "$1" "$6"
@@ -359,7 +363,7 @@ multi_run() { # side cfg path close rep
 		_pids="$_pids $BG_PID"
 		_g=$((_g + 1))
 	done
-	for _p in $_pids; do wait "$_p"; _E2E_PIDS=$(printf '%s\n' $_E2E_PIDS | grep -vx "$_p" | tr '\n' ' '); done
+	for _p in $_pids; do wait "$_p"; stop_pid "$_p"; done # stop_pid forgets the finished PID
 	_sum=0
 	_g=1
 	while [ $_g -le $MULTI_GUESTS ]; do
@@ -453,7 +457,7 @@ flood_case() { # side type
 		-D "$FLOOD_S" -t $PROBE_TIMEOUT_MS >"$_f" 2>&1
 	if [ -n "$_apid" ]; then
 		wait "$_apid"
-		_E2E_PIDS=$(printf '%s\n' $_E2E_PIDS | grep -vx "$_apid" | tr '\n' ' ')
+		stop_pid "$_apid" # forgets the finished PID
 		cp "$E2E_TMP/flood-$2.log" "$OUT/logs/flood-$2-$1-attacker.txt"
 		grep -E '^(sent|opened)=|Requests/sec' "$E2E_TMP/flood-$2.log" | sed 's/^/attacker: /' >>"$_f"
 	fi
@@ -524,6 +528,7 @@ if want pass && have_time $(( (IPERF_S + 3) * 4 + 30 )); then
 	# BPF_PROG_TEST_RUN: the repository's BPF test binary, else bpftool.
 	_pb=$OUT/logs/bpf_xdp-bench.txt
 	if [ -x "$BUILD_DIR/tests/bpf_xdp" ] && "$BUILD_DIR/tests/bpf_xdp" --bench >"$_pb" 2>&1; then
+		# shellcheck disable=SC2046 # split into fields on purpose
 		set -- $("$PY" "$BT/passns.py" parse "$_pb")
 		if [ $# -eq 2 ]; then raw pass_ns ours "$1"; raw pass_ns ref "$2"
 			_rows=$(grep -E "pass-through|redirect" "$_pb" | awk '{printf "%s%s %s: empty %s, mdr %s",
@@ -532,6 +537,7 @@ if want pass && have_time $(( (IPERF_S + 3) * 4 + 30 )); then
 				"TCP/IPv4 pass-through; all rows: $_rows"
 		fi
 	elif [ $OURS = 1 ] && use_side ours; then
+		# shellcheck disable=SC2046 # split into fields on purpose
 		set -- $("$PY" "$BT/passns.py" run "$PIN/mdr_prog" "$BUILD_DIR/bpf/empty.bpf.o" \
 			"$PIN/bench_empty" 2>"$OUT/logs/passns.log")
 		if [ $# -eq 2 ]; then raw pass_ns ours "$1"; raw pass_ns ref "$2"
@@ -583,15 +589,17 @@ if [ $OURS = 1 ] && want scale && have_time 150; then
 		echo "link set px$i up" >>"$_b"
 		i=$((i + 1))
 	done
-	_base=$(entries mdr_ifaces)
+	# Done when mdr_ifaces holds the guests' taps and every new one (mdrd may
+	# re-read all links on a netlink overrun, so count against the total).
 	_t0=$(now_ms)
 	ip -n "$HV" -batch "$_b"
-	_n=$(wait_entries mdr_ifaces $((_base + SCALE_TAPS)) 120)
-	if [ "$_n" -ge $((_base + SCALE_TAPS)) ]; then
+	_n=$(wait_entries mdr_ifaces $((NG + SCALE_TAPS)) 120)
+	if [ "$_n" -ge $((NG + SCALE_TAPS)) ]; then
 		raw attach_s ours "$(fdiv $(($(now_ms) - _t0)) 1000)"
 	else
-		log "scale: mdrd attached to $((_n - _base)) of $SCALE_TAPS new taps (no progress for ${STALL_S} s)"
-		note "scale: mdrd attached to only $((_n - _base)) of $SCALE_TAPS taps created at once"
+		log "scale: mdrd recorded $_n of $((NG + SCALE_TAPS)) taps (no progress for ${STALL_S} s)"
+		note "scale: after $SCALE_TAPS taps appeared at once, mdrd recorded only $_n of" \
+			"$((NG + SCALE_TAPS)) taps in mdr_ifaces (no progress for ${STALL_S} s)"
 	fi
 	# A tap appears for an instance defined beforehand: time to its first answer.
 	"$PY" "$BT/mkinst.py" "$TEMPLATE" "$E2E_TMP/late" --count 1 --first 900 --prefix late \
