@@ -4,7 +4,8 @@
 # nsenter --net, pins on a private bpffs outside /sys). Attachment and
 # netlink facts, the config file, the instances directory followed with
 # inotify (create / change / invalid / remove within a second), interface
-# hot-plug and removal within a second, deferred port bindings, generic
+# hot-plug and removal within a second, a burst of 64 new interfaces all
+# attached (timings as TAP comments), deferred port bindings, generic
 # mode on a bridge, the metadata MAC as the bridge's local FDB entry (added
 # on attach, following meta-mac changes, removed on exit), SIGHUP, restart
 # with data intact, --purge-on-exit.
@@ -80,9 +81,11 @@ start_mdrd --config "$CFG" || { dump_logs; e2e_done; }
 wait_for --timeout "$READY_WAIT_S" attached tap2 native
 
 check_eq "taps attached in native mode" "$(iface_mode tap1) $(iface_mode tap2)" "native native"
-check_eq "rx queue count recorded from netlink" \
+# The queues in use (a veth is allocated one per CPU but uses one): what an
+# AF_XDP socket can bind to. `ip netns exec` mounts the namespace's own /sys.
+check_eq "rx queues in use recorded (not the allocated count)" \
 	"$(mdrctl status -j | jpy "[i['rx_queues'] for i in d['interfaces'] if i['name']=='tap1'][0]")" \
-	"$(in_hv ip -j -d link show dev tap1 | jpy "d[0]['num_rx_queues']")"
+	"$(ip netns exec "$HV" ls /sys/class/net/tap1/queues | grep -c '^rx-')"
 check_eq "the program is attached to tap1 (kernel view)" \
 	"$(in_hv ip -j -d link show dev tap1 | jpy "d[0].get('xdp', {}).get('prog', {}).get('name')")" "mdr_xdp"
 check_eq "config file applied (policy-no-xsk, rate)" \
@@ -144,6 +147,39 @@ within "its port binding is removed" port_unbound "$U9" tap9
 check "its instance stays" has_instance "$U9"
 in_hv ip link add tap9 type veth peer name peer9
 within "the interface coming back is bound again" port_bound "$U9" tap9
+
+# ---- a burst of interfaces: all attached (rtnetlink overrun, dump, attach cost) ---------------
+# 64 veth pairs created by one `ip -batch`: every host end must be recorded in
+# mdr_ifaces. Timings are reported, not asserted (shared 2-core machine);
+# BURST_S is only a generous bound on the wait.
+BURST_N=64
+BURST_S=20
+burst_count() { mdrctl status -j | jpy "len([i for i in d['interfaces'] if i['name'].startswith('tapb')])"; }
+burst_all() { [ "$(burst_count)" = "$1" ]; }
+_b=0; while [ $_b -lt $BURST_N ]; do
+	echo "link add tapb$_b type veth peer name pb$_b"; _b=$((_b + 1))
+done >"$E2E_TMP/burst.batch"
+_b0=$(date +%s%N)
+in_hv ip -batch "$E2E_TMP/burst.batch"
+if wait_for --timeout "$BURST_S" burst_all "$BURST_N"; then
+	ok "$BURST_N veths created at once are all attached"
+else
+	not_ok "$BURST_N veths created at once are all attached" "attached: $(burst_count)" \
+		"$(grep -c 'rtnetlink overrun' "$E2E_TMP/mdrd-$TOPO.log") overrun(s) logged"
+fi
+diag "burst of $BURST_N: polled $(( ($(date +%s%N) - _b0) / 1000000 )) ms, last attachment at" \
+	"$(mdrctl status -j | jpy "(max([i['attached_ns'] for i in d['interfaces'] if i['name'].startswith('tapb')] or [$_b0]) - $_b0) // 1000000") ms"
+sed 's/^link add \(tapb[0-9]*\) .*/link del \1/' "$E2E_TMP/burst.batch" >"$E2E_TMP/burst.del"
+_b0=$(date +%s%N)
+in_hv ip link add tapb$BURST_N type veth peer name pb$BURST_N
+if wait_for --timeout "$BURST_S" attached "tapb$BURST_N" native; then
+	ok "one more interface after the burst is attached"
+else not_ok "one more interface after the burst is attached" "mode: $(iface_mode "tapb$BURST_N")"; fi
+diag "one more after the burst: attached $(mdrctl status -j | jpy "([(i['attached_ns'] - $_b0) // 1000000 for i in d['interfaces'] if i['name']=='tapb$BURST_N'] or ['never'])[0]") ms after ip link add started"
+echo "link del tapb$BURST_N" >>"$E2E_TMP/burst.del"
+in_hv ip -batch "$E2E_TMP/burst.del"
+if wait_for --timeout "$BURST_S" burst_all 0; then ok "the burst's interfaces leave mdr_ifaces when removed"
+else not_ok "the burst's interfaces leave mdr_ifaces when removed" "still recorded: $(burst_count)"; fi
 
 # ---- SIGHUP ---------------------------------------------------------------------------------
 sed -i 's/^policy-no-xsk = drop/policy-no-xsk = pass/' "$CFG"

@@ -30,7 +30,8 @@
 struct link {
 	uint32_t ifindex;
 	char name[IF_NAMESIZE];
-	struct xdp_program *prog; /* NULL: not attached by us */
+	int attached;             /* the program is attached by us */
+	struct xdp_program *prog; /* libxdp's handle; NULL when attached directly */
 	enum xdp_attach_mode mode;
 	uint32_t rx_queues;
 	int seen; /* present in the current dump (resync) */
@@ -51,6 +52,9 @@ static struct link links[MDR_MAX_IFACES];
 static size_t n_links;
 static struct mnl_socket *ev_sock;
 static int xdp_prog_fd = -1;
+/* Whether libxdp's dispatcher is usable was checked on the first attach;
+ * without it, attach with bpf_xdp_attach() (see probe_dispatcher). */
+static int dispatcher_probed, attach_direct;
 static int64_t next_mac_check_ms;
 
 static int64_t mono_ms(void)
@@ -106,7 +110,7 @@ static void fdb_sync(struct link *l, const uint8_t mac[ETH_ALEN], int force)
 	char b[18];
 	int r;
 
-	if (!l->prog || !l->is_bridge) {
+	if (!l->attached || !l->is_bridge) {
 		fdb_remove(l);
 		return;
 	}
@@ -193,11 +197,46 @@ static int remove_stale_mdr_prog(const struct link *l)
 	return r;
 }
 
+static uint32_t mode_flags(enum xdp_attach_mode mode)
+{
+	return mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+}
+
+/* After libxdp's first attachment: did it attach our program itself (no
+ * multi-program dispatcher, as on kernels where the dispatcher cannot
+ * load)? Then attach directly from now on: each libxdp attach re-probes
+ * the dispatcher (loading it twice) and dumps every link of the namespace,
+ * so with hundreds of interfaces each attach cost tens of milliseconds. */
+static void probe_dispatcher(const struct link *l)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info), id = 0;
+
+	dispatcher_probed = 1;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(xdp_prog_fd, &info, &len) ||
+	    bpf_xdp_query_id((int)l->ifindex, (int)mode_flags(l->mode), &id))
+		return; /* unknown: keep using libxdp */
+	attach_direct = id == info.id;
+	if (attach_direct)
+		mdr_log(MDR_LOG_INFO, "no libxdp dispatcher here: attaching the program directly");
+}
+
 static int try_attach(struct link *l, enum xdp_attach_mode mode)
 {
-	int fd = dup(xdp_prog_fd), r;
+	int fd, r;
 	struct xdp_program *p;
 
+	if (attach_direct) {
+		/* NOEXIST: never replace someone else's program (as libxdp). */
+		r = bpf_xdp_attach((int)l->ifindex, xdp_prog_fd,
+				   XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flags(mode), NULL);
+		if (r)
+			return r;
+		l->prog = NULL;
+		goto attached;
+	}
+	fd = dup(xdp_prog_fd);
 	if (fd < 0)
 		return -errno;
 	p = xdp_program__from_fd(fd); /* owns fd from here */
@@ -214,7 +253,11 @@ static int try_attach(struct link *l, enum xdp_attach_mode mode)
 		return r;
 	}
 	l->prog = p;
+attached:
+	l->attached = 1;
 	l->mode = mode;
+	if (!dispatcher_probed)
+		probe_dispatcher(l);
 	return 0;
 }
 
@@ -252,7 +295,7 @@ static void attach(struct link *l)
 
 static void detach(struct link *l, int gone)
 {
-	if (!l->prog)
+	if (!l->attached)
 		return;
 	if (gone) {
 		l->fdb_set = l->fdb_done = 0; /* the FDB went with the bridge */
@@ -260,14 +303,23 @@ static void detach(struct link *l, int gone)
 		int r;
 
 		fdb_remove(l);
-		r = xdp_program__detach(l->prog, (int)l->ifindex, l->mode, 0);
+		if (l->prog) {
+			r = xdp_program__detach(l->prog, (int)l->ifindex, l->mode, 0);
+		} else {
+			/* REPLACE with our fd expected: never removes another program. */
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = xdp_prog_fd);
+
+			r = bpf_xdp_detach((int)l->ifindex, mode_flags(l->mode), &o);
+		}
 		if (r)
 			mdr_log(MDR_LOG_WARN, "port %s: detaching XDP: %s", l->name, strerror(-r));
 		else
 			mdr_log(MDR_LOG_INFO, "port %s: detached", l->name);
 	}
-	xdp_program__close(l->prog);
+	if (l->prog)
+		xdp_program__close(l->prog);
 	l->prog = NULL;
+	l->attached = 0;
 	bpf_map_delete_elem(mdrd_maps.ifaces, &l->ifindex);
 }
 
@@ -288,21 +340,21 @@ static void link_new(uint32_t ifindex, const char *name, uint32_t rxq, int kind_
 		l->ifindex = ifindex;
 	}
 	if (strcmp(l->name, name)) {
-		if (l->prog && !matches(name))
+		if (l->attached && !matches(name))
 			detach(l, 0); /* renamed out of our patterns */
 		snprintf(l->name, sizeof(l->name), "%s", name);
 		fresh = 1;
 	}
 	l->seen = 1;
 	if (rxq)
-		l->rx_queues = rxq;
+		l->rx_queues = mdrd_rx_queues_in_use(name, rxq);
 	if (kind_bridge >= 0) /* absent from a message: unchanged */
 		l->is_bridge = kind_bridge;
 	if (addr)
 		memcpy(l->addr, addr, ETH_ALEN);
-	if (!l->prog && matches(name))
+	if (!l->attached && matches(name))
 		attach(l);
-	else if (l->prog && fresh)
+	else if (l->attached && fresh)
 		record_iface(l);
 	if (fresh)
 		instances_link_added(ifindex, name);
@@ -313,7 +365,7 @@ static void link_del(uint32_t ifindex)
 	struct link *l = find_link(ifindex);
 	int n;
 
-	if (l && l->prog) {
+	if (l && l->attached) {
 		mdr_log(MDR_LOG_INFO, "port %s: removed (ifindex %u)", l->name, ifindex);
 		detach(l, 1);
 	}
@@ -398,7 +450,7 @@ static void prune_ifaces(void)
 	while (n < MDR_MAX_IFACES && bpf_map_get_next_key(mdrd_maps.ifaces, prev, &next) == 0) {
 		struct link *l = find_link(next);
 
-		if (!l || !l->prog)
+		if (!l || !l->attached)
 			stale[n++] = next;
 		k = next;
 		prev = &k;
@@ -407,16 +459,72 @@ static void prune_ifaces(void)
 		bpf_map_delete_elem(mdrd_maps.ifaces, &stale[i]);
 }
 
-int links_resync(void)
+/* One link of a dump, copied out so that attaching (slow, and itself a
+ * source of link notifications) happens after the dump is read. */
+struct dump_rec {
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];
+	uint32_t rxq;
+	int kind_bridge;
+	int has_addr;
+	uint8_t addr[ETH_ALEN];
+};
+
+struct dump {
+	struct dump_rec *recs;
+	size_t n, cap;
+	int intr;     /* NLM_F_DUMP_INTR: links changed while dumping */
+	int complete; /* NLMSG_DONE reached */
+};
+
+static int dump_add(struct dump *d, const struct nlmsghdr *nlh)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *s = mnl_socket_open(NETLINK_ROUTE);
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_msg m = { .ifindex = (uint32_t)ifi->ifi_index, .kind_bridge = -1 };
+	struct dump_rec *r;
+
+	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, &m);
+	if (!m.name)
+		return 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct dump_rec *nr = realloc(d->recs, cap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		d->recs = nr;
+		d->cap = cap;
+	}
+	r = &d->recs[d->n++];
+	memset(r, 0, sizeof(*r));
+	r->ifindex = m.ifindex;
+	snprintf(r->name, sizeof(r->name), "%s", m.name);
+	r->rxq = m.rxq;
+	r->kind_bridge = m.kind_bridge;
+	if (m.addr) {
+		r->has_addr = 1;
+		memcpy(r->addr, m.addr, ETH_ALEN);
+	}
+	return 0;
+}
+
+/* Room for one dump read: the kernel fills up to the buffer size we
+ * offer (as libmnl's MNL_SOCKET_DUMP_SIZE): fewer syscalls per dump. */
+#define LINKS_DUMP_BUF 32768
+static char nl_buf[LINKS_DUMP_BUF];
+
+/* RTM_GETLINK dump into d. 0 or -errno (d holds what was read). */
+static int dump_links(struct dump *d)
+{
+	struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	struct nlmsghdr *nlh;
 	struct rtgenmsg *rt;
 	unsigned seq = (unsigned)time(NULL), portid;
 	int r = 0;
 	ssize_t n;
 
+	d->n = 0;
+	d->intr = d->complete = 0;
 	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
 		r = -errno;
 		if (s)
@@ -424,7 +532,7 @@ int links_resync(void)
 		return r;
 	}
 	portid = mnl_socket_get_portid(s);
-	nlh = mnl_nlmsg_put_header(buf);
+	nlh = mnl_nlmsg_put_header(nl_buf);
 	nlh->nlmsg_type = RTM_GETLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
@@ -434,38 +542,111 @@ int links_resync(void)
 		r = -errno;
 		goto out;
 	}
-	/* Links that vanished while we were not listening: forget them too. */
-	for (size_t i = 0; i < n_links; i++)
-		links[i].seen = 0;
-	while ((n = mnl_socket_recvfrom(s, buf, sizeof(buf))) > 0) {
-		r = mnl_cb_run(buf, (size_t)n, seq, portid, msg_cb, NULL);
-		if (r <= MNL_CB_STOP)
+	/* Walked by hand, not with mnl_cb_run: that stops at the first message
+	 * flagged NLM_F_DUMP_INTR and drops the rest of the dump. A flagged
+	 * dump is still a good list of links to attach; only "absent from the
+	 * dump" is not trustworthy then. */
+	while (!d->complete && !r) {
+		int len;
+
+		n = mnl_socket_recvfrom(s, nl_buf, sizeof(nl_buf));
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
 			break;
+		}
+		len = (int)n;
+		for (nlh = (struct nlmsghdr *)nl_buf; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (!mnl_nlmsg_portid_ok(nlh, portid) || !mnl_nlmsg_seq_ok(nlh, seq))
+				continue;
+			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+				d->intr = 1;
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				d->complete = 1;
+				break;
+			}
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				r = e->error ? e->error : -EIO;
+				break;
+			}
+			if (nlh->nlmsg_type == RTM_NEWLINK && (r = dump_add(d, nlh)))
+				break;
+		}
 	}
-	r = r < 0 ? -errno : 0;
-	for (size_t i = 0; i < n_links;) {
-		if (!links[i].seen)
-			link_del(links[i].ifindex); /* swaps the last one in: same i again */
-		else
-			i++;
-	}
-	for (size_t i = 0; i < n_links; i++) {
-		/* --iface patterns may have changed (SIGHUP). */
-		if (links[i].prog && !matches(links[i].name))
-			detach(&links[i], 0);
-	}
-	prune_ifaces();
 out:
 	mnl_socket_close(s);
 	return r;
 }
 
+/* Dumps again when links changed during a dump (a burst of new
+ * interfaces): a few tries; each applies what it saw. */
+#define LINKS_DUMP_TRIES 8
+
+int links_resync(void)
+{
+	struct dump d = { 0 };
+	int r = 0;
+
+	for (int t = 0; t < LINKS_DUMP_TRIES; t++) {
+		r = dump_links(&d);
+		for (size_t i = 0; i < n_links; i++)
+			links[i].seen = 0;
+		for (size_t i = 0; i < d.n; i++) {
+			struct dump_rec *e = &d.recs[i];
+
+			link_new(e->ifindex, e->name, e->rxq, e->kind_bridge,
+				 e->has_addr ? e->addr : NULL);
+		}
+		if (r || !d.complete || d.intr) {
+			mdr_log(MDR_LOG_DEBUG, "link dump %s, reading again",
+				r ? strerror(-r) : "inconsistent");
+			continue;
+		}
+		/* Links that vanished while we were not listening: forget them too. */
+		for (size_t i = 0; i < n_links;) {
+			if (!links[i].seen)
+				link_del(links[i].ifindex); /* swaps the last one in: same i again */
+			else
+				i++;
+		}
+		break;
+	}
+	free(d.recs);
+	if (!r && (!d.complete || d.intr))
+		r = -EAGAIN;
+	if (r)
+		mdr_log(MDR_LOG_WARN, "reading all links: %s (rtnetlink events still followed)",
+			strerror(-r));
+	for (size_t i = 0; i < n_links; i++) {
+		/* --iface patterns may have changed (SIGHUP). */
+		if (links[i].attached && !matches(links[i].name))
+			detach(&links[i], 0);
+	}
+	prune_ifaces();
+	return r;
+}
+
+/* rtnetlink event socket receive buffer: a burst of hundreds of new
+ * interfaces (plus our own attach notifications, ~1.5 KiB each, ~4 KiB of
+ * buffer accounting) must not overrun it. */
+#define LINKS_EV_RCVBUF (8 << 20)
+
 int links_init(int prog_fd)
 {
+	int rcvbuf = LINKS_EV_RCVBUF;
+
 	xdp_prog_fd = prog_fd;
 	ev_sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!ev_sock)
 		return -errno;
+	/* FORCE passes rmem_max (we have CAP_NET_ADMIN); plain as a fallback. */
+	if (setsockopt(mnl_socket_get_fd(ev_sock), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+		       sizeof(rcvbuf)) &&
+	    setsockopt(mnl_socket_get_fd(ev_sock), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		       sizeof(rcvbuf)))
+		mdr_log(MDR_LOG_WARN, "rtnetlink receive buffer: %s", strerror(errno));
 	if (mnl_socket_bind(ev_sock, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
 		int r = -errno;
 
@@ -478,11 +659,10 @@ int links_init(int prog_fd)
 
 void links_event(void)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	ssize_t n;
 
 	for (;;) {
-		n = mnl_socket_recvfrom(ev_sock, buf, sizeof(buf));
+		n = mnl_socket_recvfrom(ev_sock, nl_buf, sizeof(nl_buf));
 		if (n < 0) {
 			if (errno == ENOBUFS) {
 				/* Events were lost: re-read every link. */
@@ -494,7 +674,7 @@ void links_event(void)
 				mdr_log(MDR_LOG_ERR, "rtnetlink: %s", strerror(errno));
 			return;
 		}
-		mnl_cb_run(buf, (size_t)n, 0, 0, msg_cb, NULL);
+		mnl_cb_run(nl_buf, (size_t)n, 0, 0, msg_cb, NULL);
 	}
 }
 
@@ -518,7 +698,7 @@ void links_meta_mac_sync(int force)
 
 	next_mac_check_ms = mono_ms() + LINKS_META_MAC_POLL_MS;
 	for (size_t i = 0; i < n_links && !any; i++)
-		any = links[i].prog && links[i].is_bridge;
+		any = links[i].attached && links[i].is_bridge;
 	if (!any)
 		return;
 	r = meta_mac(mac);
@@ -527,7 +707,7 @@ void links_meta_mac_sync(int force)
 		return;
 	}
 	for (size_t i = 0; i < n_links; i++)
-		if (links[i].prog && links[i].is_bridge)
+		if (links[i].attached && links[i].is_bridge)
 			fdb_sync(&links[i], mac, force);
 }
 
@@ -536,7 +716,7 @@ int links_timeout_ms(void)
 	int64_t now = mono_ms();
 
 	for (size_t i = 0; i < n_links; i++)
-		if (links[i].prog && links[i].is_bridge)
+		if (links[i].attached && links[i].is_bridge)
 			return next_mac_check_ms <= now ? 0 : (int)(next_mac_check_ms - now);
 	return -1;
 }

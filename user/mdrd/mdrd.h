@@ -40,6 +40,8 @@ void links_tick(void);
 /* fdb.c: the metadata MAC as a permanent local FDB entry of a bridge
  * device (RTM_NEWNEIGH / RTM_DELNEIGH, AF_BRIDGE, NTF_SELF). 0 or -errno. */
 int fdb_local_add(uint32_t ifindex, const uint8_t mac[6]);
+/* queues.c: RX queues in use (ethtool channels), else the allocated count */
+uint32_t mdrd_rx_queues_in_use(const char *ifname, uint32_t allocated);
 int fdb_local_del(uint32_t ifindex, const uint8_t mac[6]);
 
 /* instances.c: instances directory and deferred port bindings */
