@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdrd links: attach the XDP program (through libxdp, native mode with a
- * generic-mode fallback) to every interface matching an --iface glob,
+ * generic-mode fallback, or one mode as --xdp-mode says) to every interface matching an --iface glob,
  * record attachments in mdr_ifaces, follow rtnetlink (RTM_NEWLINK /
  * RTM_DELLINK) so that new interfaces are attached at once and removed
  * ones are forgotten (mdr_ifaces, port bindings). On a bridge device the
@@ -261,21 +261,44 @@ attached:
 	return 0;
 }
 
+/* One mode, replacing a stale program of ours in the way. 0 or -errno. */
+static int attach_mode(struct link *l, enum xdp_attach_mode mode)
+{
+	int r = try_attach(l, mode);
+
+	if ((r == -EEXIST || r == -EBUSY) && remove_stale_mdr_prog(l) == 0)
+		r = try_attach(l, mode);
+	return r;
+}
+
 static void attach(struct link *l)
 {
-	int r = try_attach(l, XDP_MODE_NATIVE), r2;
+	int r, r2;
 
-	if (r == -EEXIST || r == -EBUSY) {
-		if (remove_stale_mdr_prog(l) == 0)
-			r = try_attach(l, XDP_MODE_NATIVE);
-	}
-	if (r) {
-		/* Bridges and some drivers have no native XDP: generic mode. */
-		r2 = try_attach(l, XDP_MODE_SKB);
-		if (r2) {
-			mdr_log(MDR_LOG_ERR, "port %s: cannot attach XDP (native: %s, generic: %s)",
-				l->name, strerror(-r), strerror(-r2));
+	switch (mdrd_opts.xdp_mode) {
+	case MDRD_XDP_NATIVE:
+	case MDRD_XDP_GENERIC: {
+		int native = mdrd_opts.xdp_mode == MDRD_XDP_NATIVE;
+
+		r = attach_mode(l, native ? XDP_MODE_NATIVE : XDP_MODE_SKB);
+		if (r) {
+			mdr_log(MDR_LOG_ERR, "port %s: cannot attach XDP (--xdp-mode %s): %s",
+				l->name, native ? "native" : "generic", strerror(-r));
 			return;
+		}
+		break;
+	}
+	default:
+		r = attach_mode(l, XDP_MODE_NATIVE);
+		if (r) {
+			/* Bridges and some drivers have no native XDP: generic mode. */
+			r2 = try_attach(l, XDP_MODE_SKB);
+			if (r2) {
+				mdr_log(MDR_LOG_ERR,
+					"port %s: cannot attach XDP (native: %s, generic: %s)",
+					l->name, strerror(-r), strerror(-r2));
+				return;
+			}
 		}
 	}
 	record_iface(l);

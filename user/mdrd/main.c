@@ -33,7 +33,7 @@ struct mdrd_opts mdrd_opts;
 /* What the command line said; merged with the config file on every
  * (re)load, the command line winning for single-valued settings. */
 static struct mdrd_opts cli;
-static int cli_has_pin_dir, cli_has_instances, cli_has_purge;
+static int cli_has_pin_dir, cli_has_instances, cli_has_purge, cli_has_xdp_mode;
 
 static void usage(FILE *f)
 {
@@ -43,6 +43,10 @@ static void usage(FILE *f)
 	      "  --instances DIR        load and follow *.json instance definitions there\n"
 	      "  --config FILE          key=value settings (same names as these flags)\n"
 	      "  --purge-on-exit        remove the pinned maps and program on exit\n"
+	      "  --xdp-mode auto|native|generic\n"
+	      "                         how the program is attached (default auto: native,\n"
+	      "                         generic where native fails); generic keeps a veth\n"
+	      "                         guest's TCP segmentation offload (see docs/DESIGN.md)\n"
 	      "  --foreground           stay in the foreground (the default)\n"
 	      "  --policy-unknown pass|drop, --policy-no-xsk pass|drop, --meta-mac MAC,\n"
 	      "  --rate N, --burst N, --arp on|off, --endpoint ADDR[:PORT] (repeatable)\n"
@@ -99,6 +103,18 @@ static int apply_setting(struct mdrd_opts *o, const char *key, const char *val,
 	} else if (!strcmp(key, "purge-on-exit")) {
 		if (parse_bool(val, &o->purge_on_exit)) {
 			mdr_log(MDR_LOG_ERR, "%s: purge-on-exit: expected yes or no", where);
+			return -1;
+		}
+	} else if (!strcmp(key, "xdp-mode")) {
+		if (!strcmp(val, "auto"))
+			o->xdp_mode = MDRD_XDP_AUTO;
+		else if (!strcmp(val, "native"))
+			o->xdp_mode = MDRD_XDP_NATIVE;
+		else if (!strcmp(val, "generic"))
+			o->xdp_mode = MDRD_XDP_GENERIC;
+		else {
+			mdr_log(MDR_LOG_ERR, "%s: xdp-mode: expected auto, native or generic",
+				where);
 			return -1;
 		}
 	} else if (!strcmp(key, "foreground")) {
@@ -185,6 +201,8 @@ static int build_opts(void)
 		snprintf(o.instances, sizeof(o.instances), "%s", cli.instances);
 	if (cli_has_purge)
 		o.purge_on_exit = cli.purge_on_exit;
+	if (cli_has_xdp_mode)
+		o.xdp_mode = cli.xdp_mode;
 	snprintf(o.config_file, sizeof(o.config_file), "%s", cli.config_file);
 	for (int i = 0; i < cli.n_patterns; i++)
 		if (add_pattern(&o, cli.patterns[i])) {
@@ -244,6 +262,7 @@ static int parse_cli(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "purge-on-exit", no_argument, NULL, 'x' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "xdp-mode", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "policy-unknown", required_argument, NULL, 0 },
@@ -281,6 +300,11 @@ static int parse_cli(int argc, char **argv)
 			cli_has_purge = 1;
 			break;
 		case 'f':
+			break;
+		case 'm':
+			if (apply_setting(&cli, "xdp-mode", optarg, "command line"))
+				return -1;
+			cli_has_xdp_mode = 1;
 			break;
 		case 'v':
 			mdr_log_set_level(MDR_LOG_DEBUG);

@@ -13,6 +13,15 @@
 /* A config file line (key=value). */
 #define MDRD_CONFIG_LINE_MAX 1024
 
+/* --xdp-mode: how the program is attached. Generic keeps a veth peer's
+ * GSO (a native program on a veth strips NETIF_F_GSO_SOFTWARE from its
+ * peer, so the guest sends MTU-sized frames). */
+enum mdrd_xdp_mode {
+	MDRD_XDP_AUTO = 0, /* native, generic where native fails (the default) */
+	MDRD_XDP_NATIVE,   /* native only */
+	MDRD_XDP_GENERIC,  /* generic (skb) only */
+};
+
 struct mdrd_opts {
 	char pin_dir[MDR_PIN_DIR_MAX];
 	char instances[PATH_MAX];          /* "" = none */
@@ -20,6 +29,7 @@ struct mdrd_opts {
 	char *patterns[MDRD_MAX_PATTERNS]; /* owned */
 	int n_patterns;
 	int purge_on_exit;
+	enum mdrd_xdp_mode xdp_mode;       /* applies to attachments made from now on */
 	struct mdr_config_edit cfg;        /* settings for mdr_config */
 };
 
