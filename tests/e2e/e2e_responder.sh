@@ -13,8 +13,12 @@
 #     curl keeps succeeding once the new responder registered, tokens
 #     survive; a SIGKILLed responder's stale registrations are cleared;
 #  4. bridge mode with the program on the bridge ports (tapN);
-#  5. real tap devices (a VMM relay holds them), port mode, same IPv4.
+#  5. real tap devices (a VMM relay holds them), port mode, same IPv4;
+#  6. many taps on the default UMEM: every guest is answered (fill frames
+#     are shared fairly, not handed out first come first served), and one
+#     busy guest still runs wrk without an error next to them.
 # Usage: sh tests/e2e/e2e_responder.sh
+#   RSP_SECTIONS="1 6" runs only those sections (default: all).
 . "$(dirname "$0")/lib.sh"
 e2e_init responder
 
@@ -28,6 +32,11 @@ BIG_USER_DATA=65535
 # Requests of the background traffic during the restart test, and how many
 # must succeed after the new responder registered its sockets.
 RESTART_OK_AFTER=20
+# Taps of the scale section: more than the ~15 sockets the first-come fill
+# rings of the old responder served from the default 8192 UMEM frames.
+MANY_TAPS=${RSP_MANY_TAPS:-40}
+RSP_SECTIONS=${RSP_SECTIONS:-1 2 3 4 5 6}
+section() { case " $RSP_SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 command -v wrk >/dev/null || skip_all "needs wrk"
 command -v curl >/dev/null || skip_all "needs curl"
@@ -73,6 +82,7 @@ slots() { entries mdr_xsk_slot; }
 slots_eq() { [ "$(slots)" -eq "$1" ]; }
 log_has() { grep -q "$2" "$E2E_TMP/$1.log"; }
 
+if section 1 || section 2 || section 3; then
 # ---- 1. port mode, overlapping IPv4 -------------------------------------------
 diag "==== port mode, two guests on one IPv4 address"
 topo_create --mode port --guests 2 --same-ip || e2e_done
@@ -231,8 +241,10 @@ check_eq "a responder started after a SIGKILL serves" \
 	"$(gcurl 1 $META/latest/meta-data/hostname)" "rsp-a.novalocal"
 check "it cleared the stale registrations" log_has "responder-$TOPO" 'cleared .* stale'
 topo_teardown
+fi
 
 # ---- 4. bridge mode, program on the bridge ports ------------------------------------
+if section 4; then
 diag "==== bridge mode, program on the ports"
 topo_create --mode bridge --guests 2 || e2e_done
 start_mdrd && start_responder || { dump_logs; e2e_done; }
@@ -249,8 +261,10 @@ check_eq "bridge: guest 2 gets its own hostname (IPv6 link-local)" \
 wrk_run 1 "bridge keep-alive" $META/latest/meta-data/hostname
 wrk_run 1 "bridge Connection: close" -H 'Connection: close' $META/latest/meta-data/hostname
 topo_teardown
+fi
 
 # ---- 5. real tap devices ---------------------------------------------------------------
+if section 5; then
 diag "==== real tap devices, port mode, one IPv4 address"
 if [ -x "$BUILD_DIR/tools/vmm-tap" ] && topo_create --mode port --guests 2 --same-ip --tap-kind tap; then
 	if start_mdrd && start_responder; then
@@ -272,6 +286,45 @@ if [ -x "$BUILD_DIR/tools/vmm-tap" ] && topo_create --mode port --guests 2 --sam
 	topo_teardown
 else
 	skip "real tap devices" "build/tools/vmm-tap missing or topology failed"
+fi
+fi
+
+# ---- 6. many taps on the default UMEM ---------------------------------------------------
+if section 6; then
+diag "==== $MANY_TAPS taps, default --umem-frames"
+if topo_create --mode port --guests $MANY_TAPS; then
+	_t0=$(date +%s%N)
+	if start_mdrd && _t1=$(date +%s%N) && start_responder; then
+		diag "mdr-responder registered $MANY_TAPS sockets in $(( ($(date +%s%N) - _t1) / 1000000 )) ms (mdrd attached in $(( (_t1 - _t0) / 1000000 )) ms)"
+		i=1 loaded=0
+		while [ $i -le $MANY_TAPS ]; do
+			mkdefn "$DATA/minimal.json" rsp-m$i $i >"$E2E_TMP/m$i.json" &&
+				load "$E2E_TMP/m$i.json" && loaded=$((loaded + 1))
+			i=$((i + 1))
+		done
+		check_eq "$MANY_TAPS instances loaded, one per tap" "$loaded" $MANY_TAPS
+		check_eq "one socket per tap" "$(slots)" $MANY_TAPS
+		# Every guest, the last taps included, gets its own hostname.
+		i=1 bad=""
+		while [ $i -le $MANY_TAPS ]; do
+			got=$(in_guest $i curl -sS -m 5 $META/latest/meta-data/hostname 2>&1)
+			[ "$got" = "rsp-m$i.novalocal" ] || bad="$bad tap$i($got)"
+			i=$((i + 1))
+		done
+		check_eq "every one of $MANY_TAPS guests is answered" "${bad:-none}" none
+		# One busy guest next to them: its socket grows past its small
+		# base share of the fill frames, without an error.
+		wrk_run $MANY_TAPS "keep-alive next to $((MANY_TAPS - 1)) idle taps" $META/latest/meta-data/hostname
+		wrk_run 1 "Connection: close next to $((MANY_TAPS - 1)) idle taps" -H 'Connection: close' \
+			$META/latest/meta-data/hostname
+		got=$(in_guest $((MANY_TAPS / 2)) curl -sS -m 5 $META/latest/meta-data/hostname 2>&1)
+		check_eq "an idle guest is still answered after the busy ones" "$got" "rsp-m$((MANY_TAPS / 2)).novalocal"
+		check_not "no UMEM warning at $MANY_TAPS taps" log_has "responder-$TOPO" 'spread thin'
+	else
+		dump_logs
+	fi
+	topo_teardown
+fi
 fi
 
 e2e_done

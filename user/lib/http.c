@@ -7,7 +7,6 @@
  */
 #include "http.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -543,22 +542,38 @@ static bool hdr_text_ok(const char *s)
 	return true;
 }
 
-/* Append to buf at *off; false when out of room. */
-static bool put(char *buf, size_t cap, size_t *off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static bool put(char *buf, size_t cap, size_t *off, const char *fmt, ...)
+/* Append n bytes of s to buf at *off, keeping buf NUL-terminated (as
+ * snprintf would); false when out of room. The head is built per response,
+ * so no printf. */
+static bool put_n(char *buf, size_t cap, size_t *off, const char *s, size_t n)
 {
-	if (*off >= cap)
+	if (*off >= cap || n >= cap - *off)
 		return false;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf + *off, cap - *off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= cap - *off)
-		return false;
-	*off += (size_t)n;
+	memcpy(buf + *off, s, n);
+	*off += n;
+	buf[*off] = '\0';
 	return true;
 }
+
+static bool put_s(char *buf, size_t cap, size_t *off, const char *s)
+{
+	return put_n(buf, cap, off, s, strlen(s));
+}
+
+/* Decimal, as %zu / %d would print it (v >= 0). */
+static bool put_u(char *buf, size_t cap, size_t *off, uint64_t v)
+{
+	char tmp[20]; /* 2^64 has 20 digits */
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put_n(buf, cap, off, tmp + i, sizeof(tmp) - i);
+}
+
+#define PUT_LIT(buf, cap, off, lit) put_n(buf, cap, off, lit, sizeof(lit) - 1)
 
 size_t http_response_head(char *buf, size_t cap, int status,
 			  const char *content_type, size_t content_length,
@@ -570,13 +585,18 @@ size_t http_response_head(char *buf, size_t cap, int status,
 		return 0;
 	if (content_type && !hdr_text_ok(content_type))
 		return 0;
-	if (!put(buf, cap, &off, "HTTP/1.1 %d %s\r\nServer: mdr\r\n", status,
-		 http_reason(status)))
+	if (!PUT_LIT(buf, cap, &off, "HTTP/1.1 ") || !put_u(buf, cap, &off, (uint64_t)status) ||
+	    !PUT_LIT(buf, cap, &off, " ") || !put_s(buf, cap, &off, http_reason(status)) ||
+	    !PUT_LIT(buf, cap, &off, "\r\nServer: mdr\r\n"))
 		return 0;
-	if (content_type && !put(buf, cap, &off, "Content-Type: %s\r\n", content_type))
+	if (content_type && (!PUT_LIT(buf, cap, &off, "Content-Type: ") ||
+			     !put_s(buf, cap, &off, content_type) ||
+			     !PUT_LIT(buf, cap, &off, "\r\n")))
 		return 0;
-	if (!put(buf, cap, &off, "Content-Length: %zu\r\nConnection: %s\r\n",
-		 content_length, keep_alive ? "keep-alive" : "close"))
+	if (!PUT_LIT(buf, cap, &off, "Content-Length: ") ||
+	    !put_u(buf, cap, &off, content_length) ||
+	    !(keep_alive ? PUT_LIT(buf, cap, &off, "\r\nConnection: keep-alive\r\n")
+			 : PUT_LIT(buf, cap, &off, "\r\nConnection: close\r\n")))
 		return 0;
 	for (size_t i = 0; i < n_extra; i++) {
 		const struct http_hdr *h = &extra[i];
@@ -587,10 +607,11 @@ size_t http_response_head(char *buf, size_t cap, int status,
 				return 0;
 		if (!hdr_text_ok(h->value))
 			return 0;
-		if (!put(buf, cap, &off, "%s: %s\r\n", h->name, h->value))
+		if (!put_s(buf, cap, &off, h->name) || !PUT_LIT(buf, cap, &off, ": ") ||
+		    !put_s(buf, cap, &off, h->value) || !PUT_LIT(buf, cap, &off, "\r\n"))
 			return 0;
 	}
-	if (!put(buf, cap, &off, "\r\n"))
+	if (!PUT_LIT(buf, cap, &off, "\r\n"))
 		return 0;
 	return off;
 }

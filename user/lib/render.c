@@ -930,7 +930,9 @@ void mdr_reply_free(struct mdr_reply *r)
 {
 	if (!r)
 		return;
-	free(r->body);
+	if (!r->borrowed)
+		free(r->body);
 	r->body = NULL;
 	r->body_len = 0;
+	r->borrowed = false;
 }

@@ -15,6 +15,7 @@
 #ifndef MDR_RENDER_H
 #define MDR_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "defn.h"
 
@@ -43,6 +44,10 @@ struct mdr_reply {
 	unsigned blob;            /* MDR_REPLY_BLOB: MDR_BLOB_USER_DATA or
 				   * MDR_BLOB_FILE0 + i */
 	size_t blob_len;          /* its length (from the definition) */
+	/* body belongs to someone else (a memo of rendered replies, see
+	 * mdr_serve_inst.render): mdr_reply_free leaves it alone. mdr_render
+	 * never sets it. */
+	bool borrowed;
 };
 
 struct mdr_render_ctx {

@@ -173,11 +173,11 @@ static int from_reply(struct mdr_serve_resp *out, struct mdr_reply *r,
 		out->kind = MDR_SERVE_BLOB;
 		out->blob = r->blob;
 		out->content_length = r->blob_len;
-		free(r->body);
+		mdr_reply_free(r);
 		break;
 	case MDR_REPLY_PASSWORD:
 		out->kind = MDR_SERVE_BODY;
-		free(r->body);
+		mdr_reply_free(r);
 		if (inst->has_password && inst->password) {
 			out->body = inst->password;
 			out->content_length = inst->password_len;
@@ -189,12 +189,13 @@ static int from_reply(struct mdr_serve_resp *out, struct mdr_reply *r,
 	case MDR_REPLY_BODY:
 	default:
 		out->kind = MDR_SERVE_BODY;
-		out->owned = r->body;
+		out->owned = r->borrowed ? NULL : r->body;
 		out->body = r->body ? r->body : "";
 		out->content_length = r->body ? r->body_len : 0;
 		break;
 	}
 	r->body = NULL;
+	r->borrowed = false;
 	return out->status;
 }
 
@@ -244,7 +245,9 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 
 	struct mdr_reply r;
 	memset(&r, 0, sizeof(r));
-	if (mdr_render(inst->defn, req->target, rnd, &r) != 0)
+	if ((inst->render ? inst->render(inst->render_opaque, inst->defn, req->target,
+					 path, rnd, &r)
+			  : mdr_render(inst->defn, req->target, rnd, &r)) != 0)
 		return simple(out, 500);
 
 	if (cls == PATH_PASSWORD && r.kind == MDR_REPLY_PASSWORD &&

@@ -46,6 +46,18 @@
 #define MDR_HDR_TOKEN "X-aws-ec2-metadata-token"
 #define MDR_HDR_TOKEN_TTL "X-aws-ec2-metadata-token-ttl-seconds"
 
+/*
+ * Optional replacement of mdr_render(defn, raw_path, rnd, out) for the tree
+ * (e.g. a memo of rendered replies per instance generation). norm_path is
+ * raw_path after mdr_path_normalize (a key; render itself wants the raw
+ * path). Same contract as mdr_render; a reply whose body the hook keeps
+ * sets out->borrowed, and it must stay valid until the response is sent.
+ */
+typedef int (*mdr_serve_render_fn)(void *opaque, const struct mdr_defn *defn,
+				   const char *raw_path, const char *norm_path,
+				   const struct mdr_render_ctx *rnd,
+				   struct mdr_reply *out);
+
 /* What the handler knows about the instance a request came from. */
 struct mdr_serve_inst {
 	uint32_t id;
@@ -59,6 +71,8 @@ struct mdr_serve_inst {
 	/* NULL or cur_id == 0: no key, the token PUT answers 503 and presented
 	 * tokens are invalid. */
 	const struct mdr_token_keys *keys;
+	mdr_serve_render_fn render;  /* NULL: mdr_render */
+	void *render_opaque;
 };
 
 enum mdr_serve_body {

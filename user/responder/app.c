@@ -91,7 +91,6 @@ struct rsp_app {
 	struct mdr_token_keys keys;
 	uint64_t now_ns;
 	struct rsp_ctr *ctr[RSP_CTR_BUCKETS];
-	uint8_t frame[RSP_FRAME_SIZE]; /* TX frame being built */
 	uint64_t dropped_frames, bad_frames;
 	struct rsp_conn *conn_free; /* reusable connection states */
 	unsigned n_conn_free;
@@ -395,6 +394,8 @@ static void respond(struct rsp_conn *k, int error_status)
 			si.tokens = (enum mdr_tokens_mode)i->rec.tokens;
 			si.hop_limit = i->rec.hop_limit;
 			si.defn = i->defn;
+			si.render = rsp_cache_render;
+			si.render_opaque = i;
 			if (i->broken) {
 				mdr_serve_error(500, &resp);
 				done = true;
@@ -639,11 +640,19 @@ static void emit(void *opaque, const struct tcp_seg_out *seg)
 	const struct rsp_route *r = seg->route;
 	size_t n;
 
+	uint8_t *buf;
+
 	if (!r || seg->route_len != sizeof(*r))
 		return;
-	n = pkt_build_tcp(a->frame, sizeof(a->frame), &r->pr, seg->seq, seg->ack, seg->flags, seg->win, seg->mss,
-			  seg->ttl, seg->payload, seg->len);
-	if (!n || rsp_xsk_send(a->x, r->port, a->frame, (uint32_t)n))
+	/* Built straight into the UMEM frame the kernel sends from. */
+	buf = rsp_xsk_tx_reserve(a->x, r->port);
+	if (!buf) {
+		a->dropped_frames++;
+		return;
+	}
+	n = pkt_build_tcp(buf, RSP_FRAME_SIZE, &r->pr, seg->seq, seg->ack, seg->flags, seg->win,
+			  seg->mss, seg->ttl, seg->payload, seg->len);
+	if (rsp_xsk_tx_commit(a->x, (uint32_t)n) || !n)
 		a->dropped_frames++;
 }
 
@@ -757,6 +766,8 @@ struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
 void rsp_app_set_xsk(struct rsp_app *a, struct rsp_xsk *x) { a->x = x; }
 
 void rsp_app_set_now(struct rsp_app *a, uint64_t now_ns) { a->now_ns = now_ns; }
+
+void rsp_app_rx_batch(struct rsp_app *a) { rsp_cache_new_batch(a->cache); }
 
 uint64_t rsp_app_timers(struct rsp_app *a)
 {

@@ -31,6 +31,11 @@ void rsp_app_free(struct rsp_app *a);
 /* Clock for the frames and timers that follow (monotonic ns). */
 void rsp_app_set_now(struct rsp_app *a, uint64_t now_ns);
 
+/* An RX ring is about to be peeked: instance records are read again on
+ * their next use (at most once per batch, always after the batch's frames
+ * arrived). Call before every rsp_xsk_rx. */
+void rsp_app_rx_batch(struct rsp_app *a);
+
 /* rsp_rx_fn: one received frame (opaque = the app). */
 void rsp_app_rx(void *app, const struct rsp_rx *rx);
 /* rsp_down_fn: a socket is going away. */

@@ -8,17 +8,65 @@
 
 #include "defn.h"
 #include "log.h"
+#include "render.h"
 #include "store.h"
 
 /* Hash buckets (power of 2): instances per node are at most
  * MDR_MAX_INSTANCES, chains stay short at a few thousand. */
 #define RSP_CACHE_BUCKETS 4096u
+/* Memo bounds. An instance's tree has a few hundred paths (times the
+ * guest's one or two source addresses); bodies are small documents (user
+ * data and files are blobs, never copied into the memo). Past a bound new
+ * replies are rendered per request again, as without a memo. */
+#define RSP_MEMO_MAX_ENTRIES 1024u           /* per instance */
+#define RSP_MEMO_MAX_BYTES (1024u * 1024u)   /* per instance, keys + bodies */
+#define RSP_MEMO_TOTAL_BYTES (64u * 1024u * 1024u) /* all instances */
 
 struct rsp_cache {
 	const struct mdr_maps *m;
 	struct rsp_inst *bucket[RSP_CACHE_BUCKETS];
 	size_t n;
+	uint64_t batch;      /* current RX batch (rsp_cache_new_batch) */
+	size_t memo_bytes;   /* of every instance's memo */
 };
+
+/* One memoised reply of mdr_render for (normalised path, remote address). */
+struct rsp_memo {
+	struct rsp_memo *next;
+	uint32_t hash;
+	int status;
+	const char *content_type;     /* static string */
+	enum mdr_reply_kind kind;
+	unsigned blob;
+	size_t blob_len;
+	char *body;                   /* owned, NULL when render gave none */
+	size_t body_len;
+	size_t bytes;                 /* accounted size */
+	size_t path_len, remote_len;
+	char key[];                   /* path NUL remote NUL */
+};
+
+static void memo_clear(struct rsp_cache *c, struct rsp_inst *i)
+{
+	for (unsigned b = 0; b < RSP_MEMO_BUCKETS; b++)
+		while (i->memo[b]) {
+			struct rsp_memo *m = i->memo[b];
+			i->memo[b] = m->next;
+			c->memo_bytes -= m->bytes;
+			free(m->body);
+			free(m);
+		}
+	i->memo_n = 0;
+	i->memo_bytes = 0;
+}
+
+/* The doc of i->defn_gen is no longer the one to serve. */
+static void defn_drop(struct rsp_cache *c, struct rsp_inst *i)
+{
+	memo_clear(c, i);
+	mdr_defn_free(i->defn);
+	i->defn = NULL;
+}
 
 static unsigned bucket_of(uint32_t id)
 {
@@ -29,14 +77,21 @@ struct rsp_cache *rsp_cache_new(const struct mdr_maps *m)
 {
 	struct rsp_cache *c = calloc(1, sizeof(*c));
 
-	if (c)
+	if (c) {
 		c->m = m;
+		c->batch = 1; /* entries start at 0: never read */
+	}
 	return c;
 }
 
-static void inst_free(struct rsp_inst *i)
+void rsp_cache_new_batch(struct rsp_cache *c)
 {
-	mdr_defn_free(i->defn);
+	c->batch++;
+}
+
+static void inst_free(struct rsp_cache *c, struct rsp_inst *i)
+{
+	defn_drop(c, i);
 	free(i);
 }
 
@@ -48,7 +103,7 @@ void rsp_cache_free(struct rsp_cache *c)
 		while (c->bucket[b]) {
 			struct rsp_inst *i = c->bucket[b];
 			c->bucket[b] = i->next;
-			inst_free(i);
+			inst_free(c, i);
 		}
 	free(c);
 }
@@ -69,7 +124,7 @@ static void drop(struct rsp_cache *c, uint32_t id)
 		if ((*p)->id == id) {
 			struct rsp_inst *i = *p;
 			*p = i->next;
-			inst_free(i);
+			inst_free(c, i);
 			c->n--;
 			return;
 		}
@@ -96,18 +151,18 @@ static struct rsp_inst *refresh_record(struct rsp_cache *c, uint32_t id, uint64_
 		if (!i)
 			return NULL;
 		i->id = id;
+		i->cache = c;
 		i->next = c->bucket[bucket_of(id)];
 		c->bucket[bucket_of(id)] = i;
 		c->n++;
 	}
-	if (i->defn && (i->defn_gen != rec.gen || strcmp(i->rec.uuid, rec.uuid))) {
-		mdr_defn_free(i->defn);
-		i->defn = NULL;
-	}
+	if (i->defn && (i->defn_gen != rec.gen || strcmp(i->rec.uuid, rec.uuid)))
+		defn_drop(c, i);
 	if (i->rec.gen != rec.gen || strcmp(i->rec.uuid, rec.uuid))
 		i->broken = false;
 	i->rec = rec;
 	i->used_ns = now_ns;
+	i->batch = c->batch;
 	return i;
 }
 
@@ -153,6 +208,13 @@ static int load_doc(struct rsp_cache *c, struct rsp_inst *i)
 
 struct rsp_inst *rsp_cache_get(struct rsp_cache *c, uint32_t id, uint64_t now_ns)
 {
+	struct rsp_inst *i = lookup(c, id);
+
+	/* Read after this batch's frames arrived: still current for them. */
+	if (i && i->batch == c->batch && (i->defn || i->broken)) {
+		i->used_ns = now_ns;
+		return i;
+	}
 	for (int attempt = 0; attempt < MDR_STORE_READ_RETRIES; attempt++) {
 		struct rsp_inst *i = refresh_record(c, id, now_ns);
 
@@ -213,6 +275,8 @@ int rsp_cache_blob(struct rsp_cache *c, struct rsp_inst *i, unsigned blob,
 		r = -EINVAL;
 	}
 	free(buf);
+	if (r == -ENOENT)
+		i->batch = 0; /* generation gone: the caller's retry re-reads */
 	if (r)
 		return r;
 	have = blob == MDR_BLOB_USER_DATA ? d->user_data : d->file[blob - MDR_BLOB_FILE0];
@@ -231,11 +295,114 @@ void rsp_cache_expire(struct rsp_cache *c, uint64_t now_ns, uint64_t idle_ns)
 			struct rsp_inst *i = *p;
 			if (now_ns - i->used_ns > idle_ns) {
 				*p = i->next;
-				inst_free(i);
+				inst_free(c, i);
 				c->n--;
 			} else {
 				p = &i->next;
 			}
 		}
 	}
+}
+
+/* ---------------------------------------------------------------- memo */
+
+struct rnd_spy {
+	const struct mdr_render_ctx *orig;
+	bool used;
+};
+
+/* Randomness goes through here: a reply that used it is never memoised. */
+static void spy_random(void *buf, size_t len, void *opaque)
+{
+	struct rnd_spy *sp = opaque;
+
+	sp->used = true;
+	if (sp->orig && sp->orig->random)
+		sp->orig->random(buf, len, sp->orig->opaque);
+	else
+		memset(buf, 0, len); /* what mdr_render does without a source */
+}
+
+static uint32_t memo_hash(const char *path, size_t pl, const char *remote, size_t rl)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t k = 0; k < pl; k++)
+		h = (h ^ (uint8_t)path[k]) * 16777619u;
+	h = (h ^ 0xffu) * 16777619u; /* separator no path byte can be */
+	for (size_t k = 0; k < rl; k++)
+		h = (h ^ (uint8_t)remote[k]) * 16777619u;
+	return h;
+}
+
+static void memo_answer(const struct rsp_memo *m, struct mdr_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->status = m->status;
+	out->content_type = m->content_type;
+	out->kind = m->kind;
+	out->body = m->body;
+	out->body_len = m->body_len;
+	out->blob = m->blob;
+	out->blob_len = m->blob_len;
+	out->borrowed = true;
+}
+
+int rsp_cache_render(void *opaque, const struct mdr_defn *defn, const char *raw_path,
+		     const char *norm_path, const struct mdr_render_ctx *rnd,
+		     struct mdr_reply *out)
+{
+	struct rsp_inst *i = opaque;
+	struct rsp_cache *c = i->cache;
+	const char *remote = rnd && rnd->remote_ip ? rnd->remote_ip : "";
+	size_t pl = strlen(norm_path), rl = strlen(remote), bytes;
+	uint32_t h = memo_hash(norm_path, pl, remote, rl);
+	struct rnd_spy sp = { .orig = rnd };
+	struct mdr_render_ctx ctx = {
+		.random = spy_random,
+		.opaque = &sp,
+		.remote_ip = rnd ? rnd->remote_ip : NULL,
+	};
+	struct rsp_memo *m, **head = &i->memo[h & (RSP_MEMO_BUCKETS - 1)];
+	int r;
+
+	if (defn == i->defn && defn) {
+		for (m = *head; m; m = m->next)
+			if (m->hash == h && m->path_len == pl && m->remote_len == rl &&
+			    !memcmp(m->key, norm_path, pl) &&
+			    !memcmp(m->key + pl + 1, remote, rl)) {
+				memo_answer(m, out);
+				return 0;
+			}
+	}
+	r = mdr_render(defn, raw_path, &ctx, out);
+	if (r || sp.used || !defn || defn != i->defn)
+		return r;
+	bytes = sizeof(*m) + pl + rl + 2 + (out->body ? out->body_len : 0);
+	if (i->memo_n >= RSP_MEMO_MAX_ENTRIES || i->memo_bytes + bytes > RSP_MEMO_MAX_BYTES ||
+	    c->memo_bytes + bytes > RSP_MEMO_TOTAL_BYTES)
+		return 0;
+	m = malloc(sizeof(*m) + pl + rl + 2);
+	if (!m)
+		return 0; /* the reply is fine, just not kept */
+	m->hash = h;
+	m->status = out->status;
+	m->content_type = out->content_type;
+	m->kind = out->kind;
+	m->blob = out->blob;
+	m->blob_len = out->blob_len;
+	m->body = out->body; /* ownership moves to the memo */
+	m->body_len = out->body_len;
+	m->bytes = bytes;
+	m->path_len = pl;
+	m->remote_len = rl;
+	memcpy(m->key, norm_path, pl + 1);
+	memcpy(m->key + pl + 1, remote, rl + 1);
+	m->next = *head;
+	*head = m;
+	i->memo_n++;
+	i->memo_bytes += bytes;
+	c->memo_bytes += bytes;
+	out->borrowed = true;
+	return 0;
 }

@@ -2,13 +2,21 @@
 /*
  * cache.h - the responder's view of instances, cached by generation.
  *
- * Every request reads the instance's mdr_inst record (one map lookup); when
- * its generation differs from the cached one, the doc of the new
- * generation is read and parsed again, and contents (user data, files) are
- * read lazily, each at most once per generation. A chunk that vanished
- * while being read means a writer replaced the generation: the record is
- * read again and the read retried, so a reader never mixes generations and
- * never serves data older than the record it just read.
+ * The instance's mdr_inst record is read (one map lookup) at most once per
+ * RX batch (rsp_cache_new_batch, called before the RX ring is peeked): so
+ * every request is answered from a record read after its frame arrived,
+ * and an update that completed before the request was sent is always
+ * seen. When the generation differs from the cached one, the doc of the
+ * new generation is read and parsed again, and contents (user data,
+ * files) are read lazily, each at most once per generation. A chunk that
+ * vanished while being read means a writer replaced the generation: the
+ * record is read again and the read retried, so a reader never mixes
+ * generations and never serves data older than the record it read.
+ *
+ * Rendered replies are memoised per (generation, normalised path, remote
+ * address) (rsp_cache_render): a static document is rendered once per
+ * generation, not per request. Replies that used randomness (the
+ * random_seed of meta_data.json) are never memoised.
  */
 #ifndef MDR_RSP_CACHE_H
 #define MDR_RSP_CACHE_H
@@ -20,6 +28,13 @@
 #include "maps.h"
 
 struct mdr_defn;
+struct mdr_render_ctx;
+struct mdr_reply;
+struct rsp_cache;
+struct rsp_memo;
+
+/* Buckets of an instance's memo of rendered replies (power of 2). */
+#define RSP_MEMO_BUCKETS 64u
 
 struct rsp_inst {
 	uint32_t id;
@@ -29,17 +44,24 @@ struct rsp_inst {
 	/* internal */
 	uint32_t defn_gen;
 	uint64_t used_ns;
+	uint64_t batch;           /* rec was read in this RX batch */
+	struct rsp_cache *cache;
+	struct rsp_memo *memo[RSP_MEMO_BUCKETS]; /* replies rendered from defn */
+	uint32_t memo_n;
+	size_t memo_bytes;
 	struct rsp_inst *next;
 };
-
-struct rsp_cache;
 
 struct rsp_cache *rsp_cache_new(const struct mdr_maps *m);
 void rsp_cache_free(struct rsp_cache *c);
 
+/* A new RX batch is about to be taken from a ring: records are read again
+ * on their next use. */
+void rsp_cache_new_batch(struct rsp_cache *c);
+
 /*
- * The instance as the maps hold it now: reads the record, and the doc if
- * the generation changed. NULL when the instance does not exist (deleted
+ * The instance as the maps hold it now: reads the record (once per RX
+ * batch), and the doc if the generation changed. NULL when the instance does not exist (deleted
  * or never stored). The result is valid until the next call for this id
  * (or rsp_cache_expire). *broken instances have defn == NULL.
  */
@@ -59,6 +81,17 @@ const struct mdr_instance *rsp_cache_record(struct rsp_cache *c, uint32_t id,
  */
 int rsp_cache_blob(struct rsp_cache *c, struct rsp_inst *i, unsigned blob,
 		   const uint8_t **data, size_t *len);
+
+/*
+ * mdr_serve_render_fn over the memo of instance i (opaque = i): answers
+ * from the memo, or renders with mdr_render and keeps the reply (bounded
+ * per instance and in total) unless it used randomness. Memoised bodies
+ * are borrowed (out->borrowed): valid until the next rsp_cache_get of
+ * this instance.
+ */
+int rsp_cache_render(void *opaque, const struct mdr_defn *defn, const char *raw_path,
+		     const char *norm_path, const struct mdr_render_ctx *rnd,
+		     struct mdr_reply *out);
 
 /* Forget instances unused since now_ns - idle_ns (memory stays bounded
  * by the instances guests actually talk to). */

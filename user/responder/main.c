@@ -3,7 +3,8 @@
  * mdr-responder: serves instance metadata to guests over AF_XDP.
  *
  *   mdr-responder --pin-dir DIR [--umem-frames N] [--ring-size N]
- *                 [--max-conns N] [--idle-timeout-ms N] [--busy-poll] [-v]
+ *                 [--max-conns N] [--idle-timeout-ms N] [--busy-poll]
+ *                 [--spin-us N] [-v]
  *
  * One event loop (epoll) over every AF_XDP socket, an rtnetlink socket
  * (link events) and a signalfd; its timeout is the next TCP deadline, the
@@ -13,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,8 +55,25 @@
 #define DEVICE_CHECK_NS (2000ull * 1000000ull)
 /* Counters flushed, keys re-read, cache expired: at least once a second. */
 #define TICK_NS (1000ull * 1000000ull)
+/* glibc heap tuning: every response allocates its TCP send buffer (up to
+ * TCP_SNDBUF_MAX) and frees it once acknowledged. With the default,
+ * dynamic trim threshold the heap top is given back and faulted in again
+ * for every large reply (page faults and page clearing per request).
+ * Keep up to this much free memory at the heap top instead. */
+#define HEAP_TRIM_THRESHOLD (16 * 1024 * 1024)
+/* Allocations up to this size come from the heap, not mmap (no page
+ * faults for send buffers and queued replies). */
+#define HEAP_MMAP_THRESHOLD (1024 * 1024)
+
 /* epoll events taken per wait. */
 #define MAX_EVENTS 64
+/* After a round that received frames, poll without sleeping this long
+ * (default of --spin-us): under load the responder then never sleeps, so
+ * the guest's frames need no wakeup (a cross-CPU wakeup costs the sending
+ * guest more than the whole request costs us). Idle, it sleeps again
+ * after one such window per burst. */
+#define DEF_SPIN_US 50u
+#define MAX_SPIN_US 100000u /* 100 ms: beyond that use --busy-poll */
 
 enum { EV_SIGNAL = 2, EV_NETLINK = 3 }; /* RSP_EV_XSK is 1 */
 
@@ -76,10 +95,12 @@ static void usage(FILE *f)
 		"  --max-conns N          TCP connections in total (default %u)\n"
 		"  --idle-timeout-ms N    close connections idle this long (default %llu)\n"
 		"  --busy-poll            poll the rings without sleeping (burns a core)\n"
+		"  --spin-us N            after frames arrived, poll N us before sleeping\n"
+		"                         (default %u, 0..%u; 0 = sleep at once)\n"
 		"  -v, --verbose          debug logs\n",
 		MDR_DEFAULT_PIN_DIR, DEF_UMEM_FRAMES, MIN_UMEM_FRAMES, MAX_UMEM_FRAMES,
 		DEF_RING_SIZE, MIN_RING_SIZE, MAX_RING_SIZE, TCP_DEFAULT_MAX_CONNS,
-		TCP_DEFAULT_IDLE_NS / 1000000ull);
+		TCP_DEFAULT_IDLE_NS / 1000000ull, DEF_SPIN_US, MAX_SPIN_US);
 }
 
 static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -141,7 +162,7 @@ static int add_fd(int epfd, int fd, uint32_t tag)
 }
 
 static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
-	       const struct rsp_app_opts *ao)
+	       const struct rsp_app_opts *ao, uint64_t spin_ns)
 {
 	struct mdr_maps m;
 	struct rsp_xsk_maps xm;
@@ -150,6 +171,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	struct mnl_socket *nl = NULL;
 	int epfd = -1, sfd = -1, rc = 1, err;
 	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline, next_check;
+	uint64_t spin_until = 0;
 	bool stop = false, link_event = false;
 
 	mdr_maps_init(&m);
@@ -195,11 +217,12 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		struct epoll_event ev[MAX_EVENTS];
 		uint64_t wake = next_rescan < next_tick ? next_rescan : next_tick;
 		int timeout_ms = 0, n;
+		unsigned rx = 0;
 
 		if (deadline < wake)
 			wake = deadline;
 		now = mono_ns();
-		if (!xo->busy_poll && wake > now)
+		if (!xo->busy_poll && wake > now && now >= spin_until)
 			timeout_ms = (int)((wake - now + 999999ull) / 1000000ull);
 		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0 && errno != EINTR) {
@@ -215,8 +238,10 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			case RSP_EV_XSK:
 				if (ev[i].events & (EPOLLERR | EPOLLHUP))
 					rsp_xsk_sock_error(x, RSP_EV_VAL(d));
-				else
-					rsp_xsk_rx(x, RSP_EV_VAL(d), rsp_app_rx, app);
+				else {
+					rsp_app_rx_batch(app);
+					rx += rsp_xsk_rx(x, RSP_EV_VAL(d), rsp_app_rx, app);
+				}
 				break;
 			case EV_NETLINK:
 				drain_netlink(nl);
@@ -235,6 +260,8 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			}
 			}
 		}
+		if (rx)
+			spin_until = now + spin_ns;
 		deadline = rsp_app_timers(app);
 		rsp_xsk_flush(x);
 		if (now >= next_rescan) {
@@ -250,6 +277,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		}
 		if (now >= next_tick) {
 			rsp_app_tick(app);
+			rsp_xsk_tick(x);
 			next_tick = now + TICK_NS;
 		}
 	}
@@ -257,10 +285,11 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	{
 		struct rsp_xsk_stats st;
 		rsp_xsk_get_stats(x, &st);
-		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without metadata), %llu sent, %llu dropped on send, %llu kick errors",
+		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without metadata), %llu sent, %llu dropped on send, %llu kick errors; lost in the kernel: %llu without a fill frame, %llu RX ring full, %llu other",
 			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_no_meta,
 			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped,
-			(unsigned long long)st.kick_errors);
+			(unsigned long long)st.kick_errors, (unsigned long long)st.rx_fill_empty,
+			(unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_dropped);
 	}
 out:
 	rsp_xsk_close(x); /* unregister first: XDP falls back at once */
@@ -286,6 +315,7 @@ int main(int argc, char **argv)
 		{ "max-conns", required_argument, NULL, 'c' },
 		{ "idle-timeout-ms", required_argument, NULL, 'i' },
 		{ "busy-poll", no_argument, NULL, 'b' },
+		{ "spin-us", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -293,10 +323,12 @@ int main(int argc, char **argv)
 	struct rsp_xsk_opts xo = { .umem_frames = DEF_UMEM_FRAMES, .ring_size = DEF_RING_SIZE };
 	struct rsp_app_opts ao = { 0 };
 	const char *pin_dir = MDR_DEFAULT_PIN_DIR;
-	uint32_t v;
+	uint32_t v, spin_us = DEF_SPIN_US;
 	int c;
 
 	mdr_log_init(argv[0], MDR_LOG_INFO);
+	mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
+	mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -326,6 +358,10 @@ int main(int argc, char **argv)
 		case 'b':
 			xo.busy_poll = true;
 			break;
+		case 's':
+			if (parse_u32("--spin-us", optarg, 0, MAX_SPIN_US, &spin_us))
+				return 2;
+			break;
 		case 'v':
 			mdr_log_set_level(MDR_LOG_DEBUG);
 			break;
@@ -341,5 +377,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return run(pin_dir, &xo, &ao);
+	return run(pin_dir, &xo, &ao, (uint64_t)spin_us * 1000ull);
 }

@@ -13,6 +13,7 @@
 #include "xsk.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <poll.h>
@@ -34,10 +35,32 @@
 #define RSP_ANCHOR_RING 64u
 /* Device the anchor binds to: exists in every network namespace. */
 #define RSP_ANCHOR_IFNAME "lo"
-/* Fewest fill-ring frames per socket even when the pool is spread thin. */
-#define RSP_FILL_MIN 16u
+/*
+ * Fill-ring frames. A frame handed to a fill ring stays there until a
+ * frame arrives on that socket: the kernel gives no way to take it back.
+ * So an idle socket only gets a small base share, and a socket whose
+ * traffic drains its ring is boosted (its fill target becomes the whole
+ * ring) from a bounded pool that nobody's base share needs, including the
+ * shares of sockets yet to come; the boost decays when the socket
+ * quietens (rsp_xsk_tick).
+ */
+/* Base share of an idle socket when the UMEM has room: absorbs a burst of
+ * a few dozen handshakes or requests before the first boost. The default
+ * 8192 frames hold it for (8192 - 256 - 1024) / 32 = 216 sockets, down to
+ * 27 each at 256 sockets. */
+#define RSP_FILL_BASE 32u
+/* Least base share when the UMEM is spread thin (many sockets): one
+ * client's handshake and request; a socket below it may use the TX
+ * reserve. */
+#define RSP_FILL_FLOOR 8u
+/* Full fill rings of boost always available on top of the base shares of
+ * as many sockets as the pool plans for (busy guests at once). */
+#define RSP_BOOST_RINGS 2u
 /* Frames kept out of fill rings so replies can always be built. */
 #define RSP_TX_RESERVE 256u
+/* A batch that used at least 1/RSP_BOOST_FRAC of the socket's fill target
+ * means the ring may run dry before the next round: double the target. */
+#define RSP_BOOST_FRAC 2u
 /* Queues served per interface: taps have 1..a few, a NIC at most 256. */
 #define RSP_MAX_QUEUES 256u
 /* sendto rounds per flush when the kernel returns EAGAIN (copy mode
@@ -67,6 +90,10 @@ struct rsp_sock {
 	uint32_t queue;
 	char ifname[IF_NAMESIZE];
 	uint32_t in_fill;   /* frames given to the kernel for RX */
+	uint32_t boost;     /* fill target above the base share, 0 = none */
+	uint32_t rx_period; /* frames received since the last rsp_xsk_tick */
+	bool hungry;        /* below its base share: refilled at every flush */
+	uint64_t fill_empty_seen; /* kernel's rx_fill_ring_empty_descs, last tick */
 	uint32_t tx_out;    /* frames queued for TX, not yet completed */
 	uint32_t tx_unkicked; /* queued since the last sendto */
 	bool seen;          /* present in the current sync */
@@ -109,6 +136,11 @@ struct rsp_xsk {
 
 	uint64_t *free_stack; /* frame base addresses */
 	uint32_t n_free;
+	uint32_t base;        /* fill share of every socket (fill_base()) */
+	uint32_t fill_total;  /* sum of in_fill */
+	uint32_t above_base;  /* sum of max(0, in_fill - base) */
+	uint32_t n_hungry;    /* sockets with hungry set */
+	bool warned_thin;     /* logged that the UMEM is spread thin */
 	uint16_t *owner;      /* per frame: slot, or NO_OWNER when free */
 
 	struct rsp_sock *socks[MDR_MAX_XSKS];
@@ -127,6 +159,10 @@ struct rsp_xsk {
 	uint64_t now_ns;        /* of the current sync */
 
 	struct rsp_xsk_stats st;
+	/* The open rsp_xsk_tx_reserve: socket, TX ring index, frame. */
+	struct rsp_sock *pend;
+	uint32_t pend_idx;
+	uint64_t pend_addr;
 };
 
 /* ---------------------------------------------------------------- frames */
@@ -153,40 +189,142 @@ static void frame_free(struct rsp_xsk *x, uint64_t addr)
 	x->free_stack[x->n_free++] = base;
 }
 
-/* Frames a socket should keep in its fill ring: an equal share of the pool
- * minus the TX reserve, at least RSP_FILL_MIN, at most the ring. */
-static uint32_t fill_quota(const struct rsp_xsk *x)
+static uint32_t pool_frames(const struct rsp_xsk *x)
 {
-	uint32_t pool = x->o.umem_frames > RSP_TX_RESERVE ?
-		x->o.umem_frames - RSP_TX_RESERVE : x->o.umem_frames / 2;
-	uint32_t q = pool / (x->n_socks ? x->n_socks : 1);
-
-	if (q < RSP_FILL_MIN)
-		q = RSP_FILL_MIN;
-	if (q > x->o.ring_size)
-		q = x->o.ring_size;
-	return q;
+	return x->o.umem_frames > RSP_TX_RESERVE ? x->o.umem_frames - RSP_TX_RESERVE
+						  : x->o.umem_frames / 2;
 }
 
+/* Frames set aside for boosts: RSP_BOOST_RINGS full rings (at most half
+ * the pool). */
+static uint32_t boost_headroom(const struct rsp_xsk *x)
+{
+	uint32_t pool = pool_frames(x), h = RSP_BOOST_RINGS * x->o.ring_size;
+
+	return h < pool / 2 ? h : pool / 2;
+}
+
+/* Base share per socket: RSP_FILL_BASE while every socket's share plus
+ * the boost headroom fit the pool, less with more sockets (never below
+ * RSP_FILL_FLOOR), never more than the ring. */
+static uint32_t fill_base(const struct rsp_xsk *x)
+{
+	uint32_t b = (pool_frames(x) - boost_headroom(x)) / (x->n_socks ? x->n_socks : 1);
+
+	if (b > RSP_FILL_BASE)
+		b = RSP_FILL_BASE;
+	if (b < RSP_FILL_FLOOR)
+		b = RSP_FILL_FLOOR;
+	if (b > x->o.ring_size)
+		b = x->o.ring_size;
+	return b;
+}
+
+/* Frames that may sit above base shares in fill rings: what the base
+ * shares of the sockets there are, or could be (as many as the pool plans
+ * for at RSP_FILL_BASE), leave. Planning for sockets not there yet keeps
+ * frames for guests that appear later: a frame given to a fill ring only
+ * comes back when traffic uses it. */
+static uint32_t boost_pool(const struct rsp_xsk *x)
+{
+	uint32_t pool = pool_frames(x);
+	uint32_t plan = (pool - boost_headroom(x)) / RSP_FILL_BASE;
+	uint64_t bases = (uint64_t)x->base * (x->n_socks > plan ? x->n_socks : plan);
+
+	return bases < pool ? (uint32_t)(pool - bases) : 0;
+}
+
+static uint32_t over_base(const struct rsp_xsk *x, uint32_t in_fill)
+{
+	return in_fill > x->base ? in_fill - x->base : 0;
+}
+
+static void set_in_fill(struct rsp_xsk *x, struct rsp_sock *s, uint32_t v)
+{
+	x->above_base -= over_base(x, s->in_fill);
+	x->fill_total = x->fill_total - s->in_fill + v;
+	s->in_fill = v;
+	x->above_base += over_base(x, v);
+}
+
+/* Frames the sockets below their base share still need. */
+static uint32_t fill_deficit(const struct rsp_xsk *x)
+{
+	uint64_t entitled = (uint64_t)x->base * x->n_socks;
+	uint32_t held = x->fill_total - x->above_base; /* sum of min(in_fill, base) */
+
+	return entitled > held ? (uint32_t)(entitled - held) : 0;
+}
+
+static void set_hungry(struct rsp_xsk *x, struct rsp_sock *s, bool h)
+{
+	if (s->hungry != h) {
+		s->hungry = h;
+		if (h)
+			x->n_hungry++;
+		else
+			x->n_hungry--;
+	}
+}
+
+/* The socket count changed: new base share, recount what lies above it. */
+static void rebase(struct rsp_xsk *x)
+{
+	x->base = fill_base(x);
+	x->above_base = 0;
+	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
+		if (x->socks[i])
+			x->above_base += over_base(x, x->socks[i]->in_fill);
+	if (!x->warned_thin && x->n_socks &&
+	    (uint64_t)x->base * x->n_socks > pool_frames(x)) {
+		x->warned_thin = true;
+		mdr_log(MDR_LOG_WARN, "%u sockets share %u UMEM frames: fill rings are spread thin, raise --umem-frames",
+			x->n_socks, x->o.umem_frames);
+	}
+}
+
+/*
+ * Top the socket's fill ring up to its target: the base share first (from
+ * the pool above the TX reserve; a socket below RSP_FILL_FLOOR may use the
+ * reserve too), then the boost, only from frames that neither the TX
+ * reserve nor any socket's missing base share needs.
+ */
 static void refill(struct rsp_xsk *x, struct rsp_sock *s)
 {
-	uint32_t want = fill_quota(x), n, idx, i;
+	uint32_t target = x->base + s->boost, n1 = 0, n2 = 0, n, idx, i;
 
-	if (s->in_fill >= want)
-		return;
-	n = want - s->in_fill;
-	/* Leave the TX reserve alone unless this socket would starve. */
-	if (x->n_free <= RSP_TX_RESERVE)
-		n = s->in_fill ? 0 : (x->n_free < RSP_FILL_MIN ? x->n_free : RSP_FILL_MIN);
-	else if (n > x->n_free - RSP_TX_RESERVE)
-		n = x->n_free - RSP_TX_RESERVE;
-	if (!n)
-		return;
-	n = xsk_ring_prod__reserve(&s->fill, n, &idx);
+	if (target > x->o.ring_size)
+		target = x->o.ring_size;
+	if (s->in_fill < x->base) {
+		uint32_t want = x->base - s->in_fill;
+		uint32_t avail = x->n_free > RSP_TX_RESERVE ? x->n_free - RSP_TX_RESERVE : 0;
+
+		if (s->in_fill < RSP_FILL_FLOOR && avail < RSP_FILL_FLOOR - s->in_fill)
+			avail = x->n_free < RSP_FILL_FLOOR - s->in_fill ?
+				x->n_free : RSP_FILL_FLOOR - s->in_fill;
+		n1 = want < avail ? want : avail;
+	}
+	if (target > x->base && s->in_fill + n1 >= x->base) {
+		uint32_t want = target - (s->in_fill + n1);
+		uint32_t free_after = x->n_free - n1;
+		uint32_t keep = RSP_TX_RESERVE + fill_deficit(x) - n1;
+		uint32_t bp = boost_pool(x);
+
+		if (free_after > keep)
+			n2 = want < free_after - keep ? want : free_after - keep;
+		if (n2 > (bp > x->above_base ? bp - x->above_base : 0))
+			n2 = bp > x->above_base ? bp - x->above_base : 0;
+	}
+	n = n1 + n2;
+	if (n)
+		n = xsk_ring_prod__reserve(&s->fill, n, &idx);
 	for (i = 0; i < n; i++)
 		*xsk_ring_prod__fill_addr(&s->fill, idx + i) = frame_alloc(x, s->slot);
-	xsk_ring_prod__submit(&s->fill, n);
-	s->in_fill += n;
+	if (n) {
+		xsk_ring_prod__submit(&s->fill, n);
+		set_in_fill(x, s, s->in_fill + n);
+	}
+	set_hungry(x, s, s->in_fill < x->base);
 	if (n && xsk_ring_prod__needs_wakeup(&s->fill))
 		recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
@@ -285,6 +423,22 @@ static bool fail_note(struct rsp_xsk *x, uint32_t ifindex, uint32_t queue, int e
 
 /* ------------------------------------------------------ socket lifecycle */
 
+static void add_kernel_stats(struct rsp_xsk_stats *st, const struct rsp_sock *s)
+{
+	struct xdp_statistics ks;
+	socklen_t len = sizeof(ks);
+
+	memset(&ks, 0, sizeof(ks));
+	if (getsockopt(s->fd, SOL_XDP, XDP_STATISTICS, &ks, &len))
+		return;
+	st->rx_dropped += ks.rx_dropped;
+	if (len >= offsetof(struct xdp_statistics, rx_fill_ring_empty_descs) +
+		   sizeof(ks.rx_fill_ring_empty_descs)) {
+		st->rx_ring_full += ks.rx_ring_full;
+		st->rx_fill_empty += ks.rx_fill_ring_empty_descs;
+	}
+}
+
 static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
 {
 	struct mdr_xsk_key key = { .ifindex = s->ifindex, .queue = s->queue };
@@ -297,6 +451,7 @@ static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
 		mdr_log(MDR_LOG_WARN, "socket %s queue %u: unregistering slot %u: %s",
 			s->ifname, s->queue, slot, strerror(errno));
 	bpf_map_delete_elem(x->m.xsks_fd, &slot); /* gone with the socket anyway */
+	add_kernel_stats(&x->st, s);
 	epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	xsk_socket__delete(s->xsk);
 	/* The kernel let go of the socket's rings: every frame it held
@@ -314,8 +469,11 @@ static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
 	}
 	mdr_log(MDR_LOG_INFO, "socket down: %s (ifindex %u) queue %u slot %u (%s)",
 		s->ifname, s->ifindex, s->queue, slot, why);
+	set_in_fill(x, s, 0);
+	set_hungry(x, s, false);
 	x->socks[slot] = NULL;
 	x->n_socks--;
+	rebase(x);
 	free(s);
 }
 
@@ -385,6 +543,7 @@ static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
 	s->epoch = ++x->next_epoch;
 	x->socks[uslot] = s;
 	x->n_socks++;
+	rebase(x);
 	s->hnext = x->hash[hash_of(ifindex, queue)];
 	x->hash[hash_of(ifindex, queue)] = uslot;
 
@@ -498,6 +657,7 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 		x->free_stack[i] = (uint64_t)(opts->umem_frames - 1 - i) * RSP_FRAME_SIZE;
 	}
 	x->n_free = opts->umem_frames;
+	x->base = fill_base(x);
 
 	err = xsk_umem__create(&x->umem, x->area, x->area_len, &x->anchor_fill,
 			       &x->anchor_comp, &ucfg);
@@ -691,7 +851,7 @@ static void mark_dirty(struct rsp_xsk *x, struct rsp_sock *s)
 unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 {
 	struct rsp_sock *s = slot < MDR_MAX_XSKS ? x->socks[slot] : NULL;
-	uint32_t idx, n, i;
+	uint32_t idx, n, i, left, target;
 	uint64_t addrs[RSP_BATCH];
 
 	if (!s)
@@ -730,7 +890,17 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 	xsk_ring_cons__release(&s->rx, n);
 	for (i = 0; i < n; i++)
 		frame_free(x, addrs[i]);
-	s->in_fill = s->in_fill > n ? s->in_fill - n : 0;
+	left = s->in_fill > n ? s->in_fill - n : 0;
+	set_in_fill(x, s, left);
+	s->rx_period += n;
+	/* This batch used a large part of the ring, or was a full batch
+	 * (more may be waiting): the ring may run dry before the next round.
+	 * Boost the socket's fill target to the whole ring at once: ramping
+	 * up step by step loses frames (a TCP retransmission each) on the
+	 * way. The frames come from the bounded boost pool. */
+	target = x->base + s->boost;
+	if ((n == RSP_BATCH || n * RSP_BOOST_FRAC >= target) && target < x->o.ring_size)
+		s->boost = x->o.ring_size - x->base;
 	refill(x, s);
 	return n;
 }
@@ -760,14 +930,13 @@ static void kick(struct rsp_xsk *x, struct rsp_sock *s)
 	reap_completions(x, s);
 }
 
-int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
-		 uint32_t len)
+uint8_t *rsp_xsk_tx_reserve(struct rsp_xsk *x, struct rsp_port port)
 {
 	struct rsp_sock *s = port_sock(x, port);
 	uint32_t idx;
 	uint64_t a;
 
-	if (!s || !len || len > RSP_FRAME_SIZE)
+	if (!s || x->pend)
 		goto drop;
 	if (!xsk_ring_prod__reserve(&s->tx, 1, &idx)) {
 		kick(x, s); /* copy mode frees ring entries synchronously */
@@ -784,8 +953,32 @@ int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
 		s->tx.cached_prod--;
 		goto drop;
 	}
-	memcpy((uint8_t *)x->area + a, frame, len);
-	*xsk_ring_prod__tx_desc(&s->tx, idx) = (struct xdp_desc){ .addr = a, .len = len };
+	x->pend = s;
+	x->pend_idx = idx;
+	x->pend_addr = a;
+	return (uint8_t *)x->area + a;
+drop:
+	x->st.tx_dropped++;
+	return NULL;
+}
+
+int rsp_xsk_tx_commit(struct rsp_xsk *x, uint32_t len)
+{
+	struct rsp_sock *s = x->pend;
+
+	if (!s)
+		return -1;
+	x->pend = NULL;
+	if (!len || len > RSP_FRAME_SIZE) {
+		/* Cancelled: nothing was published, undo the reservation. */
+		s->tx.cached_prod--;
+		frame_free(x, x->pend_addr);
+		if (len)
+			x->st.tx_dropped++;
+		return len ? -1 : 0;
+	}
+	*xsk_ring_prod__tx_desc(&s->tx, x->pend_idx) =
+		(struct xdp_desc){ .addr = x->pend_addr, .len = len };
 	xsk_ring_prod__submit(&s->tx, 1);
 	s->tx_out++;
 	x->st.tx_frames++;
@@ -794,9 +987,60 @@ int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
 	else
 		mark_dirty(x, s);
 	return 0;
-drop:
-	x->st.tx_dropped++;
-	return -1;
+}
+
+int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
+		 uint32_t len)
+{
+	uint8_t *buf;
+
+	if (!len || len > RSP_FRAME_SIZE) {
+		x->st.tx_dropped++;
+		return -1;
+	}
+	buf = rsp_xsk_tx_reserve(x, port);
+	if (!buf)
+		return -1;
+	memcpy(buf, frame, len);
+	return rsp_xsk_tx_commit(x, len);
+}
+
+/* Sockets below their base share (created while the pool was empty)
+ * get frames as soon as some are free again. */
+static void feed_hungry(struct rsp_xsk *x)
+{
+	for (uint32_t i = 0; i < MDR_MAX_XSKS && x->n_hungry && x->n_free; i++)
+		if (x->socks[i] && x->socks[i]->hungry)
+			refill(x, x->socks[i]);
+}
+
+void rsp_xsk_tick(struct rsp_xsk *x)
+{
+	/* A socket that received less than its fill target in a whole
+	 * period is not busy any more: halve its boost. The frames above
+	 * the new target stay in its ring until traffic uses them. */
+	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++) {
+		struct rsp_sock *s = x->socks[i];
+		struct rsp_xsk_stats ks = { 0 };
+
+		if (!s)
+			continue;
+		/* Frames lost for want of a fill frame: full boost at once. */
+		add_kernel_stats(&ks, s);
+		if (ks.rx_fill_empty != s->fill_empty_seen) {
+			mdr_log(MDR_LOG_DEBUG, "socket %s queue %u: %llu frames lost without a fill frame (fill %u, base %u, boost %u, %u frames in the last period)",
+				s->ifname, s->queue,
+				(unsigned long long)(ks.rx_fill_empty - s->fill_empty_seen),
+				s->in_fill, x->base, s->boost, s->rx_period);
+			s->fill_empty_seen = ks.rx_fill_empty;
+			s->boost = x->o.ring_size - x->base;
+		} else if (s->boost && s->rx_period < x->base + s->boost) {
+			s->boost /= 2;
+		}
+		s->rx_period = 0;
+	}
+	if (x->n_hungry)
+		feed_hungry(x);
 }
 
 void rsp_xsk_flush(struct rsp_xsk *x)
@@ -815,6 +1059,8 @@ void rsp_xsk_flush(struct rsp_xsk *x)
 			mark_dirty(x, s);
 		refill(x, s);
 	}
+	if (x->n_hungry && x->n_free > RSP_TX_RESERVE)
+		feed_hungry(x);
 }
 
 const char *rsp_xsk_port_name(const struct rsp_xsk *x, struct rsp_port port,
@@ -832,6 +1078,9 @@ const char *rsp_xsk_port_name(const struct rsp_xsk *x, struct rsp_port port,
 void rsp_xsk_get_stats(const struct rsp_xsk *x, struct rsp_xsk_stats *st)
 {
 	*st = x->st;
+	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
+		if (x->socks[i])
+			add_kernel_stats(st, x->socks[i]);
 	st->sockets = x->n_socks;
 	st->free_frames = x->n_free;
 }

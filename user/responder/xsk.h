@@ -74,6 +74,11 @@ struct rsp_xsk_stats {
 	uint64_t tx_frames;
 	uint64_t tx_dropped;   /* no free frame, ring full or stale port */
 	uint64_t kick_errors;  /* sendto failures other than EAGAIN/EBUSY */
+	/* The kernel's XDP_STATISTICS of sockets already closed: frames lost
+	 * before we saw them (no fill frame, RX ring full, other). */
+	uint64_t rx_fill_empty;
+	uint64_t rx_ring_full;
+	uint64_t rx_dropped;
 	uint32_t sockets;      /* sockets currently up */
 	uint32_t free_frames;
 };
@@ -124,9 +129,22 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx);
 int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
 		 uint32_t len);
 
+/*
+ * Build a frame in place: a UMEM frame of RSP_FRAME_SIZE bytes for port,
+ * or NULL when dropped (as rsp_xsk_send). Finish with rsp_xsk_tx_commit
+ * (len 0 cancels) before any other call on x. Saves rsp_xsk_send's copy.
+ */
+uint8_t *rsp_xsk_tx_reserve(struct rsp_xsk *x, struct rsp_port port);
+/* Queue the reserved frame's first len bytes (0: cancel). 0 or -1. */
+int rsp_xsk_tx_commit(struct rsp_xsk *x, uint32_t len);
+
 /* Kick every socket with queued TX, reap completions, refill fill rings.
  * Call once per event-loop round. */
 void rsp_xsk_flush(struct rsp_xsk *x);
+
+/* About once a second: decay the fill-ring boost of sockets that are no
+ * longer busy. */
+void rsp_xsk_tick(struct rsp_xsk *x);
 
 /* Describe a port for logs ("tap0 queue 0") into buf; returns buf. */
 const char *rsp_xsk_port_name(const struct rsp_xsk *x, struct rsp_port port,
