@@ -857,6 +857,23 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 	if (!s)
 		return 0;
 	n = xsk_ring_cons__peek(&s->rx, RSP_BATCH, &idx);
+	if (!n)
+		return 0;
+	/* These n frames left the kernel's hands: refill the fill ring now,
+	 * from the pool, not after the batch was handled (frames arriving
+	 * meanwhile would find it empty and be lost). */
+	left = s->in_fill > n ? s->in_fill - n : 0;
+	set_in_fill(x, s, left);
+	s->rx_period += n;
+	/* This batch used a large part of the ring, or was a full batch
+	 * (more may be waiting): the ring may run dry before the next round.
+	 * Boost the socket's fill target to the whole ring at once: ramping
+	 * up step by step loses frames (a TCP retransmission each) on the
+	 * way. The frames come from the bounded boost pool. */
+	target = x->base + s->boost;
+	if ((n == RSP_BATCH || n * RSP_BOOST_FRAC >= target) && target < x->o.ring_size)
+		s->boost = x->o.ring_size - x->base;
+	refill(x, s);
 	for (i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
 		uint64_t off = d->addr % RSP_FRAME_SIZE;
@@ -885,23 +902,9 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 		if (x->socks[slot] != s)
 			return i + 1;
 	}
-	if (!n)
-		return 0;
 	xsk_ring_cons__release(&s->rx, n);
 	for (i = 0; i < n; i++)
 		frame_free(x, addrs[i]);
-	left = s->in_fill > n ? s->in_fill - n : 0;
-	set_in_fill(x, s, left);
-	s->rx_period += n;
-	/* This batch used a large part of the ring, or was a full batch
-	 * (more may be waiting): the ring may run dry before the next round.
-	 * Boost the socket's fill target to the whole ring at once: ramping
-	 * up step by step loses frames (a TCP retransmission each) on the
-	 * way. The frames come from the bounded boost pool. */
-	target = x->base + s->boost;
-	if ((n == RSP_BATCH || n * RSP_BOOST_FRAC >= target) && target < x->o.ring_size)
-		s->boost = x->o.ring_size - x->base;
-	refill(x, s);
 	return n;
 }
 
