@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 #include "store.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -56,12 +57,8 @@ uint32_t mdr_chunk_count(uint32_t len)
 uint32_t mdr_instance_id_probe(const char *uuid, unsigned attempt)
 {
 	/* FNV-1a: stable across builds and hosts, good spread on hex text. */
-	uint32_t h = 2166136261u;
+	uint32_t h = mdr_fnv1a(MDR_FNV1A_INIT, uuid, strlen(uuid));
 
-	for (const unsigned char *p = (const unsigned char *)uuid; *p; p++) {
-		h ^= *p;
-		h *= 16777619u;
-	}
 	/* Linear probe over 1..UINT32_MAX (0 is "no instance"). */
 	return (uint32_t)(((uint64_t)h + attempt) % UINT32_MAX) + 1;
 }

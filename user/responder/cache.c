@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "defn.h"
+#include "hash.h"
 #include "log.h"
 #include "render.h"
 #include "store.h"
@@ -325,14 +326,11 @@ static void spy_random(void *buf, size_t len, void *opaque)
 
 static uint32_t memo_hash(const char *path, size_t pl, const char *remote, size_t rl)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	static const uint8_t sep = 0xff; /* a separator no path byte can be */
+	uint32_t h = mdr_fnv1a(MDR_FNV1A_INIT, path, pl);
 
-	for (size_t k = 0; k < pl; k++)
-		h = (h ^ (uint8_t)path[k]) * 16777619u;
-	h = (h ^ 0xffu) * 16777619u; /* separator no path byte can be */
-	for (size_t k = 0; k < rl; k++)
-		h = (h ^ (uint8_t)remote[k]) * 16777619u;
-	return h;
+	h = mdr_fnv1a(h, &sep, 1);
+	return mdr_fnv1a(h, remote, rl);
 }
 
 static void memo_answer(const struct rsp_memo *m, struct mdr_reply *out)
