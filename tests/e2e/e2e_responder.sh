@@ -16,7 +16,11 @@
 #  5. real tap devices (a VMM relay holds them), port mode, same IPv4;
 #  6. many taps on the default UMEM: every guest is answered (fill frames
 #     are shared fairly, not handed out first come first served), and one
-#     busy guest still runs wrk without an error next to them.
+#     busy guest still runs wrk without an error next to them;
+#  7. a UMEM too small for its taps: idle taps created while it had room
+#     hold larger fill shares than later ones get; a guest on a tap created
+#     afterwards is still answered (idle sockets are reopened to take their
+#     frames back), and the guests whose sockets were reopened too.
 # Usage: sh tests/e2e/e2e_responder.sh
 #   RSP_SECTIONS="1 6" runs only those sections (default: all).
 . "$(dirname "$0")/lib.sh"
@@ -35,7 +39,12 @@ RESTART_OK_AFTER=20
 # Taps of the scale section: more than the ~15 sockets the first-come fill
 # rings of the old responder served from the default 8192 UMEM frames.
 MANY_TAPS=${RSP_MANY_TAPS:-40}
-RSP_SECTIONS=${RSP_SECTIONS:-1 2 3 4 5 6}
+# Section 7: the smallest UMEM and rings the responder accepts, and more
+# idle taps than its frames cover (20 at the full base share of 32, a few
+# at smaller shares, 32 more at the floor of 8 from the TX reserve).
+SMALL_UMEM="--umem-frames 1024 --ring-size 64"
+IDLE_TAPS=${RSP_IDLE_TAPS:-80}
+RSP_SECTIONS=${RSP_SECTIONS:-1 2 3 4 5 6 7}
 section() { case " $RSP_SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 command -v wrk >/dev/null || skip_all "needs wrk"
@@ -79,6 +88,20 @@ entries() {
 	bpftool -j map dump pinned "$PIN/$1" | "$GUEST_PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'
 }
 slots() { entries mdr_xsk_slot; }
+# A guest appearing while everything runs: namespace $TOPO-g3 behind tap3
+# (removed with the topology's other guests).
+add_guest3() { # ipv4
+	ip netns add "$TOPO-g3"
+	ip -n "$TOPO-g3" link set lo up
+	ip -n "$HV" link add tap3 type veth peer name eth0 address 52:54:00:00:01:03 netns "$TOPO-g3"
+	ip -n "$HV" link set tap3 up
+	ip -n "$TOPO-g3" addr add "$1/24" dev eth0
+	# The guest end needs an XDP program of its own to receive XDP_TX (the
+	# ARP replies) from a veth peer in native mode (see tools/topo.sh).
+	ip -n "$TOPO-g3" link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp
+	ip -n "$TOPO-g3" link set eth0 up
+	ip -n "$TOPO-g3" route add 169.254.169.254 dev eth0
+}
 slots_eq() { [ "$(slots)" -eq "$1" ]; }
 log_has() { grep -q "$2" "$E2E_TMP/$1.log"; }
 
@@ -171,17 +194,7 @@ check "responder counters reach mdr_rstats (mdrctl stats)" wait_for --timeout 3 
 
 # ---- 2. interfaces appearing and disappearing -----------------------------------
 diag "==== hot-plug: a third guest appears, the second disappears"
-G3=$TOPO-g3
-ip netns add "$G3"
-ip -n "$G3" link set lo up
-ip -n "$HV" link add tap3 type veth peer name eth0 address 52:54:00:00:01:03 netns "$G3"
-ip -n "$HV" link set tap3 up
-ip -n "$G3" addr add 10.99.0.10/24 dev eth0
-# The guest end needs an XDP program of its own to receive XDP_TX (the
-# ARP replies) from a veth peer in native mode (see tools/topo.sh).
-ip -n "$G3" link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp
-ip -n "$G3" link set eth0 up
-ip -n "$G3" route add 169.254.169.254 dev eth0
+add_guest3 10.99.0.10
 mkdefn "$DATA/minimal.json" rsp-c 3 >"$E2E_TMP/c.json"
 check "load instance c (tap3)" mdrctl instance load --allow-missing-port "$E2E_TMP/c.json"
 check "a socket is registered for the new tap3" wait_for slots_eq 3
@@ -320,6 +333,49 @@ if topo_create --mode port --guests $MANY_TAPS; then
 		got=$(in_guest $((MANY_TAPS / 2)) curl -sS -m 5 $META/latest/meta-data/hostname 2>&1)
 		check_eq "an idle guest is still answered after the busy ones" "$got" "rsp-m$((MANY_TAPS / 2)).novalocal"
 		check_not "no UMEM warning at $MANY_TAPS taps" log_has "responder-$TOPO" 'spread thin'
+	else
+		dump_logs
+	fi
+	topo_teardown
+fi
+fi
+
+# ---- 7. reclaiming fill frames from idle sockets --------------------------------------
+if section 7; then
+diag "==== $IDLE_TAPS idle taps on a UMEM of 1024 frames, then a new guest"
+if topo_create --mode port --guests 2; then
+	if start_mdrd && start_responder $SMALL_UMEM; then
+		i=1
+		while [ $i -le 3 ]; do
+			mkdefn "$DATA/minimal.json" rsp-r$i $i >"$E2E_TMP/r$i.json"
+			check "load instance r$i (tap$i)" mdrctl instance load --allow-missing-port "$E2E_TMP/r$i.json"
+			i=$((i + 1))
+		done
+		check_eq "guest 1 is answered before the idle taps" \
+			"$(gcurl 1 $META/latest/meta-data/hostname 2>&1)" rsp-r1.novalocal
+		: >"$E2E_TMP/idle.batch"
+		i=1
+		while [ $i -le "$IDLE_TAPS" ]; do
+			echo "link add tap$((100 + i)) type veth peer name idle$i" >>"$E2E_TMP/idle.batch"
+			echo "link set tap$((100 + i)) up" >>"$E2E_TMP/idle.batch"
+			echo "link set idle$i up" >>"$E2E_TMP/idle.batch"
+			i=$((i + 1))
+		done
+		ip -n "$HV" -batch "$E2E_TMP/idle.batch"
+		check "a socket for each of the $IDLE_TAPS idle taps" wait_for --timeout 60 slots_eq $((2 + IDLE_TAPS))
+		# Guest 3 on a tap created now: the pool is empty, idle sockets
+		# (quiet for two ticks) give their frames back.
+		add_guest3 10.99.0.13
+		g3_ok() { [ "$(in_guest 3 curl -sS -m 1 $META/latest/meta-data/hostname 2>/dev/null)" = rsp-r3.novalocal ]; }
+		check "the guest on the tap created last is answered" wait_for --timeout 20 g3_ok
+		check_eq "guests 1 and 2 are still answered (their idle sockets were reopened)" \
+			"$(gcurl 1 $META/latest/meta-data/hostname 2>&1) $(gcurl 2 $META/latest/meta-data/hostname 2>&1)" \
+			"rsp-r1.novalocal rsp-r2.novalocal"
+		wrk_run 1 "keep-alive on a socket reopened to reclaim its frames" $META/latest/meta-data/hostname
+		stop_pid "$RESP_PID"; RESP_PID=""
+		check "the responder reports frames reclaimed by reopening idle sockets" \
+			log_has "responder-$TOPO" 'frames: .* [1-9][0-9]* frames reclaimed by reopening [1-9]'
+		ip netns del "$TOPO-g3"
 	else
 		dump_logs
 	fi

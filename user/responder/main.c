@@ -207,7 +207,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	rsp_app_set_now(app, now);
 	rsp_xsk_sync(x, now, true);
 	next_check = now + DEVICE_CHECK_NS;
-	next_rescan = now + RESCAN_NS;
+	next_rescan = rsp_xsk_sync_more(x) ? now : now + RESCAN_NS;
 	next_tick = now + TICK_NS;
 	deadline = UINT64_MAX;
 	mdr_log(MDR_LOG_INFO, "serving (pin dir %s, %u UMEM frames, rings of %u)",
@@ -273,7 +273,12 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 				next_check = now + DEVICE_CHECK_NS;
 			}
 			rsp_xsk_flush(x);
-			next_rescan = now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
+			/* From the end of the sync: creating sockets takes time. */
+			now = mono_ns();
+			if (rsp_xsk_sync_more(x))
+				next_rescan = now; /* after serving what arrived */
+			else
+				next_rescan = now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
 		}
 		if (now >= next_tick) {
 			rsp_app_tick(app);
@@ -285,11 +290,12 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	{
 		struct rsp_xsk_stats st;
 		rsp_xsk_get_stats(x, &st);
-		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without metadata), %llu sent, %llu dropped on send, %llu kick errors; lost in the kernel: %llu without a fill frame, %llu RX ring full, %llu other",
+		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without metadata), %llu sent, %llu dropped on send, %llu kick errors; lost in the kernel: %llu without a fill frame, %llu RX ring full, %llu other; %llu frames reclaimed by reopening %llu idle sockets",
 			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_no_meta,
 			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped,
 			(unsigned long long)st.kick_errors, (unsigned long long)st.rx_fill_empty,
-			(unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_dropped);
+			(unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_dropped,
+			(unsigned long long)st.reclaimed_frames, (unsigned long long)st.reopened);
 	}
 out:
 	rsp_xsk_close(x); /* unregister first: XDP falls back at once */

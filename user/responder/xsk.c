@@ -61,6 +61,17 @@
 /* A batch that used at least 1/RSP_BOOST_FRAC of the socket's fill target
  * means the ring may run dry before the next round: double the target. */
 #define RSP_BOOST_FRAC 2u
+/* A socket idle for this many ticks (about seconds) in a row may be
+ * reopened to reclaim the frames its fill ring holds above the base share
+ * (see reclaim()): long enough that it is not in the middle of a crawl. */
+#define RSP_RECLAIM_IDLE_TICKS 2u
+/* Base shares reclaimed beyond the current need, for the next sockets. */
+#define RSP_RECLAIM_SLACK 16u
+/* Sockets reopened per reclaim round (~0.1 ms each): bounds the stall. */
+#define RSP_RECLAIM_MAX 64u
+/* Sockets created per sync round (~1 ms each): hundreds of new taps at
+ * once do not stall serving the others; the rest come next round. */
+#define RSP_SYNC_CREATE_MAX 32u
 /* Queues served per interface: taps have 1..a few, a NIC at most 256. */
 #define RSP_MAX_QUEUES 256u
 /* sendto rounds per flush when the kernel returns EAGAIN (copy mode
@@ -92,6 +103,7 @@ struct rsp_sock {
 	uint32_t in_fill;   /* frames given to the kernel for RX */
 	uint32_t boost;     /* fill target above the base share, 0 = none */
 	uint32_t rx_period; /* frames received since the last rsp_xsk_tick */
+	uint32_t idle_ticks; /* rsp_xsk_tick periods without traffic, in a row */
 	bool hungry;        /* below its base share: refilled at every flush */
 	uint64_t fill_empty_seen; /* kernel's rx_fill_ring_empty_descs, last tick */
 	uint32_t tx_out;    /* frames queued for TX, not yet completed */
@@ -141,6 +153,7 @@ struct rsp_xsk {
 	uint32_t above_base;  /* sum of max(0, in_fill - base) */
 	uint32_t n_hungry;    /* sockets with hungry set */
 	bool warned_thin;     /* logged that the UMEM is spread thin */
+	bool warned_short;    /* logged that sockets starve, nothing to reclaim */
 	uint16_t *owner;      /* per frame: slot, or NO_OWNER when free */
 
 	struct rsp_sock *socks[MDR_MAX_XSKS];
@@ -157,6 +170,7 @@ struct rsp_xsk {
 	struct rsp_fail *fails; /* RSP_MAX_FAILS entries */
 	uint32_t n_fails;
 	uint64_t now_ns;        /* of the current sync */
+	bool sync_more;         /* the last sync left sockets to create */
 
 	struct rsp_xsk_stats st;
 	/* The open rsp_xsk_tx_reserve: socket, TX ring index, frame. */
@@ -341,6 +355,20 @@ static void reap_completions(struct rsp_xsk *x, struct rsp_sock *s)
 	}
 }
 
+static bool tx_ring_empty(const struct rsp_sock *s)
+{
+	return __atomic_load_n(s->tx.consumer, __ATOMIC_ACQUIRE) == *s->tx.producer;
+}
+
+/* Sockets below their base share (created while the pool was empty)
+ * get frames as soon as some are free again. */
+static void feed_hungry(struct rsp_xsk *x)
+{
+	for (uint32_t i = 0; i < MDR_MAX_XSKS && x->n_hungry && x->n_free; i++)
+		if (x->socks[i] && x->socks[i]->hungry)
+			refill(x, x->socks[i]);
+}
+
 /* --------------------------------------------------------------- lookups */
 
 static uint32_t hash_of(uint32_t ifindex, uint32_t queue)
@@ -414,6 +442,11 @@ static bool fail_note(struct rsp_xsk *x, uint32_t ifindex, uint32_t queue, int e
 	}
 	f->err = err;
 	f->seen = true;
+	/* Binding beyond the queues a device uses is EINVAL (veth allocates
+	 * one per CPU, uses fewer): only a link event or the slowest retry
+	 * will find it in use. */
+	if (err == -EINVAL && queue > 0)
+		f->delay_ns = RSP_RETRY_MAX_NS;
 	f->delay_ns = f->delay_ns ? f->delay_ns * 2 : RSP_RETRY_MIN_NS;
 	if (f->delay_ns > RSP_RETRY_MAX_NS)
 		f->delay_ns = RSP_RETRY_MAX_NS;
@@ -439,6 +472,39 @@ static void add_kernel_stats(struct rsp_xsk_stats *st, const struct rsp_sock *s)
 	}
 }
 
+/* Every frame the socket held (fill ring, RX, TX, completion) back to the
+ * pool: call once the kernel let go of its rings (socket closed). */
+static void return_frames(struct rsp_xsk *x, struct rsp_sock *s)
+{
+	for (uint32_t i = 0; i < x->o.umem_frames; i++)
+		if (x->owner[i] == s->slot)
+			frame_free(x, (uint64_t)i * RSP_FRAME_SIZE);
+	set_in_fill(x, s, 0);
+	s->tx_out = 0;
+	s->tx_unkicked = 0;
+}
+
+/* Forget s (its kernel socket already closed) and free it. */
+static void unlink_sock(struct rsp_xsk *x, struct rsp_sock *s)
+{
+	uint32_t slot = s->slot;
+
+	hash_del(x, s);
+	if (s->dirty) {
+		uint32_t *p = &x->dirty_head;
+		while (*p != NO_SLOT && *p != slot)
+			p = &x->socks[*p]->dnext;
+		if (*p == slot)
+			*p = s->dnext;
+	}
+	set_in_fill(x, s, 0);
+	set_hungry(x, s, false);
+	x->socks[slot] = NULL;
+	x->n_socks--;
+	rebase(x);
+	free(s);
+}
+
 static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
 {
 	struct mdr_xsk_key key = { .ifindex = s->ifindex, .queue = s->queue };
@@ -454,27 +520,10 @@ static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
 	add_kernel_stats(&x->st, s);
 	epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	xsk_socket__delete(s->xsk);
-	/* The kernel let go of the socket's rings: every frame it held
-	 * (fill ring, RX, TX, completion) comes back to the pool. */
-	for (uint32_t i = 0; i < x->o.umem_frames; i++)
-		if (x->owner[i] == slot)
-			frame_free(x, (uint64_t)i * RSP_FRAME_SIZE);
-	hash_del(x, s);
-	if (s->dirty) {
-		uint32_t *p = &x->dirty_head;
-		while (*p != NO_SLOT && *p != slot)
-			p = &x->socks[*p]->dnext;
-		if (*p == slot)
-			*p = s->dnext;
-	}
+	return_frames(x, s);
 	mdr_log(MDR_LOG_INFO, "socket down: %s (ifindex %u) queue %u slot %u (%s)",
 		s->ifname, s->ifindex, s->queue, slot, why);
-	set_in_fill(x, s, 0);
-	set_hungry(x, s, false);
-	x->socks[slot] = NULL;
-	x->n_socks--;
-	rebase(x);
-	free(s);
+	unlink_sock(x, s);
 }
 
 static int free_slot(const struct rsp_xsk *x)
@@ -497,8 +546,10 @@ static void set_busy_poll(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget));
 }
 
-static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
-		       uint32_t queue)
+/* Bind a kernel socket for s (its ifname, queue and slot set), watch it
+ * and point s's XSKMAP slot at it. 0 or -errno; on error nothing of it is
+ * left (s->xsk NULL). */
+static int sock_open(struct rsp_xsk *x, struct rsp_sock *s)
 {
 	struct xsk_socket_config cfg = {
 		.rx_size = x->o.ring_size,
@@ -509,8 +560,40 @@ static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
 		 * the anchor), stated for clarity. */
 		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
 	};
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = RSP_EV(RSP_EV_XSK, s->slot) };
+	int err;
+
+	err = xsk_socket__create_shared(&s->xsk, s->ifname, s->queue, x->umem, &s->rx,
+					&s->tx, &s->fill, &s->comp, &cfg);
+	if (err) {
+		s->xsk = NULL;
+		return err;
+	}
+	s->fd = xsk_socket__fd(s->xsk);
+	if (x->o.busy_poll)
+		set_busy_poll(s->fd);
+	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, s->fd, &ev)) {
+		err = -errno;
+		goto fail;
+	}
+	refill(x, s);
+	if (bpf_map_update_elem(x->m.xsks_fd, &s->slot, &s->fd, BPF_ANY)) {
+		err = -errno;
+		epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+		goto fail;
+	}
+	return 0;
+fail:
+	xsk_socket__delete(s->xsk);
+	s->xsk = NULL;
+	return_frames(x, s);
+	return err;
+}
+
+static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
+		       uint32_t queue)
+{
 	struct mdr_xsk_key key = { .ifindex = ifindex, .queue = queue };
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct rsp_sock *s;
 	int slot, err;
 	uint32_t uslot;
@@ -531,54 +614,129 @@ static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
 	s->queue = queue;
 	s->hnext = s->dnext = NO_SLOT;
 	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
-	err = xsk_socket__create_shared(&s->xsk, ifname, queue, x->umem, &s->rx,
-					&s->tx, &s->fill, &s->comp, &cfg);
-	if (err) {
-		free(s);
-		goto fail;
-	}
-	s->fd = xsk_socket__fd(s->xsk);
-	if (x->o.busy_poll)
-		set_busy_poll(s->fd);
 	s->epoch = ++x->next_epoch;
 	x->socks[uslot] = s;
 	x->n_socks++;
 	rebase(x);
 	s->hnext = x->hash[hash_of(ifindex, queue)];
 	x->hash[hash_of(ifindex, queue)] = uslot;
-
-	ev.data.u64 = RSP_EV(RSP_EV_XSK, uslot);
-	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, s->fd, &ev)) {
-		err = -errno;
-		goto fail_registered;
+	err = sock_open(x, s);
+	if (err) {
+		unlink_sock(x, s);
+		goto fail;
 	}
-	refill(x, s);
 	/* Socket first, then the key XDP looks up: no frame is ever sent
 	 * to a slot whose socket is not there yet. */
-	if (bpf_map_update_elem(x->m.xsks_fd, &uslot, &s->fd, BPF_ANY) ||
-	    bpf_map_update_elem(x->m.slot_fd, &key, &uslot, BPF_ANY)) {
+	if (bpf_map_update_elem(x->m.slot_fd, &key, &uslot, BPF_ANY)) {
 		err = -errno;
-		goto fail_registered;
+		sock_destroy(x, s, "registration failed");
+		goto fail;
 	}
 	fail_forget(x, ifindex, queue);
 	mdr_log(MDR_LOG_INFO, "socket up: %s (ifindex %u) queue %u slot %u",
 		ifname, ifindex, queue, uslot);
 	return 0;
 
-fail_registered:
-	sock_destroy(x, s, "registration failed");
 fail:
 	if (fail_note(x, ifindex, queue, err)) {
-		/* Devices report more queues than they use (veth allocates one
-		 * per CPU): binding beyond the real count is EINVAL. */
 		if (err == -EINVAL && queue > 0)
-			mdr_log(MDR_LOG_DEBUG, "socket %s (ifindex %u) queue %u: no such queue in use (retrying with backoff)",
-				ifname, ifindex, queue);
+			mdr_log(MDR_LOG_DEBUG, "socket %s (ifindex %u) queue %u: no such queue in use (retrying in %llu s or at a link event)",
+				ifname, ifindex, queue, RSP_RETRY_MAX_NS / 1000000000ull);
 		else
 			mdr_log(MDR_LOG_ERR, "socket %s (ifindex %u) queue %u: %s (retrying with backoff)",
 				ifname, ifindex, queue, strerror(-err));
 	}
 	return err;
+}
+
+/*
+ * Reclaim: frames in an idle socket's fill ring only come back when
+ * traffic uses them, so sockets created while the UMEM had room keep
+ * shares larger than today's base while later ones starve. When sockets
+ * lack their base share and the pool cannot give it, recreate idle
+ * sockets that hold more than it: closing a socket returns every frame it
+ * held, and the new one gets the base share. Same slot and epoch, so
+ * connections and XDP's (ifindex, queue) -> slot entry stay; a frame
+ * arriving in the few microseconds without a socket follows the
+ * fallback policy, and TCP retransmits it.
+ */
+static bool sock_quiet(const struct rsp_xsk *x, const struct rsp_sock *s)
+{
+	return s->idle_ticks >= RSP_RECLAIM_IDLE_TICKS && !s->tx_out && !s->dirty &&
+	       x->pend != s && tx_ring_empty(s) &&
+	       __atomic_load_n(s->rx.producer, __ATOMIC_ACQUIRE) == *s->rx.consumer;
+}
+
+static bool sock_recycle(struct rsp_xsk *x, struct rsp_sock *s)
+{
+	struct mdr_xsk_key key = { .ifindex = s->ifindex, .queue = s->queue };
+	int err;
+
+	add_kernel_stats(&x->st, s);
+	epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	xsk_socket__delete(s->xsk); /* also empties its XSKMAP slot */
+	s->xsk = NULL;
+	return_frames(x, s);
+	s->boost = 0;
+	s->fill_empty_seen = 0;
+	s->rx_period = 0;
+	err = sock_open(x, s);
+	if (err) {
+		mdr_log(MDR_LOG_ERR, "socket %s queue %u: reopening to reclaim frames: %s",
+			s->ifname, s->queue, strerror(-err));
+		bpf_map_delete_elem(x->m.slot_fd, &key);
+		if (x->down)
+			x->down(x->down_ctx, (struct rsp_port){ .slot = s->slot, .epoch = s->epoch });
+		unlink_sock(x, s);
+		return false;
+	}
+	return true;
+}
+
+static void reclaim(struct rsp_xsk *x)
+{
+	uint32_t avail, need, got = 0, n = 0;
+
+	if (!x->n_hungry)
+		return;
+	need = fill_deficit(x);
+	avail = x->n_free > RSP_TX_RESERVE ? x->n_free - RSP_TX_RESERVE : 0;
+	if (need <= avail)
+		return;
+	/* And room for a few more sockets: taps tend to come in bursts. */
+	need += RSP_RECLAIM_SLACK * x->base - avail;
+	/* Largest idle hoards first: fewest sockets reopened. */
+	while (got < need && n < RSP_RECLAIM_MAX) {
+		struct rsp_sock *best = NULL;
+
+		for (uint32_t i = 0; i < MDR_MAX_XSKS; i++) {
+			struct rsp_sock *s = x->socks[i];
+			if (s && s->in_fill > x->base && sock_quiet(x, s) &&
+			    (!best || s->in_fill > best->in_fill))
+				best = s;
+		}
+		if (!best)
+			break;
+		got += best->in_fill - x->base;
+		n++;
+		if (!sock_recycle(x, best))
+			break;
+	}
+	if (n) {
+		mdr_log(MDR_LOG_DEBUG, "reclaimed %u UMEM frames from %u idle sockets for %u sockets below their share",
+			got, n, x->n_hungry);
+		x->st.reclaimed_frames += got;
+		x->st.reopened += n;
+		feed_hungry(x);
+	}
+	if (x->n_hungry && !x->warned_short && !x->above_base &&
+	    x->n_free <= RSP_TX_RESERVE) {
+		/* No socket holds more than its share: nothing to take back,
+		 * only a bigger UMEM helps. */
+		x->warned_short = true;
+		mdr_log(MDR_LOG_WARN, "%u of %u sockets lack UMEM frames and no idle socket holds spare ones: raise --umem-frames (now %u)",
+			x->n_hungry, x->n_socks, x->o.umem_frames);
+	}
 }
 
 /* ------------------------------------------------------------ public API */
@@ -757,6 +915,11 @@ static uint32_t read_ifaces(struct rsp_xsk *x)
 	return n;
 }
 
+bool rsp_xsk_sync_more(const struct rsp_xsk *x)
+{
+	return x->sync_more;
+}
+
 void rsp_xsk_retry_now(struct rsp_xsk *x)
 {
 	for (uint32_t i = 0; i < x->n_fails; i++) {
@@ -768,10 +931,11 @@ void rsp_xsk_retry_now(struct rsp_xsk *x)
 int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 {
 	char name[IF_NAMESIZE];
-	uint32_t n;
+	uint32_t n, created = 0;
 	int changed = 0;
 
 	x->now_ns = now_ns;
+	x->sync_more = false;
 	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
 		if (x->socks[i])
 			x->socks[i]->seen = false;
@@ -806,6 +970,11 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 				if (now_ns < f->next_ns)
 					continue; /* backing off */
 			}
+			if (created >= RSP_SYNC_CREATE_MAX) {
+				x->sync_more = true; /* the rest at the next round */
+				continue;
+			}
+			created++;
 			if (!sock_create(x, key, name, q)) {
 				s = sock_find(x, key, q);
 				if (s)
@@ -825,6 +994,10 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 			x->fails[i] = x->fails[--x->n_fails];
 		else
 			i++;
+	/* New sockets the pool could not fill: serve them now, not at the
+	 * next tick (the guest's first SYN is on its way). */
+	if (changed)
+		reclaim(x);
 	return changed;
 }
 
@@ -865,6 +1038,7 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 	left = s->in_fill > n ? s->in_fill - n : 0;
 	set_in_fill(x, s, left);
 	s->rx_period += n;
+	s->idle_ticks = 0;
 	/* This batch used a large part of the ring, or was a full batch
 	 * (more may be waiting): the ring may run dry before the next round.
 	 * Boost the socket's fill target to the whole ring at once: ramping
@@ -906,11 +1080,6 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 	for (i = 0; i < n; i++)
 		frame_free(x, addrs[i]);
 	return n;
-}
-
-static bool tx_ring_empty(const struct rsp_sock *s)
-{
-	return __atomic_load_n(s->tx.consumer, __ATOMIC_ACQUIRE) == *s->tx.producer;
 }
 
 /* Make the kernel transmit what the TX ring holds. Copy mode transmits
@@ -984,6 +1153,7 @@ int rsp_xsk_tx_commit(struct rsp_xsk *x, uint32_t len)
 		(struct xdp_desc){ .addr = x->pend_addr, .len = len };
 	xsk_ring_prod__submit(&s->tx, 1);
 	s->tx_out++;
+	s->idle_ticks = 0;
 	x->st.tx_frames++;
 	if (++s->tx_unkicked >= RSP_BATCH)
 		kick(x, s);
@@ -1006,15 +1176,6 @@ int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
 		return -1;
 	memcpy(buf, frame, len);
 	return rsp_xsk_tx_commit(x, len);
-}
-
-/* Sockets below their base share (created while the pool was empty)
- * get frames as soon as some are free again. */
-static void feed_hungry(struct rsp_xsk *x)
-{
-	for (uint32_t i = 0; i < MDR_MAX_XSKS && x->n_hungry && x->n_free; i++)
-		if (x->socks[i] && x->socks[i]->hungry)
-			refill(x, x->socks[i]);
 }
 
 void rsp_xsk_tick(struct rsp_xsk *x)
@@ -1040,10 +1201,15 @@ void rsp_xsk_tick(struct rsp_xsk *x)
 		} else if (s->boost && s->rx_period < x->base + s->boost) {
 			s->boost /= 2;
 		}
+		if (s->rx_period || s->tx_out)
+			s->idle_ticks = 0;
+		else if (s->idle_ticks < UINT32_MAX)
+			s->idle_ticks++;
 		s->rx_period = 0;
 	}
 	if (x->n_hungry)
 		feed_hungry(x);
+	reclaim(x);
 }
 
 void rsp_xsk_flush(struct rsp_xsk *x)

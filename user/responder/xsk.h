@@ -79,6 +79,8 @@ struct rsp_xsk_stats {
 	uint64_t rx_fill_empty;
 	uint64_t rx_ring_full;
 	uint64_t rx_dropped;
+	uint64_t reclaimed_frames; /* taken back from idle sockets' fill rings */
+	uint64_t reopened;     /* idle sockets reopened to reclaim them */
 	uint32_t sockets;      /* sockets currently up */
 	uint32_t free_frames;
 };
@@ -105,9 +107,13 @@ void rsp_xsk_close(struct rsp_xsk *x);
  * those whose interface left the map or the namespace (checked for
  * interfaces already served only when check_devices: after a link event
  * and now and then). Failures are logged once and retried with backoff
- * (now_ns: monotonic). Returns sockets changed.
+ * (now_ns: monotonic). Creates at most a budget of sockets per call (see
+ * rsp_xsk_sync_more). Returns sockets changed.
  */
 int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices);
+
+/* The last sync stopped at its creation budget: sync again soon. */
+bool rsp_xsk_sync_more(const struct rsp_xsk *x);
 
 /* Forget the backoff of failed sockets (a link event: retry them now). */
 void rsp_xsk_retry_now(struct rsp_xsk *x);
