@@ -13,6 +13,8 @@
 #   BENCH_RESP_ARGS extra mdr-responder arguments (default: none, its own
 #                   defaults, which serve 256 taps; see docs/perf.md)
 #   BENCH_KEEP=1    keep the temp dir (daemon logs, docroot) for inspection
+#   BENCH_PERF=1    record a system-wide profile (perf record -a -g) of every
+#                   wrk and boot-storm run into $BUILD/bench/logs/*.perf
 #
 # Everything runs in namespaces made by tools/topo.sh (bridge mode: guests
 # route 169.254.169.254 via br0 in the hypervisor namespace). nginx (Debian
@@ -101,6 +103,15 @@ wait_entries() {
 		sleep 0.1
 	done
 	echo "$_we_n"
+}
+# profiled NAME CMD...: CMD, under a system-wide perf record when BENCH_PERF=1.
+profiled() {
+	_pn=$1; shift
+	if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+		perf record -q -a -g -o "$OUT/logs/$_pn.perf" -- "$@"
+	else
+		"$@"
+	fi
 }
 # Machine-wide busy jiffies (user nice system irq softirq steal).
 cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
@@ -326,11 +337,11 @@ wrk_run() { # side cfg path close(0|1) rep
 	_f=$OUT/logs/wrk-$2-$1-$5.txt
 	_c0=$(cpu_busy)
 	if [ "$4" = 1 ]; then
-		timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$WRK_CONN -d${DUR}s --latency \
-			-H 'Connection: close' "$META_URL$3" >"$_f" 2>&1
+		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$WRK_CONN \
+			-d${DUR}s --latency -H 'Connection: close' "$META_URL$3" >"$_f" 2>&1
 	else
-		timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$WRK_CONN -d${DUR}s --latency \
-			"$META_URL$3" >"$_f" 2>&1
+		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$WRK_CONN \
+			-d${DUR}s --latency "$META_URL$3" >"$_f" 2>&1
 	fi
 	_c1=$(cpu_busy)
 	# shellcheck disable=SC2046 # split into fields on purpose
@@ -405,11 +416,13 @@ while [ $i -le "$NG" ]; do STORM_NS="$STORM_NS $(gns $i)"; i=$((i + 1)); done
 storm_run() { # side rep
 	_f=$OUT/logs/storm-$1-$2.txt
 	# shellcheck disable=SC2086
-	timeout -k 5 300 "$STORM" crawl -s "$SEQ" -t $CI_TIMEOUT_MS -r $CI_RETRIES -d 240 $STORM_NS >"$_f" 2>&1
+	_c0=$(cpu_busy)
+	profiled "storm-$1-$2" timeout -k 5 300 "$STORM" crawl -s "$SEQ" -t $CI_TIMEOUT_MS -r $CI_RETRIES -d 240 $STORM_NS >"$_f" 2>&1
+	_c1=$(cpu_busy)
 	_t=$("$PY" "$BT/report.py" kv "$_f" time_s) || { log "storm ($1) failed: $(cat "$_f")"; return 0; }
 	raw storm_s "$1" "$_t"
 	raw storm_failed "$1" "$("$PY" "$BT/report.py" kv "$_f" failed_attempts)"
-	log "  storm $1: $(cat "$_f")"
+	log "  storm $1: $(cat "$_f") cpu_s=$(fdiv $((_c1 - _c0)) "$HZ") (incl. process start)"
 }
 if want storm && have_time 120; then
 	log "boot storm: $NG guests at once"

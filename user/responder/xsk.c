@@ -809,6 +809,13 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 			opts->umem_frames);
 		goto fail;
 	}
+	/* Touch every page once from here: MAP_POPULATE filled the page
+	 * tables from the kernel's side, but the first user access of each
+	 * page can still fault into the hypervisor on virtualised hosts
+	 * (shadow page tables), which the first burst of guests would pay
+	 * for, one frame at a time, in the middle of serving. */
+	for (size_t off = 0; off < x->area_len; off += (size_t)getpagesize())
+		((volatile uint8_t *)x->area)[off] = 0;
 	for (uint32_t i = 0; i < opts->umem_frames; i++) {
 		x->owner[i] = NO_OWNER;
 		/* Low addresses on top: the first frames used stay hot. */
