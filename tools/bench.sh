@@ -218,7 +218,7 @@ mdr_stop() {
 	stop_pid "${MDRD_PID:-}"; MDRD_PID=""
 }
 OURS=0
-MDRD_PID="" RESP_PID="" MDRD_MODE_ARGS=""
+MDRD_PID="" RESP_PID="" MDRD_MODE_ARGS=${BENCH_MDRD_MODE_ARGS:-}
 _t0=$(now_ms)
 if mdr_start && wait_for --timeout 20 ip netns exec "$(gns 1)" curl -sf -m 2 -o /dev/null \
 	"$META_URL$SMALL_PATH"; then
@@ -437,14 +437,13 @@ fi
 
 # ---- flood fairness (issue 6) ----------------------------------------------
 # Guest 1 probes (open loop, new connection per request) while guest 2 floods.
-# The attacker's eth0 runs topo.sh's empty XDP program (veth guests need one);
-# for the SYN flood it is replaced by synack_drop and put back afterwards.
+# For the SYN flood the attacker's eth0 runs synack_drop, removed afterwards.
 attacker_rst_drop() { # on|off: a SYN flooder ignores SYN-ACKs (no RST back)
 	if [ "$1" = on ]; then
 		ip -n "$(gns 2)" -force link set dev eth0 xdpdrv obj "$OUT/bin/synack_drop.bpf.o" sec xdp ||
 			note "SYN flood: could not drop the attacker's SYN-ACKs; its kernel answered them with RST"
 	else
-		ip -n "$(gns 2)" -force link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp
+		ip -n "$(gns 2)" link set dev eth0 xdp off
 	fi
 	return 0
 }
@@ -670,7 +669,7 @@ if [ $OURS = 1 ] && want scale && have_time 150; then
 	ip -n "$HV" link add tapz900 type veth peer name eth0 netns "$LATE"
 	ip -n "$HV" link set tapz900 master br0 up
 	ip -n "$LATE" addr add 10.99.0.250/24 dev eth0
-	ip -n "$LATE" link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp # as topo.sh does
+	nsenter --net="/run/netns/$LATE" ethtool -K eth0 gro on >/dev/null # as topo.sh does
 	ip -n "$LATE" link set eth0 up
 	ip -n "$LATE" route add 169.254.169.254 via "$GATEWAY" dev eth0
 	_k=0

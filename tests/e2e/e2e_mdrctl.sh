@@ -232,7 +232,7 @@ check_eq "stats -j: every XDP and responder counter" \
 check_eq "stats -j UUID: that instance" "$(mdrctl stats -j "$U1" | jpy "d['id']")" "$ID1"
 check_eq "status -j: the attached taps" \
 	"$(mdrctl status -j | jpy "sorted((i['name'], i['mode']) for i in d['interfaces'])")" \
-	"[('tap1', 'native'), ('tap2', 'native')]"
+	"[('tap1', 'generic'), ('tap2', 'generic')]"
 check_eq "status -j: rx queues from netlink" \
 	"$(mdrctl status -j | jpy "all(i['rx_queues'] >= 1 for i in d['interfaces'])")" "True"
 check "config sets policies, rate, endpoints" mdrctl config --policy-unknown drop --policy-no-xsk drop \

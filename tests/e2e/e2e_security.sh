@@ -328,7 +328,7 @@ attacker_synack_drop() { # on|off: a SYN flooder ignores SYN-ACKs (no RST back)
 	if [ "$1" = on ]; then
 		[ -n "$SYNACK_DROP" ] && ip -n "$TOPO-g5" -force link set dev eth0 xdpdrv obj "$SYNACK_DROP" sec xdp
 	else
-		ip -n "$TOPO-g5" -force link set dev eth0 xdpdrv obj "$BUILD_DIR/bpf/empty.bpf.o" sec xdp
+		ip -n "$TOPO-g5" link set dev eth0 xdp off
 	fi
 }
 victim base

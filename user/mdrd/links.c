@@ -36,6 +36,7 @@ struct link {
 	uint32_t rx_queues;
 	int seen; /* present in the current dump (resync) */
 	int is_bridge;              /* IFLA_INFO_KIND "bridge" */
+	int is_veth;                /* IFLA_INFO_KIND "veth" */
 	uint8_t addr[ETH_ALEN];     /* the link's own MAC (IFLA_ADDRESS) */
 	int fdb_done;               /* fdb_mac handled: installed, not needed, or failed */
 	int fdb_set;                /* fdb_mac installed as a local FDB entry by us */
@@ -289,10 +290,13 @@ static void attach(struct link *l)
 		break;
 	}
 	default:
-		r = attach_mode(l, XDP_MODE_NATIVE);
+		/* A native program on a veth strips GSO from its peer (the
+		 * guest's end): every guest packet would pay for it, and AF_XDP
+		 * copies on veth in either mode. Generic leaves GSO alone. */
+		r = attach_mode(l, l->is_veth ? XDP_MODE_SKB : XDP_MODE_NATIVE);
 		if (r) {
 			/* Bridges and some drivers have no native XDP: generic mode. */
-			r2 = try_attach(l, XDP_MODE_SKB);
+			r2 = try_attach(l, l->is_veth ? XDP_MODE_NATIVE : XDP_MODE_SKB);
 			if (r2) {
 				mdr_log(MDR_LOG_ERR,
 					"port %s: cannot attach XDP (native: %s, generic: %s)",
@@ -302,8 +306,11 @@ static void attach(struct link *l)
 		}
 	}
 	record_iface(l);
-	mdr_log(MDR_LOG_INFO, "port %s: attached (ifindex %u, %s mode, %u rx queues)", l->name,
-		l->ifindex, l->mode == XDP_MODE_NATIVE ? "native" : "generic", l->rx_queues);
+	mdr_log(MDR_LOG_INFO, "port %s: attached (ifindex %u, %s mode%s, %u rx queues)", l->name,
+		l->ifindex, l->mode == XDP_MODE_NATIVE ? "native" : "generic",
+		l->mode == XDP_MODE_SKB && l->is_veth && mdrd_opts.xdp_mode == MDRD_XDP_AUTO ?
+			" (veth: native XDP would strip the peer's GSO)" : "",
+		l->rx_queues);
 	if (l->is_bridge) {
 		uint8_t mac[ETH_ALEN];
 		int r = meta_mac(mac);
@@ -346,7 +353,10 @@ static void detach(struct link *l, int gone)
 	bpf_map_delete_elem(mdrd_maps.ifaces, &l->ifindex);
 }
 
-static void link_new(uint32_t ifindex, const char *name, uint32_t rxq, int kind_bridge,
+/* IFLA_INFO_KIND of a link message, as far as attaching cares. */
+enum link_kind { KIND_ABSENT = -1, KIND_OTHER, KIND_BRIDGE, KIND_VETH };
+
+static void link_new(uint32_t ifindex, const char *name, uint32_t rxq, enum link_kind kind,
 		     const uint8_t *addr)
 {
 	struct link *l = find_link(ifindex);
@@ -371,8 +381,10 @@ static void link_new(uint32_t ifindex, const char *name, uint32_t rxq, int kind_
 	l->seen = 1;
 	if (rxq)
 		l->rx_queues = mdrd_rx_queues_in_use(name, rxq);
-	if (kind_bridge >= 0) /* absent from a message: unchanged */
-		l->is_bridge = kind_bridge;
+	if (kind != KIND_ABSENT) { /* absent from a message: unchanged */
+		l->is_bridge = kind == KIND_BRIDGE;
+		l->is_veth = kind == KIND_VETH;
+	}
 	if (addr)
 		memcpy(l->addr, addr, ETH_ALEN);
 	if (!l->attached && matches(name))
@@ -405,7 +417,7 @@ struct link_msg {
 	uint32_t ifindex;
 	const char *name;
 	uint32_t rxq;
-	int kind_bridge; /* -1: no IFLA_LINKINFO kind in the message */
+	enum link_kind kind;
 	const uint8_t *addr;
 };
 
@@ -415,7 +427,8 @@ static int linkinfo_cb(const struct nlattr *a, void *data)
 
 	if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
 	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-		m->kind_bridge = !strcmp(mnl_attr_get_str(a), "bridge");
+		m->kind = !strcmp(mnl_attr_get_str(a), "bridge") ? KIND_BRIDGE :
+			  !strcmp(mnl_attr_get_str(a), "veth")   ? KIND_VETH : KIND_OTHER;
 	return MNL_CB_OK;
 }
 
@@ -438,7 +451,7 @@ static int attr_cb(const struct nlattr *a, void *data)
 		break;
 	case IFLA_LINKINFO:
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0) {
-			m->kind_bridge = 0; /* a kind-less linkinfo: not a bridge */
+			m->kind = KIND_OTHER; /* a kind-less linkinfo: not a bridge */
 			mnl_attr_parse_nested(a, linkinfo_cb, m);
 		}
 		break;
@@ -449,7 +462,7 @@ static int attr_cb(const struct nlattr *a, void *data)
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	struct link_msg m = { .ifindex = (uint32_t)ifi->ifi_index, .kind_bridge = -1 };
+	struct link_msg m = { .ifindex = (uint32_t)ifi->ifi_index, .kind = KIND_ABSENT };
 
 	(void)data;
 	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
@@ -458,7 +471,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type == RTM_DELLINK)
 		link_del(m.ifindex);
 	else if (m.name)
-		link_new(m.ifindex, m.name, m.rxq, m.kind_bridge, m.addr);
+		link_new(m.ifindex, m.name, m.rxq, m.kind, m.addr);
 	return MNL_CB_OK;
 }
 
@@ -488,7 +501,7 @@ struct dump_rec {
 	uint32_t ifindex;
 	char name[IF_NAMESIZE];
 	uint32_t rxq;
-	int kind_bridge;
+	enum link_kind kind;
 	int has_addr;
 	uint8_t addr[ETH_ALEN];
 };
@@ -503,7 +516,7 @@ struct dump {
 static int dump_add(struct dump *d, const struct nlmsghdr *nlh)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	struct link_msg m = { .ifindex = (uint32_t)ifi->ifi_index, .kind_bridge = -1 };
+	struct link_msg m = { .ifindex = (uint32_t)ifi->ifi_index, .kind = KIND_ABSENT };
 	struct dump_rec *r;
 
 	mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, &m);
@@ -523,7 +536,7 @@ static int dump_add(struct dump *d, const struct nlmsghdr *nlh)
 	r->ifindex = m.ifindex;
 	snprintf(r->name, sizeof(r->name), "%s", m.name);
 	r->rxq = m.rxq;
-	r->kind_bridge = m.kind_bridge;
+	r->kind = m.kind;
 	if (m.addr) {
 		r->has_addr = 1;
 		memcpy(r->addr, m.addr, ETH_ALEN);
@@ -619,7 +632,7 @@ int links_resync(void)
 		for (size_t i = 0; i < d.n; i++) {
 			struct dump_rec *e = &d.recs[i];
 
-			link_new(e->ifindex, e->name, e->rxq, e->kind_bridge,
+			link_new(e->ifindex, e->name, e->rxq, e->kind,
 				 e->has_addr ? e->addr : NULL);
 		}
 		if (r || !d.complete || d.intr) {
