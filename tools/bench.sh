@@ -413,16 +413,24 @@ note "wrk: -t1 -c$WRK_CONN -d${DUR}s --latency from guest 1 ($MULTI_GUESTS guest
 STORM_NS=""
 i=1
 while [ $i -le "$NG" ]; do STORM_NS="$STORM_NS $(gns $i)"; i=$((i + 1)); done
+# TCP segments the storm guests retransmitted so far (their kernels' SNMP).
+guests_retrans() {
+	for _ns in $STORM_NS; do
+		nsenter --net="/run/netns/$_ns" cat /proc/net/snmp
+	done | awk '$1 == "Tcp:" && $2 ~ /^[0-9]+$/ { s += $13 } END { print s + 0 }'
+}
 storm_run() { # side rep
 	_f=$OUT/logs/storm-$1-$2.txt
-	# shellcheck disable=SC2086
+	_r0=$(guests_retrans)
 	_c0=$(cpu_busy)
+	# shellcheck disable=SC2086
 	profiled "storm-$1-$2" timeout -k 5 300 "$STORM" crawl -s "$SEQ" -t $CI_TIMEOUT_MS -r $CI_RETRIES -d 240 $STORM_NS >"$_f" 2>&1
 	_c1=$(cpu_busy)
 	_t=$("$PY" "$BT/report.py" kv "$_f" time_s) || { log "storm ($1) failed: $(cat "$_f")"; return 0; }
 	raw storm_s "$1" "$_t"
 	raw storm_failed "$1" "$("$PY" "$BT/report.py" kv "$_f" failed_attempts)"
-	log "  storm $1: $(cat "$_f") cpu_s=$(fdiv $((_c1 - _c0)) "$HZ") (incl. process start)"
+	log "  storm $1: $(cat "$_f") cpu_s=$(fdiv $((_c1 - _c0)) "$HZ") (incl. process start)" \
+		"guest_retransmits=$(($(guests_retrans) - _r0))"
 }
 if want storm && have_time 120; then
 	log "boot storm: $NG guests at once"
