@@ -10,6 +10,9 @@
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
+# systemd units (dist/systemd); /usr/local/lib/systemd/system is on
+# systemd's search path, as /lib/systemd/system is for PREFIX=/usr.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= gcc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
@@ -152,7 +155,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/mdr $(DESTDIR)$(PREFIX)/share/doc/mdr
 	install -m 0755 $(addprefix $(BUILD)/,$(PROGS)) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(BUILD)/bpf/mdr_xdp.bpf.o $(DESTDIR)$(PREFIX)/lib/mdr/
-	install -m 0644 README.md maps/README.md $(DESTDIR)$(PREFIX)/share/doc/mdr/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/mdr/
+	install -m 0644 maps/README.md $(DESTDIR)$(PREFIX)/share/doc/mdr/maps.md
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/mdr/examples
+	for u in dist/systemd/*.service.in; do \
+		sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@DOCDIR@|$(PREFIX)/share/doc/mdr|g' $$u \
+			>$(DESTDIR)$(UNITDIR)/$$(basename $$u .in) && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) || exit 1; \
+	done
+	install -m 0644 dist/default/mdrd dist/default/mdr-responder $(DESTDIR)$(PREFIX)/share/doc/mdr/examples/
 
 clean:
 	$(Q)rm -rf $(BUILD)

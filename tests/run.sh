@@ -61,6 +61,12 @@ for f in "$BUILD"/fuzz/fuzz_*; do
 	run_suite "$n" sh tests/fuzz/run-one.sh "$f" "tests/fuzz/corpus/${n#fuzz_}"
 done
 
+# make install and the systemd units.
+for t in tests/dist/*.sh; do
+	[ -f "$t" ] || continue
+	run_suite "dist_$(basename "$t" .sh)" sh "$t"
+done
+
 # End to end, in network namespaces.
 for t in tests/e2e/e2e_*.sh; do
 	[ -f "$t" ] || continue
