@@ -145,13 +145,27 @@ static struct mnl_socket *open_netlink(void)
 	return nl;
 }
 
-/* Link events only tell us to look again: drain them. */
-static void drain_netlink(struct mnl_socket *nl)
+/* Link events tell us to look again, and which interfaces' failed sockets
+ * to retry at once (all of them when events were lost). */
+static void drain_netlink(struct mnl_socket *nl, struct rsp_xsk *x)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	ssize_t n;
 
-	while (mnl_socket_recvfrom(nl, buf, sizeof(buf)) > 0)
-		;
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+		int left = (int)n;
+
+		for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
+			if ((h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) &&
+			    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
+				const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+				if (ifi->ifi_index > 0)
+					rsp_xsk_retry_now(x, (uint32_t)ifi->ifi_index);
+			}
+	}
+	if (n < 0 && errno == ENOBUFS)
+		rsp_xsk_retry_now(x, 0); /* overrun: events lost */
 }
 
 static int add_fd(int epfd, int fd, uint32_t tag)
@@ -244,8 +258,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 				}
 				break;
 			case EV_NETLINK:
-				drain_netlink(nl);
-				rsp_xsk_retry_now(x);
+				drain_netlink(nl, x);
 				link_event = true;
 				next_rescan = now;
 				fast_until = now + RESCAN_FAST_WINDOW_NS;

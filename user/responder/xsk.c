@@ -927,12 +927,13 @@ bool rsp_xsk_sync_more(const struct rsp_xsk *x)
 	return x->sync_more;
 }
 
-void rsp_xsk_retry_now(struct rsp_xsk *x)
+void rsp_xsk_retry_now(struct rsp_xsk *x, uint32_t ifindex)
 {
-	for (uint32_t i = 0; i < x->n_fails; i++) {
-		x->fails[i].next_ns = 0;
-		x->fails[i].delay_ns = 0;
-	}
+	for (uint32_t i = 0; i < x->n_fails; i++)
+		if (!ifindex || x->fails[i].ifindex == ifindex) {
+			x->fails[i].next_ns = 0;
+			x->fails[i].delay_ns = 0;
+		}
 }
 
 int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)

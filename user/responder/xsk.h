@@ -115,8 +115,9 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices);
 /* The last sync stopped at its creation budget: sync again soon. */
 bool rsp_xsk_sync_more(const struct rsp_xsk *x);
 
-/* Forget the backoff of failed sockets (a link event: retry them now). */
-void rsp_xsk_retry_now(struct rsp_xsk *x);
+/* Forget the backoff of the failed sockets of ifindex (0: of every
+ * interface): a link event for it, retry them at the next sync. */
+void rsp_xsk_retry_now(struct rsp_xsk *x, uint32_t ifindex);
 
 /* The socket of slot reported EPOLLERR (its device is going away): tear
  * it down now; the next sync recreates it if the interface still exists. */
