@@ -21,6 +21,18 @@
 #include "store.h"
 #include "tcp.h"
 
+/* Headers in front of a guest's TCP payload, at most: Ethernet, two VLAN
+ * tags, IPv6 with extension headers, TCP with options (rounded up). */
+#define RSP_MAX_RX_HDRS 256u
+/* The window we advertise. A veth guest keeps TSO when mdrd attaches in
+ * generic mode, and generic XDP hands a GSO segment over whole: a segment
+ * larger than one UMEM chunk could not be copied to the socket and would
+ * only get through as the guest's retransmission. Bounding the window
+ * bounds every segment, GSO or not; requests are small (a request over
+ * ~3.5 KB takes one more round trip, not a retransmission timeout). */
+#define RSP_RCV_WND (RSP_RX_FRAME_MAX - RSP_MAX_RX_HDRS)
+_Static_assert(RSP_RCV_WND >= 2 * 1460, "room for two full segments");
+
 /* Request bytes buffered while a response waits for send space: a client
  * pipelining more than this without reading its answers is reset. */
 #define RSP_IN_MAX (2 * HTTP_MAX_REQUEST)
@@ -745,6 +757,7 @@ struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
 	struct tcp_cfg cfg = {
 		.max_conns = o->max_conns,
 		.idle_ns = o->idle_timeout_ns,
+		.rcv_wnd = RSP_RCV_WND,
 	};
 	struct rsp_app *a = calloc(1, sizeof(*a));
 

@@ -28,6 +28,9 @@
  * keeps XDP_PACKET_HEADROOM in front of received data, where the XDP
  * metadata lands). Also the largest frame rsp_xsk_send takes. */
 #define RSP_FRAME_SIZE 4096u
+/* Largest received frame one chunk holds: what is left after the
+ * headroom the kernel keeps (XDP_PACKET_HEADROOM, linux/bpf.h). */
+#define RSP_RX_FRAME_MAX (RSP_FRAME_SIZE - 256u)
 
 /* epoll data tags: (tag << 32) | value. Sockets use their slot as value. */
 #define RSP_EV_XSK 1u
