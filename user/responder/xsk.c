@@ -484,6 +484,20 @@ static void return_frames(struct rsp_xsk *x, struct rsp_sock *s)
 	s->tx_unkicked = 0;
 }
 
+/* Close s's kernel socket, if open (which also empties its XSKMAP slot),
+ * and take back every frame it held. */
+static void sock_close(struct rsp_xsk *x, struct rsp_sock *s)
+{
+	if (!s->xsk)
+		return;
+	add_kernel_stats(&x->st, s);
+	epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	xsk_socket__delete(s->xsk);
+	s->xsk = NULL;
+	s->fd = -1;
+	return_frames(x, s);
+}
+
 /* Forget s (its kernel socket already closed) and free it. */
 static void unlink_sock(struct rsp_xsk *x, struct rsp_sock *s)
 {
@@ -517,10 +531,7 @@ static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
 		mdr_log(MDR_LOG_WARN, "socket %s queue %u: unregistering slot %u: %s",
 			s->ifname, s->queue, slot, strerror(errno));
 	bpf_map_delete_elem(x->m.xsks_fd, &slot); /* gone with the socket anyway */
-	add_kernel_stats(&x->st, s);
-	epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-	xsk_socket__delete(s->xsk);
-	return_frames(x, s);
+	sock_close(x, s);
 	mdr_log(MDR_LOG_INFO, "socket down: %s (ifindex %u) queue %u slot %u (%s)",
 		s->ifname, s->ifindex, s->queue, slot, why);
 	unlink_sock(x, s);
@@ -579,14 +590,11 @@ static int sock_open(struct rsp_xsk *x, struct rsp_sock *s)
 	refill(x, s);
 	if (bpf_map_update_elem(x->m.xsks_fd, &s->slot, &s->fd, BPF_ANY)) {
 		err = -errno;
-		epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 		goto fail;
 	}
 	return 0;
 fail:
-	xsk_socket__delete(s->xsk);
-	s->xsk = NULL;
-	return_frames(x, s);
+	sock_close(x, s);
 	return err;
 }
 
@@ -669,25 +677,17 @@ static bool sock_quiet(const struct rsp_xsk *x, const struct rsp_sock *s)
 
 static bool sock_recycle(struct rsp_xsk *x, struct rsp_sock *s)
 {
-	struct mdr_xsk_key key = { .ifindex = s->ifindex, .queue = s->queue };
 	int err;
 
-	add_kernel_stats(&x->st, s);
-	epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-	xsk_socket__delete(s->xsk); /* also empties its XSKMAP slot */
-	s->xsk = NULL;
-	return_frames(x, s);
+	sock_close(x, s);
 	s->boost = 0;
-	s->fill_empty_seen = 0;
+	s->fill_empty_seen = 0; /* the new socket's kernel counters start at 0 */
 	s->rx_period = 0;
 	err = sock_open(x, s);
 	if (err) {
 		mdr_log(MDR_LOG_ERR, "socket %s queue %u: reopening to reclaim frames: %s",
 			s->ifname, s->queue, strerror(-err));
-		bpf_map_delete_elem(x->m.slot_fd, &key);
-		if (x->down)
-			x->down(x->down_ctx, (struct rsp_port){ .slot = s->slot, .epoch = s->epoch });
-		unlink_sock(x, s);
+		sock_destroy(x, s, "reopening failed"); /* the next sync retries */
 		return false;
 	}
 	return true;

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/bpf.h>
 #include "mdr_abi.h"
 
 /* RX descriptors handled per socket per round, and TX kick batch: big
@@ -29,8 +30,8 @@
  * metadata lands). Also the largest frame rsp_xsk_send takes. */
 #define RSP_FRAME_SIZE 4096u
 /* Largest received frame one chunk holds: what is left after the
- * headroom the kernel keeps (XDP_PACKET_HEADROOM, linux/bpf.h). */
-#define RSP_RX_FRAME_MAX (RSP_FRAME_SIZE - 256u)
+ * headroom the kernel keeps. */
+#define RSP_RX_FRAME_MAX (RSP_FRAME_SIZE - XDP_PACKET_HEADROOM)
 
 /* epoll data tags: (tag << 32) | value. Sockets use their slot as value. */
 #define RSP_EV_XSK 1u
