@@ -21,6 +21,7 @@
 #include <libmnl/libmnl.h>
 
 #include "mdrd.h"
+#include "rtnl.h"
 
 /* One request: header + ndmsg + NDA_LLADDR, far below a page. */
 #define FDB_REQ_BUF 256
@@ -30,19 +31,15 @@
 static int fdb_request(uint16_t type, uint16_t flags, uint32_t ifindex, const uint8_t mac[6])
 {
 	char req[FDB_REQ_BUF], buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *s = mnl_socket_open(NETLINK_ROUTE);
+	struct mnl_socket *s = mdr_rtnl_open(0, 0);
 	struct nlmsghdr *nlh;
 	struct ndmsg *ndm;
 	unsigned seq = (unsigned)time(NULL), portid;
 	ssize_t n;
 	int r;
 
-	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		if (s)
-			mnl_socket_close(s);
-		return r;
-	}
+	if (!s)
+		return -errno;
 	portid = mnl_socket_get_portid(s);
 	nlh = mnl_nlmsg_put_header(req);
 	nlh->nlmsg_type = type;

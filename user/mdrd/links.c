@@ -25,6 +25,7 @@
 
 #include "mdrd.h"
 #include "log.h"
+#include "rtnl.h"
 #include "store.h"
 
 struct link {
@@ -552,7 +553,7 @@ static char nl_buf[LINKS_DUMP_BUF];
 /* RTM_GETLINK dump into d. 0 or -errno (d holds what was read). */
 static int dump_links(struct dump *d)
 {
-	struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *s = mdr_rtnl_open(0, 0);
 	struct nlmsghdr *nlh;
 	struct rtgenmsg *rt;
 	unsigned seq = (unsigned)time(NULL), portid;
@@ -561,12 +562,8 @@ static int dump_links(struct dump *d)
 
 	d->n = 0;
 	d->intr = d->complete = 0;
-	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		if (s)
-			mnl_socket_close(s);
-		return r;
-	}
+	if (!s)
+		return -errno;
 	portid = mnl_socket_get_portid(s);
 	nlh = mnl_nlmsg_put_header(nl_buf);
 	nlh->nlmsg_type = RTM_GETLINK;
@@ -674,7 +671,7 @@ int links_init(int prog_fd)
 	int rcvbuf = LINKS_EV_RCVBUF;
 
 	xdp_prog_fd = prog_fd;
-	ev_sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	ev_sock = mdr_rtnl_open(RTMGRP_LINK, SOCK_NONBLOCK);
 	if (!ev_sock)
 		return -errno;
 	/* FORCE passes rmem_max (we have CAP_NET_ADMIN); plain as a fallback. */
@@ -683,13 +680,6 @@ int links_init(int prog_fd)
 	    setsockopt(mnl_socket_get_fd(ev_sock), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 		       sizeof(rcvbuf)))
 		mdr_log(MDR_LOG_WARN, "rtnetlink receive buffer: %s", strerror(errno));
-	if (mnl_socket_bind(ev_sock, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
-		int r = -errno;
-
-		mnl_socket_close(ev_sock);
-		ev_sock = NULL;
-		return r;
-	}
 	return mnl_socket_get_fd(ev_sock);
 }
 

@@ -31,6 +31,7 @@
 #include "app.h"
 #include "log.h"
 #include "maps.h"
+#include "rtnl.h"
 #include "tcp.h"
 #include "xsk.h"
 
@@ -132,19 +133,6 @@ static int open_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-static struct mnl_socket *open_netlink(void)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (!nl)
-		return NULL;
-	if (mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(nl);
-		return NULL;
-	}
-	return nl;
-}
-
 /* Link events tell us to look again, and which interfaces' failed sockets
  * to retry at once (all of them when events were lost). */
 static void drain_netlink(struct mnl_socket *nl, struct rsp_xsk *x)
@@ -166,6 +154,16 @@ static void drain_netlink(struct mnl_socket *nl, struct rsp_xsk *x)
 	}
 	if (n < 0 && errno == ENOBUFS)
 		rsp_xsk_retry_now(x, 0); /* overrun: events lost */
+}
+
+/* When to sync next, counted from now (the end of a sync): at once while
+ * sockets remain to be created, soon after a link event, else the usual
+ * period. */
+static uint64_t next_sync_at(const struct rsp_xsk *x, uint64_t now, uint64_t fast_until)
+{
+	if (rsp_xsk_sync_more(x))
+		return now; /* after serving what arrived */
+	return now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
 }
 
 static int add_fd(int epfd, int fd, uint32_t tag)
@@ -198,7 +196,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		mdr_log(MDR_LOG_ERR, "event loop setup: %s", strerror(errno));
 		goto out;
 	}
-	nl = open_netlink();
+	nl = mdr_rtnl_open(RTMGRP_LINK, SOCK_NONBLOCK);
 	if (!nl || add_fd(epfd, mnl_socket_get_fd(nl), EV_NETLINK)) {
 		mdr_log(MDR_LOG_WARN, "no rtnetlink link events (%s): rescanning every %llu ms only",
 			strerror(errno), RESCAN_NS / 1000000ull);
@@ -221,7 +219,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	rsp_app_set_now(app, now);
 	rsp_xsk_sync(x, now, true);
 	next_check = now + DEVICE_CHECK_NS;
-	next_rescan = rsp_xsk_sync_more(x) ? now : now + RESCAN_NS;
+	next_rescan = next_sync_at(x, now, fast_until);
 	next_tick = now + TICK_NS;
 	deadline = UINT64_MAX;
 	mdr_log(MDR_LOG_INFO, "serving (pin dir %s, %u UMEM frames, rings of %u)",
@@ -288,10 +286,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			rsp_xsk_flush(x);
 			/* From the end of the sync: creating sockets takes time. */
 			now = mono_ns();
-			if (rsp_xsk_sync_more(x))
-				next_rescan = now; /* after serving what arrived */
-			else
-				next_rescan = now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
+			next_rescan = next_sync_at(x, now, fast_until);
 		}
 		if (now >= next_tick) {
 			rsp_app_tick(app);
