@@ -465,13 +465,8 @@ flood_case() { # side type
 	conn)
 		bg flood-conn ip netns exec "$(gns 2)" "$FLOOD" conn -R $CONN_RATE -n $CONN_HOLD -D $((FLOOD_S + 1)) ;;
 	req)
-		# wrk again if it ends early (seen once in e2e_security): the
-		# flood lasts its whole time; each run's exit status is logged.
-		bg flood-req timeout -k 5 $((FLOOD_S + 30)) nsenter --net="/run/netns/$(gns 2)" sh -c '
-			end=$(($(date +%s) + $1)); shift
-			while left=$((end - $(date +%s))); [ "$left" -gt 0 ]; do
-				wrk -t1 -c64 -d${left}s "$1"; echo "wrk-exit=$?"
-			done' flood $((FLOOD_S + 1)) "$META_URL$SMALL_PATH" ;;
+		bg flood-req timeout -k 5 $((FLOOD_S + 30)) nsenter --net="/run/netns/$(gns 2)" \
+			sh "$BT/wrk-flood.sh" $((FLOOD_S + 1)) 64 "$META_URL$SMALL_PATH" ;;
 	esac
 	[ "$2" = base ] || { _apid=$BG_PID; sleep 0.5; } # let the flood build up first
 	timeout -k 5 $((FLOOD_S + 30)) ip netns exec "$(gns 1)" "$STORM" probe -p "$SMALL_PATH" -R $PROBE_RATE \

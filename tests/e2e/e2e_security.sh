@@ -350,14 +350,9 @@ for ft in syn conn req; do
 	conn)
 		bg flood-conn ip netns exec "$TOPO-g5" "$FLOOD_BIN" conn -R $CONN_FLOOD_RATE -n $CONN_FLOOD_HOLD -D $FLOOD_S ;;
 	req)
-		# wrk until FLOOD_S is over: a wrk that ends early (it happened
-		# once in a few dozen runs, without output) is started again, so
-		# the request flood lasts; each run's exit status is logged.
-		bg flood-req timeout -k 5 $((FLOOD_S + 20)) nsenter --net="/run/netns/$TOPO-g5" sh -c '
-			end=$(($(date +%s) + $1)); shift
-			while left=$((end - $(date +%s))); [ "$left" -gt 0 ]; do
-				wrk -t1 -c$1 -d${left}s "$2"; echo "wrk-exit=$?"
-			done' flood $FLOOD_S $REQ_FLOOD_CONNS $META/latest/meta-data/hostname ;;
+		bg flood-req timeout -k 5 $((FLOOD_S + 20)) nsenter --net="/run/netns/$TOPO-g5" \
+			sh "$E2E_ROOT/tools/bench/wrk-flood.sh" $FLOOD_S $REQ_FLOOD_CONNS \
+			$META/latest/meta-data/hostname ;;
 	esac
 	fpid=$BG_PID
 	wait_for --timeout 3 xstat_ge matched "$id5" $((m0 + FLOOD_BUILDUP_PKTS)) ||
