@@ -546,8 +546,8 @@ static const char golden_na[] =
 	"fefe";
 
 static const struct xcase cases[] = {
-	/* ---- served: redirected to the responder with metadata ---- */
-	{"ipv4 tcp to 169.254.169.254:80 on bound port A is redirected with metadata",
+	/* ---- served: redirected to the responder behind a tag header ---- */
+	{"ipv4 tcp to 169.254.169.254:80 on bound port A is redirected behind a tag header",
 	 .in = {.kind = K_TCP4, .mac = M_A}, .port = P_A, .verdict = XDP_REDIRECT, .out = OUT_META,
 	 .meta = META(1, MDR_TAG_PORT, 14, 34), .c = REDIRECTED, .iid = 1},
 	{"ipv6 tcp to [fe80::a9fe:a9fe]:80 is redirected with the IPv6 flag",
@@ -569,7 +569,7 @@ static const struct xcase cases[] = {
 	{"don't-fragment flag alone is not a fragment",
 	 .in = {.kind = K_TCP4, .mac = M_A, .frag = 0x4000}, .port = P_A, .verdict = XDP_REDIRECT, .out = OUT_META,
 	 .meta = META(1, MDR_TAG_PORT, 14, 34), .c = REDIRECTED, .iid = 1},
-	{"802.1Q tag 100 on VLAN port B: outer VID in metadata",
+	{"802.1Q tag 100 on VLAN port B: outer VID in the tag header",
 	 .in = {.kind = K_TCP4, .mac = M_C, .ntags = 1, .vid = {100}}, .port = P_B, .verdict = XDP_REDIRECT,
 	 .out = OUT_META, .meta = META(3, MDR_TAG_PORT, 18, 38, .vlan_outer = 100), .c = REDIRECTED,
 	 .iid = 3},
@@ -578,6 +578,10 @@ static const struct xcase cases[] = {
 	 .out = OUT_META,
 	 .meta = META(3, MDR_TAG_PORT, 18, 58, .vlan_outer = 100, .flags = MDR_TAG_F_IPV6),
 	 .c = REDIRECTED, .iid = 3},
+	{"802.1Q tag 300 via MAC binding on VLAN 300: MAC+VLAN tag header",
+	 .in = {.kind = K_TCP4, .mac = M_Q, .ntags = 1, .vid = {300}}, .port = P_LO, .verdict = XDP_REDIRECT,
+	 .out = OUT_META, .meta = META(5, MDR_TAG_MAC, 18, 38, .vlan_outer = 300),
+	 .c = REDIRECTED, .iid = 5},
 	{"QinQ 802.1ad 300 + 802.1Q 10 via MAC binding on VLAN 300",
 	 .in = {.kind = K_TCP4, .mac = M_Q, .ntags = 2, .vid = {300, 10}}, .port = P_LO, .verdict = XDP_REDIRECT,
 	 .out = OUT_META, .meta = META(5, MDR_TAG_MAC, 22, 42, .vlan_outer = 300, .vlan_inner = 10),
