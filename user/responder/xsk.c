@@ -828,8 +828,10 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	err = xsk_umem__create(&x->umem, x->area, x->area_len, &x->anchor_fill,
 			       &x->anchor_comp, &ucfg);
 	if (err) {
-		mdr_log(MDR_LOG_ERR, "creating the UMEM (%u frames): %s",
-			opts->umem_frames, strerror(-err));
+		mdr_log(MDR_LOG_ERR, "creating the UMEM (%u frames): %s%s",
+			opts->umem_frames, strerror(-err),
+			err == -EAFNOSUPPORT ? " (kernel feature missing: AF_XDP sockets, "
+					       "CONFIG_XDP_SOCKETS=y, Linux 4.18; see mdrctl features)" : "");
 		x->umem = NULL;
 		goto fail;
 	}
@@ -837,8 +839,10 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 					NULL, &x->anchor_tx, &x->anchor_fill,
 					&x->anchor_comp, &acfg);
 	if (err) {
-		mdr_log(MDR_LOG_ERR, "binding the UMEM's anchor socket to %s: %s",
-			RSP_ANCHOR_IFNAME, strerror(-err));
+		mdr_log(MDR_LOG_ERR, "binding the UMEM's anchor socket to %s: %s%s",
+			RSP_ANCHOR_IFNAME, strerror(-err),
+			err == -EINVAL || err == -EOPNOTSUPP ?
+				" (AF_XDP copy mode with need-wakeup needs Linux 5.4; see mdrctl features)" : "");
 		x->anchor = NULL;
 		goto fail;
 	}
