@@ -35,6 +35,7 @@
 
 #include "mdr_abi.h"
 #include "loader.h"
+#include "pkt.h"
 #include "mdr_xdp.skel.h"
 #include "empty.skel.h"
 #include "frame.h"
@@ -501,7 +502,7 @@ static void check_counters(const struct mdr_xdp_counters *want, uint32_t iid)
 
 enum out_check {
 	OUT_SAME = 0, /* the input frame, untouched */
-	OUT_META,     /* struct mdr_xdp_meta, then the untouched frame */
+	OUT_META,     /* struct mdr_tag_hdr, then the untouched frame */
 	OUT_ARP,      /* expect_arp_reply() */
 	OUT_NA,       /* expect_na() */
 	OUT_GOLDEN,   /* .golden hex (produced independently with scapy) */
@@ -515,7 +516,7 @@ struct xcase {
 	void (*setup)(void);
 	uint32_t verdict;
 	enum out_check out;
-	struct mdr_xdp_meta meta; /* OUT_META: ifindex and magic are implied */
+	struct mdr_tag_hdr meta; /* OUT_META: ifindex, frame_len and magic are implied */
 	const uint8_t *reply_mac; /* OUT_ARP / OUT_NA: NULL = default meta MAC */
 	const char *golden;
 	struct mdr_xdp_counters c; /* expected global counters after the case */
@@ -550,11 +551,11 @@ static const struct xcase cases[] = {
 	 .meta = META(1, MDR_TAG_PORT, 14, 34), .c = REDIRECTED, .iid = 1},
 	{"ipv6 tcp to [fe80::a9fe:a9fe]:80 is redirected with the IPv6 flag",
 	 .in = {.kind = K_TCP6, .mac = M_A}, .port = P_A, .verdict = XDP_REDIRECT, .out = OUT_META,
-	 .meta = META(1, MDR_TAG_PORT, 14, 54, .flags = MDR_META_F_IPV6), .c = REDIRECTED, .iid = 1},
+	 .meta = META(1, MDR_TAG_PORT, 14, 54, .flags = MDR_TAG_F_IPV6), .c = REDIRECTED, .iid = 1},
 	{"ipv6 tcp to [fd00:ec2::254]:80 is redirected",
 	 .in = {.kind = K_TCP6, .mac = M_A, .src = "fd00:ec2::a", .dst = META6_EC2}, .port = P_A,
 	 .verdict = XDP_REDIRECT, .out = OUT_META,
-	 .meta = META(1, MDR_TAG_PORT, 14, 54, .flags = MDR_META_F_IPV6), .c = REDIRECTED, .iid = 1},
+	 .meta = META(1, MDR_TAG_PORT, 14, 54, .flags = MDR_TAG_F_IPV6), .c = REDIRECTED, .iid = 1},
 	{"ipv4 with 12 bytes of options: l4_off skips them",
 	 .in = {.kind = K_TCP4, .mac = M_A, .ip_opts = 12}, .port = P_A, .verdict = XDP_REDIRECT, .out = OUT_META,
 	 .meta = META(1, MDR_TAG_PORT, 14, 46), .c = REDIRECTED, .iid = 1},
@@ -574,7 +575,7 @@ static const struct xcase cases[] = {
 	{"ipv6 behind 802.1Q tag 100 on port B",
 	 .in = {.kind = K_TCP6, .mac = M_C, .ntags = 1, .vid = {100}}, .port = P_B, .verdict = XDP_REDIRECT,
 	 .out = OUT_META,
-	 .meta = META(3, MDR_TAG_PORT, 18, 58, .vlan_outer = 100, .flags = MDR_META_F_IPV6),
+	 .meta = META(3, MDR_TAG_PORT, 18, 58, .vlan_outer = 100, .flags = MDR_TAG_F_IPV6),
 	 .c = REDIRECTED, .iid = 3},
 	{"QinQ 802.1ad 300 + 802.1Q 10 via MAC binding on VLAN 300",
 	 .in = {.kind = K_TCP4, .mac = M_Q, .ntags = 2, .vid = {300, 10}}, .port = P_LO, .verdict = XDP_REDIRECT,
@@ -593,7 +594,7 @@ static const struct xcase cases[] = {
 	 .meta = META(4, MDR_TAG_MAC, 14, 34), .c = REDIRECTED, .iid = 4},
 	{"ipv6 destination options header before tcp: l4_off behind it",
 	 .in = {.kind = K_TCP6, .mac = M_A, .v6_dstopts = 1}, .port = P_A, .verdict = XDP_REDIRECT,
-	 .out = OUT_META, .meta = META(1, MDR_TAG_PORT, 14, 62, .flags = MDR_META_F_IPV6),
+	 .out = OUT_META, .meta = META(1, MDR_TAG_PORT, 14, 62, .flags = MDR_TAG_F_IPV6),
 	 .c = REDIRECTED, .iid = 1},
 	{"configured endpoint 10.1.2.3:8080 is redirected",
 	 .in = {.kind = K_TCP4, .mac = M_A, .dst = "10.1.2.3", .dport = 8080}, .port = P_A,
@@ -608,7 +609,7 @@ static const struct xcase cases[] = {
 	{"all-zero config uses the built-in endpoints (fd00:ec2::254)",
 	 .in = {.kind = K_TCP6, .mac = M_A, .dst = META6_EC2}, .port = P_A, .setup = setup_zero_config,
 	 .verdict = XDP_REDIRECT, .out = OUT_META,
-	 .meta = META(1, MDR_TAG_PORT, 14, 54, .flags = MDR_META_F_IPV6), .c = REDIRECTED, .iid = 1},
+	 .meta = META(1, MDR_TAG_PORT, 14, 54, .flags = MDR_TAG_F_IPV6), .c = REDIRECTED, .iid = 1},
 
 	/* ---- not for us: passed untouched ---- */
 	{"tcp to another ipv4 address passes",
@@ -677,15 +678,13 @@ static const struct xcase cases[] = {
 	{"no XSK slot for (port, queue): policy drop",
 	 .in = {.kind = K_TCP4, .mac = M_A}, .port = P_A, .setup = setup_no_slot_a_drop, .verdict = XDP_DROP,
 	 .c = CNT(.matched = 1, .no_xsk = 1, .fallback_drop = 1), .iid = 1},
-	{"slot registered but socket gone (queue 1): pass with metadata",
+	{"slot registered but socket gone (queue 1): pass, tag header taken off again",
 	 .in = {.kind = K_TCP4, .mac = M_C, .ntags = 1, .vid = {100}}, .port = P_B, .queue = 1,
-	 .verdict = XDP_PASS, .out = OUT_META,
-	 .meta = META(3, MDR_TAG_PORT, 18, 38, .vlan_outer = 100),
+	 .verdict = XDP_PASS, .out = OUT_SAME,
 	 .c = CNT(.matched = 1, .no_xsk = 1, .fallback_pass = 1), .iid = 3},
 	{"slot registered but socket gone: policy drop",
 	 .in = {.kind = K_TCP4, .mac = M_C, .ntags = 1, .vid = {100}}, .port = P_B, .queue = 1,
-	 .setup = setup_no_xsk_drop, .verdict = XDP_DROP, .out = OUT_META,
-	 .meta = META(3, MDR_TAG_PORT, 18, 38, .vlan_outer = 100),
+	 .setup = setup_no_xsk_drop, .verdict = XDP_DROP, .out = OUT_SAME,
 	 .c = CNT(.matched = 1, .no_xsk = 1, .fallback_drop = 1), .iid = 3},
 
 	/* ---- fragments ---- */
@@ -881,10 +880,11 @@ static void check_output(const struct xcase *c, const struct frame *in,
 		expect_bytes("output frame", r->out, r->out_len, in->b, in->len);
 		break;
 	case OUT_META: {
-		struct mdr_xdp_meta m = c->meta, got;
+		struct mdr_tag_hdr m = c->meta, got;
 
 		m.ifindex = E.ifindex[c->port];
-		m.magic = MDR_META_MAGIC;
+		m.magic = MDR_TAG_MAGIC;
+		m.frame_len = (uint16_t)in->len;
 		assert_true(r->out_len >= sizeof(got));
 		memcpy(&got, r->out, sizeof(got));
 		assert_int_equal(got.magic, m.magic);
@@ -896,7 +896,11 @@ static void check_output(const struct xcase *c, const struct frame *in,
 		assert_int_equal(got.l3_off, m.l3_off);
 		assert_int_equal(got.l4_off, m.l4_off);
 		assert_int_equal(got.flags, m.flags);
-		expect_bytes("frame after metadata", r->out + sizeof(got), r->out_len - sizeof(got),
+		assert_int_equal(got.frame_len, m.frame_len);
+		assert_int_equal(got.pad, 0);
+		/* what the responder accepts: the same check it runs */
+		assert_int_equal(pkt_tag_take(r->out, r->out_len, m.ifindex, &got), PKT_TAG_OK);
+		expect_bytes("frame after the tag header", r->out + sizeof(got), r->out_len - sizeof(got),
 			     in->b, in->len);
 		break;
 	}
