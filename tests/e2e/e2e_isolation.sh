@@ -9,7 +9,9 @@
 #  3. a frame tagged with a VLAN the instance is not bound to is not served;
 #  4. an IMDSv2 token minted by one instance is refused by another (401);
 #  5. bridge mode: a MAC bound to one port is not trusted on another port
-#     until the binding is updated (VM migration), then it is.
+#     until the binding is updated (VM migration), then it is;
+#  6. a MAC pinned to a port that does not exist yet is trusted nowhere
+#     (counted as unknown) until the port appears, then it is served.
 # Usage: sh tests/e2e/e2e_isolation.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init isolation
@@ -110,6 +112,31 @@ check_eq "$MODE: guest 1 (tokens optional) presenting guest 2's token: 401" \
 	"$(code 1 -H "X-aws-ec2-metadata-token: $t2" $META/latest/meta-data/instance-id)" 401
 check_eq "$MODE: guest 2 with a malformed token: 401" \
 	"$(code 2 -H 'X-aws-ec2-metadata-token: AAAA' $META/latest/meta-data/instance-id)" 401
+
+# ---- a MAC pinned to a port that is absent (issue 12 hole 2) ----
+# Instance V is bound to port tapv (absent: a VM migrating in) and MAC M
+# (guest 3's). Until tapv exists, M must be trusted nowhere: guest 3,
+# sending with M from tap3 (now unbound), is not served V's data and the
+# frame is counted as unknown. When tap3 becomes tapv (renamed: the port
+# appears), mdrd writes both bindings and guest 3 is served V.
+UV=11111111-2222-4333-8444-5555555555aa
+macs_of() { mdrctl instance list -j | "$GUEST_PY" -c "import json,sys; print([m['mac'] for i in json.load(sys.stdin) if i['uuid']=='$1' for m in i['bindings']['macs']])"; }
+check "$MODE: guest 3's instance deleted (tap3 and its MAC are free)" mdrctl instance del "$(uuid_of 3)"
+"$GUEST_PY" "$E2E_PY/defn.py" "$DATA/vm3.json" --binding port+mac --port tapv --mac "$MAC3" \
+	uuid="\"$UV\"" >"$DEF_DIR/gv.json"
+check "$MODE: instance V (port tapv absent, MAC of guest 3) loads" \
+	mdrctl instance load --allow-missing-port "$DEF_DIR/gv.json"
+check_eq "$MODE: no MAC binding is written while its port is absent" "$(macs_of "$UV")" "[]"
+before=$(stat_get unknown)
+check_not "$MODE: guest 3 sending with V's MAC from another port gets no SYN-ACK" \
+	probe 3 --src-mac "$MAC3" --src-ip "$IP3" --dst-mac "$meta_mac"
+after=$(stat_get unknown)
+check "$MODE: the attempt is counted as unknown ($before -> $after)" \
+	test "${after:-0}" -gt "${before:-0}"
+in_hv ip link set tap3 down && in_hv ip link set tap3 name tapv && in_hv ip link set tapv up
+v_mac_bound() { [ "$(macs_of "$UV")" = "['$MAC3']" ]; }
+check "$MODE: when tapv appears, mdrd writes V's MAC binding" wait_for v_mac_bound
+check_eq "$MODE: then guest 3 (on tapv, MAC M) is served V" "$(meta_uuid 3)" "$UV"
 [ "$_T_FAIL" -gt 0 ] && dump_logs
 topo_teardown
 
