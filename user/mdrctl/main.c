@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -492,12 +493,21 @@ static int cmd_bind(int argc, char **argv, int unbind)
 	if (port)
 		r = mdr_store_bind_port(&ctl_maps, id, ifindex, has_mac ? mac : NULL, vlan, force,
 					err, sizeof(err));
-	else
-		r = mdr_store_bind_mac(&ctl_maps, id, mac, vlan, 0, force, err, sizeof(err));
+	/* A MAC of an instance with a port is trusted on that port only. */
+	else if (!(r = mdr_store_mac_port(&ctl_maps, id, &ifindex, err, sizeof(err))))
+		r = mdr_store_bind_mac(&ctl_maps, id, mac, vlan, ifindex, force, err,
+				       sizeof(err));
 	mdr_maps_unlock(&ctl_maps);
 	if (r)
 		return ctl_fail("bind: %s%s", err, r == -EEXIST ? " (use --force to take it)" : "");
-	printf("bound\n");
+	if (!port && ifindex) {
+		char name[IF_NAMESIZE];
+
+		printf("bound (pinned to port %s)\n",
+		       if_indextoname(ifindex, name) ? name : "?");
+	} else {
+		printf("bound\n");
+	}
 	return CTL_OK;
 }
 
@@ -651,6 +661,8 @@ int main(int argc, char **argv)
 	int c, r;
 
 	mdr_log_init("mdrctl", MDR_LOG_WARN);
+	/* Whatever we create (pin directory, pins) is root-only. */
+	umask(077);
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P': ctl_pin_dir = optarg; break;

@@ -422,6 +422,8 @@ int main(int argc, char **argv)
 	int r, nl_fd, ino_fd, sig_fd, running = 1, rc = 0;
 
 	mdr_log_init("mdrd", MDR_LOG_INFO);
+	/* Whatever we create (pin directory, pins) is root-only. */
+	umask(077);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (parse_cli(argc, argv) || build_opts())
 		return 2;
