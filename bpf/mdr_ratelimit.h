@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_ratelimit.h - per-instance token bucket in packets per second with a
  * burst. State lives in mdr_rl (created on first use, full minus this

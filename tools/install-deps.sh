@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Idempotent installer of the Debian packages mdr needs to build, test,
 # demo and benchmark. Installs only what is missing; safe to run repeatedly.
 set -eu

@@ -1175,22 +1175,6 @@ int rsp_xsk_tx_commit(struct rsp_xsk *x, uint32_t len)
 	return 0;
 }
 
-int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
-		 uint32_t len)
-{
-	uint8_t *buf;
-
-	if (!len || len > RSP_FRAME_SIZE) {
-		x->st.tx_dropped++;
-		return -1;
-	}
-	buf = rsp_xsk_tx_reserve(x, port);
-	if (!buf)
-		return -1;
-	memcpy(buf, frame, len);
-	return rsp_xsk_tx_commit(x, len);
-}
-
 void rsp_xsk_tick(struct rsp_xsk *x)
 {
 	/* A socket that received less than its fill target in a whole
