@@ -76,6 +76,7 @@ typedef void (*rsp_down_fn)(void *ctx, struct rsp_port port);
 struct rsp_xsk_stats {
 	uint64_t rx_frames;
 	uint64_t rx_untagged;  /* no valid tag header (pkt_tag_take): dropped */
+	uint64_t sync_read_errors; /* mdr_ifaces could not be read: sync skipped */
 	uint64_t tx_frames;
 	uint64_t tx_dropped;   /* no free frame, ring full or stale port */
 	uint64_t kick_errors;  /* sendto failures other than EAGAIN/EBUSY */
