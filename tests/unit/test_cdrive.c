@@ -5,7 +5,8 @@
  * version gates, independently of cdrive.c), every openstack/ file equal
  * to what the renderer answers for the same path, ec2/<v>/meta-data.json
  * as nova's JSON dump of the EC2 dict (keys in get_ec2_metadata()'s
- * order), overrides seen on the drive as in the service.
+ * order, public-keys' "_name" kept as nova's drives have it), overrides
+ * seen on the drive as in the service.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,7 +184,8 @@ static const char EXP_EC2_FULL[] =
 	"{\"ami-id\": \"ami-00000001\", \"ami-launch-index\": 2, \"ami-manifest-path\": \"FIXME\", "
 	"\"instance-id\": \"i-0000000a\", \"hostname\": \"vm1.novalocal\", \"local-ipv4\": "
 	"\"10.0.0.5\", \"reservation-id\": \"r-3ux3hp7u\", \"security-groups\": [\"default\", "
-	"\"web\"], \"public-keys\": {\"0\": {\"openssh-key\": \"ssh-ed25519 "
+	"\"web\"], \"public-keys\": {\"0\": {\"_name\": \"0=mykey\", \"openssh-key\": "
+	"\"ssh-ed25519 "
 	"AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGU user@host\"}}, \"local-hostname\": \"vm1.novalocal\", "
 	"\"public-hostname\": \"vm1.novalocal\", \"public-ipv4\": \"203.0.113.7\", "
 	"\"instance-type\": \"m1.small\", \"block-device-mapping\": {\"ami\": \"vda\", \"root\": "

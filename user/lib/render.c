@@ -900,9 +900,8 @@ int mdr_render_ec2_meta_json(const struct mdr_defn *d, const char *version,
 {
 	const json_t *ov = json_object_get(d->doc, "overrides"), *ec2;
 	struct mdr_buf b = {0};
-	json_t *tree, *md, *pk, *x;
+	json_t *tree, *md;
 	struct req *r;
-	const char *k;
 	int vi = version_index(version, mdr_ec2_versions, mdr_n_ec2_versions), gone = 0;
 
 	*out = NULL;
@@ -922,11 +921,9 @@ int mdr_render_ec2_meta_json(const struct mdr_defn *d, const char *version,
 	ec2 = json_object_get(d->doc, "ec2");
 	if (!json_object_get(ec2, "local_ipv4") && !(ctx && ctx->remote_ip))
 		json_object_set_new(md, "local-ipv4", json_null());
-	/* metadata_for_config_drive() deletes public-keys/0/_name (nova has
-	 * one key; every key's marker goes here) */
-	pk = json_object_get(md, "public-keys");
-	json_object_foreach(pk, k, x)
-		json_object_del(x, "_name");
+	/* public-keys/<i>/_name stays: metadata_for_config_drive() means to
+	 * delete it but looks for data['public-keys'] instead of
+	 * data['meta-data']['public-keys'], so nova's drives carry it */
 	if (ov && json_object_size(ov))
 		gone = ec2_apply_overrides(ov, version, md);
 	if (!gone)

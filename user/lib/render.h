@@ -89,8 +89,9 @@ void mdr_reply_free(struct mdr_reply *r);
 /*
  * A config drive's ec2/<version>/meta-data.json (not a served path): nova's
  * jsonutils.dump_as_bytes() of get_ec2_metadata(version)["meta-data"], as
- * InstanceMetadata.metadata_for_config_drive() writes it, with the
- * "_name" markers of public-keys removed, local-ipv4 null when the
+ * InstanceMetadata.metadata_for_config_drive() writes it: public-keys keep
+ * their "_name" markers ("0=name"; nova's attempt to delete them misses
+ * the dict they are in), local-ipv4 null when the
  * definition has no ec2.local_ipv4 and ctx gives no remote_ip (nova: the
  * fixed IP, else the request address, None on a drive), and the EC2
  * overrides of that version applied (strings set leaves, null removes).
