@@ -29,6 +29,8 @@
 #define CDI_TOOL_MSG_MAX 512
 /* nova's genisoimage -l: ISO 9660 names of up to 31 characters. */
 #define CDI_ISO_LEVEL 2
+/* libisofs option bit: apply to the Joliet tree alone. */
+#define CDI_JOLIET_ONLY 2
 /* libisofs profile 2 (DISTRIBUTION): Rock Ridge and Joliet. */
 #define CDI_ISO_PROFILE 2
 
@@ -177,6 +179,10 @@ static int iso_write(const struct mdr_cdrive *c, int fd, char *err, size_t errle
 		iso_write_opts_set_allow_lowercase(opts, 1);
 		/* the volume id verbatim ("config-2"), as genisoimage -V writes it */
 		iso_write_opts_set_relaxed_vol_atts(opts, 1);
+		/* Joliet names as the files are called ("user_data", not
+		 * "user_data.;1"): readers that use Joliet see the layout */
+		iso_write_opts_set_omit_version_numbers(opts, CDI_JOLIET_ONLY);
+		iso_write_opts_set_no_force_dots(opts, CDI_JOLIET_ONLY);
 		r = iso_image_create_burn_source(img, opts, &bs);
 	}
 	if (opts)

@@ -31,6 +31,8 @@
 /* A failed write (disk full, directory gone) is retried this much later,
  * so a lasting problem logs one line per instance per 10 s. */
 #define CD_RETRY_MS 10000
+/* A canonical uuid: 8-4-4-4-12 hex digits. */
+#define CD_UUID_LEN 36
 
 struct cd_entry {
 	char uuid[MDR_UUID_SIZE];
@@ -181,9 +183,9 @@ static void remove_stale(void)
 	while ((de = readdir(dir))) {
 		size_t l = strlen(de->d_name);
 
-		if (l != MDR_UUID_SIZE - 1 + 4)
+		if (l != CD_UUID_LEN + 4)
 			continue;
-		snprintf(uuid, sizeof(uuid), "%.*s", MDR_UUID_SIZE - 1, de->d_name);
+		snprintf(uuid, sizeof(uuid), "%.*s", CD_UUID_LEN, de->d_name);
 		if (mdr_uuid_canonical(uuid, want) || strcmp(uuid, want))
 			continue;
 		snprintf(want, sizeof(want), "%s.%s", uuid, ext());
