@@ -32,7 +32,7 @@ endif
 
 WARN    := -Wall -Wextra -Wshadow -Werror
 CSTD    := -std=gnu11
-LIBS_PC := libbpf libxdp jansson libmnl libcrypto
+LIBS_PC := libbpf libxdp jansson libmnl libcrypto libisofs-1
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz
 CFLAGS  ?= -O2 -g
@@ -126,7 +126,8 @@ $(BUILD)/tests/fault_%.so: tests/fault/%.c
 # ---- fuzzers (libFuzzer; built by `make fuzz`, run briefly by the suite) ---
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c user/lib/loader.c user/lib/rtnl.c user/lib/kfeat.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c user/lib/loader.c user/lib/rtnl.c user/lib/kfeat.c \
+	user/lib/cdimage.c,$(LIB_SRCS))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)

@@ -94,7 +94,7 @@ int ctl_take_flag(int *argc, char **argv, const char *flag)
 	return found;
 }
 
-static int read_input(const char *path, char **buf, size_t *len)
+int ctl_read_input(const char *path, char **buf, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	size_t cap = 65536, n = 0;
@@ -170,7 +170,7 @@ static int instance_load(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return ctl_usage("usage: instance load [--allow-missing-port] FILE.json|-");
-	if (read_input(argv[optind], &text, &len))
+	if (ctl_read_input(argv[optind], &text, &len))
 		return CTL_FAIL;
 	r = mdr_defn_parse(text, len, &d, err, sizeof(err));
 	free(text);
@@ -513,7 +513,7 @@ static int cmd_bind(int argc, char **argv, int unbind)
 
 /* ---- get / put / rm ------------------------------------------------------- */
 
-static void random_bytes(void *buf, size_t len, void *opaque)
+void ctl_random_bytes(void *buf, size_t len, void *opaque)
 {
 	uint8_t *p = buf;
 
@@ -530,7 +530,7 @@ static void random_bytes(void *buf, size_t len, void *opaque)
 
 static int cmd_get(int argc, char **argv)
 {
-	const struct mdr_render_ctx ctx = { .random = random_bytes };
+	const struct mdr_render_ctx ctx = { .random = ctl_random_bytes };
 	struct mdr_reply rep = { 0 };
 	struct mdr_password pw;
 	struct mdr_defn *d;
@@ -589,7 +589,7 @@ static int cmd_edit(int argc, char **argv, int rm)
 
 	if (argc != (rm ? 3 : 4))
 		return rm ? ctl_usage("usage: rm UUID PATH") : ctl_usage("usage: put UUID PATH FILE|-");
-	if (!rm && read_input(argv[3], &body, &len))
+	if (!rm && ctl_read_input(argv[3], &body, &len))
 		return CTL_FAIL;
 	if (!rm && len > MDR_OVERRIDE_MAX) {
 		free(body);
@@ -639,6 +639,8 @@ static void usage(FILE *f)
 	      "  get UUID PATH             what the guest receives (status, headers, body)\n"
 	      "  put UUID PATH FILE|-      add or override one value\n"
 	      "  rm UUID PATH              make PATH (and below) 404\n"
+	      "  configdrive UUID|FILE.json OUT [--format iso|vfat]\n"
+	      "                            write the instance's config drive (config-2) image\n"
 	      "  stats [-j] [UUID]         XDP and responder counters\n"
 	      "  status [-j]               data path, attached interfaces, responder sockets, config\n"
 	      "  features [-j]             kernel features mdr needs, probed now (1: one is missing)\n"
@@ -689,6 +691,8 @@ int main(int argc, char **argv)
 		r = cmd_edit(argc, argv, 0);
 	else if (!strcmp(cmd, "rm"))
 		r = cmd_edit(argc, argv, 1);
+	else if (!strcmp(cmd, "configdrive"))
+		r = cmd_configdrive(argc, argv);
 	else if (!strcmp(cmd, "stats"))
 		r = cmd_stats(argc, argv);
 	else if (!strcmp(cmd, "status"))

@@ -160,6 +160,7 @@ static void delete_instance(const char *uuid, const char *why)
 		mdr_log(MDR_LOG_WARN, "instance %s: delete (%s): %s", uuid, why, err);
 	else
 		mdr_log(MDR_LOG_INFO, "instance %s deleted (%s)", uuid, why);
+	configdrive_sync();
 }
 
 static void load_file(const char *name)
@@ -227,6 +228,7 @@ static void load_file(const char *name)
 		else
 			mdr_log(MDR_LOG_INFO, "instance %s: %s from %s (id %u, generation %u)",
 				d->uuid, res.created ? "created" : "replaced", name, res.id, res.gen);
+		configdrive_sync();
 	}
 	if (f->uuid[0] && strcmp(f->uuid, d->uuid)) {
 		char old[MDR_UUID_SIZE];
