@@ -36,7 +36,10 @@ LIBS_PC := libbpf libxdp jansson libmnl libcrypto libisofs-1
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz
 CFLAGS  ?= -O2 -g
-override CFLAGS += $(CSTD) $(WARN) -D_GNU_SOURCE -Imaps -Iuser/lib -I$(BUILD) $(PC_CFLAGS)
+override CFLAGS += $(CSTD) $(WARN) -D_GNU_SOURCE -Imaps -Iuser/core -Iuser/io -I$(BUILD) $(PC_CFLAGS)
+# Pure cores see only their own folder and the ABI: an #include of an I/O
+# header from user/core/ fails to compile (the "core never includes io" rule).
+CORE_CFLAGS = $(filter-out -Iuser/io,$(CFLAGS))
 LDLIBS  := $(PC_LIBS) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf $(WARN) -Imaps -Ibpf -D__TARGET_ARCH_x86 \
 	-I/usr/include/$(shell uname -m)-linux-gnu
@@ -56,18 +59,26 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-# ---- shared library of pure cores and helpers -----------------------------
-LIB_SRCS := $(wildcard user/lib/*.c)
-LIB_OBJS := $(patsubst user/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
-LIB_HDRS := $(wildcard user/lib/*.h) maps/mdr_abi.h
-LIBMDR   := $(BUILD)/libmdr.a
+# ---- the library: pure cores (user/core) and I/O helpers (user/io) --------
+CORE_SRCS := $(wildcard user/core/*.c)
+IO_SRCS   := $(wildcard user/io/*.c)
+LIB_SRCS  := $(CORE_SRCS) $(IO_SRCS)
+CORE_OBJS := $(patsubst user/core/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
+IO_OBJS   := $(patsubst user/io/%.c,$(BUILD)/io/%.o,$(IO_SRCS))
+LIB_HDRS  := $(wildcard user/core/*.h user/io/*.h) maps/mdr_abi.h
+LIBMDR    := $(BUILD)/libmdr.a
 
-$(BUILD)/lib/%.o: user/lib/%.c $(LIB_HDRS) $(SKELS)
+$(BUILD)/core/%.o: user/core/%.c $(LIB_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CORE_CFLAGS) -c $< -o $@
+
+$(BUILD)/io/%.o: user/io/%.c $(LIB_HDRS) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(LIBMDR): $(LIB_OBJS)
+$(LIBMDR): $(CORE_OBJS) $(IO_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -126,12 +137,11 @@ $(BUILD)/tests/fault_%.so: tests/fault/%.c
 # ---- fuzzers (libFuzzer; built by `make fuzz`, run briefly by the suite) ---
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c user/lib/loader.c user/lib/rtnl.c user/lib/kfeat.c \
-	user/lib/cdimage.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(CORE_SRCS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(CSTD) $(WARN) -D_GNU_SOURCE -Imaps -Iuser/lib -I$(BUILD) $(PC_CFLAGS) \
+	$(Q)$(CLANG) $(CSTD) $(WARN) -D_GNU_SOURCE -Imaps -Iuser/core -I$(BUILD) $(PC_CFLAGS) \
 		-g -O1 -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB_SRCS) -o $@ $(LDLIBS)
 
 # ---- top-level targets ------------------------------------------------------

@@ -16,7 +16,7 @@
 #include <linux/icmpv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "mdr_maps.h"
+#include "mdr_map_defs.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

@@ -305,21 +305,17 @@ struct mdr_resp_counters {
 /* ------------------------------------------------------------------ */
 #define MDR_DEFAULT_PIN_DIR "/sys/fs/bpf/mdr"
 #define MDR_PROG_PIN_NAME "mdr_prog" /* the XDP program */
-#define MDR_MAP_CONFIG "mdr_config"
-#define MDR_MAP_PORTS "mdr_ports"
-#define MDR_MAP_MACS "mdr_macs"
-#define MDR_MAP_LIMITS "mdr_limits"
-#define MDR_MAP_RL "mdr_rl"
-#define MDR_MAP_INST "mdr_inst"
-#define MDR_MAP_UUIDS "mdr_uuids"
-#define MDR_MAP_XSKS "mdr_xsks"
-#define MDR_MAP_XSK_SLOT "mdr_xsk_slot"
-#define MDR_MAP_IFACES "mdr_ifaces"
-#define MDR_MAP_PASSWORDS "mdr_passwords"
-#define MDR_MAP_TOKKEY "mdr_tokkey"
-#define MDR_MAP_STATS "mdr_stats"
-#define MDR_MAP_ISTATS "mdr_istats"
-#define MDR_MAP_RSTATS "mdr_rstats"
+/*
+ * Every pinned map of mdr, listed once. X(field) stands for the map named
+ * "mdr_<field>" (MDR_MAP_NAME(field)) and the field of struct mdr_maps
+ * (user/io/pinned.h) holding its fd; the content maps mdr_chunk0..N are
+ * the array MDR_MAP_CHUNK_FMT below. Adding a map: define it in
+ * bpf/mdr_map_defs.h and add it here; tests/bpf checks that the two agree.
+ */
+#define MDR_MAP_LIST(X)                                                     \
+	X(config) X(ports) X(macs) X(limits) X(rl) X(inst) X(uuids) X(xsks) \
+	X(xsk_slot) X(ifaces) X(passwords) X(tokkey) X(stats) X(istats) X(rstats)
+#define MDR_MAP_NAME(field) "mdr_" #field
 #define MDR_MAP_CHUNK_FMT "mdr_chunk%d" /* mdr_chunk0 .. mdr_chunk5 */
 
 _Static_assert(sizeof(struct mdr_chunk_key) == 16, "mdr_chunk_key ABI");

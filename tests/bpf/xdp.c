@@ -35,7 +35,9 @@
 
 #include "mdr_abi.h"
 #include "loader.h"
+#include "settings.h"
 #include "pkt.h"
+#include "pinned.h"
 #include "kfeat.h"
 #include "mdr_xdp.skel.h"
 #include "empty.skel.h"
@@ -1109,9 +1111,9 @@ static uint32_t map_id_of_fd(int fd)
 static void test_loader_pins_program_and_maps(void **state)
 {
 	static const char *const names[] = {
-		MDR_MAP_CONFIG, MDR_MAP_PORTS, MDR_MAP_MACS, MDR_MAP_LIMITS, MDR_MAP_RL,
-		MDR_MAP_INST, MDR_MAP_UUIDS, MDR_MAP_XSKS, MDR_MAP_XSK_SLOT, MDR_MAP_IFACES,
-		MDR_MAP_PASSWORDS, MDR_MAP_TOKKEY, MDR_MAP_STATS, MDR_MAP_ISTATS, MDR_MAP_RSTATS,
+		MDR_MAP_NAME(config), MDR_MAP_NAME(ports), MDR_MAP_NAME(macs), MDR_MAP_NAME(limits), MDR_MAP_NAME(rl),
+		MDR_MAP_NAME(inst), MDR_MAP_NAME(uuids), MDR_MAP_NAME(xsks), MDR_MAP_NAME(xsk_slot), MDR_MAP_NAME(ifaces),
+		MDR_MAP_NAME(passwords), MDR_MAP_NAME(tokkey), MDR_MAP_NAME(stats), MDR_MAP_NAME(istats), MDR_MAP_NAME(rstats),
 		"mdr_chunk0", "mdr_chunk5",
 	};
 	char path[256];
@@ -1302,6 +1304,32 @@ static void test_planted_tag_bytes_are_refused(void **state)
 /* ------------------------------------------------------------------ */
 /* Kernel feature probes (what mdrd checks before loading)               */
 /* ------------------------------------------------------------------ */
+
+/* The one list of maps (MDR_MAP_LIST in the ABI header) names exactly the
+ * maps the program defines: a map added on one side only fails here. */
+static void test_map_list_matches_the_program(void **state)
+{
+	struct mdr_map_ref refs[MDR_MAPS_COUNT];
+	struct mdr_maps m;
+	struct bpf_map *map;
+	size_t n = mdr_maps_refs(&m, refs), in_prog = 0;
+
+	(void)state;
+	assert_int_equal(n, MDR_MAPS_COUNT);
+	bpf_object__for_each_map(map, E.skel->obj) {
+		const char *name = bpf_map__name(map);
+		size_t i;
+
+		if (name[0] == '.')
+			continue; /* .rodata, .bss: not pinned */
+		in_prog++;
+		for (i = 0; i < n && strcmp(refs[i].name, name); i++)
+			;
+		if (i == n)
+			fail_msg("map %s is defined in bpf/ but not in MDR_MAP_LIST", name);
+	}
+	assert_int_equal(in_prog, n);
+}
 
 static void test_kfeat_helper_probe_tells_refusal(void **state)
 {
@@ -1515,6 +1543,7 @@ static int bench(uint32_t repeat)
 static const struct CMUnitTest extra_tests[] = {
 	cmocka_unit_test(test_frame_builder_matches_scapy),
 	cmocka_unit_test(test_planted_tag_bytes_are_refused),
+	cmocka_unit_test(test_map_list_matches_the_program),
 	cmocka_unit_test(test_kfeat_helper_probe_tells_refusal),
 	cmocka_unit_test(test_kfeat_table_complete_on_this_kernel),
 	cmocka_unit_test(test_kfeat_deny_reports_missing),

@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "b64.h"
 #include "defn.h"
+#include "mac.h"
 #include "defn_samples.h"
 
 #define UUID "d8e02d56-2648-415b-b62a-3a1b9ce1d0f8"
@@ -219,7 +221,7 @@ static void test_bad_case(void **state)
 	const char *json = gen ? gen : c->json;
 	struct mdr_defn *d = (struct mdr_defn *)1;
 
-	assert_int_equal(mdr_defn_parse(json, strlen(json), &d, err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_parse(json, strlen(json), &d, err, sizeof(err)), -EINVAL);
 	assert_null(d);
 	if (!strstr(err, c->want))
 		fail_msg("error \"%s\" does not contain \"%s\"", err, c->want);
@@ -299,15 +301,15 @@ static void test_uuid_and_mac_helpers(void **state)
 	(void)state;
 	assert_int_equal(mdr_uuid_canonical("D8E02D56-2648-415B-B62A-3A1B9CE1D0F8", out), 0);
 	assert_string_equal(out, UUID);
-	assert_int_equal(mdr_uuid_canonical("d8e02d56-2648-415b-b62a-3a1b9ce1d0f", out), -1);
-	assert_int_equal(mdr_uuid_canonical("d8e02d56x2648-415b-b62a-3a1b9ce1d0f8", out), -1);
-	assert_int_equal(mdr_uuid_canonical("", out), -1);
-	assert_int_equal(mdr_parse_mac("52-54-00-AB-cd-EF", mac), 0);
+	assert_int_equal(mdr_uuid_canonical("d8e02d56-2648-415b-b62a-3a1b9ce1d0f", out), -EINVAL);
+	assert_int_equal(mdr_uuid_canonical("d8e02d56x2648-415b-b62a-3a1b9ce1d0f8", out), -EINVAL);
+	assert_int_equal(mdr_uuid_canonical("", out), -EINVAL);
+	assert_int_equal(mdr_mac_parse("52-54-00-AB-cd-EF", mac), 0);
 	assert_int_equal(mac[3], 0xab);
 	assert_int_equal(mac[5], 0xef);
-	assert_int_equal(mdr_parse_mac("52:54:00:ab:cd:ef:", mac), -1);
-	assert_int_equal(mdr_parse_mac("52:54:00:ab:cd:e", mac), -1);
-	assert_int_equal(mdr_parse_mac("5254.00ab.cdef", mac), -1);
+	assert_int_equal(mdr_mac_parse("52:54:00:ab:cd:ef:", mac), -EINVAL);
+	assert_int_equal(mdr_mac_parse("52:54:00:ab:cd:e", mac), -EINVAL);
+	assert_int_equal(mdr_mac_parse("5254.00ab.cdef", mac), -EINVAL);
 }
 
 static void test_null_means_absent(void **state)
@@ -399,10 +401,10 @@ static void test_doc_rejects_contents(void **state)
 	const char *doc = HEAD "\"user_data\":\"eA==\"}";
 
 	(void)state;
-	assert_int_equal(mdr_defn_from_doc(doc, strlen(doc), &d, err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_from_doc(doc, strlen(doc), &d, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "user_data"));
 	doc = HEAD "\"files\":[{\"path\":\"/x\",\"content\":\"eA==\"}]}";
-	assert_int_equal(mdr_defn_from_doc(doc, strlen(doc), &d, err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_from_doc(doc, strlen(doc), &d, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "files[0]: unknown field \"content\""));
 }
 
@@ -453,7 +455,7 @@ static void test_blobs(void **state)
 
 	(void)state;
 	assert_int_equal(mdr_defn_n_blobs(d), 4);
-	assert_int_equal(mdr_defn_blobs(d, b, 3, &n), -1);
+	assert_int_equal(mdr_defn_blobs(d, b, 3, &n), -EINVAL);
 	assert_int_equal(mdr_defn_blobs(d, b, 8, &n), 0);
 	assert_int_equal(n, 4);
 	assert_ptr_equal(b[MDR_BLOB_DOC].data, d->doc_text);
@@ -472,10 +474,10 @@ static void test_set_blob_reattaches_contents(void **state)
 
 	(void)state;
 	assert_int_equal(mdr_defn_from_doc(d->doc_text, d->doc_len, &d2, err, sizeof(err)), 0);
-	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_USER_DATA, "short", 5, err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_USER_DATA, "short", 5, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "5 bytes, the document records 28"));
-	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_FILE0 + 2, "x", 1, err, sizeof(err)), -1);
-	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_DOC, "x", 1, err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_FILE0 + 2, "x", 1, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_DOC, "x", 1, err, sizeof(err)), -EINVAL);
 	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_USER_DATA, d->user_data, 28, err, sizeof(err)), 0);
 	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_FILE0, d->file[0], 10, err, sizeof(err)), 0);
 	assert_int_equal(mdr_defn_set_blob(d2, MDR_BLOB_FILE0 + 1, d->file[1], 5, err, sizeof(err)), 0);
@@ -510,15 +512,15 @@ static void test_override_errors(void **state)
 	char *before = strdup(d->doc_text);
 
 	(void)state;
-	assert_int_equal(mdr_defn_set_override(d, "/openstack/2013-04-04/password", "x", 1, err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_set_override(d, "/openstack/2013-04-04/password", "x", 1, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "password"));
-	assert_int_equal(mdr_defn_set_override(d, "/", "x", 1, err, sizeof(err)), -1);
-	assert_int_equal(mdr_defn_set_override(d, "/openstack/", "x", 1, err, sizeof(err)), -1);
-	assert_int_equal(mdr_defn_set_override(d, "", "x", 1, err, sizeof(err)), -1);
-	assert_int_equal(mdr_defn_set_override(d, "/ec2/openstack/x", "x", 1, err, sizeof(err)), -1);
-	assert_int_equal(mdr_defn_set_override(d, "/latest/x", big, MDR_OVERRIDE_MAX + 1, err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_set_override(d, "/", "x", 1, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mdr_defn_set_override(d, "/openstack/", "x", 1, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mdr_defn_set_override(d, "", "x", 1, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mdr_defn_set_override(d, "/ec2/openstack/x", "x", 1, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mdr_defn_set_override(d, "/latest/x", big, MDR_OVERRIDE_MAX + 1, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "limit is 65535"));
-	assert_int_equal(mdr_defn_remove_path(d, "/ec2", err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_remove_path(d, "/ec2", err, sizeof(err)), -EINVAL);
 	assert_string_equal(d->doc_text, before); /* failures change nothing */
 	free(big);
 	free(before);
@@ -535,7 +537,7 @@ static void test_override_limit(void **state)
 		snprintf(p, sizeof(p), "/latest/meta-data/k%d", i);
 		assert_int_equal(mdr_defn_set_override(d, p, "v", 1, err, sizeof(err)), 0);
 	}
-	assert_int_equal(mdr_defn_set_override(d, "/latest/meta-data/one-more", "v", 1, err, sizeof(err)), -1);
+	assert_int_equal(mdr_defn_set_override(d, "/latest/meta-data/one-more", "v", 1, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "limit of 256"));
 	/* replacing an existing path is still fine */
 	assert_int_equal(mdr_defn_set_override(d, "/latest/meta-data/k0", "w", 1, err, sizeof(err)), 0);

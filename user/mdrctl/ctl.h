@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 #include <jansson.h>
-#include "maps.h"
+#include "pinned.h"
 
 /* Exit statuses: 0 done, 1 the operation failed, 2 bad usage. */
 #define CTL_OK 0

@@ -17,6 +17,8 @@
 #include <bpf/libbpf.h>
 
 #include "ctl.h"
+#include "mac.h"
+#include "settings.h"
 #include "kfeat.h"
 #include "store.h"
 
@@ -116,7 +118,7 @@ int cmd_stats(int argc, char **argv)
 			return ctl_fail("%s", err);
 		/* Absent entries: nothing counted yet. */
 		if ((r = read_percpu(ctl_maps.istats, &id, &x)) && r != -ENOENT)
-			return ctl_fail("reading %s: %s", MDR_MAP_ISTATS, strerror(-r));
+			return ctl_fail("reading %s: %s", MDR_MAP_NAME(istats), strerror(-r));
 		bpf_map_lookup_elem(ctl_maps.rstats, &id, &rs);
 		if (json)
 			return ctl_print_json(json_pack("{s:s, s:I, s:o, s:o}", "uuid", rec.uuid,
@@ -130,7 +132,7 @@ int cmd_stats(int argc, char **argv)
 		return CTL_OK;
 	}
 	if ((r = read_percpu(ctl_maps.stats, &key, &x)))
-		return ctl_fail("reading %s: %s", MDR_MAP_STATS, strerror(-r));
+		return ctl_fail("reading %s: %s", MDR_MAP_NAME(stats), strerror(-r));
 	/* Responder totals: the sum over instances (key 0 = no instance). */
 	while (bpf_map_get_next_key(ctl_maps.rstats, prev, &next) == 0) {
 		if (bpf_map_lookup_elem(ctl_maps.rstats, &next, &one) == 0)
@@ -156,8 +158,7 @@ json_t *ctl_config_json(const struct mdr_config *c)
 		mdr_endpoint_format(&c->ep[i], buf, sizeof(buf));
 		json_array_append_new(eps, json_string(buf));
 	}
-	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", c->meta_mac[0],
-		 c->meta_mac[1], c->meta_mac[2], c->meta_mac[3], c->meta_mac[4], c->meta_mac[5]);
+	mdr_mac_fmt(c->meta_mac, buf);
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:o}", "meta_mac", buf,
 			 "policy_unknown", mdr_policy_name(c->unknown_policy), "policy_no_xsk",
 			 mdr_policy_name(c->no_xsk_policy), "default_rate_pps",
@@ -170,8 +171,7 @@ static void config_text(const struct mdr_config *c)
 {
 	char buf[64];
 
-	printf("config:\n  meta-mac        %02x:%02x:%02x:%02x:%02x:%02x\n", c->meta_mac[0],
-	       c->meta_mac[1], c->meta_mac[2], c->meta_mac[3], c->meta_mac[4], c->meta_mac[5]);
+	printf("config:\n  meta-mac        %s\n", mdr_mac_fmt(c->meta_mac, buf));
 	printf("  policy-unknown  %s\n  policy-no-xsk   %s\n",
 	       mdr_policy_name(c->unknown_policy), mdr_policy_name(c->no_xsk_policy));
 	printf("  rate            %u\n  burst           %u\n  arp             %s\n",
@@ -430,7 +430,7 @@ int cmd_config(int argc, char **argv)
 	}
 	mdr_maps_unlock(&ctl_maps);
 	if (r)
-		return ctl_fail("%s: %s", MDR_MAP_CONFIG, strerror(-r));
+		return ctl_fail("%s: %s", MDR_MAP_NAME(config), strerror(-r));
 	if (json)
 		return ctl_print_json(ctl_config_json(&cfg));
 	config_text(&cfg);
@@ -464,7 +464,7 @@ int cmd_token_key(int argc, char **argv)
 	r = bpf_map_update_elem(ctl_maps.tokkey, &zero, &nk, BPF_ANY) ? -errno : 0;
 	mdr_maps_unlock(&ctl_maps);
 	if (r)
-		return ctl_fail("writing %s: %s", MDR_MAP_TOKKEY, strerror(-r));
+		return ctl_fail("writing %s: %s", MDR_MAP_NAME(tokkey), strerror(-r));
 	printf("token key rotated: current id %u, previous id %u\n", nk.cur_id, nk.prev_id);
 	return CTL_OK;
 }

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 
 #include "ctl.h"
+#include "mac.h"
 #include "defn.h"
 #include "http.h"
 #include "log.h"
@@ -137,11 +138,6 @@ int ctl_read_input(const char *path, char **buf, size_t *len)
 	return CTL_OK;
 }
 
-static void fmt_mac(const uint8_t *m, char *buf, size_t len)
-{
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
 static const char *tokens_name(unsigned t)
 {
 	return t == MDR_TOKENS_REQUIRED ? "required" : "optional";
@@ -242,7 +238,7 @@ static void load_bindings(struct binding_table *t)
 static json_t *bindings_json(const struct binding_table *t, uint32_t id)
 {
 	json_t *ports = json_array(), *macs = json_array();
-	char name[IF_NAMESIZE], mac[18];
+	char name[IF_NAMESIZE], mac[MDR_MAC_STRLEN];
 
 	for (size_t i = 0; i < t->n_ports; i++) {
 		const struct mdr_port_binding *pb = &t->port[i];
@@ -254,7 +250,7 @@ static json_t *bindings_json(const struct binding_table *t, uint32_t id)
 			name[0] = '\0';
 		o = json_pack("{s:I, s:s}", "ifindex", (json_int_t)t->port_key[i], "ifname", name);
 		if (pb->flags & MDR_PORT_F_CHECK_MAC) {
-			fmt_mac(pb->mac, mac, sizeof(mac));
+			mdr_mac_fmt(pb->mac, mac);
 			json_object_set_new(o, "mac", json_string(mac));
 			json_object_set_new(o, "vlan", json_integer(pb->vlan));
 		}
@@ -263,7 +259,7 @@ static json_t *bindings_json(const struct binding_table *t, uint32_t id)
 	for (size_t i = 0; i < t->n_macs; i++) {
 		if (t->mac[i].instance_id != id)
 			continue;
-		fmt_mac(t->mac_key[i].mac, mac, sizeof(mac));
+		mdr_mac_fmt(t->mac_key[i].mac, mac);
 		json_array_append_new(macs, json_pack("{s:s, s:i, s:I}", "mac", mac, "vlan",
 						      t->mac_key[i].vlan, "ifindex",
 						      (json_int_t)t->mac[i].ifindex));
@@ -289,7 +285,7 @@ static json_t *record_json(uint32_t id, const struct mdr_instance *rec)
 
 static void print_bindings_text(const struct binding_table *t, uint32_t id)
 {
-	char name[IF_NAMESIZE], mac[18];
+	char name[IF_NAMESIZE], mac[MDR_MAC_STRLEN];
 	int any = 0;
 
 	for (size_t i = 0; i < t->n_ports; i++) {
@@ -299,14 +295,14 @@ static void print_bindings_text(const struct binding_table *t, uint32_t id)
 			snprintf(name, sizeof(name), "#%u", t->port_key[i]);
 		printf("%sport %s", any++ ? ", " : "", name);
 		if (t->port[i].flags & MDR_PORT_F_CHECK_MAC) {
-			fmt_mac(t->port[i].mac, mac, sizeof(mac));
+			mdr_mac_fmt(t->port[i].mac, mac);
 			printf(" (mac %s vlan %u)", mac, t->port[i].vlan);
 		}
 	}
 	for (size_t i = 0; i < t->n_macs; i++) {
 		if (t->mac[i].instance_id != id)
 			continue;
-		fmt_mac(t->mac_key[i].mac, mac, sizeof(mac));
+		mdr_mac_fmt(t->mac_key[i].mac, mac);
 		printf("%smac %s vlan %u", any++ ? ", " : "", mac, t->mac_key[i].vlan);
 	}
 	if (!any)
@@ -338,7 +334,7 @@ static int instance_list(int argc, char **argv)
 		return CTL_FAIL;
 	cnt = mdr_store_ids(&ctl_maps, ids, MDR_MAX_INSTANCES);
 	if (cnt < 0)
-		return ctl_fail("reading %s: %s", MDR_MAP_INST, strerror(-cnt));
+		return ctl_fail("reading %s: %s", MDR_MAP_NAME(inst), strerror(-cnt));
 	if (cnt > MDR_MAX_INSTANCES)
 		cnt = MDR_MAX_INSTANCES;
 	for (int i = 0; i < cnt; i++)
@@ -453,7 +449,7 @@ static int cmd_bind(int argc, char **argv, int unbind)
 		switch (c) {
 		case 'p': port = optarg; break;
 		case 'm':
-			if (mdr_parse_mac(optarg, mac))
+			if (mdr_mac_parse(optarg, mac))
 				return ctl_fail("%s: \"%s\" is not a MAC address", what, optarg);
 			has_mac = 1;
 			break;

@@ -390,7 +390,7 @@ void instances_load_all(void)
 		mdr_maps_unlock(&mdrd_maps);
 		if (swept > 0)
 			mdr_log(MDR_LOG_INFO, "%s: %d rate-limit bucket(s) of deleted instances removed",
-				MDR_MAP_RL, swept);
+				MDR_MAP_NAME(rl), swept);
 	}
 	if (!mdrd_opts.instances[0])
 		return;

@@ -24,6 +24,7 @@
 #include <xdp/libxdp.h>
 
 #include "mdrd.h"
+#include "mac.h"
 #include "log.h"
 #include "rtnl.h"
 #include "store.h"
@@ -82,11 +83,6 @@ static int meta_mac(uint8_t mac[ETH_ALEN])
 	return 0;
 }
 
-static const char *mac_str(const uint8_t m[ETH_ALEN], char buf[18])
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	return buf;
-}
 
 static void fdb_remove(struct link *l)
 {
@@ -99,9 +95,9 @@ static void fdb_remove(struct link *l)
 	r = fdb_local_del(l->ifindex, l->fdb_mac);
 	if (r && r != -ENOENT) /* ENOENT: someone flushed it already */
 		mdr_log(MDR_LOG_WARN, "port %s: removing FDB entry %s: %s", l->name,
-			mac_str(l->fdb_mac, b), strerror(-r));
+			mdr_mac_fmt(l->fdb_mac, b), strerror(-r));
 	else
-		mdr_log(MDR_LOG_INFO, "port %s: FDB entry %s removed", l->name, mac_str(l->fdb_mac, b));
+		mdr_log(MDR_LOG_INFO, "port %s: FDB entry %s removed", l->name, mdr_mac_fmt(l->fdb_mac, b));
 	l->fdb_set = 0;
 }
 
@@ -126,7 +122,7 @@ static void fdb_sync(struct link *l, const uint8_t mac[ETH_ALEN], int force)
 		/* The bridge's own address is local already; an entry of ours
 		 * would be the kernel's, and deleting it would cut the bridge. */
 		mdr_log(MDR_LOG_INFO, "port %s: metadata MAC %s is the bridge's own address",
-			l->name, mac_str(mac, b));
+			l->name, mdr_mac_fmt(mac, b));
 		return;
 	}
 	r = fdb_local_add(l->ifindex, mac);
@@ -135,12 +131,12 @@ static void fdb_sync(struct link *l, const uint8_t mac[ETH_ALEN], int force)
 		mdr_log(MDR_LOG_ERR,
 			"port %s: adding metadata MAC %s as a local FDB entry: %s (on-link "
 			"metadata, e.g. IPv6 link-local, will not reach the program)",
-			l->name, mac_str(mac, b), strerror(-r));
+			l->name, mdr_mac_fmt(mac, b), strerror(-r));
 		return;
 	}
 	l->fdb_set = 1;
 	mdr_log(MDR_LOG_INFO, "port %s: metadata MAC %s added as a local FDB entry", l->name,
-		mac_str(mac, b));
+		mdr_mac_fmt(mac, b));
 }
 
 static struct link *find_link(uint32_t ifindex)
@@ -174,7 +170,7 @@ static void record_iface(const struct link *l)
 	snprintf(v.name, sizeof(v.name), "%s", l->name);
 	v.mode = l->mode == XDP_MODE_NATIVE ? MDR_IFACE_NATIVE : MDR_IFACE_GENERIC;
 	if (bpf_map_update_elem(mdrd_maps.ifaces, &l->ifindex, &v, BPF_ANY))
-		mdr_log(MDR_LOG_ERR, "port %s: writing %s: %s", l->name, MDR_MAP_IFACES,
+		mdr_log(MDR_LOG_ERR, "port %s: writing %s: %s", l->name, MDR_MAP_NAME(ifaces),
 			strerror(errno));
 }
 
@@ -317,7 +313,7 @@ static void attach(struct link *l)
 		int rm = meta_mac(mac);
 
 		if (rm)
-			mdr_log(MDR_LOG_ERR, "port %s: reading %s: %s", l->name, MDR_MAP_CONFIG,
+			mdr_log(MDR_LOG_ERR, "port %s: reading %s: %s", l->name, MDR_MAP_NAME(config),
 				strerror(-rm));
 		else
 			fdb_sync(l, mac, 1);
@@ -729,7 +725,7 @@ void links_meta_mac_sync(int force)
 		return;
 	r = meta_mac(mac);
 	if (r) {
-		mdr_log(MDR_LOG_ERR, "reading %s: %s", MDR_MAP_CONFIG, strerror(-r));
+		mdr_log(MDR_LOG_ERR, "reading %s: %s", MDR_MAP_NAME(config), strerror(-r));
 		return;
 	}
 	for (size_t i = 0; i < n_links; i++)

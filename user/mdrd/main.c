@@ -25,6 +25,7 @@
 #include "mdrd.h"
 #include "cdimage.h"
 #include "loader.h"
+#include "settings.h"
 #include "log.h"
 #include "kfeat.h"
 #include "mdr_xdp.skel.h"
@@ -272,9 +273,9 @@ static void apply_config(void)
 	}
 	mdr_maps_unlock(&mdrd_maps);
 	if (r)
-		mdr_log(MDR_LOG_ERR, "writing %s: %s", MDR_MAP_CONFIG, strerror(-r));
+		mdr_log(MDR_LOG_ERR, "writing %s: %s", MDR_MAP_NAME(config), strerror(-r));
 	else
-		mdr_log(MDR_LOG_INFO, "configuration applied to %s", MDR_MAP_CONFIG);
+		mdr_log(MDR_LOG_INFO, "configuration applied to %s", MDR_MAP_NAME(config));
 }
 
 static int parse_cli(int argc, char **argv)

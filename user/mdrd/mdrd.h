@@ -6,7 +6,8 @@
 #include <limits.h>
 #include <net/if.h>
 #include <stdint.h>
-#include "maps.h"
+#include "pinned.h"
+#include "settings.h"
 
 /* Exit statuses: 1 runtime failure, 2 bad usage or configuration, 3 a
  * kernel feature the data path needs is missing (named in the log). */

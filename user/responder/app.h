@@ -10,7 +10,7 @@
 #define MDR_RSP_APP_H
 
 #include <stdint.h>
-#include "maps.h"
+#include "pinned.h"
 #include "xsk.h"
 
 struct rsp_app_opts {

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mdr_abi.h"
-#include "maps.h"
+#include "pinned.h"
 
 struct mdr_defn;
 struct mdr_render_ctx;

@@ -30,7 +30,7 @@
 
 #include "app.h"
 #include "log.h"
-#include "maps.h"
+#include "pinned.h"
 #include "rtnl.h"
 #include "tcp.h"
 #include "xsk.h"

@@ -962,7 +962,7 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 		 * stay, the next round (soon: sync_more) reads again. */
 		x->st.sync_read_errors++;
 		x->sync_more = true;
-		mdr_log(MDR_LOG_WARN, "reading %s: %s (sockets kept, retrying)", MDR_MAP_IFACES,
+		mdr_log(MDR_LOG_WARN, "reading %s: %s (sockets kept, retrying)", MDR_MAP_NAME(ifaces),
 			strerror(-r));
 		return 0;
 	}

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 #include "store.h"
+#include "err.h"
+#include "mac.h"
 #include "hash.h"
 
 #include <errno.h>
@@ -66,19 +68,6 @@ uint32_t mdr_instance_id_probe(const char *uuid, unsigned attempt)
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void uuid_key(struct mdr_uuid_key *k, const char *uuid)
 {
@@ -250,7 +239,7 @@ static int port_conflict(const struct mdr_maps *m, uint32_t id, uint32_t ifindex
 		return 0;
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "ifindex %u", ifindex);
-	set_err(err, errlen, "port %s is already bound to instance %s", name,
+	mdr_errf(err, errlen, 0, "port %s is already bound to instance %s", name,
 		owner_name(m, pb.instance_id, who, sizeof(who)));
 	return -EEXIST;
 }
@@ -260,17 +249,14 @@ static int mac_conflict(const struct mdr_maps *m, uint32_t id, const uint8_t mac
 {
 	struct mdr_mac_key k = { .vlan = vlan };
 	struct mdr_mac_binding mb;
-	char who[MDR_UUID_SIZE + 16];
+	char who[MDR_UUID_SIZE + 16], mtxt[MDR_MAC_STRLEN];
 
 	memcpy(k.mac, mac, 6);
 	if (bpf_map_lookup_elem(m->macs, &k, &mb) || mb.instance_id == id ||
 	    !instance_live(m, mb.instance_id, NULL))
 		return 0;
-	set_err(err, errlen,
-		"MAC %02x:%02x:%02x:%02x:%02x:%02x vlan %u is already bound to instance %s",
-		mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], vlan,
-		owner_name(m, mb.instance_id, who, sizeof(who)));
-	return -EEXIST;
+	return mdr_errf(err, errlen, -EEXIST, "MAC %s vlan %u is already bound to instance %s",
+			mdr_mac_fmt(mac, mtxt), vlan, owner_name(m, mb.instance_id, who, sizeof(who)));
 }
 
 int mdr_store_bind_port(struct mdr_maps *m, uint32_t id, uint32_t ifindex,
@@ -288,7 +274,7 @@ int mdr_store_bind_port(struct mdr_maps *m, uint32_t id, uint32_t ifindex,
 	}
 	if (bpf_map_update_elem(m->ports, &ifindex, &pb, BPF_ANY)) {
 		r = -errno;
-		set_err(err, errlen, "writing %s[%u]: %s", MDR_MAP_PORTS, ifindex, strerror(-r));
+		mdr_errf(err, errlen, 0, "writing %s[%u]: %s", MDR_MAP_NAME(ports), ifindex, strerror(-r));
 		return r;
 	}
 	return 0;
@@ -307,7 +293,7 @@ int mdr_store_bind_mac(struct mdr_maps *m, uint32_t id, const uint8_t mac[6],
 	memcpy(k.mac, mac, 6);
 	if (bpf_map_update_elem(m->macs, &k, &mb, BPF_ANY)) {
 		r = -errno;
-		set_err(err, errlen, "writing %s: %s", MDR_MAP_MACS, strerror(-r));
+		mdr_errf(err, errlen, 0, "writing %s: %s", MDR_MAP_NAME(macs), strerror(-r));
 		return r;
 	}
 	return 0;
@@ -436,7 +422,7 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 	if (d->binding.has_port) {
 		*ifindex = if_nametoindex(d->binding.port);
 		if (!*ifindex)
-			set_err(err, errlen,
+			mdr_errf(err, errlen, 0,
 				"instance %s is bound to port %s, which is not present: a MAC "
 				"binding now would be trusted on any port", d->uuid,
 				d->binding.port);
@@ -456,7 +442,7 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 		prev = &key;
 	}
 	if (n > 1) {
-		set_err(err, errlen, "instance id %u is bound to %d ports: name the port (--port)",
+		mdr_errf(err, errlen, 0, "instance id %u is bound to %d ports: name the port (--port)",
 			id, n);
 		return -EINVAL;
 	}
@@ -504,7 +490,7 @@ static int check_blobs(const struct mdr_defn *d, struct mdr_blob *blobs, size_t 
 		       char *err, size_t errlen)
 {
 	if (mdr_defn_blobs(d, blobs, MDR_STORE_MAX_BLOBS, nb)) {
-		set_err(err, errlen, "instance %s: too many files (limit %d)", d->uuid,
+		mdr_errf(err, errlen, 0, "instance %s: too many files (limit %d)", d->uuid,
 			MDR_MAX_FILES);
 		return -EINVAL;
 	}
@@ -513,12 +499,12 @@ static int check_blobs(const struct mdr_defn *d, struct mdr_blob *blobs, size_t 
 			     b == MDR_BLOB_USER_DATA ? MDR_USER_DATA_MAX : MDR_FILE_MAX;
 
 		if (blobs[b].len && !blobs[b].data) {
-			set_err(err, errlen, "instance %s: content of blob %zu is not attached",
+			mdr_errf(err, errlen, 0, "instance %s: content of blob %zu is not attached",
 				d->uuid, b);
 			return -EINVAL;
 		}
 		if (blobs[b].len > lim) {
-			set_err(err, errlen, "instance %s: blob %zu is %zu bytes, the limit is %zu",
+			mdr_errf(err, errlen, 0, "instance %s: blob %zu is %zu bytes, the limit is %zu",
 				d->uuid, b, blobs[b].len, lim);
 			return -EFBIG;
 		}
@@ -540,7 +526,7 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 	int r;
 
 	if (!d->uuid[0]) {
-		set_err(err, errlen, "definition has no uuid");
+		mdr_errf(err, errlen, 0, "definition has no uuid");
 		return -EINVAL;
 	}
 	if ((r = check_blobs(d, blobs, &nb, err, errlen)))
@@ -549,7 +535,7 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 		ifindex = if_nametoindex(d->binding.port);
 		if (!ifindex) {
 			if (!(flags & MDR_STORE_F_DEFER_PORT)) {
-				set_err(err, errlen,
+				mdr_errf(err, errlen, 0,
 					"binding.port: no interface named \"%s\" in this network namespace",
 					d->binding.port);
 				return -ENODEV;
@@ -558,7 +544,7 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 		}
 	}
 	if ((r = mdr_maps_lock(m))) {
-		set_err(err, errlen, "locking %s: %s", m->pin_dir, strerror(-r));
+		mdr_errf(err, errlen, 0, "locking %s: %s", m->pin_dir, strerror(-r));
 		return r;
 	}
 
@@ -583,7 +569,7 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 				break;
 		}
 		if (a == MDR_ID_PROBES) {
-			set_err(err, errlen, "instance %s: no free instance id after %d probes",
+			mdr_errf(err, errlen, 0, "instance %s: no free instance id after %d probes",
 				d->uuid, MDR_ID_PROBES);
 			r = -ENOSPC;
 			goto out_unlock;
@@ -602,8 +588,8 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 	if (claim && bpf_map_update_elem(m->uuids, &uk, &id,
 					 claim == 1 ? BPF_NOEXIST : BPF_EXIST)) {
 		r = -errno;
-		set_err(err, errlen, "instance %s: claiming id in %s: %s", d->uuid,
-			MDR_MAP_UUIDS, strerror(-r));
+		mdr_errf(err, errlen, 0, "instance %s: claiming id in %s: %s", d->uuid,
+			MDR_MAP_NAME(uuids), strerror(-r));
 		goto out_unlock;
 	}
 
@@ -615,7 +601,7 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 	for (size_t b = 0; b < nb; b++) {
 		r = write_blob(m, id, out.gen, (unsigned)b, blobs[b].data, (uint32_t)blobs[b].len);
 		if (r) {
-			set_err(err, errlen, "instance %s: storing content blob %zu: %s%s",
+			mdr_errf(err, errlen, 0, "instance %s: storing content blob %zu: %s%s",
 				d->uuid, b, strerror(-r),
 				r == -E2BIG || r == -ENOMEM ? " (chunk maps full)" : "");
 			goto out_rollback;
@@ -634,7 +620,7 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 	/* The flip: from here on readers see the new generation as a whole. */
 	if (bpf_map_update_elem(m->inst, &id, &rec, BPF_ANY)) {
 		r = -errno;
-		set_err(err, errlen, "instance %s: writing %s: %s", d->uuid, MDR_MAP_INST,
+		mdr_errf(err, errlen, 0, "instance %s: writing %s: %s", d->uuid, MDR_MAP_NAME(inst),
 			strerror(-r));
 		goto out_rollback;
 	}
@@ -644,8 +630,8 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 
 		if (bpf_map_update_elem(m->limits, &id, &lim, BPF_ANY)) {
 			r = -errno;
-			set_err(err, errlen, "instance %s: writing %s: %s", d->uuid,
-				MDR_MAP_LIMITS, strerror(-r));
+			mdr_errf(err, errlen, 0, "instance %s: writing %s: %s", d->uuid,
+				MDR_MAP_NAME(limits), strerror(-r));
 			goto out_unlock; /* content is stored; limits retried on next put */
 		}
 	}
@@ -710,16 +696,16 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
 	int r, have_rec;
 
 	if (mdr_uuid_canonical(uuid, canon)) {
-		set_err(err, errlen, "\"%s\" is not a uuid", uuid);
+		mdr_errf(err, errlen, 0, "\"%s\" is not a uuid", uuid);
 		return -EINVAL;
 	}
 	if ((r = mdr_maps_lock(m))) {
-		set_err(err, errlen, "locking %s: %s", m->pin_dir, strerror(-r));
+		mdr_errf(err, errlen, 0, "locking %s: %s", m->pin_dir, strerror(-r));
 		return r;
 	}
 	uuid_key(&uk, canon);
 	if (bpf_map_lookup_elem(m->uuids, &uk, &id)) {
-		set_err(err, errlen, "unknown instance %s", canon);
+		mdr_errf(err, errlen, 0, "unknown instance %s", canon);
 		r = -ENOENT;
 		goto out;
 	}
@@ -806,9 +792,9 @@ static int get_once(const struct mdr_maps *m, uint32_t id, const char *canon,
 
 	if (bpf_map_lookup_elem(m->inst, &id, rec) ||
 	    (canon && strncmp(rec->uuid, canon, sizeof(rec->uuid)))) {
-		set_err(err, errlen, "unknown instance %s", canon ? canon : "");
+		mdr_errf(err, errlen, 0, "unknown instance %s", canon ? canon : "");
 		if (!canon)
-			set_err(err, errlen, "unknown instance id %u", id);
+			mdr_errf(err, errlen, 0, "unknown instance id %u", id);
 		return -ENOENT;
 	}
 	if (!d_out)
@@ -825,7 +811,7 @@ static int get_once(const struct mdr_maps *m, uint32_t id, const char *canon,
 	r = mdr_defn_from_doc(doc, rec->doc_len, &d, perr, sizeof(perr));
 	free(doc);
 	if (r) {
-		set_err(err, errlen, "instance %s: stored document is invalid: %s",
+		mdr_errf(err, errlen, 0, "instance %s: stored document is invalid: %s",
 			rec->uuid, perr);
 		return -EINVAL;
 	}
@@ -844,7 +830,7 @@ static int get_once(const struct mdr_maps *m, uint32_t id, const char *canon,
 			}
 			r = mdr_store_read_blob(m, id, rec->gen, (unsigned)b, buf, (uint32_t)len);
 			if (!r && mdr_defn_set_blob(d, (unsigned)b, buf, len, perr, sizeof(perr))) {
-				set_err(err, errlen, "instance %s: blob %zu: %s", rec->uuid, b, perr);
+				mdr_errf(err, errlen, 0, "instance %s: blob %zu: %s", rec->uuid, b, perr);
 				r = -EINVAL;
 			}
 			free(buf);
@@ -870,11 +856,11 @@ int mdr_store_get(const struct mdr_maps *m, const char *uuid, uint32_t id,
 		*d_out = NULL;
 	if (uuid) {
 		if (mdr_uuid_canonical(uuid, canon)) {
-			set_err(err, errlen, "\"%s\" is not a uuid", uuid);
+			mdr_errf(err, errlen, 0, "\"%s\" is not a uuid", uuid);
 			return -EINVAL;
 		}
 		if (mdr_store_lookup(m, canon, &id)) {
-			set_err(err, errlen, "unknown instance %s", canon);
+			mdr_errf(err, errlen, 0, "unknown instance %s", canon);
 			return -ENOENT;
 		}
 	}
@@ -882,7 +868,7 @@ int mdr_store_get(const struct mdr_maps *m, const char *uuid, uint32_t id,
 		r = get_once(m, id, uuid ? canon : NULL, flags, rec ? rec : &tmp, d_out,
 			     err, errlen);
 	if (r == -EAGAIN)
-		set_err(err, errlen, "instance %s changed %d times while being read",
+		mdr_errf(err, errlen, 0, "instance %s changed %d times while being read",
 			uuid ? canon : "", MDR_STORE_READ_RETRIES);
 	if (r == 0 && id_out)
 		*id_out = id;

@@ -45,9 +45,10 @@
 #include <stdint.h>
 
 #include "pkt.h"
+#include "hash.h"
 
 #define TCP_ROUTE_MAX 96      /* opaque route blob copied per connection */
-#define TCP_KEY_LEN 16        /* SipHash-2-4 key size */
+#define TCP_KEY_LEN MDR_SIPHASH_KEY_LEN /* the engine's secret: a SipHash-2-4 key */
 #define TCP_MSS_DEFAULT 536   /* RFC 9293: assumed when the SYN has no MSS */
 #define TCP_MSS_MIN 88        /* tiny peer MSS values are raised to this (Linux
                                  uses 88 too: smaller costs a frame per byte) */
@@ -252,8 +253,5 @@ uint32_t tcp_instance_conns(const struct tcp_engine *e, uint32_t instance_id);
 void tcp_seg_in_from_pkt(struct tcp_seg_in *in, uint32_t instance_id,
 			 const struct pkt_view *v, const struct pkt_route *r);
 
-/* SipHash-2-4 (Aumasson & Bernstein), exported for tests and hashing. */
-uint64_t tcp_siphash(const uint8_t key[TCP_KEY_LEN], const void *data,
-		     size_t len);
 
 #endif /* MDR_TCP_H */

@@ -7,6 +7,8 @@
  * records are separate, small, in their own hash table and a FIFO (they all
  * live equally long, so the FIFO is also expiry order). */
 #include "tcp.h"
+#include "hash.h"
+#include "list.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -31,65 +33,6 @@ static const uint16_t cookie_mss[8] = {
 	TCP_MSS_MIN, 536, 1024, 1220, 1300, 1360, 1440, 1460,
 };
 
-/* ---- SipHash-2-4 ------------------------------------------------------ */
-
-static inline uint64_t rotl64(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static inline uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-#define SIPROUND                                                        \
-	do {                                                            \
-		v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0;                \
-		v0 = rotl64(v0, 32);                                    \
-		v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                \
-		v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                \
-		v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2;                \
-		v2 = rotl64(v2, 32);                                    \
-	} while (0)
-
-uint64_t tcp_siphash(const uint8_t key[TCP_KEY_LEN], const void *data,
-		     size_t len)
-{
-	const uint8_t *p = data;
-	uint64_t k0 = le64(key), k1 = le64(key + 8);
-	uint64_t v0 = 0x736f6d6570736575ull ^ k0;
-	uint64_t v1 = 0x646f72616e646f6dull ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ull ^ k0;
-	uint64_t v3 = 0x7465646279746573ull ^ k1;
-	uint64_t b = (uint64_t)len << 56, m;
-	size_t i, tail = len & 7;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		m = le64(p + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (size_t j = 0; j < tail; j++)
-		b |= (uint64_t)p[i + j] << (8 * j);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /* ---- small helpers ---------------------------------------------------- */
 
 static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
@@ -97,31 +40,6 @@ static inline bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0
 static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 static inline bool seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
 static inline uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
-
-struct list {
-	struct list *prev, *next;
-};
-
-static void list_init(struct list *l) { l->prev = l->next = l; }
-static bool list_empty(const struct list *l) { return l->next == l; }
-
-static void list_del(struct list *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->prev = n->next = n;
-}
-
-static void list_add_tail(struct list *head, struct list *n)
-{
-	n->prev = head->prev;
-	n->next = head;
-	head->prev->next = n;
-	head->prev = n;
-}
-
-#define container_of(p, type, member) \
-	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 /* The connection key; memset before filling so it hashes byte-exact. */
 struct tcp_key {
@@ -284,13 +202,13 @@ static void key_from_in(struct tcp_key *k, const struct tcp_seg_in *in)
 
 static uint32_t key_bucket(const struct tcp_engine *e, const struct tcp_key *k)
 {
-	return (uint32_t)tcp_siphash(e->hkey, k, sizeof(*k)) &
+	return (uint32_t)mdr_siphash(e->hkey, k, sizeof(*k)) &
 	       (e->nbuckets - 1);
 }
 
 static uint32_t inst_bucket(const struct tcp_engine *e, uint32_t id)
 {
-	return (uint32_t)tcp_siphash(e->hkey, &id, sizeof(id)) &
+	return (uint32_t)mdr_siphash(e->hkey, &id, sizeof(id)) &
 	       (e->nbuckets - 1);
 }
 
@@ -588,7 +506,7 @@ static uint32_t cookie_make(const struct tcp_engine *e,
 	ci.key = *k;
 	ci.cisn = cisn;
 	ci.slot = slot;
-	h = tcp_siphash(e->cfg.key, &ci, sizeof(ci));
+	h = mdr_siphash(e->cfg.key, &ci, sizeof(ci));
 	return ((uint32_t)(h ^ (h >> 32)) & ~7u) | (mss_idx & 7u);
 }
 
@@ -1485,9 +1403,9 @@ struct tcp_engine *tcp_engine_new(const struct tcp_cfg *cfg,
 		e->cfg.rto_max_ns = e->cfg.rto_ns;
 	if (e->cfg.max_retries > 100) /* retries is 8 bits; 100 is forever */
 		e->cfg.max_retries = 100;
-	h = tcp_siphash(e->cfg.key, label0, sizeof(label0) - 1);
+	h = mdr_siphash(e->cfg.key, label0, sizeof(label0) - 1);
 	memcpy(e->hkey, &h, 8);
-	h = tcp_siphash(e->cfg.key, label1, sizeof(label1) - 1);
+	h = mdr_siphash(e->cfg.key, label1, sizeof(label1) - 1);
 	memcpy(e->hkey + 8, &h, 8);
 	e->nbuckets = TCP_MIN_BUCKETS;
 	while (e->nbuckets < e->cfg.max_conns && e->nbuckets < (1u << 24))

@@ -8,6 +8,8 @@
  * doc gives back exactly the same doc.
  */
 #include "defn.h"
+#include "err.h"
+#include "mac.h"
 #include "b64.h"
 #include "render.h"
 
@@ -52,13 +54,12 @@ struct pctx {
 __attribute__((format(printf, 2, 3))) static int fail(struct pctx *c, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	if (c->err && c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err, c->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
+	va_start(ap, fmt);
+	r = mdr_verrf(c->err, c->errlen, -EINVAL, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 static const char *type_name(const json_t *v)
@@ -184,19 +185,19 @@ int mdr_uuid_canonical(const char *s, char out[MDR_UUID_SIZE])
 	size_t len = strlen(s), o = 0, hex = 0;
 
 	if (len != 36 && len != 32)
-		return -1;
+		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
 		char ch = s[i];
 
 		if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
 			if (ch != '-')
-				return -1;
+				return -EINVAL;
 			continue;
 		}
 		if (ch >= 'A' && ch <= 'F')
 			ch = (char)(ch - 'A' + 'a');
 		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-			return -1;
+			return -EINVAL;
 		for (size_t j = 0; j < 4; j++)
 			if ((size_t)dash_at[j] == o)
 				out[o++] = '-';
@@ -207,40 +208,11 @@ int mdr_uuid_canonical(const char *s, char out[MDR_UUID_SIZE])
 	return hex == 32 && o == 36 ? 0 : -1;
 }
 
-int mdr_parse_mac(const char *s, uint8_t mac[6])
-{
-	for (int i = 0; i < 6; i++) {
-		unsigned v = 0;
-
-		for (int j = 0; j < 2; j++) {
-			char ch = *s++;
-
-			v <<= 4;
-			if (ch >= '0' && ch <= '9')
-				v |= (unsigned)(ch - '0');
-			else if (ch >= 'a' && ch <= 'f')
-				v |= (unsigned)(ch - 'a' + 10);
-			else if (ch >= 'A' && ch <= 'F')
-				v |= (unsigned)(ch - 'A' + 10);
-			else
-				return -1;
-		}
-		mac[i] = (uint8_t)v;
-		if (i < 5 && *s != ':' && *s != '-')
-			return -1;
-		if (i < 5)
-			s++;
-	}
-	return *s ? -1 : 0;
-}
-
 static json_t *mac_text(const uint8_t m[6])
 {
-	char t[18];
+	char t[MDR_MAC_STRLEN];
 
-	snprintf(t, sizeof(t), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
-		 m[4], m[5]);
-	return json_string(t);
+	return json_string(mdr_mac_fmt(m, t));
 }
 
 /* Linux dev_valid_name(): 1..15 bytes, no '/', ':' or whitespace, not . or .. */
@@ -270,14 +242,14 @@ static int parse_binding(struct pctx *c, const json_t *v, struct mdr_defn *d, js
 	if (!json_is_object(v))
 		return fail(c, "binding: expected an object, got %s", type_name(v));
 	if (only_keys(c, "binding", v, keys))
-		return -1;
+		return -EINVAL;
 	out = json_object();
 	json_object_set_new(nd, "binding", out);
 	if ((x = opt(v, "port"))) {
 		const char *p = want_string(c, "binding.port", x, MDR_IFNAME_SIZE - 1, 0);
 
 		if (!p)
-			return -1;
+			return -EINVAL;
 		if (!valid_ifname(p))
 			return fail(c, "binding.port: \"%s\" is not a valid interface name", p);
 		d->binding.has_port = 1;
@@ -288,8 +260,8 @@ static int parse_binding(struct pctx *c, const json_t *v, struct mdr_defn *d, js
 		const char *m = want_string(c, "binding.mac", x, 32, 0);
 
 		if (!m)
-			return -1;
-		if (mdr_parse_mac(m, d->binding.mac))
+			return -EINVAL;
+		if (mdr_mac_parse(m, d->binding.mac))
 			return fail(c, "binding.mac: \"%s\" is not a MAC address (52:54:00:12:34:56)", m);
 		if (d->binding.mac[0] & 1)
 			return fail(c, "binding.mac: %s is a multicast address", m);
@@ -301,7 +273,7 @@ static int parse_binding(struct pctx *c, const json_t *v, struct mdr_defn *d, js
 	}
 	if ((x = opt(v, "vlan"))) {
 		if (want_int(c, "binding.vlan", x, 0, MDR_DEFN_MAX_VLAN, &vlan))
-			return -1;
+			return -EINVAL;
 	}
 	if (!d->binding.has_port && !d->binding.has_mac)
 		return fail(c, "binding: needs \"port\", \"mac\" or both");
@@ -326,9 +298,9 @@ static int parse_public_keys(struct pctx *c, const json_t *v, json_t *nd)
 	json_object_foreach((json_t *)v, k, x) {
 		snprintf(path, sizeof(path), "public_keys.%.*s", MDR_DEFN_NAME_MAX, k);
 		if (check_text(c, "public_keys (a key name)", k, strlen(k), MDR_DEFN_NAME_MAX, 0))
-			return -1;
+			return -EINVAL;
 		if (!want_string(c, path, x, MDR_DEFN_KEY_MAX, TXT_NEWLINES_OK))
-			return -1;
+			return -EINVAL;
 		json_object_set(out, k, x);
 	}
 	return 0;
@@ -350,9 +322,9 @@ static int parse_meta(struct pctx *c, const json_t *v, json_t *nd)
 	json_object_foreach((json_t *)v, k, x) {
 		snprintf(path, sizeof(path), "meta.%.*s", MDR_DEFN_META_MAX, k);
 		if (check_text(c, "meta (a key)", k, strlen(k), MDR_DEFN_META_MAX, 0))
-			return -1;
+			return -EINVAL;
 		if (!want_string(c, path, x, MDR_DEFN_META_MAX, TXT_EMPTY_OK | TXT_ANY))
-			return -1;
+			return -EINVAL;
 		json_object_set(out, k, x);
 	}
 	return 0;
@@ -371,7 +343,7 @@ static int parse_user_data(struct pctx *c, const json_t *root, struct mdr_defn *
 		if (!(x = opt(root, "user_data_len")))
 			return 0;
 		if (want_int(c, "user_data_len", x, 0, MDR_USER_DATA_MAX, &n))
-			return -1;
+			return -EINVAL;
 		d->has_user_data = 1;
 		d->user_data_len = (size_t)n;
 	} else {
@@ -416,12 +388,12 @@ static int parse_files(struct pctx *c, const json_t *v, struct mdr_defn *d, json
 			return fail(c, "%s: expected an object {path, content}, got %s", path,
 				    type_name(f));
 		if (only_keys(c, path, f, c->doc_mode ? doc_keys : def_keys))
-			return -1;
+			return -EINVAL;
 		snprintf(path, sizeof(path), "files[%zu].path", i);
 		if (!(x = opt(f, "path")))
 			return fail(c, "%s: missing", path);
 		if (!(p = want_string(c, path, x, MDR_DEFN_PATH_MAX, 0)))
-			return -1;
+			return -EINVAL;
 		nf = json_object();
 		json_array_append_new(out, nf);
 		json_object_set_new(nf, "path", json_string(p));
@@ -432,7 +404,7 @@ static int parse_files(struct pctx *c, const json_t *v, struct mdr_defn *d, json
 			if (!(x = opt(f, "length")))
 				return fail(c, "%s: missing", path);
 			if (want_int(c, path, x, 0, MDR_FILE_MAX, &n))
-				return -1;
+				return -EINVAL;
 			d->file_len[i] = (size_t)n;
 		} else {
 			int r;
@@ -488,7 +460,7 @@ static int parse_string_list(struct pctx *c, const char *path, const json_t *v, 
 		snprintf(p, sizeof(p), "%s[%zu]", path, i);
 		if (!want_string(c, p, x, max_len, 0)) {
 			json_decref(*out);
-			return -1;
+			return -EINVAL;
 		}
 		json_array_append(*out, x);
 	}
@@ -526,16 +498,16 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 		if (!(x = opt(dv, "type")))
 			return fail(c, "%s: missing (\"nic\", \"disk\" or \"share\")", p2);
 		if (!(type = want_string(c, p2, x, 16, 0)))
-			return -1;
+			return -EINVAL;
 		if (!strcmp(type, "nic")) {
 			if (only_keys(c, path, dv, nic_keys))
-				return -1;
+				return -EINVAL;
 		} else if (!strcmp(type, "disk")) {
 			if (only_keys(c, path, dv, disk_keys))
-				return -1;
+				return -EINVAL;
 		} else if (!strcmp(type, "share")) {
 			if (only_keys(c, path, dv, share_keys))
-				return -1;
+				return -EINVAL;
 		} else {
 			return fail(c, "%s: \"%s\" is not one of \"nic\", \"disk\", \"share\"", p2, type);
 		}
@@ -545,7 +517,7 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 		snprintf(p2, sizeof(p2), "%s.bus", path);
 		s = "none";
 		if ((x = opt(dv, "bus")) && !(s = want_string(c, p2, x, 16, 0)))
-			return -1;
+			return -EINVAL;
 		for (size_t b = 0; buses[b]; b++)
 			ok |= !strcmp(s, buses[b]);
 		if (!ok)
@@ -554,14 +526,14 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 		snprintf(p2, sizeof(p2), "%s.address", path);
 		s = "none";
 		if ((x = opt(dv, "address")) && !(s = want_string(c, p2, x, MDR_DEFN_NAME_MAX, 0)))
-			return -1;
+			return -EINVAL;
 		json_object_set_new(o, "address", json_string(s));
 		if ((x = opt(dv, "tags"))) {
 			json_t *tags;
 
 			snprintf(p2, sizeof(p2), "%s.tags", path);
 			if (parse_string_list(c, p2, x, MDR_DEFN_MAX_TAGS, MDR_DEFN_NAME_MAX, &tags))
-				return -1;
+				return -EINVAL;
 			json_object_set_new(o, "tags", tags);
 		}
 		if (!strcmp(type, "nic")) {
@@ -572,14 +544,14 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 			if (!(x = opt(dv, "mac")))
 				return fail(c, "%s: missing", p2);
 			if (!(s = want_string(c, p2, x, 32, 0)))
-				return -1;
-			if (mdr_parse_mac(s, mac))
+				return -EINVAL;
+			if (mdr_mac_parse(s, mac))
 				return fail(c, "%s: \"%s\" is not a MAC address", p2, s);
 			json_object_set_new(o, "mac", json_string(s));
 			if ((x = opt(dv, "vlan"))) {
 				snprintf(p2, sizeof(p2), "%s.vlan", path);
 				if (want_int(c, p2, x, 1, MDR_DEFN_MAX_VLAN, &vlan))
-					return -1;
+					return -EINVAL;
 				json_object_set_new(o, "vlan", json_integer(vlan));
 			}
 			if ((x = opt(dv, "vf_trusted"))) {
@@ -596,7 +568,7 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 					continue;
 				snprintf(p2, sizeof(p2), "%s.%s", path, opt_keys[k]);
 				if (!(s = want_string(c, p2, x, MDR_DEFN_PATH_MAX, TXT_EMPTY_OK)))
-					return -1;
+					return -EINVAL;
 				json_object_set_new(o, opt_keys[k], json_string(s));
 			}
 		} else {
@@ -607,7 +579,7 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 				if (!(x = opt(dv, req_keys[k])))
 					return fail(c, "%s: missing", p2);
 				if (!(s = want_string(c, p2, x, MDR_DEFN_NAME_MAX, 0)))
-					return -1;
+					return -EINVAL;
 				json_object_set_new(o, req_keys[k], json_string(s));
 			}
 		}
@@ -641,7 +613,7 @@ static int parse_cpus(struct pctx *c, const json_t *v, json_t *nd)
 		snprintf(path, sizeof(path), "dedicated_cpus[%zu]", i);
 		if (want_int(c, path, json_array_get(v, i), 0, MDR_DEFN_MAX_CPU_ID, &cpus[i])) {
 			free(cpus);
-			return -1;
+			return -EINVAL;
 		}
 	}
 	/* nova serves sorted(chain(cell.pcpuset for cells)). */
@@ -674,9 +646,9 @@ static int ec2_str(struct pctx *c, const json_t *v, json_t *out, const char *key
 	snprintf(path, sizeof(path), "ec2.%s", key);
 	if (x) {
 		if (!(s = want_string(c, path, x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
-			return -1;
+			return -EINVAL;
 		if (ipv4 && parse_ipv4(c, path, s))
-			return -1;
+			return -EINVAL;
 	}
 	if (s)
 		json_object_set_new(out, key, json_string(s));
@@ -708,9 +680,9 @@ static int parse_bdm(struct pctx *c, const json_t *x, json_t *out)
 		snprintf(path, sizeof(path), "ec2.block_device_mapping.%.24s", k);
 		if (check_text(c, "ec2.block_device_mapping (a name)", k, strlen(k),
 			       MDR_DEFN_NAME_MAX, TXT_SEGMENT))
-			return -1;
+			return -EINVAL;
 		if (!want_string(c, path, y, MDR_DEFN_NAME_MAX, 0))
-			return -1;
+			return -EINVAL;
 		json_object_set(bdm, k, y);
 	}
 	return 0;
@@ -729,7 +701,7 @@ static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *
 	if (v && !json_is_object(v))
 		return fail(c, "ec2: expected an object, got %s", type_name(v));
 	if (v && only_keys(c, "ec2", v, keys))
-		return -1;
+		return -EINVAL;
 	for (const char *p = uuid; *p && h < 32; p++)
 		if (*p != '-')
 			hex[h++] = *p;
@@ -746,17 +718,17 @@ static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *
 	    ec2_str(c, v, out, "local_ipv4", NULL, 1) ||
 	    ec2_str(c, v, out, "public_ipv4", "", 1) ||
 	    ec2_str(c, v, out, "reservation_id", rid, 0))
-		return -1;
+		return -EINVAL;
 	if (v && (x = opt(v, "security_groups"))) {
 		if (parse_string_list(c, "ec2.security_groups", x, MDR_DEFN_MAX_SECGROUPS,
 				      MDR_DEFN_NAME_MAX, &sg))
-			return -1;
+			return -EINVAL;
 	} else {
 		sg = json_array();
 	}
 	json_object_set_new(out, "security_groups", sg);
 	if (parse_bdm(c, v ? opt(v, "block_device_mapping") : NULL, out))
-		return -1;
+		return -EINVAL;
 	return ec2_str(c, v, out, "kernel_id", NULL, 0) ||
 	       ec2_str(c, v, out, "ramdisk_id", NULL, 0) ||
 	       ec2_str(c, v, out, "public_hostname", NULL, 0) ||
@@ -775,12 +747,12 @@ static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_
 	if (v && !json_is_object(v))
 		return fail(c, "imds: expected an object, got %s", type_name(v));
 	if (v && only_keys(c, "imds", v, keys))
-		return -1;
+		return -EINVAL;
 	if (v && (x = opt(v, "tokens"))) {
 		const char *s = want_string(c, "imds.tokens", x, 16, 0);
 
 		if (!s)
-			return -1;
+			return -EINVAL;
 		if (!strcmp(s, "required"))
 			d->imds.tokens = MDR_TOKENS_REQUIRED;
 		else if (strcmp(s, "optional"))
@@ -788,27 +760,27 @@ static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_
 	}
 	if (v && (x = opt(v, "hop_limit"))) {
 		if (want_int(c, "imds.hop_limit", x, 1, MDR_DEFN_MAX_HOP_LIMIT, &n))
-			return -1;
+			return -EINVAL;
 		d->imds.hop_limit = (uint8_t)n;
 	}
 	if (v && (x = opt(v, "rate_pps"))) {
 		if (want_int(c, "imds.rate_pps", x, 0, MDR_MAX_RATE_PPS, &n))
-			return -1;
+			return -EINVAL;
 		d->imds.rate_pps = (uint32_t)n;
 	}
 	if (v && (x = opt(v, "burst"))) {
 		if (want_int(c, "imds.burst", x, 0, MDR_MAX_RATE_PPS, &n))
-			return -1;
+			return -EINVAL;
 		d->imds.burst = (uint32_t)n;
 	}
 	if (v && (x = opt(v, "max_connections"))) {
 		if (want_int(c, "imds.max_connections", x, 0, MDR_DEFN_MAX_CONNS, &n))
-			return -1;
+			return -EINVAL;
 		d->imds.max_connections = (uint32_t)n;
 	}
 	if (v && (x = opt(v, "max_request"))) {
 		if (want_int(c, "imds.max_request", x, 0, MDR_DEFN_MAX_REQUEST, &n))
-			return -1;
+			return -EINVAL;
 		d->imds.max_request = (uint32_t)n;
 	}
 	out = json_object();
@@ -886,7 +858,7 @@ static int parse_overrides(struct pctx *c, const json_t *v, json_t *nd)
 
 		snprintf(path, sizeof(path), "overrides.%s", k);
 		if (override_key(c, k, key, sizeof(key)))
-			return -1;
+			return -EINVAL;
 		if (json_object_get(out, key))
 			return fail(c, "%s: the same path as another entry", path);
 		if (json_is_null(x)) {
@@ -997,7 +969,7 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 	if (c->doc_mode && json_object_get(root, "user_data"))
 		return fail(c, "user_data: a stored document carries user_data_len, not contents");
 	if (only_keys(c, "", root, c->doc_mode ? top_keys_doc : top_keys_def))
-		return -1;
+		return -EINVAL;
 	nd = json_object();
 	d->doc = nd;
 
@@ -1005,7 +977,7 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 	if (!(x = opt(root, "uuid")))
 		return fail(c, "uuid: missing (required)");
 	if (!(s = want_string(c, "uuid", x, 64, 0)))
-		return -1;
+		return -EINVAL;
 	if (mdr_uuid_canonical(s, d->uuid))
 		return fail(c, "uuid: \"%s\" is not a UUID (8-4-4-4-12 hex digits)", s);
 	json_object_set_new(nd, "uuid", json_string(d->uuid));
@@ -1015,10 +987,10 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 	name = host = NULL;
 	if ((x = opt(root, "name")) &&
 	    !(name = want_string(c, "name", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
-		return -1;
+		return -EINVAL;
 	if ((x = opt(root, "hostname"))) {
 		if (!(host = want_string(c, "hostname", x, MDR_DEFN_NAME_MAX, 0)))
-			return -1;
+			return -EINVAL;
 		if (!valid_hostname(host))
 			return fail(c, "hostname: \"%s\" has a character other than letters, "
 				    "digits, '.', '-', '_'", host);
@@ -1043,42 +1015,42 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 	s = "nova"; /* nova's default_availability_zone */
 	if ((x = opt(root, "availability_zone")) &&
 	    !(s = want_string(c, "availability_zone", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
-		return -1;
+		return -EINVAL;
 	json_object_set_new(nd, "availability_zone", json_string(s));
 	s = "";
 	if ((x = opt(root, "project_id")) &&
 	    !(s = want_string(c, "project_id", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
-		return -1;
+		return -EINVAL;
 	json_object_set_new(nd, "project_id", json_string(s));
 	if ((x = opt(root, "launch_index")) &&
 	    want_int(c, "launch_index", x, 0, MDR_DEFN_MAX_LAUNCH_INDEX, &n))
-		return -1;
+		return -EINVAL;
 	json_object_set_new(nd, "launch_index", json_integer(n));
 
 	if ((x = opt(root, "binding")) && parse_binding(c, x, d, nd))
-		return -1;
+		return -EINVAL;
 	if ((x = opt(root, "public_keys")) && parse_public_keys(c, x, nd))
-		return -1;
+		return -EINVAL;
 	if ((x = opt(root, "meta")) && parse_meta(c, x, nd))
-		return -1;
+		return -EINVAL;
 	if (parse_user_data(c, root, d, nd))
-		return -1;
+		return -EINVAL;
 	if ((x = opt(root, "files")) && parse_files(c, x, d, nd))
-		return -1;
+		return -EINVAL;
 	if (parse_free_object(c, root, "network_data", nd) ||
 	    parse_free_object(c, root, "vendor_data", nd) ||
 	    parse_free_object(c, root, "vendor_data2", nd))
-		return -1;
+		return -EINVAL;
 	if ((x = opt(root, "devices")) && parse_devices(c, x, nd))
-		return -1;
+		return -EINVAL;
 	if ((x = opt(root, "dedicated_cpus")) && parse_cpus(c, x, nd))
-		return -1;
+		return -EINVAL;
 	if (parse_ec2(c, opt(root, "ec2"), d->uuid, nd))
-		return -1;
+		return -EINVAL;
 	if (parse_imds(c, opt(root, "imds"), d, nd))
-		return -1;
+		return -EINVAL;
 	if ((x = opt(root, "overrides")) && json_object_size(x) && parse_overrides(c, x, nd))
-		return -1;
+		return -EINVAL;
 	if (x && !json_is_object(x))
 		return fail(c, "overrides: expected an object, got %s", type_name(x));
 	return refresh_doc_text(c, d);
@@ -1108,7 +1080,7 @@ static int parse_common(const char *text, size_t len, int doc_mode, struct mdr_d
 	if (build(&c, root, d)) {
 		json_decref(root);
 		mdr_defn_free(d);
-		return -1;
+		return -EINVAL;
 	}
 	json_decref(root);
 	*out = d;
@@ -1149,7 +1121,7 @@ int mdr_defn_blobs(const struct mdr_defn *d, struct mdr_blob *blobs, size_t max,
 	size_t need = mdr_defn_n_blobs(d);
 
 	if (max < need)
-		return -1;
+		return -EINVAL;
 	blobs[MDR_BLOB_DOC] = (struct mdr_blob){d->doc_text, d->doc_len};
 	blobs[MDR_BLOB_USER_DATA] = (struct mdr_blob){d->user_data, d->has_user_data ? d->user_data_len : 0};
 	for (size_t i = 0; i < d->n_files; i++)
@@ -1246,7 +1218,7 @@ int mdr_defn_set_override(struct mdr_defn *d, const char *path, const void *body
 	char *b;
 
 	if (override_key(&c, path, key, sizeof(key)))
-		return -1;
+		return -EINVAL;
 	if (is_password_key(key))
 		return fail(&c, "path \"%s\": the password is written by the guest only", path);
 	if (len > MDR_OVERRIDE_MAX)
@@ -1275,7 +1247,7 @@ int mdr_defn_set_override(struct mdr_defn *d, const char *path, const void *body
 	free(b);
 	if (refresh_doc_text(&c, d)) {
 		json_object_set_new(d->doc, "overrides", saved);
-		return -1;
+		return -EINVAL;
 	}
 	json_decref(saved);
 	return 0;
@@ -1290,7 +1262,7 @@ int mdr_defn_remove_path(struct mdr_defn *d, const char *path, char *err, size_t
 	size_t kl;
 
 	if (override_key(&c, path, key, sizeof(key)))
-		return -1;
+		return -EINVAL;
 	kl = strlen(key);
 	ov = json_object_get(d->doc, "overrides");
 	saved = ov ? json_incref(ov) : NULL;
@@ -1316,7 +1288,7 @@ int mdr_defn_remove_path(struct mdr_defn *d, const char *path, char *err, size_t
 			json_object_set_new(d->doc, "overrides", saved);
 		else
 			json_object_del(d->doc, "overrides");
-		return -1;
+		return -EINVAL;
 	}
 	json_decref(saved);
 	return 0;

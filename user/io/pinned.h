@@ -13,21 +13,9 @@
 #define MDR_PIN_DIR_MAX 3800
 
 struct mdr_maps {
-	int config;
-	int ports;
-	int macs;
-	int limits;
-	int rl;
-	int inst;
-	int uuids;
-	int xsks;
-	int xsk_slot;
-	int ifaces;
-	int passwords;
-	int tokkey;
-	int stats;
-	int istats;
-	int rstats;
+#define MDR_MAP_FD_FIELD(f) int f;
+	MDR_MAP_LIST(MDR_MAP_FD_FIELD)
+#undef MDR_MAP_FD_FIELD
 	int chunk[MDR_CHUNK_CLASSES];
 	int lock_fd; /* the pin directory, flock()ed by writers (store.c) */
 	char pin_dir[MDR_PIN_DIR_MAX];
@@ -51,42 +39,13 @@ struct mdr_map_ref {
 	int *fd;
 };
 /* Fills refs (room for MDR_MAPS_COUNT), returns the count. */
-#define MDR_MAPS_COUNT (15 + MDR_CHUNK_CLASSES)
+#define MDR_MAP_COUNT_ONE(f) +1
+#define MDR_MAPS_COUNT (0 MDR_MAP_LIST(MDR_MAP_COUNT_ONE) + MDR_CHUNK_CLASSES)
 size_t mdr_maps_refs(struct mdr_maps *m, struct mdr_map_ref *refs);
 
 /* Serialise writers across processes (mdrd, mdrctl): flock on the pin dir. */
 int mdr_maps_lock(struct mdr_maps *m);
 void mdr_maps_unlock(struct mdr_maps *m);
-
-/* ---- runtime configuration (mdr_config), shared by mdrctl and mdrd ---- */
-
-/* Defaults of a fresh mdr_config: mdr_config_defaults() in loader.h. */
-
-/* An edit of the configuration built from settings, applied to the map's
- * current value with mdr_config_edit_apply. */
-struct mdr_config_edit {
-	int set_unknown_policy, set_no_xsk_policy, set_meta_mac, set_rate, set_burst;
-	int set_arp, set_endpoints;
-	struct mdr_config v; /* the values of the fields marked set_* */
-};
-
-/*
- * One setting, as a flag (--policy-unknown drop) or a config file line
- * (policy-unknown=drop). Keys: policy-unknown, policy-no-xsk (pass|drop),
- * meta-mac (MAC), rate (1..MDR_MAX_RATE_PPS), burst (1..), arp (on|off),
- * endpoint (ADDR[:PORT], IPv6 as [ADDR]:PORT, repeatable: the first
- * replaces the set, later ones add to it; port defaults to 80).
- * Returns 0, 1 when key is not a config key, or -1 with err naming the
- * problem.
- */
-int mdr_config_edit_set(struct mdr_config_edit *e, const char *key, const char *value,
-			char *err, size_t errlen);
-void mdr_config_edit_apply(const struct mdr_config_edit *e, struct mdr_config *c);
-int mdr_config_edit_empty(const struct mdr_config_edit *e);
-
-/* "169.254.169.254:80" / "[fe80::a9fe:a9fe]:80". */
-void mdr_endpoint_format(const struct mdr_endpoint *ep, char *buf, size_t len);
-const char *mdr_policy_name(unsigned policy);
 
 /* Read / write mdr_config[0]. 0 or -errno. */
 int mdr_config_read(const struct mdr_maps *m, struct mdr_config *c);

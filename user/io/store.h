@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mdr_abi.h"
-#include "maps.h"
+#include "pinned.h"
 #include "defn.h"
 
 /* ---- pure: the greedy chunk cut (see mdr_abi.h) ---- */

@@ -23,9 +23,6 @@ struct mdr_xdp_bpf; /* the skeleton (build/mdr_xdp.skel.h) */
  */
 int mdr_bpffs_ensure(const char *pin_dir);
 
-/* The configuration a fresh deployment starts with: the three default
- * endpoints, MDR_DEFAULT_META_MAC, default rate/burst, both policies PASS. */
-void mdr_config_defaults(struct mdr_config *cfg);
 
 /*
  * Open, load and pin: maps under pin_dir (created or reused), the program

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* loader.c - see loader.h. */
 #include "loader.h"
+#include "settings.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,30 +74,6 @@ int mdr_bpffs_ensure(const char *pin_dir)
 	if (err)
 		return err;
 	return is_bpffs(pin_dir) ? 0 : -ENOTSUP;
-}
-
-void mdr_config_defaults(struct mdr_config *cfg)
-{
-	static const __u8 mac[6] = MDR_DEFAULT_META_MAC;
-	static const __u8 ll6[16] = {0xfe, 0x80, [12] = 0xa9, 0xfe, 0xa9, 0xfe};
-	static const __u8 ec2_6[16] = {0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, 0x54};
-	static const __u8 v4[4] = {169, 254, 169, 254};
-
-	memset(cfg, 0, sizeof(*cfg));
-	memcpy(cfg->meta_mac, mac, sizeof(mac));
-	cfg->unknown_policy = MDR_POLICY_PASS;
-	cfg->no_xsk_policy = MDR_POLICY_PASS;
-	cfg->default_rate_pps = MDR_DEFAULT_RATE_PPS;
-	cfg->default_burst = MDR_DEFAULT_BURST;
-	cfg->n_endpoints = 3;
-	cfg->ep[0].family = 4;
-	memcpy(cfg->ep[0].addr, v4, sizeof(v4));
-	cfg->ep[1].family = 6;
-	memcpy(cfg->ep[1].addr, ll6, sizeof(ll6));
-	cfg->ep[2].family = 6;
-	memcpy(cfg->ep[2].addr, ec2_6, sizeof(ec2_6));
-	for (int i = 0; i < 3; i++)
-		cfg->ep[i].port_be = htons(80);
 }
 
 /* Write the default configuration unless someone configured it already. */

@@ -167,9 +167,6 @@ int mdr_defn_set_override(struct mdr_defn *d, const char *path,
 int mdr_defn_remove_path(struct mdr_defn *d, const char *path, char *err,
 			 size_t errlen);
 
-/* Parse "52:54:00:12:34:56" (also '-' separated, any case). 0 or -1. */
-int mdr_parse_mac(const char *s, uint8_t mac[6]);
-
 /* Canonicalise a UUID (8-4-4-4-12 hex, or 32 hex without dashes, any
  * case) into out as lower-case with dashes. 0 or -1 when invalid. */
 int mdr_uuid_canonical(const char *s, char out[MDR_UUID_SIZE]);

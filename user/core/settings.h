@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * settings: the runtime configuration (struct mdr_config, the value of
+ * the mdr_config map) as named settings, shared by mdrd (flags, config
+ * file) and mdrctl (config command). Pure: reading and writing the map is
+ * pinned.h's mdr_config_read/write.
+ */
+#ifndef MDR_SETTINGS_H
+#define MDR_SETTINGS_H
+
+#include <stddef.h>
+#include "mdr_abi.h"
+
+/* ---- runtime configuration (mdr_config), shared by mdrctl and mdrd ---- */
+
+/* The configuration a fresh deployment starts with: the three default
+ * endpoints, MDR_DEFAULT_META_MAC, default rate/burst, both policies PASS. */
+void mdr_config_defaults(struct mdr_config *cfg);
+
+/* An edit of the configuration built from settings, applied to the map's
+ * current value with mdr_config_edit_apply. */
+struct mdr_config_edit {
+	int set_unknown_policy, set_no_xsk_policy, set_meta_mac, set_rate, set_burst;
+	int set_arp, set_endpoints;
+	struct mdr_config v; /* the values of the fields marked set_* */
+};
+
+/*
+ * One setting, as a flag (--policy-unknown drop) or a config file line
+ * (policy-unknown=drop). Keys: policy-unknown, policy-no-xsk (pass|drop),
+ * meta-mac (MAC), rate (1..MDR_MAX_RATE_PPS), burst (1..), arp (on|off),
+ * endpoint (ADDR[:PORT], IPv6 as [ADDR]:PORT, repeatable: the first
+ * replaces the set, later ones add to it; port defaults to 80).
+ * Returns 0, 1 when key is not a config key, or -EINVAL with err naming
+ * the problem.
+ */
+int mdr_config_edit_set(struct mdr_config_edit *e, const char *key, const char *value,
+			char *err, size_t errlen);
+void mdr_config_edit_apply(const struct mdr_config_edit *e, struct mdr_config *c);
+int mdr_config_edit_empty(const struct mdr_config_edit *e);
+
+/* "169.254.169.254:80" / "[fe80::a9fe:a9fe]:80". */
+void mdr_endpoint_format(const struct mdr_endpoint *ep, char *buf, size_t len);
+const char *mdr_policy_name(unsigned policy);
+
+#endif /* MDR_SETTINGS_H */
