@@ -182,6 +182,7 @@ static void default_cfg(struct tcp_cfg *c)
 	c->idle_ns = 10 * SEC;
 	c->time_wait_ns = 1 * SEC;
 	c->time_wait_max = 4;
+	c->max_probes = 3;
 	for (int i = 0; i < TCP_KEY_LEN; i++)
 		c->key[i] = (uint8_t)(0xa5 ^ i);
 }
@@ -1494,7 +1495,7 @@ static void test_eof_waits_for_app_with_pending_send(void **state)
 		assert_false(h->q[i].flags & F);
 	/* space comes back, the app sends the rest and closes */
 	q_clear(h);
-	in_seg(h, A, CISN + 2, isn + 65535, NULL, 0);
+	in_seg(h, A, CISN + 2, isn + TCP_MSS_DEFAULT, NULL, 0);
 	assert_int_equal(h->writable, 1);
 	assert_int_equal(tcp_conn_send(h->c, big, 1, 0), 0);
 	tcp_conn_close(h->c);
