@@ -922,8 +922,13 @@ static void conn_output(struct tcp_conn *c, unsigned max_segs)
 	unsigned sent = 0;
 	uint64_t wait;
 
-	if (c->state != ST_SYNCED || c->throttle_at)
-		return; /* over budget: the throttle timer resumes */
+	if (c->state != ST_SYNCED)
+		return;
+	if (c->throttle_at) {
+		if (c->e->now < c->throttle_at)
+			return; /* over budget: the throttle timer resumes */
+		c->throttle_at = 0;
+	}
 	for (;;) {
 		uint32_t seq = c->snd_nxt, end = snd_end(c), run_end, n = 0;
 		uint8_t flags = PKT_TCP_ACK, ttl = 0;
