@@ -39,7 +39,7 @@
 /* Extension headers walked for a metadata destination: a legitimate request
  * carries none; four covers HBH + dest opts + routing + dest opts. */
 #define MDR_MAX_IPV6_EXT 4
-/* Offsets in struct mdr_xdp_meta are one byte: deeper headers are refused. */
+/* Offsets in struct mdr_tag_hdr are one byte: deeper headers are refused. */
 #define MDR_MAX_L4_OFF 255
 
 /* Neighbour Discovery (RFC 4861). */

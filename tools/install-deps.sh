@@ -19,7 +19,15 @@ done
 if [ -n "$missing" ]; then
 	echo "install-deps: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
+	# Another apt (a parallel build, unattended upgrades) may hold the
+	# locks for a while: wait for them rather than fail.
+	apt() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+	tries=0
+	until apt update -qq; do
+		tries=$((tries + 1))
+		[ "$tries" -lt 60 ] || exit 1
+		sleep 5
+	done
 	# cloud-init and nginx would start services on a real host; we only need
 	# their code. policy-rc.d keeps services from starting during install.
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -27,7 +35,7 @@ if [ -n "$missing" ]; then
 		chmod +x /usr/sbin/policy-rc.d
 		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	apt install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 # bpffs: mdr pins its maps there (the default pin directory).

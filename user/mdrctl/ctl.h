@@ -24,7 +24,12 @@ int ctl_print_json(json_t *v);
 /* "-j" among argv[1..]: removes it, returns 1. */
 int ctl_take_flag(int *argc, char **argv, const char *flag);
 
+/* How frames reach the responder: the one data-path mode of this build. */
+#define CTL_DATA_PATH_ID "tag-header"
+#define CTL_DATA_PATH "tag header prepended by XDP (bpf_xdp_adjust_head), AF_XDP copy mode"
+
 /* info.c */
+int cmd_features(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "ctl.h"
+#include "kfeat.h"
 #include "store.h"
 
 struct counter_field {
@@ -269,11 +270,13 @@ int cmd_status(int argc, char **argv)
 							    (json_int_t)slots[s].k.queue, "slot",
 							    (json_int_t)slots[s].slot));
 		return ctl_print_json(json_pack(
-			"{s:s, s:b, s:o, s:o, s:o, s:i, s:{s:I, s:I}}", "pin_dir", ctl_pin_dir,
+			"{s:s, s:s, s:b, s:o, s:o, s:o, s:i, s:{s:I, s:I}}", "data_path", CTL_DATA_PATH_ID,
+			"pin_dir", ctl_pin_dir,
 			"program_pinned", prog_pinned, "interfaces", ia, "xsk_slots", sa, "config",
 			ctl_config_json(&cfg), "instances", n_inst < 0 ? 0 : n_inst, "token_key",
 			"current_id", (json_int_t)tk.cur_id, "previous_id", (json_int_t)tk.prev_id));
 	}
+	printf("data path: %s\n", CTL_DATA_PATH);
 	printf("pin dir %s, program %s, %d instance(s), token key id %u\n", ctl_pin_dir,
 	       prog_pinned ? "pinned" : "not pinned", n_inst < 0 ? 0 : n_inst, tk.cur_id);
 	printf("interfaces:\n");
@@ -290,6 +293,32 @@ int cmd_status(int argc, char **argv)
 	}
 	config_text(&cfg);
 	return CTL_OK;
+}
+
+int cmd_features(int argc, char **argv)
+{
+	int json = ctl_take_flag(&argc, argv, "-j");
+	struct mdr_feature f[MDR_FEATURES_MAX];
+	json_t *a;
+	size_t n;
+
+	if (argc != 1)
+		return ctl_usage("usage: features [-j]");
+	n = mdr_features_probe(f, 0);
+	if (!json) {
+		mdr_features_print(stdout, f, n);
+		return mdr_features_first_missing(f, n) ? CTL_FAIL : CTL_OK;
+	}
+	a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s, s:s}", "name", f[i].name,
+						   "provides", f[i].provides, "required",
+						   f[i].required, "status",
+						   mdr_feat_status_name(f[i].status), "detail",
+						   f[i].detail));
+	json_t *doc = json_pack("{s:s, s:b, s:o}", "data_path", CTL_DATA_PATH_ID, "usable",
+				!mdr_features_first_missing(f, n), "features", a);
+	return ctl_print_json(doc);
 }
 
 int cmd_config(int argc, char **argv)

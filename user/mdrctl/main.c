@@ -630,7 +630,8 @@ static void usage(FILE *f)
 	      "  put UUID PATH FILE|-      add or override one value\n"
 	      "  rm UUID PATH              make PATH (and below) 404\n"
 	      "  stats [-j] [UUID]         XDP and responder counters\n"
-	      "  status [-j]               attached interfaces, responder sockets, config\n"
+	      "  status [-j]               data path, attached interfaces, responder sockets, config\n"
+	      "  features [-j]             kernel features mdr needs, probed now (1: one is missing)\n"
 	      "  config [--policy-unknown pass|drop] [--policy-no-xsk pass|drop]\n"
 	      "         [--meta-mac MAC] [--rate N] [--burst N] [--arp on|off]\n"
 	      "         [--endpoint ADDR:PORT ...] [-j]   (no option: print)\n"
@@ -680,6 +681,8 @@ int main(int argc, char **argv)
 		r = cmd_stats(argc, argv);
 	else if (!strcmp(cmd, "status"))
 		r = cmd_status(argc, argv);
+	else if (!strcmp(cmd, "features"))
+		r = cmd_features(argc, argv);
 	else if (!strcmp(cmd, "config"))
 		r = cmd_config(argc, argv);
 	else if (!strcmp(cmd, "token-key"))

@@ -25,6 +25,7 @@
 #include "mdrd.h"
 #include "loader.h"
 #include "log.h"
+#include "kfeat.h"
 #include "mdr_xdp.skel.h"
 
 struct mdr_maps mdrd_maps;
@@ -34,6 +35,7 @@ struct mdrd_opts mdrd_opts;
  * (re)load, the command line winning for single-valued settings. */
 static struct mdrd_opts cli;
 static int cli_has_pin_dir, cli_has_instances, cli_has_purge, cli_has_xdp_mode;
+static int probe_only;
 
 static void usage(FILE *f)
 {
@@ -51,6 +53,8 @@ static void usage(FILE *f)
 	      "  --policy-unknown pass|drop, --policy-no-xsk pass|drop, --meta-mac MAC,\n"
 	      "  --rate N, --burst N, --arp on|off, --endpoint ADDR[:PORT] (repeatable)\n"
 	      "                         runtime configuration written to mdr_config\n"
+	      "  --probe                print the kernel features mdr needs and exit\n"
+	      "                         (status " MDRD_EXIT_FEATURE_STR " if a required one is missing)\n"
 	      "  -v, --verbose          debug logs\n",
 	      f);
 }
@@ -265,6 +269,7 @@ static int parse_cli(int argc, char **argv)
 		{ "xdp-mode", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "probe", no_argument, NULL, 'p' },
 		{ "policy-unknown", required_argument, NULL, 0 },
 		{ "policy-no-xsk", required_argument, NULL, 0 },
 		{ "meta-mac", required_argument, NULL, 0 },
@@ -309,6 +314,9 @@ static int parse_cli(int argc, char **argv)
 		case 'v':
 			mdr_log_set_level(MDR_LOG_DEBUG);
 			break;
+		case 'p':
+			probe_only = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -346,6 +354,7 @@ static void purge_pins(void)
 }
 
 int mdrd_attaching;
+static int probing; /* feature probes fail on purpose: libbpf stays quiet */
 
 /* Earliest of two poll timeouts (-1 = none). */
 static int min_timeout(int a, int b)
@@ -357,11 +366,40 @@ static int min_timeout(int a, int b)
 	return a < b ? a : b;
 }
 
+/*
+ * Ask the kernel for every feature the data path needs before loading
+ * anything. A missing one ends mdrd with one line naming it and what
+ * provides it, and MDRD_EXIT_FEATURE. With --probe, print the table.
+ */
+static int check_features(void)
+{
+	struct mdr_feature f[MDR_FEATURES_MAX];
+	const struct mdr_feature *miss;
+	size_t n;
+
+	probing = 1;
+	n = mdr_features_probe(f, 0);
+	probing = 0;
+	if (probe_only)
+		mdr_features_print(stdout, f, n);
+	for (size_t i = 0; !probe_only && i < n; i++)
+		if (f[i].status == MDR_FEAT_UNKNOWN)
+			mdr_log(MDR_LOG_WARN, "kernel feature %s: could not be probed (%s)", f[i].name,
+				f[i].detail);
+	miss = mdr_features_first_missing(f, n);
+	if (miss) {
+		mdr_log(MDR_LOG_ERR, "kernel feature missing: %s (needs %s)", miss->name,
+			miss->provides);
+		return MDRD_EXIT_FEATURE;
+	}
+	return 0;
+}
+
 static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	/* While attaching, libxdp probes its dispatcher through libbpf and
 	 * may fail (then attaches the program alone): not our error. */
-	if ((lvl == LIBBPF_DEBUG || mdrd_attaching) && mdr_log_get_level() < MDR_LOG_DEBUG)
+	if ((lvl == LIBBPF_DEBUG || mdrd_attaching || probing) && mdr_log_get_level() < MDR_LOG_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -389,6 +427,9 @@ int main(int argc, char **argv)
 		return 2;
 	libbpf_set_print(libbpf_quiet);
 	libxdp_set_print(libxdp_quiet);
+	r = check_features();
+	if (r || probe_only)
+		return r;
 	if (mdrd_opts.n_patterns == 0)
 		mdr_log(MDR_LOG_WARN, "no --iface pattern: the program is attached nowhere");
 
@@ -400,8 +441,14 @@ int main(int argc, char **argv)
 	}
 	r = mdr_loader_open(mdrd_opts.pin_dir, &skel);
 	if (r) {
-		mdr_log(MDR_LOG_ERR, "loading the XDP program into %s: %s", mdrd_opts.pin_dir,
-			strerror(-r));
+		/* every feature it needs was there: the verifier or the pinned
+		 * maps refused it, say which */
+		mdr_log(MDR_LOG_ERR, "loading the XDP program into %s: %s (%s)", mdrd_opts.pin_dir,
+			strerror(-r),
+			r == -EINVAL ? "the verifier refused it or pinned maps of another layout are "
+				       "in the way; run with -v for the verifier's log" :
+			r == -EPERM ? "needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON" :
+				      "see the line above");
 		return 1;
 	}
 	if (mdr_maps_open(&mdrd_maps, mdrd_opts.pin_dir)) {

@@ -8,6 +8,11 @@
 #include <stdint.h>
 #include "maps.h"
 
+/* Exit statuses: 1 runtime failure, 2 bad usage or configuration, 3 a
+ * kernel feature the data path needs is missing (named in the log). */
+#define MDRD_EXIT_FEATURE 3
+#define MDRD_EXIT_FEATURE_STR "3"
+
 /* --iface patterns given (flags + config file). */
 #define MDRD_MAX_PATTERNS 64
 /* A config file line (key=value). */

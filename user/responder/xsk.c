@@ -30,6 +30,7 @@
 #include <xdp/xsk.h>
 
 #include "log.h"
+#include "pkt.h"
 
 /* The anchor needs a ring to bind; it never carries traffic. */
 #define RSP_ANCHOR_RING 64u
@@ -1063,22 +1064,22 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 			.port = { .slot = slot, .epoch = s->epoch },
 			.ifindex = s->ifindex,
 			.queue = s->queue,
-			.frame = (const uint8_t *)x->area + d->addr,
-			.len = d->len,
-			.meta = NULL,
 		};
+		int err;
 
 		addrs[i] = d->addr;
 		if (d->addr >= x->area_len || off + d->len > RSP_FRAME_SIZE)
 			continue; /* cannot happen with an honest kernel */
-		if (off >= sizeof(struct mdr_xdp_meta)) {
-			const struct mdr_xdp_meta *m = (const void *)(r.frame - sizeof(*m));
-			if (m->magic == MDR_META_MAGIC)
-				r.meta = m;
-		}
 		x->st.rx_frames++;
-		if (!r.meta)
-			x->st.rx_no_meta++;
+		err = pkt_tag_take((const uint8_t *)x->area + d->addr, d->len, s->ifindex, &r.tag);
+		if (err) {
+			x->st.rx_untagged++;
+			mdr_log(MDR_LOG_DEBUG, "ifindex %u queue %u: dropped frame: %s",
+				s->ifindex, s->queue, pkt_tag_strerror(err));
+			continue;
+		}
+		r.frame = (const uint8_t *)x->area + d->addr + sizeof(r.tag);
+		r.len = r.tag.frame_len;
 		fn(ctx, &r);
 		/* fn may have torn this socket down (it must not, but be safe) */
 		if (x->socks[slot] != s)

@@ -29,9 +29,9 @@
  * keeps XDP_PACKET_HEADROOM in front of received data, where the XDP
  * metadata lands). Also the largest frame rsp_xsk_send takes. */
 #define RSP_FRAME_SIZE 4096u
-/* Largest received frame one chunk holds: what is left after the
- * headroom the kernel keeps. */
-#define RSP_RX_FRAME_MAX (RSP_FRAME_SIZE - XDP_PACKET_HEADROOM)
+/* Largest guest frame one chunk holds: what is left after the headroom
+ * the kernel keeps and the tag header XDP prepends. */
+#define RSP_RX_FRAME_MAX (RSP_FRAME_SIZE - XDP_PACKET_HEADROOM - sizeof(struct mdr_tag_hdr))
 
 /* epoll data tags: (tag << 32) | value. Sockets use their slot as value. */
 #define RSP_EV_XSK 1u
@@ -58,14 +58,15 @@ struct rsp_port {
 	uint32_t epoch;
 };
 
-/* One received frame. meta is NULL when no valid mdr_xdp_meta precedes it. */
+/* One received frame, with the tag header XDP wrote for it (frames
+ * without a valid one never reach the handler). */
 struct rsp_rx {
 	struct rsp_port port;
 	uint32_t ifindex;
 	uint32_t queue;
-	const uint8_t *frame;
+	const uint8_t *frame; /* the guest's frame, after the tag header */
 	uint32_t len;
-	const struct mdr_xdp_meta *meta;
+	struct mdr_tag_hdr tag;
 };
 
 typedef void (*rsp_rx_fn)(void *ctx, const struct rsp_rx *rx);
@@ -74,7 +75,7 @@ typedef void (*rsp_down_fn)(void *ctx, struct rsp_port port);
 
 struct rsp_xsk_stats {
 	uint64_t rx_frames;
-	uint64_t rx_no_meta;   /* no (valid) metadata: dropped */
+	uint64_t rx_untagged;  /* no valid tag header (pkt_tag_take): dropped */
 	uint64_t tx_frames;
 	uint64_t tx_dropped;   /* no free frame, ring full or stale port */
 	uint64_t kick_errors;  /* sendto failures other than EAGAIN/EBUSY */
