@@ -944,10 +944,15 @@ static void conn_output(struct tcp_conn *c, unsigned max_segs)
 			n = end - seq;
 			if (n > c->mss)
 				n = c->mss;
-			if (n > room)
-				n = room;
 			if (n > run_end - seq)
 				n = run_end - seq;
+			/* Sender SWS avoidance (RFC 9293 3.8.6.2.1): a piece
+			 * cut short by the window waits while segments are in
+			 * flight, their ACKs open it further. */
+			if (n > room && room && c->snd_max != c->snd_una)
+				break;
+			if (n > room)
+				n = room;
 			if (n == 0)
 				break; /* window closed: persist timer */
 			if (seq + n == end)
