@@ -88,8 +88,8 @@
 #define TCP_DEFAULT_TTL 64
 #define TCP_DEFAULT_MAX_PROBES 8             /* zero-window probes without
                                                 the window opening, then RST
-                                                (~30 s with backoff at the
-                                                default RTOs, Linux gives up
+                                                (~40 s with backoff at the
+                                                default RTOs; Linux gives up
                                                 after tcp_retries2 too) */
 #define TCP_DEFAULT_OUT_FPS 8192u            /* frames/s per instance: 8 per
                                                 packet of the default XDP
