@@ -23,6 +23,7 @@
 #include <xdp/libxdp.h>
 
 #include "mdrd.h"
+#include "cdimage.h"
 #include "loader.h"
 #include "log.h"
 #include "kfeat.h"
@@ -35,6 +36,7 @@ struct mdrd_opts mdrd_opts;
  * (re)load, the command line winning for single-valued settings. */
 static struct mdrd_opts cli;
 static int cli_has_pin_dir, cli_has_instances, cli_has_purge, cli_has_xdp_mode;
+static int cli_has_cd_dir, cli_has_cd_format;
 static int probe_only;
 
 static void usage(FILE *f)
@@ -44,6 +46,8 @@ static void usage(FILE *f)
 	      "  --iface PATTERN        attach to interfaces matching this glob (repeatable)\n"
 	      "  --instances DIR        load and follow *.json instance definitions there\n"
 	      "  --config FILE          key=value settings (same names as these flags)\n"
+	      "  --config-drive-dir DIR keep DIR/<uuid>.iso, each instance's config drive\n"
+	      "  --config-drive-format iso|vfat  (vfat: DIR/<uuid>.img; default iso)\n"
 	      "  --purge-on-exit        remove the pinned maps and program on exit\n"
 	      "  --xdp-mode auto|native|generic\n"
 	      "                         how the program is attached (default auto: native,\n"
@@ -102,6 +106,18 @@ static int apply_setting(struct mdrd_opts *o, const char *key, const char *val,
 		if (strlen(val) >= sizeof(o->instances))
 			goto toolong;
 		snprintf(o->instances, sizeof(o->instances), "%s", val);
+	} else if (!strcmp(key, "config-drive-dir")) {
+		if (strlen(val) >= sizeof(o->config_drive_dir))
+			goto toolong;
+		snprintf(o->config_drive_dir, sizeof(o->config_drive_dir), "%s", val);
+	} else if (!strcmp(key, "config-drive-format")) {
+		enum mdr_cdrive_format f;
+
+		if (mdr_cdrive_format_parse(val, &f)) {
+			mdr_log(MDR_LOG_ERR, "%s: config-drive-format: expected iso or vfat", where);
+			return -1;
+		}
+		o->config_drive_format = (int)f;
 	} else if (!strcmp(key, "iface")) {
 		return add_pattern(o, val);
 	} else if (!strcmp(key, "purge-on-exit")) {
@@ -207,6 +223,10 @@ static int build_opts(void)
 		o.purge_on_exit = cli.purge_on_exit;
 	if (cli_has_xdp_mode)
 		o.xdp_mode = cli.xdp_mode;
+	if (cli_has_cd_dir)
+		snprintf(o.config_drive_dir, sizeof(o.config_drive_dir), "%s", cli.config_drive_dir);
+	if (cli_has_cd_format)
+		o.config_drive_format = cli.config_drive_format;
 	snprintf(o.config_file, sizeof(o.config_file), "%s", cli.config_file);
 	for (int i = 0; i < cli.n_patterns; i++)
 		if (add_pattern(&o, cli.patterns[i])) {
@@ -277,6 +297,8 @@ static int parse_cli(int argc, char **argv)
 		{ "burst", required_argument, NULL, 0 },
 		{ "arp", required_argument, NULL, 0 },
 		{ "endpoint", required_argument, NULL, 0 },
+		{ "config-drive-dir", required_argument, NULL, 'D' },
+		{ "config-drive-format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, idx;
@@ -292,6 +314,16 @@ static int parse_cli(int argc, char **argv)
 				cli_has_pin_dir = 1;
 			else
 				cli_has_instances = 1;
+			break;
+		case 'D':
+		case 'F':
+			if (apply_setting(&cli, c == 'D' ? "config-drive-dir" : "config-drive-format",
+					  optarg, "command line"))
+				return -1;
+			if (c == 'D')
+				cli_has_cd_dir = 1;
+			else
+				cli_has_cd_format = 1;
 			break;
 		case 'i':
 			if (add_pattern(&cli, optarg))
@@ -422,6 +454,8 @@ int main(int argc, char **argv)
 	int r, nl_fd, ino_fd, sig_fd, running = 1, rc = 0;
 
 	mdr_log_init("mdrd", MDR_LOG_INFO);
+	/* Whatever we create (pin directory, pins) is root-only. */
+	umask(077);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (parse_cli(argc, argv) || build_opts())
 		return 2;
@@ -479,6 +513,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	instances_load_all();
+	if (configdrive_init()) {
+		rc = 2;
+		goto out;
+	}
 	if ((r = links_resync()))
 		mdr_log(MDR_LOG_ERR, "reading links: %s", strerror(-r));
 	mdr_log(MDR_LOG_INFO, "ready");
@@ -490,7 +528,9 @@ int main(int argc, char **argv)
 		pfd[np++] = (struct pollfd){ .fd = nl_fd, .events = POLLIN };
 		if (ino_fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = ino_fd, .events = POLLIN };
-		r = poll(pfd, (nfds_t)np, min_timeout(instances_timeout_ms(), links_timeout_ms()));
+		r = poll(pfd, (nfds_t)np,
+			 min_timeout(min_timeout(instances_timeout_ms(), links_timeout_ms()),
+				     configdrive_timeout_ms()));
 		if (r < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "poll: %s", strerror(errno));
 			rc = 1;
@@ -520,6 +560,7 @@ int main(int argc, char **argv)
 			instances_event();
 		instances_tick();
 		links_tick();
+		configdrive_tick();
 	}
 out:
 	links_detach_all();
