@@ -121,6 +121,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBMDR) $(TEST_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIBMDR) -o $@ $(LDLIBS) -lcmocka
 
+# test_cache compiles the responder's cache.c in.
+$(BUILD)/tests/test_cache: user/responder/cache.c user/responder/cache.h
+
 $(BUILD)/tests/bpf_%: tests/bpf/%.c $(LIBMDR) $(SKELS) $(BPF_OBJS) $(TEST_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
