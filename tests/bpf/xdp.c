@@ -2,7 +2,7 @@
 /*
  * The XDP classifier through BPF_PROG_TEST_RUN.
  *
- * The program is loaded exactly as mdrd loads it (user/lib/loader.c) into a
+ * The program is loaded exactly as mdrd loads it (user/io/loader.c) into a
  * private bpffs, inside a private network namespace holding lo and three
  * veth ports, with a real AF_XDP socket in mdr_xsks so that redirects give
  * a true XDP_REDIRECT verdict. Each row of `cases` is one packet: a frame

@@ -39,7 +39,7 @@ import time
 META = "169.254.169.254"
 TOKEN_PATH = "/latest/api/token"
 TTL_HDR = "X-aws-ec2-metadata-token-ttl-seconds"
-# Token length: base64url of 57 bytes (user/lib/token.h MDR_TOKEN_LEN).
+# Token length: base64url of 57 bytes (user/core/token.h MDR_TOKEN_LEN).
 TOKEN_LEN = 76
 # Seconds one probe request may take on an idle node.
 REQ_TIMEOUT_S = 5.0
