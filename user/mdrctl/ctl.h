@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* mdrctl internals shared by its source files. */
+/* mdrctl internals: the helpers of ctl.c and every command's entry point.
+ * main.c holds only the command table; each command file includes this
+ * header and nothing of main.c, so there is no include cycle. */
 #ifndef MDRCTL_CTL_H
 #define MDRCTL_CTL_H
 
@@ -17,6 +19,8 @@ extern const char *ctl_pin_dir;
 
 /* Opens ctl_maps on first use; CTL_OK or CTL_FAIL (message printed). */
 int ctl_open(void);
+/* Closes them if open. */
+void ctl_close(void);
 /* Prints "mdrctl: <msg>" on stderr, returns CTL_FAIL. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -34,6 +38,14 @@ int ctl_read_input(const char *path, char **buf, size_t *len);
 /* getrandom() filler for mdr_render_ctx.random. */
 void ctl_random_bytes(void *buf, size_t len, void *opaque);
 
+/* instance.c */
+int cmd_instance(int argc, char **argv);
+int cmd_bind(int argc, char **argv);
+int cmd_unbind(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_put(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+
 /* configdrive.c */
 int cmd_configdrive(int argc, char **argv);
 
@@ -44,6 +56,5 @@ int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_token_key(int argc, char **argv);
 json_t *ctl_config_json(const struct mdr_config *c);
-
 
 #endif

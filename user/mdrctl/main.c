@@ -3,649 +3,81 @@
  * mdrctl - the mdr CLI. Works on the pinned maps directly (mdrd need not
  * run). Every change is validated before the first map write: on invalid
  * input mdrctl prints one line naming the problem, exits non-zero and the
- * maps are unchanged.
+ * maps are unchanged. Commands are declared once, in the table below,
+ * which also writes --help.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "ctl.h"
-#include "mac.h"
-#include "defn.h"
-#include "http.h"
 #include "log.h"
-#include "render.h"
-#include "store.h"
 
-/* Largest definition file read: 64 files of 64 KiB and 64 KiB of user data
- * in base64, plus the largest document. */
-#define CTL_DEFN_FILE_MAX (16u << 20)
-
-struct mdr_maps ctl_maps;
-const char *ctl_pin_dir = MDR_DEFAULT_PIN_DIR;
-static int ctl_opened;
-
-int ctl_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("mdrctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CTL_FAIL;
-}
-
-int ctl_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("mdrctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (mdrctl --help for usage)\n", stderr);
-	return CTL_USAGE;
-}
-
-int ctl_open(void)
-{
-	if (ctl_opened)
-		return CTL_OK;
-	/* mdr_maps_open logs the missing pin by name. */
-	if (mdr_maps_open(&ctl_maps, ctl_pin_dir))
-		return CTL_FAIL;
-	ctl_opened = 1;
-	return CTL_OK;
-}
-
-int ctl_print_json(json_t *v)
-{
-	int r;
-
-	if (!v)
-		return ctl_fail("out of memory");
-	r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-	fputc('\n', stdout);
-	json_decref(v);
-	return r ? CTL_FAIL : CTL_OK;
-}
-
-int ctl_take_flag(int *argc, char **argv, const char *flag)
-{
-	int found = 0, j = 1;
-
-	for (int i = 1; i < *argc; i++) {
-		if (!strcmp(argv[i], flag))
-			found = 1;
-		else
-			argv[j++] = argv[i];
-	}
-	*argc = j;
-	argv[j] = NULL;
-	return found;
-}
-
-int ctl_read_input(const char *path, char **buf, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	size_t cap = 65536, n = 0;
-	char *b;
-
-	if (!f)
-		return ctl_fail("%s: %s", path, strerror(errno));
-	b = malloc(cap + 1);
-	while (b) {
-		size_t got = fread(b + n, 1, cap - n, f);
-
-		n += got;
-		if (n < cap)
-			break;
-		if (cap >= CTL_DEFN_FILE_MAX) {
-			free(b);
-			if (f != stdin)
-				fclose(f);
-			return ctl_fail("%s: larger than %u bytes", path, CTL_DEFN_FILE_MAX);
-		}
-		cap *= 2;
-		char *nb = realloc(b, cap + 1);
-		if (!nb)
-			free(b);
-		b = nb;
-	}
-	if (ferror(f) || !b) {
-		int e = errno;
-
-		free(b);
-		if (f != stdin)
-			fclose(f);
-		return ctl_fail("%s: %s", path, b ? strerror(e) : "out of memory");
-	}
-	if (f != stdin)
-		fclose(f);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return CTL_OK;
-}
-
-static const char *tokens_name(unsigned t)
-{
-	return t == MDR_TOKENS_REQUIRED ? "required" : "optional";
-}
-
-/* ---- instance ---------------------------------------------------------- */
-
-static int instance_load(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "allow-missing-port", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char err[MDR_DEFN_ERR_SIZE + 64], *text;
-	struct mdr_store_result res;
-	struct mdr_defn *d = NULL;
-	unsigned flags = 0;
-	size_t len;
-	int c, r;
-
-	optind = 0; /* full re-initialisation of GNU getopt for a new argv */
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (c != 'a')
-			return ctl_usage("instance load: unknown option");
-		flags |= MDR_STORE_F_DEFER_PORT;
-	}
-	if (optind != argc - 1)
-		return ctl_usage("usage: instance load [--allow-missing-port] FILE.json|-");
-	if (ctl_read_input(argv[optind], &text, &len))
-		return CTL_FAIL;
-	r = mdr_defn_parse(text, len, &d, err, sizeof(err));
-	free(text);
-	if (r)
-		return ctl_fail("%s: invalid definition: %s", argv[optind], err);
-	if (ctl_open()) {
-		mdr_defn_free(d);
-		return CTL_FAIL;
-	}
-	r = mdr_store_put(&ctl_maps, d, flags, &res, err, sizeof(err));
-	if (r) {
-		mdr_defn_free(d);
-		return ctl_fail("%s: %s", argv[optind], err);
-	}
-	printf("instance %s %s (id %u, generation %u)\n", d->uuid,
-	       res.created ? "created" : "replaced", res.id, res.gen);
-	if (res.port_pending)
-		printf("instance %s port %s: no such interface yet, binding deferred\n",
-		       d->uuid, d->binding.port);
-	mdr_defn_free(d);
-	return CTL_OK;
-}
-
-static int instance_del(int argc, char **argv)
-{
-	char err[256];
-
-	if (argc != 2)
-		return ctl_usage("usage: instance del UUID");
-	if (ctl_open())
-		return CTL_FAIL;
-	if (mdr_store_delete(&ctl_maps, argv[1], err, sizeof(err)))
-		return ctl_fail("%s", err);
-	printf("instance %s deleted\n", argv[1]);
-	return CTL_OK;
-}
-
-/* Every port and MAC binding, read once for listing. */
-struct binding_table {
-	size_t n_ports, n_macs;
-	__u32 port_key[MDR_MAX_PORTS];
-	struct mdr_port_binding port[MDR_MAX_PORTS];
-	struct mdr_mac_key mac_key[MDR_MAX_MACS];
-	struct mdr_mac_binding mac[MDR_MAX_MACS];
+struct ctl_command {
+	const char *name;
+	const char *args; /* usage after the name; "\n" starts another line */
+	const char *help;
+	int (*fn)(int argc, char **argv); /* argv[0] is the command's name */
 };
 
-static void load_bindings(struct binding_table *t)
-{
-	__u32 k, nk;
-	struct mdr_mac_key mk, nmk;
-	void *prev = NULL;
+static int cmd_help(int argc, char **argv);
 
-	t->n_ports = t->n_macs = 0;
-	while (t->n_ports < MDR_MAX_PORTS && !bpf_map_get_next_key(ctl_maps.ports, prev, &nk)) {
-		if (!bpf_map_lookup_elem(ctl_maps.ports, &nk, &t->port[t->n_ports]))
-			t->port_key[t->n_ports++] = nk;
-		k = nk;
-		prev = &k;
-	}
-	prev = NULL;
-	while (t->n_macs < MDR_MAX_MACS && !bpf_map_get_next_key(ctl_maps.macs, prev, &nmk)) {
-		if (!bpf_map_lookup_elem(ctl_maps.macs, &nmk, &t->mac[t->n_macs]))
-			t->mac_key[t->n_macs++] = nmk;
-		mk = nmk;
-		prev = &mk;
-	}
-}
-
-static json_t *bindings_json(const struct binding_table *t, uint32_t id)
-{
-	json_t *ports = json_array(), *macs = json_array();
-	char name[IF_NAMESIZE], mac[MDR_MAC_STRLEN];
-
-	for (size_t i = 0; i < t->n_ports; i++) {
-		const struct mdr_port_binding *pb = &t->port[i];
-		json_t *o;
-
-		if (pb->instance_id != id)
-			continue;
-		if (!if_indextoname(t->port_key[i], name))
-			name[0] = '\0';
-		o = json_pack("{s:I, s:s}", "ifindex", (json_int_t)t->port_key[i], "ifname", name);
-		if (pb->flags & MDR_PORT_F_CHECK_MAC) {
-			mdr_mac_fmt(pb->mac, mac);
-			json_object_set_new(o, "mac", json_string(mac));
-			json_object_set_new(o, "vlan", json_integer(pb->vlan));
-		}
-		json_array_append_new(ports, o);
-	}
-	for (size_t i = 0; i < t->n_macs; i++) {
-		if (t->mac[i].instance_id != id)
-			continue;
-		mdr_mac_fmt(t->mac_key[i].mac, mac);
-		json_array_append_new(macs, json_pack("{s:s, s:i, s:I}", "mac", mac, "vlan",
-						      t->mac_key[i].vlan, "ifindex",
-						      (json_int_t)t->mac[i].ifindex));
-	}
-	return json_pack("{s:o, s:o}", "ports", ports, "macs", macs);
-}
-
-static json_t *record_json(uint32_t id, const struct mdr_instance *rec)
-{
-	struct mdr_limits lim = { 0 };
-	json_t *o;
-
-	bpf_map_lookup_elem(ctl_maps.limits, &id, &lim);
-	o = json_pack("{s:s, s:I, s:I, s:I, s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "uuid",
-		      rec->uuid, "id", (json_int_t)id, "gen", (json_int_t)rec->gen, "doc_len",
-		      (json_int_t)rec->doc_len, "tokens", tokens_name(rec->tokens), "hop_limit",
-		      rec->hop_limit, "max_connections", (json_int_t)rec->max_conns,
-		      "max_request", (json_int_t)rec->max_req, "rate_pps",
-		      (json_int_t)lim.rate_pps, "burst", (json_int_t)lim.burst, "updated_ns",
-		      (json_int_t)rec->updated_ns);
-	return o;
-}
-
-static void print_bindings_text(const struct binding_table *t, uint32_t id)
-{
-	char name[IF_NAMESIZE], mac[MDR_MAC_STRLEN];
-	int any = 0;
-
-	for (size_t i = 0; i < t->n_ports; i++) {
-		if (t->port[i].instance_id != id)
-			continue;
-		if (!if_indextoname(t->port_key[i], name))
-			snprintf(name, sizeof(name), "#%u", t->port_key[i]);
-		printf("%sport %s", any++ ? ", " : "", name);
-		if (t->port[i].flags & MDR_PORT_F_CHECK_MAC) {
-			mdr_mac_fmt(t->port[i].mac, mac);
-			printf(" (mac %s vlan %u)", mac, t->port[i].vlan);
-		}
-	}
-	for (size_t i = 0; i < t->n_macs; i++) {
-		if (t->mac[i].instance_id != id)
-			continue;
-		mdr_mac_fmt(t->mac_key[i].mac, mac);
-		printf("%smac %s vlan %u", any++ ? ", " : "", mac, t->mac_key[i].vlan);
-	}
-	if (!any)
-		printf("-");
-}
-
-struct inst_row {
-	uint32_t id;
-	struct mdr_instance rec;
+static const struct ctl_command commands[] = {
+	{"instance", "load [--allow-missing-port] FILE.json|-", "create or atomically replace", cmd_instance},
+	{"instance", "del UUID", "delete (bindings, content, counters)", cmd_instance},
+	{"instance", "list [-j]", "instances with generation and bindings", cmd_instance},
+	{"instance", "show UUID [-j]", "the stored definition", cmd_instance},
+	{"bind", "UUID --port IFNAME [--mac MAC [--vlan N]] [--force]", "bind a port", cmd_bind},
+	{"bind", "UUID --mac MAC [--vlan N] [--force]", "bind a MAC (pinned to the instance's port)", cmd_bind},
+	{"unbind", "UUID --port IFNAME | --mac MAC [--vlan N]", "remove a binding", cmd_unbind},
+	{"get", "UUID PATH", "what the guest receives (status, headers, body)", cmd_get},
+	{"put", "UUID PATH FILE|-", "add or override one value", cmd_put},
+	{"rm", "UUID PATH", "make PATH (and below) 404", cmd_rm},
+	{"configdrive", "UUID|FILE.json OUT [--format iso|vfat]", "write the instance's config drive (config-2) image", cmd_configdrive},
+	{"stats", "[-j] [UUID]", "XDP and responder counters", cmd_stats},
+	{"status", "[-j]", "data path, attached interfaces, responder sockets, config", cmd_status},
+	{"features", "[-j]", "kernel features mdr needs, probed now (exit 1: one is missing)", cmd_features},
+	{"config", "[--policy-unknown pass|drop] [--policy-no-xsk pass|drop] [--meta-mac MAC]\n"
+		   "[--rate N] [--burst N] [--arp on|off] [--endpoint ADDR:PORT ...] [-j]",
+	 "change and print mdr_config (no option: print)", cmd_config},
+	{"token-key", "rotate", "new IMDSv2 key; the current one stays valid as previous", cmd_token_key},
+	{"help", "", "this text", cmd_help},
 };
 
-static int cmp_row(const void *a, const void *b)
-{
-	return strcmp(((const struct inst_row *)a)->rec.uuid, ((const struct inst_row *)b)->rec.uuid);
-}
-
-static int instance_list(int argc, char **argv)
-{
-	int json = ctl_take_flag(&argc, argv, "-j");
-	static struct binding_table bt;
-	static uint32_t ids[MDR_MAX_INSTANCES];
-	static struct inst_row rows[MDR_MAX_INSTANCES];
-	size_t n = 0;
-	int cnt;
-
-	if (argc != 1)
-		return ctl_usage("usage: instance list [-j]");
-	if (ctl_open())
-		return CTL_FAIL;
-	cnt = mdr_store_ids(&ctl_maps, ids, MDR_MAX_INSTANCES);
-	if (cnt < 0)
-		return ctl_fail("reading %s: %s", MDR_MAP_NAME(inst), strerror(-cnt));
-	if (cnt > MDR_MAX_INSTANCES)
-		cnt = MDR_MAX_INSTANCES;
-	for (int i = 0; i < cnt; i++)
-		if (mdr_store_record(&ctl_maps, ids[i], &rows[n].rec) == 0)
-			rows[n++].id = ids[i];
-	qsort(rows, n, sizeof(rows[0]), cmp_row);
-	load_bindings(&bt);
-	if (json) {
-		json_t *arr = json_array();
-
-		for (size_t i = 0; i < n; i++) {
-			json_t *o = record_json(rows[i].id, &rows[i].rec);
-
-			json_object_set_new(o, "bindings", bindings_json(&bt, rows[i].id));
-			json_array_append_new(arr, o);
-		}
-		return ctl_print_json(arr);
-	}
-	printf("%-36s %10s %10s  %s\n", "UUID", "ID", "GEN", "BINDINGS");
-	for (size_t i = 0; i < n; i++) {
-		printf("%-36s %10u %10u  ", rows[i].rec.uuid, rows[i].id, rows[i].rec.gen);
-		print_bindings_text(&bt, rows[i].id);
-		putchar('\n');
-	}
-	return CTL_OK;
-}
-
-static int instance_show(int argc, char **argv)
-{
-	int json = ctl_take_flag(&argc, argv, "-j");
-	static struct binding_table bt;
-	struct mdr_instance rec;
-	struct mdr_defn *d;
-	char err[256], *text;
-	json_t *o, *def;
-	uint32_t id;
-
-	if (argc != 2)
-		return ctl_usage("usage: instance show UUID [-j]");
-	if (ctl_open())
-		return CTL_FAIL;
-	if (mdr_store_get(&ctl_maps, argv[1], 0, MDR_STORE_GET_CONTENTS, &id, &rec, &d, err,
-			  sizeof(err)))
-		return ctl_fail("%s", err);
-	text = mdr_defn_to_json(d, 1);
-	mdr_defn_free(d);
-	if (!text)
-		return ctl_fail("out of memory");
-	load_bindings(&bt);
-	if (!json) {
-		printf("uuid: %s\nid: %u\ngeneration: %u\nbindings: ", rec.uuid, id, rec.gen);
-		print_bindings_text(&bt, id);
-		printf("\ndefinition:\n%s\n", text);
-		free(text);
-		return CTL_OK;
-	}
-	def = json_loads(text, 0, NULL);
-	free(text);
-	o = record_json(id, &rec);
-	json_object_set_new(o, "bindings", bindings_json(&bt, id));
-	json_object_set_new(o, "definition", def ? def : json_null());
-	return ctl_print_json(o);
-}
-
-static int cmd_instance(int argc, char **argv)
-{
-	if (argc < 2)
-		return ctl_usage("instance: expected load, del, list or show");
-	if (!strcmp(argv[1], "load"))
-		return instance_load(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "del") || !strcmp(argv[1], "delete"))
-		return instance_del(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return instance_list(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "show"))
-		return instance_show(argc - 1, argv + 1);
-	return ctl_usage("instance: unknown subcommand \"%s\"", argv[1]);
-}
-
-/* ---- bind / unbind ------------------------------------------------------ */
-
-static int parse_vlan(const char *s, uint16_t *vlan)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	/* 802.1Q: 0 = untagged, 4095 reserved. */
-	if (!*s || *end || v < 0 || v > 4094)
-		return -1;
-	*vlan = (uint16_t)v;
-	return 0;
-}
-
-static int cmd_bind(int argc, char **argv, int unbind)
-{
-	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "mac", required_argument, NULL, 'm' },
-		{ "vlan", required_argument, NULL, 'v' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *port = NULL, *what = unbind ? "unbind" : "bind";
-	uint8_t mac[6];
-	int has_mac = 0, force = 0, c, r;
-	uint16_t vlan = 0;
-	uint32_t id, ifindex = 0;
-	char err[256];
-
-	optind = 0; /* full re-initialisation of GNU getopt for a new argv */
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': port = optarg; break;
-		case 'm':
-			if (mdr_mac_parse(optarg, mac))
-				return ctl_fail("%s: \"%s\" is not a MAC address", what, optarg);
-			has_mac = 1;
-			break;
-		case 'v':
-			if (parse_vlan(optarg, &vlan))
-				return ctl_fail("%s: vlan \"%s\" is not 0..4094", what, optarg);
-			break;
-		case 'f': force = 1; break;
-		default: return ctl_usage("%s: unknown option", what);
-		}
-	}
-	if (optind != argc - 1 || (!port && !has_mac))
-		return ctl_usage("usage: %s UUID --port IFNAME | --mac MAC [--vlan N]", what);
-	if (port) {
-		ifindex = if_nametoindex(port);
-		if (!ifindex)
-			return ctl_fail("%s: no interface named \"%s\" in this network namespace",
-					what, port);
-	}
-	if (ctl_open())
-		return CTL_FAIL;
-	if ((r = mdr_store_lookup(&ctl_maps, argv[optind], &id)))
-		return ctl_fail("%s: %s \"%s\"", what,
-				r == -EINVAL ? "not a uuid:" : "unknown instance", argv[optind]);
-	if (unbind) {
-		if (port && mdr_store_unbind_port(&ctl_maps, ifindex, id))
-			return ctl_fail("unbind: port %s is not bound to instance %s", port,
-					argv[optind]);
-		if (!port && mdr_store_unbind_mac(&ctl_maps, mac, vlan, id))
-			return ctl_fail("unbind: that MAC/VLAN is not bound to instance %s",
-					argv[optind]);
-		printf("unbound\n");
-		return CTL_OK;
-	}
-	if ((r = mdr_maps_lock(&ctl_maps)))
-		return ctl_fail("locking %s: %s", ctl_pin_dir, strerror(-r));
-	if (port)
-		r = mdr_store_bind_port(&ctl_maps, id, ifindex, has_mac ? mac : NULL, vlan, force,
-					err, sizeof(err));
-	/* A MAC of an instance with a port is trusted on that port only. */
-	else if (!(r = mdr_store_mac_port(&ctl_maps, id, &ifindex, err, sizeof(err))))
-		r = mdr_store_bind_mac(&ctl_maps, id, mac, vlan, ifindex, force, err,
-				       sizeof(err));
-	mdr_maps_unlock(&ctl_maps);
-	if (r)
-		return ctl_fail("bind: %s%s", err, r == -EEXIST ? " (use --force to take it)" : "");
-	if (!port && ifindex) {
-		char name[IF_NAMESIZE];
-
-		printf("bound (pinned to port %s)\n",
-		       if_indextoname(ifindex, name) ? name : "?");
-	} else {
-		printf("bound\n");
-	}
-	return CTL_OK;
-}
-
-/* ---- get / put / rm ------------------------------------------------------- */
-
-void ctl_random_bytes(void *buf, size_t len, void *opaque)
-{
-	uint8_t *p = buf;
-
-	(void)opaque;
-	while (len) {
-		ssize_t n = getrandom(p, len, 0);
-
-		if (n <= 0)
-			break;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static int cmd_get(int argc, char **argv)
-{
-	const struct mdr_render_ctx ctx = { .random = ctl_random_bytes };
-	struct mdr_reply rep = { 0 };
-	struct mdr_password pw;
-	struct mdr_defn *d;
-	char err[256], head[HTTP_RESPONSE_HEAD_MAX];
-	const void *body;
-	size_t body_len, hl;
-	uint32_t id;
-
-	if (argc != 3)
-		return ctl_usage("usage: get UUID PATH");
-	if (ctl_open())
-		return CTL_FAIL;
-	if (mdr_store_get(&ctl_maps, argv[1], 0, MDR_STORE_GET_CONTENTS, &id, NULL, &d, err,
-			  sizeof(err)))
-		return ctl_fail("%s", err);
-	if (mdr_render(d, argv[2], &ctx, &rep)) {
-		mdr_defn_free(d);
-		return ctl_fail("out of memory");
-	}
-	body = rep.body;
-	body_len = rep.body_len;
-	if (rep.kind == MDR_REPLY_BLOB) {
-		if (rep.blob == MDR_BLOB_USER_DATA) {
-			body = d->user_data;
-			body_len = d->user_data_len;
-		} else {
-			body = d->file[rep.blob - MDR_BLOB_FILE0];
-			body_len = d->file_len[rep.blob - MDR_BLOB_FILE0];
-		}
-	} else if (rep.kind == MDR_REPLY_PASSWORD) {
-		/* GET of the password: what the guest stored, empty when unset. */
-		if (bpf_map_lookup_elem(ctl_maps.passwords, &id, &pw) || pw.len > MDR_PASSWORD_MAX)
-			pw.len = 0;
-		body = pw.data;
-		body_len = pw.len;
-	}
-	hl = http_response_head(head, sizeof(head), rep.status, rep.content_type, body_len, 1,
-				NULL, 0);
-	fwrite(head, 1, hl, stdout);
-	if (body_len)
-		fwrite(body, 1, body_len, stdout);
-	mdr_reply_free(&rep);
-	mdr_defn_free(d);
-	return fflush(stdout) ? CTL_FAIL : CTL_OK;
-}
-
-/* put / rm: read the instance with contents, edit its overrides, store it
- * again as a new generation (the edit is atomic like any replace). */
-static int cmd_edit(int argc, char **argv, int rm)
-{
-	struct mdr_store_result res;
-	struct mdr_defn *d;
-	char err[MDR_DEFN_ERR_SIZE + 64], *body = NULL;
-	size_t len = 0;
-	int r;
-
-	if (argc != (rm ? 3 : 4))
-		return rm ? ctl_usage("usage: rm UUID PATH") : ctl_usage("usage: put UUID PATH FILE|-");
-	if (!rm && ctl_read_input(argv[3], &body, &len))
-		return CTL_FAIL;
-	if (!rm && len > MDR_OVERRIDE_MAX) {
-		free(body);
-		return ctl_fail("put: %s is %zu bytes, the limit is %u", argv[3], len,
-				MDR_OVERRIDE_MAX);
-	}
-	if (ctl_open()) {
-		free(body);
-		return CTL_FAIL;
-	}
-	if (mdr_store_get(&ctl_maps, argv[1], 0, MDR_STORE_GET_CONTENTS, NULL, NULL, &d, err,
-			  sizeof(err))) {
-		free(body);
-		return ctl_fail("%s", err);
-	}
-	r = rm ? mdr_defn_remove_path(d, argv[2], err, sizeof(err))
-	       : mdr_defn_set_override(d, argv[2], body, len, err, sizeof(err));
-	free(body);
-	if (r) {
-		mdr_defn_free(d);
-		return ctl_fail("%s %s: %s", rm ? "rm" : "put", argv[2], err);
-	}
-	/* The binding is unchanged: an absent port stays deferred, not an error. */
-	r = mdr_store_put(&ctl_maps, d, MDR_STORE_F_DEFER_PORT, &res, err, sizeof(err));
-	if (r) {
-		mdr_defn_free(d);
-		return ctl_fail("%s", err);
-	}
-	printf("instance %s %s %s (generation %u)\n", d->uuid, rm ? "removed" : "set", argv[2],
-	       res.gen);
-	mdr_defn_free(d);
-	return CTL_OK;
-}
-
-/* ---- main ------------------------------------------------------------------ */
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
-	fputs("usage: mdrctl [--pin-dir DIR] COMMAND ...\n"
-	      "  instance load [--allow-missing-port] FILE.json|-   create or atomically replace\n"
-	      "  instance del UUID\n"
-	      "  instance list [-j]\n"
-	      "  instance show UUID [-j]\n"
-	      "  bind UUID --port IFNAME [--mac MAC [--vlan N]] [--force]\n"
-	      "  bind UUID --mac MAC [--vlan N] [--force]\n"
-	      "  unbind UUID --port IFNAME | --mac MAC [--vlan N]\n"
-	      "  get UUID PATH             what the guest receives (status, headers, body)\n"
-	      "  put UUID PATH FILE|-      add or override one value\n"
-	      "  rm UUID PATH              make PATH (and below) 404\n"
-	      "  configdrive UUID|FILE.json OUT [--format iso|vfat]\n"
-	      "                            write the instance's config drive (config-2) image\n"
-	      "  stats [-j] [UUID]         XDP and responder counters\n"
-	      "  status [-j]               data path, attached interfaces, responder sockets, config\n"
-	      "  features [-j]             kernel features mdr needs, probed now (1: one is missing)\n"
-	      "  config [--policy-unknown pass|drop] [--policy-no-xsk pass|drop]\n"
-	      "         [--meta-mac MAC] [--rate N] [--burst N] [--arp on|off]\n"
-	      "         [--endpoint ADDR:PORT ...] [-j]   (no option: print)\n"
-	      "  token-key rotate          new IMDSv2 key; the current one stays valid as previous\n"
-	      "--pin-dir defaults to " MDR_DEFAULT_PIN_DIR ".\n",
-	      f);
+	fputs("usage: mdrctl [--pin-dir DIR] COMMAND ...\n", f);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct ctl_command *c = &commands[i];
+		const char *a = c->args, *nl;
+
+		fprintf(f, "  %s", c->name);
+		while ((nl = strchr(a, '\n'))) {
+			fprintf(f, " %.*s\n%*s", (int)(nl - a), a, (int)strlen(c->name) + 2, "");
+			a = nl + 1;
+		}
+		fprintf(f, "%s%s\n      %s\n", *a ? " " : "", a, c->help);
+	}
+	fputs("--pin-dir defaults to " MDR_DEFAULT_PIN_DIR ".\n", f);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return CTL_OK;
+}
+
+static const struct ctl_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -655,7 +87,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmd;
+	const struct ctl_command *cmd;
 	int c, r;
 
 	mdr_log_init("mdrctl", MDR_LOG_WARN);
@@ -674,36 +106,10 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	cmd = argv[0];
-	if (!strcmp(cmd, "instance"))
-		r = cmd_instance(argc, argv);
-	else if (!strcmp(cmd, "bind"))
-		r = cmd_bind(argc, argv, 0);
-	else if (!strcmp(cmd, "unbind"))
-		r = cmd_bind(argc, argv, 1);
-	else if (!strcmp(cmd, "get"))
-		r = cmd_get(argc, argv);
-	else if (!strcmp(cmd, "put"))
-		r = cmd_edit(argc, argv, 0);
-	else if (!strcmp(cmd, "rm"))
-		r = cmd_edit(argc, argv, 1);
-	else if (!strcmp(cmd, "configdrive"))
-		r = cmd_configdrive(argc, argv);
-	else if (!strcmp(cmd, "stats"))
-		r = cmd_stats(argc, argv);
-	else if (!strcmp(cmd, "status"))
-		r = cmd_status(argc, argv);
-	else if (!strcmp(cmd, "features"))
-		r = cmd_features(argc, argv);
-	else if (!strcmp(cmd, "config"))
-		r = cmd_config(argc, argv);
-	else if (!strcmp(cmd, "token-key"))
-		r = cmd_token_key(argc, argv);
-	else if (!strcmp(cmd, "help"))
-		usage(stdout), r = CTL_OK;
-	else
-		r = ctl_usage("unknown command \"%s\"", cmd);
-	if (ctl_opened)
-		mdr_maps_close(&ctl_maps);
+	cmd = find_command(argv[0]);
+	if (!cmd)
+		return ctl_usage("unknown command \"%s\"", argv[0]);
+	r = cmd->fn(argc, argv);
+	ctl_close();
 	return r;
 }

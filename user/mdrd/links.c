@@ -102,8 +102,9 @@ static void fdb_remove(struct link *l)
 }
 
 /* Keeps the local FDB entry of a bridge we attached to equal to mac.
- * force: retry even if installing this MAC failed before. */
-static void fdb_sync(struct link *l, const uint8_t mac[ETH_ALEN], int force)
+ * retry: try again even if installing this MAC failed before. Callers use
+ * fdb_sync() or fdb_sync_retry(). */
+static void fdb_sync_mode(struct link *l, const uint8_t mac[ETH_ALEN], bool retry)
 {
 	char b[18];
 	int r;
@@ -112,7 +113,7 @@ static void fdb_sync(struct link *l, const uint8_t mac[ETH_ALEN], int force)
 		fdb_remove(l);
 		return;
 	}
-	if (l->fdb_done && !memcmp(l->fdb_mac, mac, ETH_ALEN) && !(force && l->fdb_failed))
+	if (l->fdb_done && !memcmp(l->fdb_mac, mac, ETH_ALEN) && !(retry && l->fdb_failed))
 		return;
 	fdb_remove(l);
 	memcpy(l->fdb_mac, mac, ETH_ALEN);
@@ -137,6 +138,18 @@ static void fdb_sync(struct link *l, const uint8_t mac[ETH_ALEN], int force)
 	l->fdb_set = 1;
 	mdr_log(MDR_LOG_INFO, "port %s: metadata MAC %s added as a local FDB entry", l->name,
 		mdr_mac_fmt(mac, b));
+}
+
+/* The entry follows mac; a MAC whose install failed is not retried. */
+static void fdb_sync(struct link *l, const uint8_t mac[ETH_ALEN])
+{
+	fdb_sync_mode(l, mac, false);
+}
+
+/* The same, trying a failed install again (attach, SIGHUP). */
+static void fdb_sync_retry(struct link *l, const uint8_t mac[ETH_ALEN])
+{
+	fdb_sync_mode(l, mac, true);
 }
 
 static struct link *find_link(uint32_t ifindex)
@@ -316,7 +329,7 @@ static void attach(struct link *l)
 			mdr_log(MDR_LOG_ERR, "port %s: reading %s: %s", l->name, MDR_MAP_NAME(config),
 				strerror(-rm));
 		else
-			fdb_sync(l, mac, 1);
+			fdb_sync_retry(l, mac);
 	}
 }
 
@@ -713,7 +726,7 @@ void links_close(void)
 	ev_sock = NULL;
 }
 
-void links_meta_mac_sync(int force)
+static void meta_mac_sync(bool retry)
 {
 	uint8_t mac[ETH_ALEN];
 	int any = 0, r;
@@ -730,7 +743,17 @@ void links_meta_mac_sync(int force)
 	}
 	for (size_t i = 0; i < n_links; i++)
 		if (links[i].attached && links[i].is_bridge)
-			fdb_sync(&links[i], mac, force);
+			(retry ? fdb_sync_retry : fdb_sync)(&links[i], mac);
+}
+
+void links_meta_mac_sync(void)
+{
+	meta_mac_sync(false);
+}
+
+void links_meta_mac_resync(void)
+{
+	meta_mac_sync(true);
 }
 
 int links_timeout_ms(void)
@@ -746,5 +769,5 @@ int links_timeout_ms(void)
 void links_tick(void)
 {
 	if (links_timeout_ms() == 0)
-		links_meta_mac_sync(0);
+		links_meta_mac_sync();
 }

@@ -547,7 +547,7 @@ int main(int argc, char **argv)
 						apply_config();
 					instances_load_all();
 					links_resync();
-					links_meta_mac_sync(1);
+					links_meta_mac_resync();
 				} else {
 					mdr_log(MDR_LOG_INFO, "%s: detaching and exiting",
 						strsignal((int)si.ssi_signo));

@@ -51,7 +51,8 @@ int links_resync(void);                /* dump every link, attach/detach */
 void links_event(void);                /* read pending rtnetlink events */
 void links_detach_all(void);
 void links_close(void);
-void links_meta_mac_sync(int force);   /* FDB entries of bridges <- mdr_config meta_mac */
+void links_meta_mac_sync(void);   /* FDB entries of bridges <- mdr_config meta_mac */
+void links_meta_mac_resync(void); /* the same, retrying failed installs (SIGHUP) */
 int links_timeout_ms(void);            /* poll timeout, -1 = none */
 void links_tick(void);
 
