@@ -34,6 +34,17 @@ struct mdr_config_edit {
  * Returns 0, 1 when key is not a config key, or -EINVAL with err naming
  * the problem.
  */
+/* The settings as getopt_long options (name = key, flag 0, val 0), for
+ * mdrd's and mdrctl's option tables. */
+#define MDR_SETTING_OPTIONS                                   \
+	{ "policy-unknown", required_argument, NULL, 0 },     \
+	{ "policy-no-xsk", required_argument, NULL, 0 },      \
+	{ "meta-mac", required_argument, NULL, 0 },           \
+	{ "rate", required_argument, NULL, 0 },               \
+	{ "burst", required_argument, NULL, 0 },              \
+	{ "arp", required_argument, NULL, 0 },                \
+	{ "endpoint", required_argument, NULL, 0 }
+
 int mdr_config_edit_set(struct mdr_config_edit *e, const char *key, const char *value,
 			char *err, size_t errlen);
 void mdr_config_edit_apply(const struct mdr_config_edit *e, struct mdr_config *c);

@@ -17,16 +17,21 @@ struct mdr_maps ctl_maps;
 const char *ctl_pin_dir = MDR_DEFAULT_PIN_DIR;
 static int ctl_opened;
 
+/* "mdrctl: <message><tail>" on stderr. */
+static void vreport(const char *tail, const char *fmt, va_list ap)
+{
+	fputs("mdrctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+}
 
 int ctl_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mdrctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport("\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return CTL_FAIL;
 }
 
@@ -34,11 +39,9 @@ int ctl_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mdrctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport(" (mdrctl --help for usage)\n", fmt, ap);
 	va_end(ap);
-	fputs(" (mdrctl --help for usage)\n", stderr);
 	return CTL_USAGE;
 }
 

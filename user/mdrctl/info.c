@@ -395,13 +395,7 @@ int cmd_features(int argc, char **argv)
 int cmd_config(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "policy-unknown", required_argument, NULL, 0 },
-		{ "policy-no-xsk", required_argument, NULL, 0 },
-		{ "meta-mac", required_argument, NULL, 0 },
-		{ "rate", required_argument, NULL, 0 },
-		{ "burst", required_argument, NULL, 0 },
-		{ "arp", required_argument, NULL, 0 },
-		{ "endpoint", required_argument, NULL, 0 },
+		MDR_SETTING_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int json = ctl_take_flag(&argc, argv, "-j");
