@@ -753,6 +753,425 @@ static void test_sweep_removes_buckets_without_limits(void **state)
 	mdr_defn_free(d);
 }
 
+/* ---- fault injection into mdr_store_put, step by step ---------------- */
+
+/* The exact content of one map, entries (key || value) sorted. */
+struct snap_map {
+	size_t n, esz;
+	uint8_t *e;
+};
+
+/* Every map a put writes: "nothing changed" compares these byte for byte. */
+#define SNAP_MAPS (5 + MDR_CHUNK_CLASSES)
+struct snap {
+	struct snap_map map[SNAP_MAPS];
+};
+
+static size_t sort_esz;
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return memcmp(a, b, sort_esz);
+}
+
+static struct snap_map snap_map(int fd, size_t ksz, size_t vsz)
+{
+	struct snap_map s = { 0, ksz + vsz, NULL };
+	uint8_t k[64], nk[64];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, nk) == 0) {
+		uint8_t *e;
+
+		s.e = realloc(s.e, (s.n + 1) * s.esz);
+		e = s.e + s.n++ * s.esz;
+		memcpy(e, nk, ksz);
+		assert_int_equal(bpf_map_lookup_elem(fd, nk, e + ksz), 0);
+		memcpy(k, nk, ksz);
+		prev = k;
+	}
+	sort_esz = s.esz;
+	if (s.n)
+		qsort(s.e, s.n, s.esz, cmp_entry);
+	return s;
+}
+
+static const char *const snap_name[SNAP_MAPS] = {
+	"mdr_inst", "mdr_uuids", "mdr_limits", "mdr_ports", "mdr_macs", "mdr_chunk0",
+	"mdr_chunk1", "mdr_chunk2", "mdr_chunk3", "mdr_chunk4", "mdr_chunk5",
+};
+
+static struct snap take_snap(void)
+{
+	struct snap s;
+
+	s.map[0] = snap_map(M.inst, 4, sizeof(struct mdr_instance));
+	s.map[1] = snap_map(M.uuids, MDR_UUID_SIZE, 4);
+	s.map[2] = snap_map(M.limits, 4, sizeof(struct mdr_limits));
+	s.map[3] = snap_map(M.ports, 4, sizeof(struct mdr_port_binding));
+	s.map[4] = snap_map(M.macs, sizeof(struct mdr_mac_key), sizeof(struct mdr_mac_binding));
+	for (int c = 0; c < MDR_CHUNK_CLASSES; c++)
+		s.map[5 + c] = snap_map(M.chunk[c], sizeof(struct mdr_chunk_key), mdr_chunk_size[c]);
+	return s;
+}
+
+/* Frees both. */
+static void assert_snap_equal(const char *what, struct snap *now, struct snap *before)
+{
+	for (int i = 0; i < SNAP_MAPS; i++) {
+		struct snap_map *a = &now->map[i], *b = &before->map[i];
+
+		if (a->n != b->n || (a->n && memcmp(a->e, b->e, a->n * a->esz)))
+			fail_msg("%s: %s changed (%zu entries, were %zu)", what, snap_name[i], a->n,
+				 b->n);
+		free(a->e);
+		free(b->e);
+	}
+}
+
+/* Every chunk belongs to the current generation of a live record. */
+static void assert_no_orphan_chunks(void)
+{
+	for (int c = 0; c < MDR_CHUNK_CLASSES; c++) {
+		struct mdr_chunk_key k, nk;
+		void *prev = NULL;
+
+		while (bpf_map_get_next_key(M.chunk[c], prev, &nk) == 0) {
+			struct mdr_instance rec;
+
+			if (mdr_store_record(&M, nk.instance_id, &rec) || rec.gen != nk.gen)
+				fail_msg("orphaned chunk in mdr_chunk%d: id %u gen %u blob %u chunk %u",
+					 c, nk.instance_id, nk.gen, nk.blob, nk.chunk);
+			k = nk;
+			prev = &k;
+		}
+	}
+}
+
+/* The access to fail: map (CHUNK: any chunk map), op, after skip
+ * matching accesses, times accesses (EVERY: all), with err. */
+#define CHUNK (-2)
+#define EVERY (-1)
+static struct fault {
+	int fd;
+	enum mdr_store_seam_op op;
+	int skip, times, err;
+	int hits; /* accesses failed */
+} F;
+
+static int fault_hook(int fd, enum mdr_store_seam_op op, void *ctx)
+{
+	int match = fd == F.fd;
+
+	(void)ctx;
+	for (int c = 0; c < MDR_CHUNK_CLASSES && F.fd == CHUNK; c++)
+		match |= fd == M.chunk[c];
+	if (!match || op != F.op)
+		return 0;
+	if (F.skip > 0) {
+		F.skip--;
+		return 0;
+	}
+	if (F.times != EVERY && F.hits >= F.times)
+		return 0;
+	F.hits++;
+	return F.err;
+}
+
+static void inject(struct fault f)
+{
+	F = f;
+	F.hits = 0;
+	mdr_store_test_seam.fail = fault_hook;
+}
+
+static int uninject(void)
+{
+	mdr_store_test_seam.fail = NULL;
+	return F.hits;
+}
+
+/* Names a map of M before the maps exist (the cases are static). */
+enum fmap { F_UUIDS, F_INST, F_LIMITS, F_PORTS, F_MACS, F_CHUNK };
+
+static int fmap_fd(enum fmap f)
+{
+	switch (f) {
+	case F_UUIDS: return M.uuids;
+	case F_INST: return M.inst;
+	case F_LIMITS: return M.limits;
+	case F_PORTS: return M.ports;
+	case F_MACS: return M.macs;
+	default: return CHUNK;
+	}
+}
+
+struct fault_case {
+	const char *what;
+	enum fmap map;
+	enum mdr_store_seam_op op;
+	int skip;
+	int err;
+};
+
+/* The old version: user data over several chunks, port lo pinned to a MAC,
+ * limits. The new one changes all three. */
+#define MAC_OLD "52:54:00:12:34:56"
+#define MAC_NEW "52:54:00:ab:cd:ef"
+
+static struct mdr_defn *defn_old(void)
+{
+	char *big = b64_x(9000);
+	struct mdr_defn *d = defn("{\"uuid\":\"%s\",\"name\":\"old\",\"user_data\":\"%s\","
+				  "\"binding\":{\"port\":\"lo\",\"mac\":\"" MAC_OLD "\"},"
+				  "\"imds\":{\"rate_pps\":50,\"burst\":7}}", UUID_A, big);
+
+	free(big);
+	return d;
+}
+
+static struct mdr_defn *defn_new(const char *uuid, const char *name)
+{
+	return defn("{\"uuid\":\"%s\",\"name\":\"%s\",\"user_data\":\"aGk=\","
+		    "\"binding\":{\"port\":\"lo\",\"mac\":\"" MAC_NEW "\",\"vlan\":3},"
+		    "\"imds\":{\"rate_pps\":60,\"burst\":9}}", uuid, name);
+}
+
+/* Chunks of the instance put as d (its doc and user data). */
+static size_t chunks_of(const struct mdr_defn *d)
+{
+	return mdr_chunk_count((uint32_t)d->doc_len) + mdr_chunk_count((uint32_t)d->user_data_len);
+}
+
+/* Store the old version, fail one access of a put of nd, and check: the
+ * put fails with that error, the maps hold exactly the old version, and
+ * the same put then succeeds and leaves no orphaned chunk. */
+static void check_put_fault(const struct fault_case *c, struct mdr_defn *nd)
+{
+	struct mdr_defn *od = defn_old();
+	struct mdr_store_result r1, r2;
+	struct snap before, after;
+	char err[256] = "", what[128];
+	int r;
+
+	snprintf(what, sizeof(what), "%s (%s)", c->what, nd->uuid);
+	assert_int_equal(mdr_store_put(&M, od, 0, &r1, err, sizeof(err)), 0);
+	before = take_snap();
+	inject((struct fault){ .fd = fmap_fd(c->map), .op = c->op, .skip = c->skip,
+			       .times = 1, .err = c->err });
+	r = mdr_store_put(&M, nd, 0, &r2, err, sizeof(err));
+	if (!uninject())
+		fail_msg("%s: the fault was never hit", what);
+	if (r != c->err)
+		fail_msg("%s: put returned %d (%s), want %d", what, r, err, c->err);
+	if (!err[0])
+		fail_msg("%s: no message", what);
+	after = take_snap();
+	assert_snap_equal(what, &after, &before);
+	/* the following put succeeds */
+	if ((r = mdr_store_put(&M, nd, 0, &r2, err, sizeof(err))))
+		fail_msg("%s: put after the fault: %d %s", what, r, err);
+	if (!strcmp(nd->uuid, UUID_A))
+		assert_int_equal(r2.gen, r1.gen + 1);
+	assert_no_orphan_chunks();
+	assert_int_equal(count_chunks(), chunks_of(nd) + (strcmp(nd->uuid, UUID_A) ? chunks_of(od) : 0));
+	mdr_defn_free(od);
+	clear_all();
+}
+
+/* A new instance next to the old one: its own MAC, no port (lo is taken). */
+static struct mdr_defn *defn_other(void)
+{
+	return defn("{\"uuid\":\"%s\",\"user_data\":\"aGk=\","
+		    "\"binding\":{\"mac\":\"" MAC_NEW "\"}}", UUID_B);
+}
+
+/* Each case on a replace of the old version (new) or a create (other). */
+static void run_fault_cases(const struct fault_case *cases, size_t n, int create)
+{
+	struct mdr_defn *nd = create ? defn_other() : defn_new(UUID_A, "new");
+
+	for (size_t i = 0; i < n; i++)
+		check_put_fault(&cases[i], nd);
+	mdr_defn_free(nd);
+}
+
+#define RUN_CASES(cases, create) \
+	run_fault_cases(cases, sizeof(cases) / sizeof(cases[0]), create)
+
+static void test_put_fault_resolve_id(void **state)
+{
+	static const struct fault_case cases[] = {
+		{ "reading the uuid's id", F_UUIDS, MDR_STORE_SEAM_LOOKUP, 0, -EIO },
+		{ "reading the old record", F_INST, MDR_STORE_SEAM_LOOKUP, 0, -EIO },
+	};
+	static const struct fault_case create[] = {
+		{ "probing for a free id", F_INST, MDR_STORE_SEAM_LOOKUP, 0, -EIO },
+	};
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	RUN_CASES(cases, 0);
+	RUN_CASES(create, 1);
+}
+
+/* No free id: every probe is taken by another uuid's record. */
+static void test_put_no_free_id_changes_nothing(void **state)
+{
+	struct mdr_instance squat = { .uuid = "squatter", .gen = 1 };
+	struct mdr_defn *od, *nd;
+	struct snap before, after;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	od = defn_old();
+	nd = defn("{\"uuid\":\"%s\"}", UUID_B);
+	assert_int_equal(mdr_store_put(&M, od, 0, NULL, err, sizeof(err)), 0);
+	for (unsigned a = 0; a < MDR_ID_PROBES; a++) {
+		uint32_t id = mdr_instance_id_probe(UUID_B, a);
+
+		assert_int_equal(bpf_map_update_elem(M.inst, &id, &squat, BPF_NOEXIST), 0);
+	}
+	before = take_snap();
+	assert_int_equal(mdr_store_put(&M, nd, 0, NULL, err, sizeof(err)), -ENOSPC);
+	assert_non_null(strstr(err, "no free instance id"));
+	after = take_snap();
+	assert_snap_equal("no free id", &after, &before);
+	for (unsigned a = 0; a < MDR_ID_PROBES; a++) {
+		uint32_t id = mdr_instance_id_probe(UUID_B, a);
+
+		bpf_map_delete_elem(M.inst, &id);
+	}
+	assert_int_equal(mdr_store_put(&M, nd, 0, NULL, err, sizeof(err)), 0);
+	mdr_defn_free(od);
+	mdr_defn_free(nd);
+	clear_all();
+}
+
+static void test_put_fault_check_conflicts(void **state)
+{
+	static const struct fault_case cases[] = {
+		{ "reading the port binding", F_PORTS, MDR_STORE_SEAM_LOOKUP, 0, -EIO },
+		{ "reading the MAC binding", F_MACS, MDR_STORE_SEAM_LOOKUP, 0, -EIO },
+	};
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	RUN_CASES(cases, 0);
+}
+
+static void test_put_fault_write_generation(void **state)
+{
+	static const struct fault_case cases[] = {
+		{ "writing the first chunk", F_CHUNK, MDR_STORE_SEAM_UPDATE, 0, -ENOMEM },
+		{ "writing the last chunk", F_CHUNK, MDR_STORE_SEAM_UPDATE, 1, -E2BIG },
+	};
+	static const struct fault_case create[] = {
+		{ "claiming the id", F_UUIDS, MDR_STORE_SEAM_UPDATE, 0, -E2BIG },
+		{ "writing a chunk", F_CHUNK, MDR_STORE_SEAM_UPDATE, 1, -E2BIG },
+	};
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	RUN_CASES(cases, 0);
+	RUN_CASES(create, 1);
+}
+
+/* The new bindings and limits are written before the record flips; a
+ * failure puts back what they replaced (the old version stays bound). */
+static void test_put_fault_publish(void **state)
+{
+	static const struct fault_case cases[] = {
+		{ "reading the old limits", F_LIMITS, MDR_STORE_SEAM_LOOKUP, 0, -EIO },
+		{ "writing the limits", F_LIMITS, MDR_STORE_SEAM_UPDATE, 0, -ENOMEM },
+		{ "writing the port binding", F_PORTS, MDR_STORE_SEAM_UPDATE, 0, -ENOMEM },
+		{ "writing the MAC binding", F_MACS, MDR_STORE_SEAM_UPDATE, 0, -E2BIG },
+		{ "flipping the record", F_INST, MDR_STORE_SEAM_UPDATE, 0, -ENOMEM },
+	};
+	static const struct fault_case create[] = {
+		{ "writing the limits", F_LIMITS, MDR_STORE_SEAM_UPDATE, 0, -E2BIG },
+		{ "writing the MAC binding", F_MACS, MDR_STORE_SEAM_UPDATE, 0, -E2BIG },
+		{ "writing the record", F_INST, MDR_STORE_SEAM_UPDATE, 0, -E2BIG },
+	};
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	RUN_CASES(cases, 0);
+	RUN_CASES(create, 1);
+}
+
+/* Published, the put succeeds even when no old chunk can be deleted; the
+ * chunks left are swept by the next put (or delete) of the instance. */
+static void test_put_fault_retire_old(void **state)
+{
+	struct mdr_defn *od, *nd, *nd2;
+	struct mdr_store_result r1, r2;
+	struct mdr_mac_key mk_new = { .mac = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef }, .vlan = 3 };
+	struct mdr_mac_binding mb;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	od = defn_old();
+	nd = defn_new(UUID_A, "new");
+	nd2 = defn_new(UUID_A, "newer");
+	for (int then_delete = 0; then_delete < 2; then_delete++) {
+		assert_int_equal(mdr_store_put(&M, od, 0, &r1, err, sizeof(err)), 0);
+		inject((struct fault){ .fd = CHUNK, .op = MDR_STORE_SEAM_DELETE, .times = EVERY,
+				       .err = -EIO });
+		assert_int_equal(mdr_store_put(&M, nd, 0, &r2, err, sizeof(err)), 0);
+		assert_true(uninject() > 0);
+		/* the new version is live and bound */
+		assert_int_equal(r2.gen, r1.gen + 1);
+		assert_int_equal(bpf_map_lookup_elem(M.macs, &mk_new, &mb), 0);
+		assert_int_equal(mb.instance_id, r2.id);
+		assert_int_equal(count(M.macs), 1); /* the old MAC binding went */
+		assert_int_equal(count_chunks(), chunks_of(od) + chunks_of(nd));
+		if (then_delete) {
+			assert_int_equal(mdr_store_delete(&M, UUID_A, err, sizeof(err)), 0);
+			assert_int_equal(count_chunks(), 0);
+			continue;
+		}
+		assert_int_equal(mdr_store_put(&M, nd2, 0, &r2, err, sizeof(err)), 0);
+		assert_no_orphan_chunks();
+		assert_int_equal(count_chunks(), chunks_of(nd2));
+		clear_all();
+	}
+	mdr_defn_free(od);
+	mdr_defn_free(nd);
+	mdr_defn_free(nd2);
+}
+
+/* mdrd's start-up sweep: chunks of no record, or of another generation
+ * than the record's, go; the live instance's stay. */
+static void test_sweep_chunks_removes_only_stale_generations(void **state)
+{
+	struct mdr_store_result res;
+	struct mdr_defn *d = defn_old();
+	struct snap before, after;
+	uint8_t val[MDR_CHUNK5_SIZE] = "stale";
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	before = take_snap();
+	{
+		/* a put that died before its flip; a retire that never ran
+		 * (blob 1 only: no marker); an instance whose record is gone */
+		struct mdr_chunk_key k[] = {
+			{ .instance_id = res.id, .gen = res.gen + 1 },
+			{ .instance_id = res.id, .gen = res.gen - 7, .blob = 1, .chunk = 3 },
+			{ .instance_id = 4244, .gen = 1 },
+		};
+
+		for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+			assert_int_equal(bpf_map_update_elem(M.chunk[MDR_CHUNK_CLASSES - 1], &k[i],
+							     val, BPF_NOEXIST),
+					 0);
+	}
+	assert_int_equal(mdr_store_sweep_chunks(&M), 3);
+	after = take_snap();
+	assert_snap_equal("sweep", &after, &before);
+	assert_int_equal(mdr_store_sweep_chunks(&M), 0);
+	mdr_defn_free(d);
+	clear_all();
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -786,6 +1205,13 @@ int main(void)
 		cmocka_unit_test(test_lookup_ignores_a_claim_without_its_record),
 		cmocka_unit_test(test_mac_port_of_an_instance),
 		cmocka_unit_test(test_sweep_removes_buckets_without_limits),
+		cmocka_unit_test(test_put_fault_resolve_id),
+		cmocka_unit_test(test_put_no_free_id_changes_nothing),
+		cmocka_unit_test(test_put_fault_check_conflicts),
+		cmocka_unit_test(test_put_fault_write_generation),
+		cmocka_unit_test(test_put_fault_publish),
+		cmocka_unit_test(test_put_fault_retire_old),
+		cmocka_unit_test(test_sweep_chunks_removes_only_stale_generations),
 	};
 	int fails = cmocka_run_group_tests_name("store_pure", pure, NULL, NULL);
 

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +65,41 @@ uint32_t mdr_instance_id_probe(const char *uuid, unsigned attempt)
 }
 
 /* ------------------------------------------------------------------ */
+/* Map access (through the test seam)                                  */
+/* ------------------------------------------------------------------ */
+
+struct mdr_store_test_seam mdr_store_test_seam;
+
+static int seam(int fd, enum mdr_store_seam_op op)
+{
+	const struct mdr_store_test_seam *s = &mdr_store_test_seam;
+
+	return s->fail ? s->fail(fd, op, s->ctx) : 0;
+}
+
+/* bpf_map_*_elem as 0 or -errno, each first asking the seam. */
+static int map_lookup(int fd, const void *key, void *val)
+{
+	int r = seam(fd, MDR_STORE_SEAM_LOOKUP);
+
+	return r ? r : bpf_map_lookup_elem(fd, key, val) ? -errno : 0;
+}
+
+static int map_update(int fd, const void *key, const void *val, __u64 flags)
+{
+	int r = seam(fd, MDR_STORE_SEAM_UPDATE);
+
+	return r ? r : bpf_map_update_elem(fd, key, val, flags) ? -errno : 0;
+}
+
+static int map_delete(int fd, const void *key)
+{
+	int r = seam(fd, MDR_STORE_SEAM_DELETE);
+
+	return r ? r : bpf_map_delete_elem(fd, key) ? -errno : 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -99,47 +133,100 @@ static const char *owner_name(const struct mdr_maps *m, uint32_t id, char *buf, 
 	return buf;
 }
 
-/* Delete the chunks of one blob of known length. */
-static void delete_blob_chunks(struct mdr_maps *m, uint32_t id, uint32_t gen,
-			       unsigned blob, uint32_t len)
+/*
+ * Every generation's first chunk, (blob MDR_BLOB_DOC, chunk 0) (the doc is
+ * never empty), is its marker: written first and deleted last, so a
+ * generation of which any chunk is left has its marker. A writer that died
+ * half-way, or a delete that failed, leaves a marked generation that
+ * sweep_if_marked finds with one lookup per class.
+ */
+
+/* Delete one chunk from the map of its class; 0, or -errno other than
+ * -ENOENT (already gone). */
+static int delete_chunk(struct mdr_maps *m, unsigned cls, struct mdr_chunk_key k)
+{
+	int r = map_delete(m->chunk[cls], &k);
+
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Delete the chunks of one blob of known length, chunk 0 last. Returns
+ * the number of deletes that failed. */
+static unsigned delete_blob_chunks(struct mdr_maps *m, uint32_t id, uint32_t gen,
+				   unsigned blob, uint32_t len)
 {
 	uint32_t n = mdr_chunk_count(len);
+	unsigned c0 = mdr_chunk_class(len), failed = 0;
 
-	for (uint32_t i = 0, off = 0; i < n; i++) {
+	for (uint32_t i = 1, off = len < mdr_chunk_size[c0] ? len : mdr_chunk_size[c0]; i < n; i++) {
 		unsigned c = mdr_chunk_class(len - off);
-		struct mdr_chunk_key k = chunk_key(id, gen, blob, i);
 
-		bpf_map_delete_elem(m->chunk[c], &k);
+		failed += !!delete_chunk(m, c, chunk_key(id, gen, blob, i));
 		off += len - off < mdr_chunk_size[c] ? len - off : mdr_chunk_size[c];
 	}
+	if (n)
+		failed += !!delete_chunk(m, c0, chunk_key(id, gen, blob, 0));
+	return failed;
+}
+
+/* Delete the first nb blobs of a generation, the doc (the marker) last.
+ * Returns the number of deletes that failed. */
+static unsigned delete_blobs(struct mdr_maps *m, uint32_t id, uint32_t gen,
+			     const struct mdr_blob *blobs, size_t nb)
+{
+	unsigned failed = 0;
+
+	for (size_t b = nb; b-- > 0;)
+		failed += delete_blob_chunks(m, id, gen, (unsigned)b, (uint32_t)blobs[b].len);
+	return failed;
 }
 
 /* Delete every chunk of a generation whose blob lengths are unknown: walk
  * each blob's chunk indices, in every class map, until an index is absent
- * everywhere (a blob's chunks are indices 0..n-1). */
-static void sweep_generation(struct mdr_maps *m, uint32_t id, uint32_t gen)
+ * everywhere (a blob's chunks are indices 0..n-1); the marker goes last.
+ * Returns the number of deletes that failed. */
+static unsigned sweep_generation(struct mdr_maps *m, uint32_t id, uint32_t gen)
 {
+	unsigned failed = 0;
+
 	for (unsigned b = 0; b < MDR_STORE_MAX_BLOBS; b++) {
-		for (uint32_t i = 0; i <= UINT16_MAX; i++) {
+		for (uint32_t i = b == MDR_BLOB_DOC; i <= UINT16_MAX; i++) {
 			struct mdr_chunk_key k = chunk_key(id, gen, b, i);
 			int found = 0;
 
-			for (unsigned c = 0; c < MDR_CHUNK_CLASSES; c++)
-				if (bpf_map_delete_elem(m->chunk[c], &k) == 0)
-					found = 1;
+			for (unsigned c = 0; c < MDR_CHUNK_CLASSES; c++) {
+				int r = map_delete(m->chunk[c], &k);
+
+				found |= r != -ENOENT;
+				failed += r && r != -ENOENT;
+			}
 			if (!found)
 				break;
 		}
 	}
+	for (unsigned c = 0; c < MDR_CHUNK_CLASSES; c++)
+		failed += !!delete_chunk(m, c, chunk_key(id, gen, MDR_BLOB_DOC, 0));
+	return failed;
 }
 
-static void delete_blobs(struct mdr_maps *m, uint32_t id, uint32_t gen,
-			 const struct mdr_blob *blobs, size_t nb)
+/* Sweep generation gen of id when its marker is there (a put that died
+ * while writing it, or a retire that failed). gen 0 is never used. */
+static void sweep_if_marked(struct mdr_maps *m, uint32_t id, uint32_t gen)
 {
-	for (size_t b = 0; b < nb; b++)
-		delete_blob_chunks(m, id, gen, (unsigned)b, (uint32_t)blobs[b].len);
+	struct mdr_chunk_key k = chunk_key(id, gen, MDR_BLOB_DOC, 0);
+	uint8_t val[MDR_CHUNK0_SIZE];
+
+	if (!gen)
+		return;
+	for (unsigned c = 0; c < MDR_CHUNK_CLASSES; c++) {
+		if (map_lookup(m->chunk[c], &k, val) == 0) {
+			sweep_generation(m, id, gen);
+			return;
+		}
+	}
 }
 
+/* Write the chunks of one blob in index order (the marker first). */
 static int write_blob(struct mdr_maps *m, uint32_t id, uint32_t gen, unsigned blob,
 		      const uint8_t *data, uint32_t len)
 {
@@ -150,11 +237,12 @@ static int write_blob(struct mdr_maps *m, uint32_t id, uint32_t gen, unsigned bl
 		unsigned c = mdr_chunk_class(len - off);
 		uint32_t take = len - off < mdr_chunk_size[c] ? len - off : mdr_chunk_size[c];
 		struct mdr_chunk_key k = chunk_key(id, gen, blob, i);
+		int r;
 
 		memcpy(val, data + off, take);
 		memset(val + take, 0, mdr_chunk_size[c] - take);
-		if (bpf_map_update_elem(m->chunk[c], &k, val, BPF_ANY))
-			return -errno;
+		if ((r = map_update(m->chunk[c], &k, val, BPF_ANY)))
+			return r;
 		off += take;
 	}
 	return 0;
@@ -228,20 +316,26 @@ int mdr_store_record(const struct mdr_maps *m, uint32_t id, struct mdr_instance 
 /* Bindings                                                            */
 /* ------------------------------------------------------------------ */
 
+/* -EEXIST (with a message) when ifindex is bound to another live
+ * instance; a read error is an error too (never "no conflict"). */
 static int port_conflict(const struct mdr_maps *m, uint32_t id, uint32_t ifindex,
 			 char *err, size_t errlen)
 {
 	struct mdr_port_binding pb;
 	char who[MDR_UUID_SIZE + 16], name[IF_NAMESIZE];
+	int r = map_lookup(m->ports, &ifindex, &pb);
 
-	if (bpf_map_lookup_elem(m->ports, &ifindex, &pb) || pb.instance_id == id ||
-	    !instance_live(m, pb.instance_id, NULL))
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return mdr_errf(err, errlen, r, "reading %s[%u]: %s", MDR_MAP_NAME(ports), ifindex,
+				strerror(-r));
+	if (pb.instance_id == id || !instance_live(m, pb.instance_id, NULL))
 		return 0;
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "ifindex %u", ifindex);
-	mdr_errf(err, errlen, 0, "port %s is already bound to instance %s", name,
-		owner_name(m, pb.instance_id, who, sizeof(who)));
-	return -EEXIST;
+	return mdr_errf(err, errlen, -EEXIST, "port %s is already bound to instance %s", name,
+			owner_name(m, pb.instance_id, who, sizeof(who)));
 }
 
 static int mac_conflict(const struct mdr_maps *m, uint32_t id, const uint8_t mac[6],
@@ -250,33 +344,52 @@ static int mac_conflict(const struct mdr_maps *m, uint32_t id, const uint8_t mac
 	struct mdr_mac_key k = { .vlan = vlan };
 	struct mdr_mac_binding mb;
 	char who[MDR_UUID_SIZE + 16], mtxt[MDR_MAC_STRLEN];
+	int r;
 
 	memcpy(k.mac, mac, 6);
-	if (bpf_map_lookup_elem(m->macs, &k, &mb) || mb.instance_id == id ||
-	    !instance_live(m, mb.instance_id, NULL))
+	r = map_lookup(m->macs, &k, &mb);
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return mdr_errf(err, errlen, r, "reading %s: %s", MDR_MAP_NAME(macs), strerror(-r));
+	if (mb.instance_id == id || !instance_live(m, mb.instance_id, NULL))
 		return 0;
 	return mdr_errf(err, errlen, -EEXIST, "MAC %s vlan %u is already bound to instance %s",
 			mdr_mac_fmt(mac, mtxt), vlan, owner_name(m, mb.instance_id, who, sizeof(who)));
+}
+
+/* The value of mdr_ports[ifindex] for instance id (mac may be NULL). */
+static struct mdr_port_binding port_binding(uint32_t id, const uint8_t *mac, uint16_t vlan)
+{
+	struct mdr_port_binding pb = { .instance_id = id, .vlan = vlan };
+
+	if (mac) {
+		memcpy(pb.mac, mac, 6);
+		pb.flags = MDR_PORT_F_CHECK_MAC;
+	}
+	return pb;
+}
+
+static struct mdr_mac_key mac_key(const uint8_t mac[6], uint16_t vlan)
+{
+	struct mdr_mac_key k = { .vlan = vlan };
+
+	memcpy(k.mac, mac, 6);
+	return k;
 }
 
 int mdr_store_bind_port(struct mdr_maps *m, uint32_t id, uint32_t ifindex,
 			const uint8_t *mac, uint16_t vlan, int force,
 			char *err, size_t errlen)
 {
-	struct mdr_port_binding pb = { .instance_id = id, .vlan = vlan };
+	struct mdr_port_binding pb = port_binding(id, mac, vlan);
 	int r;
 
 	if (!force && (r = port_conflict(m, id, ifindex, err, errlen)))
 		return r;
-	if (mac) {
-		memcpy(pb.mac, mac, 6);
-		pb.flags = MDR_PORT_F_CHECK_MAC;
-	}
-	if (bpf_map_update_elem(m->ports, &ifindex, &pb, BPF_ANY)) {
-		r = -errno;
-		mdr_errf(err, errlen, 0, "writing %s[%u]: %s", MDR_MAP_NAME(ports), ifindex, strerror(-r));
-		return r;
-	}
+	if ((r = map_update(m->ports, &ifindex, &pb, BPF_ANY)))
+		return mdr_errf(err, errlen, r, "writing %s[%u]: %s", MDR_MAP_NAME(ports), ifindex,
+				strerror(-r));
 	return 0;
 }
 
@@ -284,18 +397,14 @@ int mdr_store_bind_mac(struct mdr_maps *m, uint32_t id, const uint8_t mac[6],
 		       uint16_t vlan, uint32_t ifindex, int force,
 		       char *err, size_t errlen)
 {
-	struct mdr_mac_key k = { .vlan = vlan };
+	struct mdr_mac_key k = mac_key(mac, vlan);
 	struct mdr_mac_binding mb = { .instance_id = id, .ifindex = ifindex };
 	int r;
 
 	if (!force && (r = mac_conflict(m, id, mac, vlan, err, errlen)))
 		return r;
-	memcpy(k.mac, mac, 6);
-	if (bpf_map_update_elem(m->macs, &k, &mb, BPF_ANY)) {
-		r = -errno;
-		mdr_errf(err, errlen, 0, "writing %s: %s", MDR_MAP_NAME(macs), strerror(-r));
-		return r;
-	}
+	if ((r = map_update(m->macs, &k, &mb, BPF_ANY)))
+		return mdr_errf(err, errlen, r, "writing %s: %s", MDR_MAP_NAME(macs), strerror(-r));
 	return 0;
 }
 
@@ -307,21 +416,20 @@ int mdr_store_unbind_port(struct mdr_maps *m, uint32_t ifindex, uint32_t id)
 		return -ENOENT;
 	if (id && pb.instance_id != id)
 		return -ENOENT;
-	return bpf_map_delete_elem(m->ports, &ifindex) ? -errno : 0;
+	return map_delete(m->ports, &ifindex);
 }
 
 int mdr_store_unbind_mac(struct mdr_maps *m, const uint8_t mac[6], uint16_t vlan,
 			 uint32_t id)
 {
-	struct mdr_mac_key k = { .vlan = vlan };
+	struct mdr_mac_key k = mac_key(mac, vlan);
 	struct mdr_mac_binding mb;
 
-	memcpy(k.mac, mac, 6);
 	if (bpf_map_lookup_elem(m->macs, &k, &mb))
 		return -ENOENT;
 	if (id && mb.instance_id != id)
 		return -ENOENT;
-	return bpf_map_delete_elem(m->macs, &k) ? -errno : 0;
+	return map_delete(m->macs, &k);
 }
 
 /* Collect the keys of a binding map whose value matches, then delete them
@@ -360,7 +468,7 @@ static int delete_bindings(struct mdr_maps *m, enum bind_match what, uint32_t v)
 		prev = key;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(fd, hits + i * ksz) == 0)
+		if (map_delete(fd, hits + i * ksz) == 0)
 			removed++;
 	free(hits);
 	return removed;
@@ -370,7 +478,7 @@ int mdr_store_forget_ifindex(struct mdr_maps *m, uint32_t ifindex)
 {
 	int n = 0, r;
 
-	if (bpf_map_delete_elem(m->ports, &ifindex) == 0)
+	if (map_delete(m->ports, &ifindex) == 0)
 		n++;
 	r = delete_bindings(m, MATCH_MAC_IFINDEX, ifindex);
 	return r < 0 ? n : n + r;
@@ -421,13 +529,13 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 		return r;
 	if (d->binding.has_port) {
 		*ifindex = if_nametoindex(d->binding.port);
-		if (!*ifindex)
-			mdr_errf(err, errlen, 0,
-				"instance %s is bound to port %s, which is not present: a MAC "
-				"binding now would be trusted on any port", d->uuid,
-				d->binding.port);
+		r = *ifindex ? 0 :
+		    mdr_errf(err, errlen, -ENODEV,
+			     "instance %s is bound to port %s, which is not present: a MAC "
+			     "binding now would be trusted on any port", d->uuid,
+			     d->binding.port);
 		mdr_defn_free(d);
-		return *ifindex ? 0 : -ENODEV;
+		return r;
 	}
 	mdr_defn_free(d);
 	/* Ports bound by hand (mdrctl bind --port). */
@@ -441,11 +549,9 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 		key = next;
 		prev = &key;
 	}
-	if (n > 1) {
-		mdr_errf(err, errlen, 0, "instance id %u is bound to %d ports: name the port (--port)",
-			id, n);
-		return -EINVAL;
-	}
+	if (n > 1)
+		return mdr_errf(err, errlen, -EINVAL,
+				"instance id %u is bound to %d ports: name the port (--port)", id, n);
 	*ifindex = found;
 	return 0;
 }
@@ -467,7 +573,7 @@ static void drop_old_bindings(struct mdr_maps *m, uint32_t id, const struct mdr_
 }
 
 /* ------------------------------------------------------------------ */
-/* Put / delete                                                        */
+/* Put: resolve id, check conflicts, write generation, publish, retire */
 /* ------------------------------------------------------------------ */
 
 /* The stored doc of a record, parsed (no contents). Writers hold the lock,
@@ -489,203 +595,331 @@ static struct mdr_defn *read_doc(const struct mdr_maps *m, uint32_t id,
 static int check_blobs(const struct mdr_defn *d, struct mdr_blob *blobs, size_t *nb,
 		       char *err, size_t errlen)
 {
-	if (mdr_defn_blobs(d, blobs, MDR_STORE_MAX_BLOBS, nb)) {
-		mdr_errf(err, errlen, 0, "instance %s: too many files (limit %d)", d->uuid,
-			MDR_MAX_FILES);
-		return -EINVAL;
-	}
+	if (mdr_defn_blobs(d, blobs, MDR_STORE_MAX_BLOBS, nb))
+		return mdr_errf(err, errlen, -EINVAL, "instance %s: too many files (limit %d)",
+				d->uuid, MDR_MAX_FILES);
 	for (size_t b = 0; b < *nb; b++) {
 		size_t lim = b == MDR_BLOB_DOC ? MDR_DOC_MAX :
 			     b == MDR_BLOB_USER_DATA ? MDR_USER_DATA_MAX : MDR_FILE_MAX;
 
-		if (blobs[b].len && !blobs[b].data) {
-			mdr_errf(err, errlen, 0, "instance %s: content of blob %zu is not attached",
-				d->uuid, b);
-			return -EINVAL;
+		if (blobs[b].len && !blobs[b].data)
+			return mdr_errf(err, errlen, -EINVAL,
+					"instance %s: content of blob %zu is not attached", d->uuid, b);
+		if (blobs[b].len > lim)
+			return mdr_errf(err, errlen, -EFBIG,
+					"instance %s: blob %zu is %zu bytes, the limit is %zu",
+					d->uuid, b, blobs[b].len, lim);
+	}
+	return 0;
+}
+
+/* Largest key or value a put saves before overwriting it (the uuid key). */
+#define SAVED_MAX MDR_UUID_SIZE
+
+/* A map entry a put overwrote, kept so that a failed put can put it back. */
+struct saved {
+	int fd;                 /* -1: nothing written */
+	int had;                /* the key held val before */
+	size_t ksz;
+	uint8_t key[SAVED_MAX];
+	uint8_t val[SAVED_MAX];
+};
+_Static_assert(sizeof(uint32_t) <= SAVED_MAX && sizeof(struct mdr_limits) <= SAVED_MAX &&
+	       sizeof(struct mdr_port_binding) <= SAVED_MAX &&
+	       sizeof(struct mdr_mac_key) <= SAVED_MAX &&
+	       sizeof(struct mdr_mac_binding) <= SAVED_MAX, "a saved entry fits");
+
+/* fd[key] = val, first saving what key held into s. */
+static int save_and_write(struct saved *s, int fd, const void *key, size_t ksz,
+			  const void *val, __u64 flags)
+{
+	int r = map_lookup(fd, key, s->val);
+
+	if (r && r != -ENOENT)
+		return r;
+	s->had = r == 0;
+	s->ksz = ksz;
+	memcpy(s->key, key, ksz);
+	if ((r = map_update(fd, key, val, flags)))
+		return r;
+	s->fd = fd;
+	return 0;
+}
+
+/* Put back what save_and_write replaced. An entry that existed is
+ * rewritten in place (a hash map needs no free slot for that). */
+static void restore(struct saved *s)
+{
+	if (s->fd < 0)
+		return;
+	if (s->had)
+		map_update(s->fd, s->key, s->val, BPF_ANY);
+	else
+		map_delete(s->fd, s->key);
+	s->fd = -1;
+}
+
+/* What the steps of one put share. */
+struct put {
+	struct mdr_maps *m;
+	const struct mdr_defn *d;
+	char *err;
+	size_t errlen;
+	struct mdr_blob blobs[MDR_STORE_MAX_BLOBS];
+	size_t nb;
+	size_t nb_written;       /* blobs put_write_generation started */
+	struct mdr_uuid_key uk;
+	int claim;               /* uuids[uk] = id is to be written: */
+	int stale_claim;         /* over a claim of an id now another uuid's */
+	int have_old;            /* old is this uuid's live record */
+	struct mdr_instance old;
+	struct mdr_defn *old_d;  /* old's doc, NULL when unreadable */
+	struct saved uuid, limits, port, mac;
+	struct mdr_store_result out;
+};
+
+static int put_fail(struct put *p, int r, const char *what, const char *map)
+{
+	return mdr_errf(p->err, p->errlen, r, "instance %s: %s %s: %s", p->d->uuid, what, map,
+			strerror(-r));
+}
+
+/* Step 0 (no maps): the definition is complete, its port exists. */
+static int put_check_input(struct put *p, unsigned flags)
+{
+	const struct mdr_defn *d = p->d;
+	int r;
+
+	if (!d->uuid[0])
+		return mdr_errf(p->err, p->errlen, -EINVAL, "definition has no uuid");
+	if ((r = check_blobs(d, p->blobs, &p->nb, p->err, p->errlen)))
+		return r;
+	if (d->binding.has_port) {
+		p->out.ifindex = if_nametoindex(d->binding.port);
+		if (!p->out.ifindex && !(flags & MDR_STORE_F_DEFER_PORT))
+			return mdr_errf(p->err, p->errlen, -ENODEV,
+					"binding.port: no interface named \"%s\" in this network "
+					"namespace", d->binding.port);
+		p->out.port_pending = !p->out.ifindex;
+	}
+	uuid_key(&p->uk, d->uuid);
+	return 0;
+}
+
+/* Step 1: the id: this uuid's (its record becomes old), the id of a claim
+ * whose put died before recording it, or a free id probed for. A read
+ * error is an error, never "absent". */
+static int put_resolve_id(struct put *p)
+{
+	struct mdr_maps *m = p->m;
+	struct mdr_instance rec;
+	uint32_t id;
+	int r = map_lookup(m->uuids, &p->uk, &id);
+
+	if (r == 0) {
+		p->out.id = id;
+		r = map_lookup(m->inst, &id, &rec);
+		if (r == -ENOENT)
+			return 0; /* claimed but never recorded: reuse the id */
+		if (r)
+			return put_fail(p, r, "reading", MDR_MAP_NAME(inst));
+		if (strncmp(rec.uuid, p->d->uuid, sizeof(rec.uuid)) == 0) {
+			p->old = rec;
+			p->have_old = 1;
+			return 0;
 		}
-		if (blobs[b].len > lim) {
-			mdr_errf(err, errlen, 0, "instance %s: blob %zu is %zu bytes, the limit is %zu",
-				d->uuid, b, blobs[b].len, lim);
-			return -EFBIG;
+		p->stale_claim = 1; /* the id now belongs to another uuid */
+	} else if (r != -ENOENT) {
+		return put_fail(p, r, "reading", MDR_MAP_NAME(uuids));
+	}
+	p->claim = 1;
+	for (unsigned a = 0; a < MDR_ID_PROBES; a++) {
+		p->out.id = mdr_instance_id_probe(p->d->uuid, a);
+		r = map_lookup(m->inst, &p->out.id, &rec);
+		if (r == -ENOENT)
+			return 0;
+		if (r)
+			return put_fail(p, r, "reading", MDR_MAP_NAME(inst));
+	}
+	return mdr_errf(p->err, p->errlen, -ENOSPC,
+			"instance %s: no free instance id after %d probes", p->d->uuid,
+			MDR_ID_PROBES);
+}
+
+/* Step 2: the port and MAC are not another live instance's; read the old
+ * doc (its bindings and blob lengths, for step 5). */
+static int put_check_conflicts(struct put *p)
+{
+	const struct mdr_defn_binding *b = &p->d->binding;
+	int r;
+
+	if (p->out.ifindex &&
+	    (r = port_conflict(p->m, p->out.id, p->out.ifindex, p->err, p->errlen)))
+		return r;
+	if (b->has_mac && (r = mac_conflict(p->m, p->out.id, b->mac, b->vlan, p->err, p->errlen)))
+		return r;
+	if (p->have_old)
+		p->old_d = read_doc(p->m, p->out.id, &p->old);
+	return 0;
+}
+
+/* Remove what step 3 wrote: the new chunks (the marker last), the claim. */
+static void put_unwrite_generation(struct put *p)
+{
+	delete_blobs(p->m, p->out.id, p->out.gen, p->blobs, p->nb_written);
+	restore(&p->uuid);
+}
+
+/* Step 3: claim the id and write every chunk of the new generation, which
+ * no reader can reach yet. On failure what was written is removed. */
+static int put_write_generation(struct put *p)
+{
+	struct mdr_maps *m = p->m;
+	uint32_t id = p->out.id;
+	int r;
+
+	p->out.created = !p->have_old;
+	p->out.gen = p->have_old ? p->old.gen + 1 : first_generation();
+	if (p->out.gen == 0)
+		p->out.gen = 1;
+	if (p->claim && (r = save_and_write(&p->uuid, m->uuids, &p->uk, sizeof(p->uk), &id,
+					    p->stale_claim ? BPF_EXIST : BPF_NOEXIST)))
+		return put_fail(p, r, "claiming id in", MDR_MAP_NAME(uuids));
+	sweep_if_marked(m, id, p->out.gen); /* left by a put that died writing it */
+	for (size_t b = 0; b < p->nb; b++) {
+		p->nb_written = b + 1;
+		r = write_blob(m, id, p->out.gen, (unsigned)b, p->blobs[b].data,
+			       (uint32_t)p->blobs[b].len);
+		if (r) {
+			mdr_errf(p->err, p->errlen, r, "instance %s: storing content blob %zu: %s%s",
+				 p->d->uuid, b, strerror(-r),
+				 r == -E2BIG || r == -ENOMEM ? " (chunk maps full)" : "");
+			put_unwrite_generation(p);
+			return r;
 		}
 	}
 	return 0;
 }
 
-int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
-		  struct mdr_store_result *res, char *err, size_t errlen)
+/* Step 4: write the limits and the new bindings, each saving what it
+ * replaced, then flip the record: from that one update on, readers see the
+ * new generation as a whole. Nothing the old version had is removed here.
+ * On failure this step's writes are put back and step 3's removed. */
+static int put_publish(struct put *p)
 {
-	struct mdr_blob blobs[MDR_STORE_MAX_BLOBS];
-	struct mdr_store_result out = { 0 };
-	struct mdr_instance old = { 0 }, rec;
-	struct mdr_defn *old_d = NULL;
-	struct mdr_uuid_key uk;
-	int have_old = 0, claim = 0; /* claim: 0 have it, 1 insert, 2 replace stale */
-	size_t nb = 0;
-	uint32_t id = 0, ifindex = 0;
+	struct mdr_maps *m = p->m;
+	const struct mdr_defn *d = p->d;
+	const struct mdr_defn_binding *b = &d->binding;
+	struct mdr_limits lim = { .rate_pps = d->imds.rate_pps, .burst = d->imds.burst };
+	struct mdr_instance rec = { 0 };
+	uint32_t id = p->out.id;
 	int r;
 
-	if (!d->uuid[0]) {
-		mdr_errf(err, errlen, 0, "definition has no uuid");
-		return -EINVAL;
+	if ((r = save_and_write(&p->limits, m->limits, &id, sizeof(id), &lim, BPF_ANY))) {
+		put_fail(p, r, "writing", MDR_MAP_NAME(limits));
+		goto undo;
 	}
-	if ((r = check_blobs(d, blobs, &nb, err, errlen)))
-		return r;
-	if (d->binding.has_port) {
-		ifindex = if_nametoindex(d->binding.port);
-		if (!ifindex) {
-			if (!(flags & MDR_STORE_F_DEFER_PORT)) {
-				mdr_errf(err, errlen, 0,
-					"binding.port: no interface named \"%s\" in this network namespace",
-					d->binding.port);
-				return -ENODEV;
-			}
-			out.port_pending = 1;
+	if (p->out.ifindex) {
+		struct mdr_port_binding pb = port_binding(id, b->has_mac ? b->mac : NULL, b->vlan);
+
+		if ((r = save_and_write(&p->port, m->ports, &p->out.ifindex, sizeof(uint32_t),
+					&pb, BPF_ANY))) {
+			put_fail(p, r, "writing", MDR_MAP_NAME(ports));
+			goto undo;
 		}
 	}
-	if ((r = mdr_maps_lock(m))) {
-		mdr_errf(err, errlen, 0, "locking %s: %s", m->pin_dir, strerror(-r));
-		return r;
-	}
+	if (b->has_mac && !p->out.port_pending) {
+		struct mdr_mac_key k = mac_key(b->mac, b->vlan);
+		struct mdr_mac_binding mb = { .instance_id = id, .ifindex = p->out.ifindex };
 
-	uuid_key(&uk, d->uuid);
-	if (bpf_map_lookup_elem(m->uuids, &uk, &id) == 0) {
-		if (instance_live(m, id, &old)) {
-			if (strncmp(old.uuid, d->uuid, sizeof(old.uuid)) == 0)
-				have_old = 1;
-			else
-				claim = 2; /* stale claim: id now belongs to another uuid */
-		}
-		/* else: claimed but never recorded (a writer died): reuse id */
-	} else {
-		claim = 1;
-	}
-	if (claim) {
-		unsigned a;
-
-		for (a = 0; a < MDR_ID_PROBES; a++) {
-			id = mdr_instance_id_probe(d->uuid, a);
-			if (!instance_live(m, id, NULL))
-				break;
-		}
-		if (a == MDR_ID_PROBES) {
-			mdr_errf(err, errlen, 0, "instance %s: no free instance id after %d probes",
-				d->uuid, MDR_ID_PROBES);
-			r = -ENOSPC;
-			goto out_unlock;
+		if ((r = save_and_write(&p->mac, m->macs, &k, sizeof(k), &mb, BPF_ANY))) {
+			put_fail(p, r, "writing", MDR_MAP_NAME(macs));
+			goto undo;
 		}
 	}
-
-	/* Checks that need the maps, still before any write. */
-	if (ifindex && (r = port_conflict(m, id, ifindex, err, errlen)))
-		goto out_unlock;
-	if (d->binding.has_mac &&
-	    (r = mac_conflict(m, id, d->binding.mac, d->binding.vlan, err, errlen)))
-		goto out_unlock;
-	if (have_old)
-		old_d = read_doc(m, id, &old);
-
-	if (claim && bpf_map_update_elem(m->uuids, &uk, &id,
-					 claim == 1 ? BPF_NOEXIST : BPF_EXIST)) {
-		r = -errno;
-		mdr_errf(err, errlen, 0, "instance %s: claiming id in %s: %s", d->uuid,
-			MDR_MAP_NAME(uuids), strerror(-r));
-		goto out_unlock;
-	}
-
-	out.id = id;
-	out.created = !have_old;
-	out.gen = have_old ? old.gen + 1 : first_generation();
-	if (out.gen == 0)
-		out.gen = 1;
-	for (size_t b = 0; b < nb; b++) {
-		r = write_blob(m, id, out.gen, (unsigned)b, blobs[b].data, (uint32_t)blobs[b].len);
-		if (r) {
-			mdr_errf(err, errlen, 0, "instance %s: storing content blob %zu: %s%s",
-				d->uuid, b, strerror(-r),
-				r == -E2BIG || r == -ENOMEM ? " (chunk maps full)" : "");
-			goto out_rollback;
-		}
-	}
-
-	memset(&rec, 0, sizeof(rec));
 	snprintf(rec.uuid, sizeof(rec.uuid), "%s", d->uuid);
-	rec.gen = out.gen;
-	rec.doc_len = (uint32_t)blobs[MDR_BLOB_DOC].len;
+	rec.gen = p->out.gen;
+	rec.doc_len = (uint32_t)p->blobs[MDR_BLOB_DOC].len;
 	rec.max_conns = d->imds.max_connections;
 	rec.max_req = d->imds.max_request;
 	rec.tokens = (uint8_t)d->imds.tokens;
 	rec.hop_limit = d->imds.hop_limit;
 	rec.updated_ns = realtime_ns();
-	/* The flip: from here on readers see the new generation as a whole. */
-	if (bpf_map_update_elem(m->inst, &id, &rec, BPF_ANY)) {
-		r = -errno;
-		mdr_errf(err, errlen, 0, "instance %s: writing %s: %s", d->uuid, MDR_MAP_NAME(inst),
-			strerror(-r));
-		goto out_rollback;
+	if ((r = map_update(m->inst, &id, &rec, BPF_ANY))) {
+		put_fail(p, r, "writing", MDR_MAP_NAME(inst));
+		goto undo;
 	}
-
-	{
-		struct mdr_limits lim = { .rate_pps = d->imds.rate_pps, .burst = d->imds.burst };
-
-		if (bpf_map_update_elem(m->limits, &id, &lim, BPF_ANY)) {
-			r = -errno;
-			mdr_errf(err, errlen, 0, "instance %s: writing %s: %s", d->uuid,
-				MDR_MAP_NAME(limits), strerror(-r));
-			goto out_unlock; /* content is stored; limits retried on next put */
-		}
-	}
-
-	if (old_d)
-		drop_old_bindings(m, id, old_d, d);
-	if (ifindex) {
-		const struct mdr_defn_binding *b = &d->binding;
-
-		r = mdr_store_bind_port(m, id, ifindex, b->has_mac ? b->mac : NULL,
-					b->vlan, 1, err, errlen);
-		if (r)
-			goto out_unlock;
-		out.ifindex = ifindex;
-	}
-	if (d->binding.has_mac && out.port_pending) {
-		/* Pinned to a port that is absent: pending until it appears
-		 * (mdrd), never written as "any port". */
-		mdr_store_unbind_mac(m, d->binding.mac, d->binding.vlan, id);
-	} else if (d->binding.has_mac &&
-		   (r = mdr_store_bind_mac(m, id, d->binding.mac, d->binding.vlan, ifindex, 1,
-					   err, errlen))) {
-		goto out_unlock;
-	}
-
-	if (have_old) {
-		if (old_d) {
-			struct mdr_blob ob[MDR_STORE_MAX_BLOBS];
-			size_t onb = 0;
-
-			if (mdr_defn_blobs(old_d, ob, MDR_STORE_MAX_BLOBS, &onb) == 0) {
-				ob[MDR_BLOB_DOC].len = old.doc_len;
-				delete_blobs(m, id, old.gen, ob, onb);
-			} else {
-				sweep_generation(m, id, old.gen);
-			}
-		} else {
-			sweep_generation(m, id, old.gen);
-		}
-	}
-	r = 0;
-	goto out_unlock;
-
-out_rollback:
-	delete_blobs(m, id, out.gen, blobs, nb);
-	if (claim == 1)
-		bpf_map_delete_elem(m->uuids, &uk);
-out_unlock:
-	mdr_maps_unlock(m);
-	mdr_defn_free(old_d);
-	if (r == 0 && res)
-		*res = out;
+	return 0;
+undo:
+	restore(&p->mac);
+	restore(&p->port);
+	restore(&p->limits);
+	put_unwrite_generation(p);
 	return r;
 }
+
+/* Delete generation rec->gen of id: by the blob lengths of its doc d when
+ * known, and by a sweep when not or when a delete failed (a retry). */
+static void retire_generation(struct mdr_maps *m, uint32_t id, const struct mdr_instance *rec,
+			      const struct mdr_defn *d)
+{
+	struct mdr_blob ob[MDR_STORE_MAX_BLOBS];
+	size_t onb = 0;
+
+	if (d && mdr_defn_blobs(d, ob, MDR_STORE_MAX_BLOBS, &onb) == 0) {
+		ob[MDR_BLOB_DOC].len = rec->doc_len;
+		if (delete_blobs(m, id, rec->gen, ob, onb) == 0)
+			return;
+	}
+	sweep_generation(m, id, rec->gen);
+}
+
+/* Step 5 (published; nothing here fails the put): drop the bindings the
+ * old version named and the new one does not, delete the old generation.
+ * A chunk a delete could not remove keeps its generation's marker: the
+ * next put or delete of this instance sweeps it (sweep_if_marked), and
+ * mdr_store_sweep_chunks when mdrd starts. */
+static void put_retire_old(struct put *p)
+{
+	const struct mdr_defn_binding *b = &p->d->binding;
+	uint32_t id = p->out.id;
+
+	if (p->old_d)
+		drop_old_bindings(p->m, id, p->old_d, p->d);
+	/* A MAC pinned to an absent port is pending until the port appears
+	 * (mdrd), never bound as "any port". */
+	if (b->has_mac && p->out.port_pending)
+		mdr_store_unbind_mac(p->m, b->mac, b->vlan, id);
+	if (!p->have_old)
+		return;
+	retire_generation(p->m, id, &p->old, p->old_d);
+	sweep_if_marked(p->m, id, p->old.gen - 1); /* an earlier put's failed retire */
+}
+
+int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
+		  struct mdr_store_result *res, char *err, size_t errlen)
+{
+	struct put p = { .m = m, .d = d, .err = err, .errlen = errlen, .uuid.fd = -1,
+			 .limits.fd = -1, .port.fd = -1, .mac.fd = -1 };
+	int r;
+
+	if ((r = put_check_input(&p, flags)))
+		return r;
+	if ((r = mdr_maps_lock(m)))
+		return mdr_errf(err, errlen, r, "locking %s: %s", m->pin_dir, strerror(-r));
+	if (!(r = put_resolve_id(&p)) && !(r = put_check_conflicts(&p)) &&
+	    !(r = put_write_generation(&p)) && !(r = put_publish(&p)))
+		put_retire_old(&p);
+	mdr_maps_unlock(m);
+	mdr_defn_free(p.old_d);
+	if (r == 0 && res)
+		*res = p.out;
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Delete and sweeps                                                   */
+/* ------------------------------------------------------------------ */
 
 int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t errlen)
 {
@@ -695,18 +929,13 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
 	uint32_t id;
 	int r, have_rec;
 
-	if (mdr_uuid_canonical(uuid, canon)) {
-		mdr_errf(err, errlen, 0, "\"%s\" is not a uuid", uuid);
-		return -EINVAL;
-	}
-	if ((r = mdr_maps_lock(m))) {
-		mdr_errf(err, errlen, 0, "locking %s: %s", m->pin_dir, strerror(-r));
-		return r;
-	}
+	if (mdr_uuid_canonical(uuid, canon))
+		return mdr_errf(err, errlen, -EINVAL, "\"%s\" is not a uuid", uuid);
+	if ((r = mdr_maps_lock(m)))
+		return mdr_errf(err, errlen, r, "locking %s: %s", m->pin_dir, strerror(-r));
 	uuid_key(&uk, canon);
 	if (bpf_map_lookup_elem(m->uuids, &uk, &id)) {
-		mdr_errf(err, errlen, 0, "unknown instance %s", canon);
-		r = -ENOENT;
+		r = mdr_errf(err, errlen, -ENOENT, "unknown instance %s", canon);
 		goto out;
 	}
 	have_rec = instance_live(m, id, &rec) &&
@@ -715,19 +944,52 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
 		/* XDP first stops recognising the instance, then content goes. */
 		delete_bindings(m, MATCH_PORT_ID, id);
 		delete_bindings(m, MATCH_MAC_ID, id);
-		bpf_map_delete_elem(m->limits, &id);
-		bpf_map_delete_elem(m->rl, &id);
-		bpf_map_delete_elem(m->inst, &id);
-		bpf_map_delete_elem(m->passwords, &id);
-		bpf_map_delete_elem(m->istats, &id);
-		bpf_map_delete_elem(m->rstats, &id);
+		map_delete(m->limits, &id);
+		map_delete(m->rl, &id);
+		map_delete(m->inst, &id);
+		map_delete(m->passwords, &id);
+		map_delete(m->istats, &id);
+		map_delete(m->rstats, &id);
 		sweep_generation(m, id, rec.gen);
+		/* an earlier put's failed retire, a put that died writing */
+		sweep_if_marked(m, id, rec.gen - 1);
+		sweep_if_marked(m, id, rec.gen + 1);
 	}
-	bpf_map_delete_elem(m->uuids, &uk);
+	map_delete(m->uuids, &uk);
 	r = 0;
 out:
 	mdr_maps_unlock(m);
 	return r;
+}
+
+int mdr_store_sweep_chunks(struct mdr_maps *m)
+{
+	struct mdr_chunk_key key, next, *stale;
+	int removed = 0;
+
+	stale = malloc(MDR_MAX_CHUNKS * sizeof(*stale));
+	if (!stale)
+		return -ENOMEM;
+	for (unsigned c = 0; c < MDR_CHUNK_CLASSES; c++) {
+		void *prev = NULL;
+		size_t n = 0;
+
+		while (n < MDR_MAX_CHUNKS && bpf_map_get_next_key(m->chunk[c], prev, &next) == 0) {
+			struct mdr_instance rec;
+			int r = map_lookup(m->inst, &next.instance_id, &rec);
+
+			/* a read error keeps the chunk: never delete live content */
+			if (r == -ENOENT || (r == 0 && rec.gen != next.gen))
+				stale[n++] = next;
+			key = next;
+			prev = &key;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (map_delete(m->chunk[c], &stale[i]) == 0)
+				removed++;
+	}
+	free(stale);
+	return removed;
 }
 
 int mdr_store_sweep_buckets(struct mdr_maps *m)
@@ -749,7 +1011,7 @@ int mdr_store_sweep_buckets(struct mdr_maps *m)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (bpf_map_lookup_elem(m->limits, &stale[i], &lim) &&
-		    bpf_map_delete_elem(m->rl, &stale[i]) == 0)
+		    map_delete(m->rl, &stale[i]) == 0)
 			removed++;
 	free(stale);
 	return removed;
@@ -792,10 +1054,9 @@ static int get_once(const struct mdr_maps *m, uint32_t id, const char *canon,
 
 	if (bpf_map_lookup_elem(m->inst, &id, rec) ||
 	    (canon && strncmp(rec->uuid, canon, sizeof(rec->uuid)))) {
-		mdr_errf(err, errlen, 0, "unknown instance %s", canon ? canon : "");
-		if (!canon)
-			mdr_errf(err, errlen, 0, "unknown instance id %u", id);
-		return -ENOENT;
+		if (canon)
+			return mdr_errf(err, errlen, -ENOENT, "unknown instance %s", canon);
+		return mdr_errf(err, errlen, -ENOENT, "unknown instance id %u", id);
 	}
 	if (!d_out)
 		return 0;
@@ -810,11 +1071,9 @@ static int get_once(const struct mdr_maps *m, uint32_t id, const char *canon,
 	doc[rec->doc_len] = '\0';
 	r = mdr_defn_from_doc(doc, rec->doc_len, &d, perr, sizeof(perr));
 	free(doc);
-	if (r) {
-		mdr_errf(err, errlen, 0, "instance %s: stored document is invalid: %s",
-			rec->uuid, perr);
-		return -EINVAL;
-	}
+	if (r)
+		return mdr_errf(err, errlen, -EINVAL, "instance %s: stored document is invalid: %s",
+				rec->uuid, perr);
 	if ((flags & MDR_STORE_GET_CONTENTS) &&
 	    mdr_defn_blobs(d, blobs, MDR_STORE_MAX_BLOBS, &nb) == 0) {
 		for (size_t b = MDR_BLOB_USER_DATA; b < nb; b++) {
@@ -829,10 +1088,9 @@ static int get_once(const struct mdr_maps *m, uint32_t id, const char *canon,
 				return -ENOMEM;
 			}
 			r = mdr_store_read_blob(m, id, rec->gen, (unsigned)b, buf, (uint32_t)len);
-			if (!r && mdr_defn_set_blob(d, (unsigned)b, buf, len, perr, sizeof(perr))) {
-				mdr_errf(err, errlen, 0, "instance %s: blob %zu: %s", rec->uuid, b, perr);
-				r = -EINVAL;
-			}
+			if (!r && mdr_defn_set_blob(d, (unsigned)b, buf, len, perr, sizeof(perr)))
+				r = mdr_errf(err, errlen, -EINVAL, "instance %s: blob %zu: %s",
+					     rec->uuid, b, perr);
 			free(buf);
 			if (r) {
 				mdr_defn_free(d);
@@ -855,21 +1113,17 @@ int mdr_store_get(const struct mdr_maps *m, const char *uuid, uint32_t id,
 	if (d_out)
 		*d_out = NULL;
 	if (uuid) {
-		if (mdr_uuid_canonical(uuid, canon)) {
-			mdr_errf(err, errlen, 0, "\"%s\" is not a uuid", uuid);
-			return -EINVAL;
-		}
-		if (mdr_store_lookup(m, canon, &id)) {
-			mdr_errf(err, errlen, 0, "unknown instance %s", canon);
-			return -ENOENT;
-		}
+		if (mdr_uuid_canonical(uuid, canon))
+			return mdr_errf(err, errlen, -EINVAL, "\"%s\" is not a uuid", uuid);
+		if (mdr_store_lookup(m, canon, &id))
+			return mdr_errf(err, errlen, -ENOENT, "unknown instance %s", canon);
 	}
 	for (int i = 0; i < MDR_STORE_READ_RETRIES && r == -EAGAIN; i++)
 		r = get_once(m, id, uuid ? canon : NULL, flags, rec ? rec : &tmp, d_out,
 			     err, errlen);
 	if (r == -EAGAIN)
-		mdr_errf(err, errlen, 0, "instance %s changed %d times while being read",
-			uuid ? canon : "", MDR_STORE_READ_RETRIES);
+		r = mdr_errf(err, errlen, -EAGAIN, "instance %s changed %d times while being read",
+			     uuid ? canon : "", MDR_STORE_READ_RETRIES);
 	if (r == 0 && id_out)
 		*id_out = id;
 	return r;

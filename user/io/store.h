@@ -81,10 +81,16 @@ struct mdr_store_result {
 /*
  * Create or atomically replace the instance d (complete: every content
  * blob attached, e.g. from mdr_defn_parse). Resolves binding.port with
- * if_nametoindex in the caller's network namespace. Checks everything
- * before any map write (unknown interface, port or MAC bound to another
- * instance, missing content): on error nothing is changed, the return is
- * -errno and err holds one line naming the problem.
+ * if_nametoindex in the caller's network namespace. Steps: resolve the id,
+ * check conflicts (unknown interface, port or MAC bound to another
+ * instance, missing content), write the new generation, publish (limits
+ * and new bindings, then the one record update), retire the old version
+ * (its bindings d lacks, its chunks). On error nothing is changed: what
+ * was written is removed or put back, the old record, limits and bindings
+ * stay; the return is -errno and err holds one line naming the problem.
+ * Once published the put succeeds; old chunks a delete could not remove
+ * are swept by the next put or delete of the instance or by
+ * mdr_store_sweep_chunks.
  * Bindings: the port binding (with MDR_PORT_F_CHECK_MAC when a MAC is
  * given too) and the MAC(+VLAN) binding named by d; bindings the previous
  * version named and d does not are removed; bindings made by hand
@@ -102,6 +108,12 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
  * record: left by a delete that died between the two, they would fill
  * mdr_rl (where XDP fails open). Returns the number removed or -errno. */
 int mdr_store_sweep_buckets(struct mdr_maps *m);
+
+/* Remove every chunk that is not of its instance's current generation
+ * (record gone, or another gen): left by a put or delete that died half-way.
+ * The caller holds mdr_maps_lock() (a put in progress writes chunks of a
+ * generation no record names yet). Returns the number removed or -errno. */
+int mdr_store_sweep_chunks(struct mdr_maps *m);
 
 /* uuid (any accepted spelling) -> id of its live record. 0 or -ENOENT (also
  * for a claim whose record is missing or belongs to another uuid: a put
@@ -169,5 +181,24 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
 			     const struct mdr_defn *d, int *port_pending,
 			     char *err, size_t errlen);
+
+/* ---- test seam (tests/unit/test_store.c only) ---- */
+
+/* A map access of the store, as the seam sees it. */
+enum mdr_store_seam_op {
+	MDR_STORE_SEAM_LOOKUP, /* lookups of the put steps and conflict checks */
+	MDR_STORE_SEAM_UPDATE, /* every map write */
+	MDR_STORE_SEAM_DELETE, /* every map delete */
+};
+
+/* Fault injection for unit tests: when fail is set, it is called before
+ * each access above with the map's fd; a non-zero return (-errno) becomes
+ * that access's result and the map is not touched. Programs leave it
+ * zero (no fault). */
+struct mdr_store_test_seam {
+	int (*fail)(int fd, enum mdr_store_seam_op op, void *ctx);
+	void *ctx;
+};
+extern struct mdr_store_test_seam mdr_store_test_seam;
 
 #endif /* MDR_STORE_H */

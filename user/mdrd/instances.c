@@ -386,11 +386,15 @@ void instances_load_all(void)
 
 	if (!mdr_maps_lock(&mdrd_maps)) {
 		int swept = mdr_store_sweep_buckets(&mdrd_maps);
+		int chunks = mdr_store_sweep_chunks(&mdrd_maps);
 
 		mdr_maps_unlock(&mdrd_maps);
 		if (swept > 0)
 			mdr_log(MDR_LOG_INFO, "%s: %d rate-limit bucket(s) of deleted instances removed",
 				MDR_MAP_NAME(rl), swept);
+		if (chunks > 0)
+			mdr_log(MDR_LOG_INFO, "mdr_chunk*: %d chunk(s) of replaced or deleted "
+				"instances removed", chunks);
 	}
 	if (!mdrd_opts.instances[0])
 		return;
