@@ -76,12 +76,14 @@ PROGS := mdrd mdr-responder mdrctl
 mdrd_SRCS          := $(wildcard user/mdrd/*.c)
 mdr-responder_SRCS := $(wildcard user/responder/*.c)
 mdrctl_SRCS        := $(wildcard user/mdrctl/*.c)
+# Libraries only one program needs (pkg-config names).
+mdrd_PC            := libmicrohttpd
 
 define PROG_RULES
 $(1)_OBJS := $$(patsubst user/%.c,$(BUILD)/obj/%.o,$$($(1)_SRCS))
 $(BUILD)/$(1): $$($(1)_OBJS) $(LIBMDR)
 	$$(call msg,LD,$$@)
-	$(Q)$(CC) $(CFLAGS) $$^ -o $$@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $$^ -o $$@ $(LDLIBS) $$(if $$($(1)_PC),$$(shell $(PKG_CONFIG) --libs $$($(1)_PC)))
 endef
 $(foreach p,$(PROGS),$(eval $(call PROG_RULES,$(p))))
 

@@ -92,4 +92,8 @@ const char *mdr_policy_name(unsigned policy);
 int mdr_config_read(const struct mdr_maps *m, struct mdr_config *c);
 int mdr_config_write(const struct mdr_maps *m, const struct mdr_config *c);
 
+/* Read one per-CPU struct mdr_xdp_counters (mdr_stats, mdr_istats) summed
+ * over every possible CPU. 0 or -errno (-ENOENT: no entry; sum zeroed). */
+int mdr_xdp_counters_read(int fd, const void *key, struct mdr_xdp_counters *sum);
+
 #endif /* MDR_MAPS_H_USER */

@@ -50,6 +50,8 @@ static void usage(FILE *f)
 	      "                         but generic on veth, where a native program strips\n"
 	      "                         the guest end's GSO, and where native fails)\n"
 	      "  --foreground           stay in the foreground (the default)\n"
+	      "  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+	      "                         (off by default; use a loopback address)\n"
 	      "  --policy-unknown pass|drop, --policy-no-xsk pass|drop, --meta-mac MAC,\n"
 	      "  --rate N, --burst N, --arp on|off, --endpoint ADDR[:PORT] (repeatable)\n"
 	      "                         runtime configuration written to mdr_config\n"
@@ -121,6 +123,12 @@ static int apply_setting(struct mdrd_opts *o, const char *key, const char *val,
 				where);
 			return -1;
 		}
+	} else if (!strcmp(key, "metrics")) {
+		if (metrics_check_addr(val)) {
+			mdr_log(MDR_LOG_ERR, "%s: metrics: expected ADDR:PORT or [ADDR6]:PORT", where);
+			return -1;
+		}
+		snprintf(o->metrics, sizeof(o->metrics), "%s", val);
 	} else if (!strcmp(key, "foreground")) {
 		/* always in the foreground (run under systemd or a supervisor) */
 	} else {
@@ -207,6 +215,8 @@ static int build_opts(void)
 		o.purge_on_exit = cli.purge_on_exit;
 	if (cli_has_xdp_mode)
 		o.xdp_mode = cli.xdp_mode;
+	if (cli.metrics[0])
+		snprintf(o.metrics, sizeof(o.metrics), "%s", cli.metrics);
 	snprintf(o.config_file, sizeof(o.config_file), "%s", cli.config_file);
 	for (int i = 0; i < cli.n_patterns; i++)
 		if (add_pattern(&o, cli.patterns[i])) {
@@ -277,6 +287,7 @@ static int parse_cli(int argc, char **argv)
 		{ "burst", required_argument, NULL, 0 },
 		{ "arp", required_argument, NULL, 0 },
 		{ "endpoint", required_argument, NULL, 0 },
+		{ "metrics", required_argument, NULL, 0 },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, idx;
@@ -481,6 +492,10 @@ int main(int argc, char **argv)
 	instances_load_all();
 	if ((r = links_resync()))
 		mdr_log(MDR_LOG_ERR, "reading links: %s", strerror(-r));
+	if (metrics_apply()) {
+		rc = 1;
+		goto out;
+	}
 	mdr_log(MDR_LOG_INFO, "ready");
 
 	while (running) {
@@ -502,8 +517,10 @@ int main(int argc, char **argv)
 			while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					mdr_log(MDR_LOG_INFO, "SIGHUP: re-reading everything");
-					if (build_opts() == 0)
+					if (build_opts() == 0) {
 						apply_config();
+						metrics_apply();
+					}
 					instances_load_all();
 					links_resync();
 					links_meta_mac_sync(1);
@@ -522,6 +539,7 @@ int main(int argc, char **argv)
 		links_tick();
 	}
 out:
+	metrics_stop();
 	links_detach_all();
 	links_close();
 	instances_close();

@@ -15,6 +15,8 @@
 
 /* --iface patterns given (flags + config file). */
 #define MDRD_MAX_PATTERNS 64
+/* --metrics ADDR:PORT: an IPv6 address in brackets and a port fit. */
+#define MDRD_METRICS_ADDR_MAX 64
 /* A config file line (key=value). */
 #define MDRD_CONFIG_LINE_MAX 1024
 
@@ -36,6 +38,7 @@ struct mdrd_opts {
 	int purge_on_exit;
 	enum mdrd_xdp_mode xdp_mode;       /* applies to attachments made from now on */
 	struct mdr_config_edit cfg;        /* settings for mdr_config */
+	char metrics[MDRD_METRICS_ADDR_MAX]; /* --metrics ADDR:PORT, "" = off */
 };
 
 extern struct mdr_maps mdrd_maps;
@@ -67,5 +70,10 @@ int instances_timeout_ms(void);       /* poll timeout, -1 = none */
 void instances_tick(void);
 void instances_link_added(uint32_t ifindex, const char *name);
 void instances_close(void);
+
+/* metrics.c: Prometheus exposition on --metrics (libmicrohttpd thread) */
+int metrics_check_addr(const char *spec); /* 0 or -EINVAL */
+int metrics_apply(void);  /* (re)start on mdrd_opts.metrics; 0 or -errno */
+void metrics_stop(void);
 
 #endif
