@@ -36,6 +36,9 @@ int cmd_config(int argc, char **argv);
 int cmd_token_key(int argc, char **argv);
 json_t *ctl_config_json(const struct mdr_config *c);
 
+/* why.c: walk one guest's chain, name the first broken link */
+int cmd_why(int argc, char **argv);
+
 /* per-instance counters (info.c): fills xdp/resp, 0 or -errno */
 json_t *ctl_instance_counters_json(uint32_t id);
 
