@@ -26,6 +26,7 @@
 #include "loader.h"
 #include "log.h"
 #include "kfeat.h"
+#include "sd.h"
 #include "mdr_xdp.skel.h"
 
 struct mdr_maps mdrd_maps;
@@ -497,6 +498,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mdr_log(MDR_LOG_INFO, "ready");
+	mdr_sd_ready(mdrd_sd_status);
 
 	while (running) {
 		int np = 0;
@@ -505,7 +507,9 @@ int main(int argc, char **argv)
 		pfd[np++] = (struct pollfd){ .fd = nl_fd, .events = POLLIN };
 		if (ino_fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = ino_fd, .events = POLLIN };
-		r = poll(pfd, (nfds_t)np, min_timeout(instances_timeout_ms(), links_timeout_ms()));
+		r = poll(pfd, (nfds_t)np,
+			 min_timeout(min_timeout(instances_timeout_ms(), links_timeout_ms()),
+				     mdr_sd_tick()));
 		if (r < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "poll: %s", strerror(errno));
 			rc = 1;
@@ -539,6 +543,7 @@ int main(int argc, char **argv)
 		links_tick();
 	}
 out:
+	mdr_sd_stopping();
 	metrics_stop();
 	links_detach_all();
 	links_close();

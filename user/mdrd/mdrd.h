@@ -71,6 +71,9 @@ void instances_tick(void);
 void instances_link_added(uint32_t ifindex, const char *name);
 void instances_close(void);
 
+/* notify.c: the STATUS= line under systemd (mdr_sd_ready(mdrd_sd_status)) */
+void mdrd_sd_status(char *buf, size_t len);
+
 /* metrics.c: Prometheus exposition on --metrics (libmicrohttpd thread) */
 int metrics_check_addr(const char *spec); /* 0 or -EINVAL */
 int metrics_apply(void);  /* (re)start on mdrd_opts.metrics; 0 or -errno */

@@ -30,6 +30,8 @@
 
 #include "app.h"
 #include "log.h"
+#include "notify.h"
+#include "sd.h"
 #include "maps.h"
 #include "rtnl.h"
 #include "tcp.h"
@@ -224,11 +226,12 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	deadline = UINT64_MAX;
 	mdr_log(MDR_LOG_INFO, "serving (pin dir %s, %u UMEM frames, rings of %u)",
 		pin_dir, xo->umem_frames, xo->ring_size);
+	rsp_sd_ready(&m);
 
 	while (!stop) {
 		struct epoll_event ev[MAX_EVENTS];
 		uint64_t wake = next_rescan < next_tick ? next_rescan : next_tick;
-		int timeout_ms = 0, n;
+		int timeout_ms = 0, n, wd = mdr_sd_tick();
 		unsigned rx = 0;
 
 		if (deadline < wake)
@@ -236,6 +239,8 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		now = mono_ns();
 		if (!xo->busy_poll && wake > now && now >= spin_until)
 			timeout_ms = (int)((wake - now + 999999ull) / 1000000ull);
+		if (wd >= 0 && timeout_ms > wd)
+			timeout_ms = wd;
 		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "epoll_wait: %s", strerror(errno));
@@ -295,6 +300,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		}
 	}
 	rc = 0;
+	mdr_sd_stopping();
 	{
 		struct rsp_xsk_stats st;
 		rsp_xsk_get_stats(x, &st);
