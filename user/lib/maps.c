@@ -39,6 +39,7 @@ size_t mdr_maps_refs(struct mdr_maps *m, struct mdr_map_ref *refs)
 	REF(MDR_MAP_STATS, stats);
 	REF(MDR_MAP_ISTATS, istats);
 	REF(MDR_MAP_RSTATS, rstats);
+	REF(MDR_MAP_ABI, abi);
 #undef REF
 	for (int i = 0; i < MDR_CHUNK_CLASSES; i++) {
 		if (!chunk_names[i][0])

@@ -28,6 +28,7 @@ struct mdr_maps {
 	int stats;
 	int istats;
 	int rstats;
+	int abi;
 	int chunk[MDR_CHUNK_CLASSES];
 	int lock_fd; /* the pin directory, flock()ed by writers (store.c) */
 	char pin_dir[MDR_PIN_DIR_MAX];
@@ -51,7 +52,7 @@ struct mdr_map_ref {
 	int *fd;
 };
 /* Fills refs (room for MDR_MAPS_COUNT), returns the count. */
-#define MDR_MAPS_COUNT (15 + MDR_CHUNK_CLASSES)
+#define MDR_MAPS_COUNT (16 + MDR_CHUNK_CLASSES)
 size_t mdr_maps_refs(struct mdr_maps *m, struct mdr_map_ref *refs);
 
 /* Serialise writers across processes (mdrd, mdrctl): flock on the pin dir. */

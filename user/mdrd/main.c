@@ -7,7 +7,8 @@
  * SIGHUP re-reads everything; SIGTERM/SIGINT detach the program from every
  * interface mdrd attached (and remove the metadata MAC's FDB entry from the
  * bridges among them) and leave the maps pinned (--purge-on-exit
- * removes the pins too).
+ * removes the pins too). SIGUSR2 exits leaving the program attached, for
+ * an upgrade: the next mdrd replaces it atomically (upgrade.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -366,6 +367,7 @@ static void purge_pins(void)
 }
 
 int mdrd_attaching;
+int mdrd_keep_attached;
 static int probing; /* feature probes fail on purpose: libbpf stays quiet */
 
 /* Earliest of two poll timeouts (-1 = none). */
@@ -451,7 +453,7 @@ int main(int argc, char **argv)
 			r == -ENOTSUP ? " (not on a bpffs: mount -t bpf bpf DIR)" : "");
 		return 1;
 	}
-	r = mdr_loader_open(mdrd_opts.pin_dir, &skel);
+	r = upgrade_load(mdrd_opts.pin_dir, &skel);
 	if (r) {
 		/* every feature it needs was there: the verifier or the pinned
 		 * maps refused it, say which */
@@ -474,6 +476,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	nl_fd = links_init(bpf_program__fd(skel->progs.mdr_xdp));
@@ -493,6 +496,7 @@ int main(int argc, char **argv)
 	instances_load_all();
 	if ((r = links_resync()))
 		mdr_log(MDR_LOG_ERR, "reading links: %s", strerror(-r));
+	upgrade_finish();
 	if (metrics_apply()) {
 		rc = 1;
 		goto out;
@@ -529,8 +533,11 @@ int main(int argc, char **argv)
 					links_resync();
 					links_meta_mac_sync(1);
 				} else {
-					mdr_log(MDR_LOG_INFO, "%s: detaching and exiting",
-						strsignal((int)si.ssi_signo));
+					mdrd_keep_attached = si.ssi_signo == SIGUSR2;
+					mdr_log(MDR_LOG_INFO, "%s: %s and exiting",
+						strsignal((int)si.ssi_signo),
+						mdrd_keep_attached ? "leaving the program attached (upgrade)" :
+								     "detaching");
 					running = 0;
 				}
 			}
@@ -545,7 +552,8 @@ int main(int argc, char **argv)
 out:
 	mdr_sd_stopping();
 	metrics_stop();
-	links_detach_all();
+	if (!mdrd_keep_attached)
+		links_detach_all();
 	links_close();
 	instances_close();
 	mdr_maps_close(&mdrd_maps);

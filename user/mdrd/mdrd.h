@@ -71,6 +71,16 @@ void instances_tick(void);
 void instances_link_added(uint32_t ifindex, const char *name);
 void instances_close(void);
 
+/* upgrade.c: load over the pins of an older release (see there) */
+struct mdr_xdp_bpf;
+int upgrade_load(const char *pin_dir, struct mdr_xdp_bpf **skel); /* 0 or -errno */
+/* Atomically replace an older mdr program attached to ifindex (mode flags
+ * XDP_FLAGS_SKB_MODE / _DRV_MODE) by new_fd. 0, -ENOENT (none), -EEXIST
+ * (another program), -errno. */
+int upgrade_replace(uint32_t ifindex, int new_fd, uint32_t mode_flags);
+void upgrade_finish(void); /* after the first attach pass: drop old pins */
+extern int mdrd_keep_attached; /* SIGUSR2: exit leaving the program attached */
+
 /* notify.c: the STATUS= line under systemd (mdr_sd_ready(mdrd_sd_status)) */
 void mdrd_sd_status(char *buf, size_t len);
 
