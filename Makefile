@@ -78,7 +78,7 @@ mdr-responder_SRCS := $(wildcard user/responder/*.c)
 mdrctl_SRCS        := $(wildcard user/mdrctl/*.c)
 # Libraries only one program needs (pkg-config names).
 mdrd_PC            := libmicrohttpd libsystemd
-mdr-responder_PC   := libsystemd
+mdr-responder_PC   := libmicrohttpd libsystemd
 
 define PROG_RULES
 $(1)_OBJS := $$(patsubst user/%.c,$(BUILD)/obj/%.o,$$($(1)_SRCS))
@@ -121,7 +121,7 @@ $(BUILD)/tests/bpf_%: tests/bpf/%.c $(LIBMDR) $(SKELS) $(BPF_OBJS) $(TEST_HDRS)
 # ---- fuzzers (libFuzzer; built by `make fuzz`, run briefly by the suite) ---
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c user/lib/loader.c user/lib/rtnl.c user/lib/kfeat.c user/lib/sd.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c user/lib/loader.c user/lib/rtnl.c user/lib/kfeat.c user/lib/sd.c user/lib/promhttp.c,$(LIB_SRCS))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)

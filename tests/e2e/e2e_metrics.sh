@@ -18,6 +18,7 @@ U1=d8e02d56-2648-415b-b62a-3a1b9ce1d0f8
 U2=4b9a6f3e-0c8d-4e55-9f10-2a7b3c4d5e61
 # Loopback of the hypervisor namespace (private to this run).
 METRICS=127.0.0.1:9464
+RSP_METRICS=127.0.0.1:9465
 PROM=127.0.0.1:9090
 # Requests guest 1 makes, spread over a few scrapes (one per second).
 NREQ=40
@@ -30,7 +31,7 @@ inst_write "$DATA/vm1.json" 1 port
 inst_write "$DATA/vm2.json" 2 port
 cp "$DEF_DIR/g1.json" "$DEF_DIR/g2.json" "$INST_DIR/"
 start_mdrd --metrics "$METRICS" || { dump_logs; e2e_done; }
-start_responder || { dump_logs; e2e_done; }
+start_responder --metrics "$RSP_METRICS" || { dump_logs; e2e_done; }
 _inst_loaded() { [ "$(map_count mdr_inst)" -ge 2 ]; }
 wait_for _inst_loaded
 
@@ -58,6 +59,12 @@ check "guest 1's request counted on its instance" grep -q "^mdr_responder_respon
 check "every XDP counter per instance" sh -c "[ \$(grep -c '^mdr_instance_xdp_.*{instance=\"$U1\"' '$E2E_TMP/expo.txt') -eq 13 ]"
 check_eq "other paths: 404" "$(scrape -o /dev/null -w '%{http_code}' | head -c3; in_hv curl -s -o /dev/null -w '%{http_code}' "http://$METRICS/")" "200404"
 check_eq "POST: 405" "$(in_hv curl -s -o /dev/null -w '%{http_code}' -X POST "http://$METRICS/metrics")" "405"
+in_hv curl -sS -m 5 "http://$RSP_METRICS/metrics" >"$E2E_TMP/rsp-expo.txt" 2>&1
+check "responder: promtool check metrics passes" sh -c "promtool check metrics <'$E2E_TMP/rsp-expo.txt'"
+check "responder: its sockets gauge" grep -qx 'mdr_responder_sockets 2' "$E2E_TMP/rsp-expo.txt"
+check "responder: UMEM fill shortage and reopened sockets exported" sh -c \
+	"grep -q '^mdr_responder_kernel_dropped_frames_total{reason=\"fill_empty\"} ' '$E2E_TMP/rsp-expo.txt' &&
+	 grep -q '^mdr_responder_reopened_sockets_total ' '$E2E_TMP/rsp-expo.txt'"
 check_not "metrics only on the configured address" in_hv curl -s -m 2 -o /dev/null "http://127.0.0.2:9464/metrics"
 
 # ---- a real Prometheus -----------------------------------------------------------
@@ -70,6 +77,9 @@ scrape_configs:
     honor_labels: true   # keep mdr's instance (uuid) label
     static_configs:
       - targets: ['$METRICS']
+  - job_name: mdr-responder
+    static_configs:
+      - targets: ['$RSP_METRICS']
 YML
 check "promtool check config" promtool check config "$E2E_TMP/prometheus.yml"
 mkdir -p "$E2E_TMP/tsdb"
@@ -84,7 +94,7 @@ d=json.load(sys.stdin)
 r=d["data"]["result"] if d.get("status")=="success" else []
 print(r[0]["value"][1] if r else "")' 2>/dev/null
 }
-_up() { [ "$(query 'up{job="mdr"}')" = 1 ]; }
+_up() { [ "$(query 'up{job="mdr"}')" = 1 ] && [ "$(query 'up{job="mdr-responder"}')" = 1 ]; }
 _series() { [ -n "$(query "mdr_responder_requests_total{instance=\"$U2\"}")" ]; }
 if wait_for --timeout "$PROM_WAIT_S" _up && wait_for --timeout 10 _series; then
 	ok "Prometheus scrapes mdrd (up == 1)"
@@ -126,6 +136,8 @@ check_eq "PromQL: 200 responses of guest 1 rose by $NREQ" "$(query "$ok200")" "$
 check_eq "PromQL: the idle guest 2 has no request rate" \
 	"$(query "rate(mdr_responder_requests_total{instance=\"$U2\"}[10s])")" "0"
 check_eq "PromQL: guest 2's count unchanged" "$(query "mdr_responder_requests_total{instance=\"$U2\"}")" "$before2"
+check_eq "PromQL: the responder's received frames rise" \
+	"$(query 'increase(mdr_responder_frames_received_total[1h]) > 0' | sed 's/.*/yes/')" "yes"
 check_eq "PromQL: frames redirected on port tap1 rise" \
 	"$(query "increase(mdr_instance_xdp_redirected_total{instance=\"$U1\",port=\"tap1\"}[1h]) > 0" | sed 's/.*/yes/')" "yes"
 stop_pid "$PROM_PID"

@@ -202,6 +202,26 @@ static void test_label_escaping(void **state)
 	free(t);
 }
 
+static void test_responder_process(void **state)
+{
+	(void)state;
+	struct mdr_prom_rsp r = { .rx_frames = 10, .rx_untagged = 1, .rx_fill_empty = 3,
+				  .reopened = 2, .sockets = 4, .free_frames = 8000 };
+	struct mdr_buf b = { 0 };
+
+	assert_int_equal(mdr_prom_format_responder(&r, &b), 0);
+	mdr_buf_printf(&b, "%s", "");
+	assert_true(has_line(b.p, "# TYPE mdr_responder_frames_received_total counter"));
+	assert_true(has_line(b.p, "mdr_responder_frames_received_total 10"));
+	assert_true(has_line(b.p, "mdr_responder_frames_untagged_total 1"));
+	assert_true(has_line(b.p, "mdr_responder_kernel_dropped_frames_total{reason=\"fill_empty\"} 3"));
+	assert_true(has_line(b.p, "mdr_responder_reopened_sockets_total 2"));
+	assert_true(has_line(b.p, "# TYPE mdr_responder_sockets gauge"));
+	assert_true(has_line(b.p, "mdr_responder_sockets 4"));
+	assert_true(has_line(b.p, "mdr_responder_umem_free_frames 8000"));
+	free(b.p);
+}
+
 static void test_buffer_grows(void **state)
 {
 	(void)state;
@@ -227,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_instances_and_ports),
 		cmocka_unit_test(test_families_well_formed),
 		cmocka_unit_test(test_label_escaping),
+		cmocka_unit_test(test_responder_process),
 		cmocka_unit_test(test_buffer_grows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -271,15 +271,64 @@ static void state_families(struct mdr_buf *b, const struct mdr_prom_snap *s)
 	}
 }
 
-int mdr_prom_format(const struct mdr_prom_snap *s, struct mdr_buf *out)
+static int finish(struct mdr_buf *out)
 {
-	xdp_families(out, s);
-	resp_families(out, s);
-	state_families(out, s);
 	if (out->oom) {
 		free(out->p);
 		memset(out, 0, sizeof(*out));
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int mdr_prom_format(const struct mdr_prom_snap *s, struct mdr_buf *out)
+{
+	xdp_families(out, s);
+	resp_families(out, s);
+	state_families(out, s);
+	return finish(out);
+}
+
+#define PF(f, n, h) { "responder_" n, offsetof(struct mdr_prom_rsp, f), h }
+static const struct field rsp_fields[] = {
+	PF(rx_frames, "frames_received", "Frames the responder's sockets received."),
+	PF(rx_untagged, "frames_untagged", "Frames without a valid tag header, dropped."),
+	PF(tx_frames, "frames_sent", "Frames the responder sent."),
+	PF(tx_dropped, "frames_send_dropped", "Frames not sent: no free UMEM frame, ring full or stale port."),
+	PF(kick_errors, "kick_errors", "Failed TX kicks (sendto) other than EAGAIN/EBUSY."),
+	PF(reclaimed_frames, "reclaimed_frames", "UMEM frames taken back from idle sockets' fill rings."),
+	PF(reopened, "reopened_sockets", "Idle sockets reopened to reclaim their fill frames."),
+};
+#define N_RSP (sizeof(rsp_fields) / sizeof(rsp_fields[0]))
+
+int mdr_prom_format_responder(const struct mdr_prom_rsp *s, struct mdr_buf *out)
+{
+	static const struct {
+		const char *reason;
+		size_t off;
+	} lost[] = {
+		{ "fill_empty", offsetof(struct mdr_prom_rsp, rx_fill_empty) },
+		{ "rx_ring_full", offsetof(struct mdr_prom_rsp, rx_ring_full) },
+		{ "other", offsetof(struct mdr_prom_rsp, rx_dropped) },
+	};
+
+	for (size_t f = 0; f < N_RSP; f++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s_total", rsp_fields[f].name);
+		header(out, name, "counter", rsp_fields[f].help);
+		mdr_buf_printf(out, "mdr_%s %llu\n", name,
+			       (unsigned long long)at(s, rsp_fields[f].off));
+	}
+	header(out, "responder_kernel_dropped_frames_total", "counter",
+	       "Frames the kernel dropped before the responder saw them (sockets closed since "
+	       "start), by reason: fill_empty is a UMEM fill shortage.");
+	for (size_t i = 0; i < sizeof(lost) / sizeof(lost[0]); i++)
+		mdr_buf_printf(out, "mdr_responder_kernel_dropped_frames_total{reason=\"%s\"} %llu\n",
+			       lost[i].reason, (unsigned long long)at(s, lost[i].off));
+	header(out, "responder_sockets", "gauge", "AF_XDP sockets up.");
+	mdr_buf_printf(out, "mdr_responder_sockets %u\n", s->sockets);
+	header(out, "responder_umem_free_frames", "gauge", "UMEM frames free.");
+	mdr_buf_printf(out, "mdr_responder_umem_free_frames %u\n", s->free_frames);
+	return finish(out);
 }

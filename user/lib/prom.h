@@ -54,6 +54,15 @@ struct mdr_prom_snap {
 	size_t n_port;
 };
 
+/* mdr-responder's own counters (its process, not a map), exported by
+ * mdr-responder --metrics: mdr_responder_frames_*_total and friends. */
+struct mdr_prom_rsp {
+	uint64_t rx_frames, rx_untagged, tx_frames, tx_dropped, kick_errors;
+	uint64_t rx_fill_empty, rx_ring_full, rx_dropped; /* kernel drops, closed sockets */
+	uint64_t reclaimed_frames, reopened;
+	uint32_t sockets, free_frames;
+};
+
 /* A growing text buffer (malloc'd; free .p). .oom set on allocation failure. */
 struct mdr_buf {
 	char *p;
@@ -64,6 +73,9 @@ void mdr_buf_printf(struct mdr_buf *b, const char *fmt, ...) __attribute__((form
 
 /* Appends the exposition of s to out. 0, or -ENOMEM (out is then freed). */
 int mdr_prom_format(const struct mdr_prom_snap *s, struct mdr_buf *out);
+
+/* Appends the responder process's exposition. 0 or -ENOMEM (out freed). */
+int mdr_prom_format_responder(const struct mdr_prom_rsp *s, struct mdr_buf *out);
 
 /* The label value of an attach mode: "native", "generic" or "unknown". */
 const char *mdr_prom_mode_name(uint32_t mode);

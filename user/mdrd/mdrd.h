@@ -15,7 +15,8 @@
 
 /* --iface patterns given (flags + config file). */
 #define MDRD_MAX_PATTERNS 64
-/* --metrics ADDR:PORT: an IPv6 address in brackets and a port fit. */
+/* --metrics ADDR:PORT: an IPv6 address in brackets and a port fit
+ * (MDR_PROMHTTP_ADDR_MAX, promhttp.h). */
 #define MDRD_METRICS_ADDR_MAX 64
 /* A config file line (key=value). */
 #define MDRD_CONFIG_LINE_MAX 1024
