@@ -517,7 +517,7 @@ static int report(const struct guest *g, int json, unsigned window_ms, const str
 		ctl_print_json(o);
 		return first < 0 ? CTL_OK : CTL_FAIL;
 	}
-	printf("why %s: %s %s, instance %s, port %s\n", g->arg, g->kind, g->arg,
+	printf("why %s (%s): instance %s, port %s\n", g->arg, g->kind,
 	       g->id ? g->rec.uuid : "(none)", g->ifname[0] ? g->ifname : "(any)");
 	for (int i = 0; i < L_COUNT; i++)
 		printf("%s %-10s  %s\n", g->l[i].state < 0 ? "–" : g->l[i].state ? "✓" : "✗",
