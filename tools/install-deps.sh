@@ -7,7 +7,7 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 bpftool xdp-tools iproute2 libjansson-dev libmnl-dev libssl-dev libcmocka-dev
 curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore
 iperf3 gnuplot-nox util-linux procps libclang-rt-14-dev ethtool
-systemd libmicrohttpd-dev libsystemd-dev prometheus"
+systemd libmicrohttpd-dev libsystemd-dev prometheus debhelper lintian dpkg-dev"
 
 missing=""
 for p in $PKGS; do

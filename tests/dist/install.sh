@@ -32,7 +32,8 @@ for f in sbin/mdrd sbin/mdr-responder sbin/mdrctl; do
 done
 for f in lib/mdr/mdr_xdp.bpf.o share/doc/mdr/README.md share/doc/mdr/maps.md \
 	lib/systemd/system/mdrd.service lib/systemd/system/mdr-responder.service \
-	share/doc/mdr/examples/mdrd share/doc/mdr/examples/mdr-responder; do
+	share/doc/mdr/examples/mdrd share/doc/mdr/examples/mdr-responder \
+	share/man/man8/mdrd.8 share/man/man8/mdr-responder.8 share/man/man8/mdrctl.8; do
 	check "installed $f" test -s "$P/$f"
 done
 
