@@ -136,6 +136,10 @@ check_eq "PromQL: 200 responses of guest 1 rose by $NREQ" "$(query "$ok200")" "$
 check_eq "PromQL: the idle guest 2 has no request rate" \
 	"$(query "rate(mdr_responder_requests_total{instance=\"$U2\"}[10s])")" "0"
 check_eq "PromQL: guest 2's count unchanged" "$(query "mdr_responder_requests_total{instance=\"$U2\"}")" "$before2"
+check_eq "PromQL: the responder's service time histogram counts guest 1's requests" \
+	"$(query "mdr_responder_service_seconds_count >= $NREQ" | sed 's/.*/yes/')" "yes"
+q99="histogram_quantile(0.99, rate(mdr_responder_service_seconds_bucket[1m]))"
+diag "99th percentile of the service time: $(query "$q99") s"
 check_eq "PromQL: the responder's received frames rise" \
 	"$(query 'increase(mdr_responder_frames_received_total[1h]) > 0' | sed 's/.*/yes/')" "yes"
 check_eq "PromQL: frames redirected on port tap1 rise" \

@@ -219,6 +219,33 @@ static void test_responder_process(void **state)
 	assert_true(has_line(b.p, "# TYPE mdr_responder_sockets gauge"));
 	assert_true(has_line(b.p, "mdr_responder_sockets 4"));
 	assert_true(has_line(b.p, "mdr_responder_umem_free_frames 8000"));
+	assert_true(has_line(b.p, "# TYPE mdr_responder_service_seconds histogram"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_bucket{le=\"+Inf\"} 0"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_count 0"));
+	free(b.p);
+}
+
+static void test_histogram(void **state)
+{
+	(void)state;
+	struct mdr_prom_rsp r = { 0 };
+	struct mdr_buf b = { 0 };
+
+	mdr_prom_hist_observe(&r.service, 5000);      /* <= 10 us */
+	mdr_prom_hist_observe(&r.service, 10000);     /* <= 10 us: bounds are inclusive */
+	mdr_prom_hist_observe(&r.service, 10001);     /* <= 25 us */
+	mdr_prom_hist_observe(&r.service, 3000000);   /* <= 5 ms */
+	mdr_prom_hist_observe(&r.service, 200000000); /* over every bound: +Inf only */
+	assert_int_equal(mdr_prom_format_responder(&r, &b), 0);
+	mdr_buf_printf(&b, "%s", "");
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_bucket{le=\"1e-05\"} 2"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_bucket{le=\"2.5e-05\"} 3"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_bucket{le=\"0.0025\"} 3"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_bucket{le=\"0.005\"} 4"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_bucket{le=\"0.1\"} 4"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_bucket{le=\"+Inf\"} 5"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_count 5"));
+	assert_true(has_line(b.p, "mdr_responder_service_seconds_sum 0.203025001"));
 	free(b.p);
 }
 
@@ -248,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_families_well_formed),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_responder_process),
+		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_buffer_grows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -289,6 +289,36 @@ int mdr_prom_format(const struct mdr_prom_snap *s, struct mdr_buf *out)
 	return finish(out);
 }
 
+static const uint64_t hist_bounds_ns[MDR_PROM_HIST_BUCKETS] = MDR_PROM_HIST_BOUNDS_NS;
+
+void mdr_prom_hist_observe(struct mdr_prom_hist *h, uint64_t ns)
+{
+	for (unsigned i = 0; i < MDR_PROM_HIST_BUCKETS; i++)
+		if (ns <= hist_bounds_ns[i]) {
+			h->bucket[i]++;
+			break;
+		}
+	h->count++;
+	h->sum_ns += ns;
+}
+
+/* A histogram family in seconds (cumulative buckets, +Inf, sum, count). */
+static void hist_family(struct mdr_buf *b, const char *name, const char *help,
+			const struct mdr_prom_hist *h)
+{
+	uint64_t cum = 0;
+
+	header(b, name, "histogram", help);
+	for (unsigned i = 0; i < MDR_PROM_HIST_BUCKETS; i++) {
+		cum += h->bucket[i];
+		mdr_buf_printf(b, "mdr_%s_bucket{le=\"%g\"} %llu\n", name,
+			       (double)hist_bounds_ns[i] / 1e9, (unsigned long long)cum);
+	}
+	mdr_buf_printf(b, "mdr_%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+	mdr_buf_printf(b, "mdr_%s_sum %.9f\n", name, (double)h->sum_ns / 1e9);
+	mdr_buf_printf(b, "mdr_%s_count %llu\n", name, (unsigned long long)h->count);
+}
+
 #define PF(f, n, h) { "responder_" n, offsetof(struct mdr_prom_rsp, f), h }
 static const struct field rsp_fields[] = {
 	PF(rx_frames, "frames_received", "Frames the responder's sockets received."),
@@ -330,5 +360,8 @@ int mdr_prom_format_responder(const struct mdr_prom_rsp *s, struct mdr_buf *out)
 	mdr_buf_printf(out, "mdr_responder_sockets %u\n", s->sockets);
 	header(out, "responder_umem_free_frames", "gauge", "UMEM frames free.");
 	mdr_buf_printf(out, "mdr_responder_umem_free_frames %u\n", s->free_frames);
+	hist_family(out, "responder_service_seconds",
+		    "Time from a complete request to its response queued, in the responder.",
+		    &s->service);
 	return finish(out);
 }

@@ -54,6 +54,20 @@ struct mdr_prom_snap {
 	size_t n_port;
 };
 
+/* A histogram of durations (Prometheus "histogram"): bucket i counts the
+ * observations in (bound[i-1], bound[i]]; over the last bound only count
+ * and sum see them (+Inf). Bounds: MDR_PROM_HIST_BOUNDS_NS. */
+#define MDR_PROM_HIST_BUCKETS 12
+#define MDR_PROM_HIST_BOUNDS_NS                                                        \
+	{ 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,      \
+	  10000000, 25000000, 100000000 }
+struct mdr_prom_hist {
+	uint64_t bucket[MDR_PROM_HIST_BUCKETS];
+	uint64_t count;
+	uint64_t sum_ns;
+};
+void mdr_prom_hist_observe(struct mdr_prom_hist *h, uint64_t ns);
+
 /* mdr-responder's own counters (its process, not a map), exported by
  * mdr-responder --metrics: mdr_responder_frames_*_total and friends. */
 struct mdr_prom_rsp {
@@ -61,6 +75,7 @@ struct mdr_prom_rsp {
 	uint64_t rx_fill_empty, rx_ring_full, rx_dropped; /* kernel drops, closed sockets */
 	uint64_t reclaimed_frames, reopened;
 	uint32_t sockets, free_frames;
+	struct mdr_prom_hist service; /* complete request -> response queued */
 };
 
 /* A growing text buffer (malloc'd; free .p). .oom set on allocation failure. */

@@ -9,6 +9,7 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "promhttp.h"
@@ -17,6 +18,26 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mdr_prom_rsp snap;
 static struct mdr_promhttp *http;
+static struct mdr_prom_hist service; /* the event loop's, copied each tick */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t rsp_metrics_clock(void)
+{
+	return http ? mono_ns() : 0;
+}
+
+void rsp_metrics_service(uint64_t t0)
+{
+	if (t0)
+		mdr_prom_hist_observe(&service, mono_ns() - t0);
+}
 
 static int render(struct mdr_buf *out)
 {
@@ -49,6 +70,7 @@ void rsp_metrics_update(const struct rsp_xsk *x)
 		.reopened = st->reopened,
 		.sockets = st->sockets,
 		.free_frames = st->free_frames,
+		.service = service,
 	};
 	pthread_mutex_unlock(&lock);
 }

@@ -8,5 +8,10 @@
 int rsp_metrics_start(const char *addr, const struct rsp_xsk *x); /* 0 or -errno */
 void rsp_metrics_update(const struct rsp_xsk *x); /* from the loop, each tick; cheap when off */
 void rsp_metrics_stop(void);
+/* Request service time: t0 = rsp_metrics_clock() when a request is
+ * complete (0 when metrics are off), rsp_metrics_service(t0) once its
+ * response is queued. */
+uint64_t rsp_metrics_clock(void);
+void rsp_metrics_service(uint64_t t0);
 
 #endif
