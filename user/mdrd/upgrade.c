@@ -37,10 +37,11 @@
 
 /* Where pins of an older layout wait until the new program is attached. */
 #define UPGRADE_OLD_DIR "mdr_old"
-/* Largest key / value copied entry by entry (mdr_password is the largest
- * value: 1024 bytes; per-CPU values are copied as ncpu of them). */
+/* Largest key copied entry by entry (mdr_uuid_key, 40 bytes, is the largest). */
 #define UPGRADE_KEY_MAX 64
-#define UPGRADE_VALUE_MAX 4096
+/* Largest value buffer: mdr_chunk0's 4024 bytes, or a per-CPU value times
+ * the CPUs (104 bytes x 4096 CPUs fits too). */
+#define UPGRADE_VALUE_MAX (1u << 20)
 
 struct moved {
 	char name[BPF_OBJ_NAME_LEN];
@@ -185,7 +186,7 @@ static long carry(const char *pin_dir, const struct moved *m)
 	}
 	if (m->old.type == BPF_MAP_TYPE_PERCPU_ARRAY || m->old.type == BPF_MAP_TYPE_PERCPU_HASH)
 		vsize = ((vsize + 7) & ~(size_t)7) * (size_t)(ncpu > 0 ? ncpu : 1);
-	val = vsize <= UPGRADE_VALUE_MAX * 64 ? malloc(vsize) : NULL;
+	val = vsize <= UPGRADE_VALUE_MAX ? malloc(vsize) : NULL;
 	if (!val) {
 		close(fd);
 		return -ENOMEM;
