@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_common.h - includes, protocol constants and small types shared by the
  * headers of the XDP classifier (one concern per header: parsing, endpoints,

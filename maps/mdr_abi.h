@@ -317,6 +317,8 @@ struct mdr_resp_counters {
 	__u64 retransmits;
 	__u64 tokens_issued;
 	__u64 bytes_sent;
+	__u64 frames_sent;     /* TCP segments sent (data, ACK, RST, SYN-ACK) */
+	__u64 frames_deferred; /* segments held back by the output budget */
 };
 
 /* ------------------------------------------------------------------ */
@@ -361,6 +363,6 @@ _Static_assert(sizeof(struct mdr_tag_hdr) == 24, "mdr_tag_hdr ABI");
 /* Small beside XDP_PACKET_HEADROOM (256), which every driver keeps. */
 _Static_assert(sizeof(struct mdr_tag_hdr) <= 64, "tag header fits the headroom");
 _Static_assert(sizeof(struct mdr_xdp_counters) == 13 * 8, "mdr_xdp_counters ABI");
-_Static_assert(sizeof(struct mdr_resp_counters) == 20 * 8, "mdr_resp_counters ABI");
+_Static_assert(sizeof(struct mdr_resp_counters) == 22 * 8, "mdr_resp_counters ABI");
 
 #endif /* MDR_ABI_H */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Idempotent installer of the Debian packages mdr needs to build, test,
 # demo and benchmark. Installs only what is missing; safe to run repeatedly.
 set -eu
@@ -7,7 +8,8 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 bpftool xdp-tools iproute2 libjansson-dev libmnl-dev libssl-dev libcmocka-dev
 curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore
 iperf3 gnuplot-nox util-linux procps libclang-rt-14-dev ethtool
-systemd libmicrohttpd-dev libsystemd-dev prometheus debhelper lintian dpkg-dev"
+systemd libnftables-dev nftables libisofs-dev xorriso genisoimage mtools dosfstools
+python3-nova libmicrohttpd-dev libsystemd-dev prometheus debhelper lintian dpkg-dev"
 
 missing=""
 for p in $PKGS; do

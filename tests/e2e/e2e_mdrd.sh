@@ -9,7 +9,8 @@
 # mode on a bridge, the metadata MAC as the bridge's local FDB entry (added
 # on attach, following meta-mac changes, removed on exit), SIGHUP, restart
 # with data intact, --xdp-mode generic (kernel view, a guest served),
-# --purge-on-exit.
+# --purge-on-exit; a FIFO or symbolic link named *.json neither hangs a
+# SIGHUP nor is followed.
 . "$(dirname "$0")/lib.sh"
 e2e_init mdrd
 
@@ -207,6 +208,10 @@ if wait_for --timeout "$BURST_S" burst_all 0; then ok "the burst's interfaces le
 else not_ok "the burst's interfaces leave mdr_ifaces when removed" "still recorded: $(burst_count)"; fi
 
 # ---- SIGHUP ---------------------------------------------------------------------------------
+# A FIFO and a symbolic link named *.json (issue 12 hole 7): SIGHUP must
+# neither block on the FIFO (nobody ever writes it) nor follow the link.
+mkfifo "$INST_DIR/fifo.json"
+ln -s "$E2E_TMP/g2.good" "$INST_DIR/link.json"
 sed -i 's/^policy-no-xsk = drop/policy-no-xsk = pass/' "$CFG"
 echo "meta-mac = $META_MAC3" >>"$CFG"
 kill -HUP "$MDRD_PID"
@@ -214,6 +219,16 @@ config_pass() { [ "$(mdrctl config -j | jpy "d['policy_no_xsk']")" = pass ]; }
 within "SIGHUP re-reads the config file" config_pass
 within "a meta-mac changed in the config file moves the FDB entry on SIGHUP" \
 	fdb_moved br9 "$META_MAC2" "$META_MAC3"
+within "a FIFO named fifo.json is refused on SIGHUP, not waited on" \
+	log_has "fifo.json: cannot read: not a regular file (maps unchanged)"
+within "a symbolic link named link.json is not followed" \
+	log_has "link.json: cannot read: a symbolic link (not followed) (maps unchanged)"
+check "the link's instance is not created" no_instance "$U2"
+rm -f "$INST_DIR/fifo.json" "$INST_DIR/link.json"
+put_file g2.json "$(cat "$E2E_TMP/g2.good")"
+within "after the FIFO, mdrd still follows the directory" has_instance "$U2"
+rm -f "$INST_DIR/g2.json"
+within "and deletes again" no_instance "$U2"
 
 # ---- restart: nothing lost ---------------------------------------------------------------------
 mdrctl instance list -j >"$E2E_TMP/list.before"

@@ -10,10 +10,12 @@
 # bindings and instances over, rebuilding maps of another layout) and swaps
 # its program in atomically; the responder is restarted on the new build.
 # Checked: the guest never goes longer than MAX_GAP_MS without an answer,
-# the token issued before still works, mdr_abi records the versions, the
-# program was replaced (not detached and attached).
+# the token issued before still works, the responder's counters carry on,
+# mdr_abi records the versions, the program was replaced (not detached and
+# attached).
 # Cases:
-#   tag     2a14da1 (metadata-area tag "MDR1", no version record), same maps
+#   tag     2a14da1 (metadata-area tag "MDR1", no version record; mdr_rstats
+#           has 20 counters there, 22 now: carried over zero-extended)
 #   layout  2a14da1 with MDR_MAX_PORTS 2048: mdr_ports of another layout,
 #           rebuilt with its bindings carried over
 #   self    this build to itself, the old mdrd leaving with SIGUSR2
@@ -83,6 +85,12 @@ run_case() {
 	check "$case_name: token issued by the old build works" in_guest 1 curl -sf -m 5 -o /dev/null \
 		-H "X-aws-ec2-metadata-token: $tok" $META/openstack/latest/meta_data.json
 
+	# the responder's counters of the instance (flushed once a second)
+	_reqs() { mdrctl stats "$U1" -j | "$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["responder"]["requests"])'; }
+	_counted() { [ "$(_reqs)" -ge 1 ]; }
+	check "$case_name: this build's mdrctl reads the old pins" wait_for _counted
+	req_before=$(_reqs)
+
 	rm -f "$E2E_TMP/stop" "$E2E_TMP/first-ok"
 	bg "avail-$case_name" ip netns exec "$TOPO-g1" "$GUEST_PY" "$E2E_PY/availability.py" \
 		--token "$tok" --stop "$E2E_TMP/stop" --ready "$E2E_TMP/first-ok"
@@ -131,6 +139,12 @@ run_case() {
 		check_eq "$case_name: mdr_ports rebuilt with 4096 entries" "$(ports_max)" 4096
 		check "$case_name: its binding was carried over" grep -q 'upgrade: mdr_ports: 1 entries carried over' "$E2E_TMP/mdrd-$TOPO.log"
 		check_not "$case_name: the old pins are gone" test -e "$PIN/mdr_old"
+	fi
+	_kept() { [ "$(_reqs)" -ge "$req_before" ]; }
+	check "$case_name: the responder's counters were carried over ($req_before requests before)" _kept
+	if [ "$case_name" != self ]; then
+		check "$case_name: mdr_rstats gained two counters, entries carried over" \
+			grep -Eq 'upgrade: mdr_rstats: [1-9][0-9]* entries carried over' "$E2E_TMP/mdrd-$TOPO.log"
 	fi
 	check "$case_name: mdrctl why tap1 after the upgrade" mdrctl why tap1 -w 0
 	topo_teardown

@@ -92,6 +92,9 @@ int mdr_maps_open(struct mdr_maps *m, const char *pin_dir)
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, refs[i].name);
 		*refs[i].fd = bpf_obj_get(path);
+		/* Pins of a release before the version record: readable too. */
+		if (*refs[i].fd < 0 && errno == ENOENT && refs[i].fd == &m->abi)
+			continue;
 		if (*refs[i].fd < 0) {
 			err = -errno;
 			mdr_log(MDR_LOG_ERR,

@@ -28,7 +28,7 @@ struct mdr_maps {
 	int stats;
 	int istats;
 	int rstats;
-	int abi;
+	int abi; /* -1 on pins older than the version record */
 	int chunk[MDR_CHUNK_CLASSES];
 	int lock_fd; /* the pin directory, flock()ed by writers (store.c) */
 	char pin_dir[MDR_PIN_DIR_MAX];

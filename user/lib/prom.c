@@ -86,6 +86,8 @@ static const struct field resp_fields[] = {
 	RF(retransmits, "retransmissions", "TCP segments retransmitted."),
 	RF(tokens_issued, "tokens_issued", "IMDSv2 tokens issued."),
 	RF(bytes_sent, "sent_bytes", "Payload bytes sent."),
+	RF(frames_sent, "segments_sent", "TCP segments sent (data, ACK, RST, SYN-ACK)."),
+	RF(frames_deferred, "segments_deferred", "TCP segments held back by the output budget."),
 };
 #define N_RESP (sizeof(resp_fields) / sizeof(resp_fields[0]))
 

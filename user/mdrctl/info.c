@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -32,6 +37,7 @@ static const struct counter_field resp_fields[] = {
 	RF(status_404), RF(status_405), RF(status_409), RF(status_413), RF(status_414),
 	RF(status_429), RF(status_431), RF(status_5xx), RF(conns_opened), RF(conns_closed),
 	RF(conns_refused), RF(resets_sent), RF(retransmits), RF(tokens_issued), RF(bytes_sent),
+	RF(frames_sent), RF(frames_deferred),
 };
 #define N_XDP (sizeof(xdp_fields) / sizeof(xdp_fields[0]))
 #define N_RESP (sizeof(resp_fields) / sizeof(resp_fields[0]))
@@ -182,6 +188,69 @@ static int cmp_iface(const void *a, const void *b)
 	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
 }
 
+/* Is ifname a bridge device (driver "bridge"), in this network namespace? */
+static int is_bridge(const char *ifname)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return 0;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", MDR_IFNAME_SIZE - 1, ifname);
+	ifr.ifr_data = (void *)&di;
+	r = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	return r == 0 && !strcmp(di.driver, "bridge");
+}
+
+/* MAC bindings XDP trusts on ifindex: unpinned (0) or pinned to it. */
+static int macs_trusted_on(uint32_t ifindex)
+{
+	struct mdr_mac_key k, next, *prev = NULL;
+	struct mdr_mac_binding mb;
+	int n = 0;
+
+	while (bpf_map_get_next_key(ctl_maps.macs, prev, &next) == 0) {
+		if (!bpf_map_lookup_elem(ctl_maps.macs, &next, &mb) &&
+		    (mb.ifindex == 0 || mb.ifindex == ifindex))
+			n++;
+		k = next;
+		prev = &k;
+	}
+	return n;
+}
+
+/*
+ * Issue 12 hole 3: with XDP on a bridge device, every frame's ingress is
+ * the bridge, so a MAC binding cannot be pinned to the guest's port: a
+ * guest forging a neighbour's MAC is served as that neighbour unless the
+ * bridge drops forged source MACs per port (docs/security.md). One warning
+ * per such bridge; returns them as a JSON array.
+ */
+static json_t *bridge_warnings(const struct iface_row *ifs, size_t ni, int print)
+{
+	json_t *w = json_array();
+	char msg[320];
+
+	for (size_t i = 0; i < ni; i++) {
+		char name[MDR_IFNAME_SIZE + 1];
+		int n;
+
+		snprintf(name, sizeof(name), "%.*s", MDR_IFNAME_SIZE, ifs[i].v.name);
+		if (!is_bridge(name) || !(n = macs_trusted_on(ifs[i].ifindex)))
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "port %s: XDP on a bridge device cannot see a frame's bridge port; %d MAC "
+			 "binding(s) are trusted on it: without per-port source-MAC anti-spoofing on "
+			 "%s (docs/security.md), a guest can claim a neighbour's MAC", name, n, name);
+		json_array_append_new(w, json_string(msg));
+		if (print)
+			printf("warning: %s\n", msg);
+	}
+	return w;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	int json = ctl_take_flag(&argc, argv, "-j");
@@ -244,11 +313,12 @@ int cmd_status(int argc, char **argv)
 							    (json_int_t)slots[s].k.queue, "slot",
 							    (json_int_t)slots[s].slot));
 		return ctl_print_json(json_pack(
-			"{s:s, s:s, s:b, s:o, s:o, s:o, s:i, s:{s:I, s:I}}", "data_path", CTL_DATA_PATH_ID,
-			"pin_dir", ctl_pin_dir,
+			"{s:s, s:s, s:b, s:o, s:o, s:o, s:i, s:{s:I, s:I}, s:o}", "data_path",
+			CTL_DATA_PATH_ID, "pin_dir", ctl_pin_dir,
 			"program_pinned", prog_pinned, "interfaces", ia, "xsk_slots", sa, "config",
 			ctl_config_json(&cfg), "instances", n_inst < 0 ? 0 : n_inst, "token_key",
-			"current_id", (json_int_t)tk.cur_id, "previous_id", (json_int_t)tk.prev_id));
+			"current_id", (json_int_t)tk.cur_id, "previous_id", (json_int_t)tk.prev_id,
+			"warnings", bridge_warnings(ifs, ni, 0)));
 	}
 	printf("data path: %s\n", CTL_DATA_PATH);
 	printf("pin dir %s, program %s, %d instance(s), token key id %u\n", ctl_pin_dir,
@@ -266,6 +336,7 @@ int cmd_status(int argc, char **argv)
 		       ifs[i].v.num_rx_queues, nq);
 	}
 	config_text(&cfg);
+	json_decref(bridge_warnings(ifs, ni, 1));
 	return CTL_OK;
 }
 

@@ -24,6 +24,7 @@
 #include <xdp/libxdp.h>
 
 #include "mdrd.h"
+#include "cdimage.h"
 #include "loader.h"
 #include "log.h"
 #include "kfeat.h"
@@ -37,6 +38,7 @@ struct mdrd_opts mdrd_opts;
  * (re)load, the command line winning for single-valued settings. */
 static struct mdrd_opts cli;
 static int cli_has_pin_dir, cli_has_instances, cli_has_purge, cli_has_xdp_mode;
+static int cli_has_cd_dir, cli_has_cd_format;
 static int probe_only;
 
 static void usage(FILE *f)
@@ -46,6 +48,8 @@ static void usage(FILE *f)
 	      "  --iface PATTERN        attach to interfaces matching this glob (repeatable)\n"
 	      "  --instances DIR        load and follow *.json instance definitions there\n"
 	      "  --config FILE          key=value settings (same names as these flags)\n"
+	      "  --config-drive-dir DIR keep DIR/<uuid>.iso, each instance's config drive\n"
+	      "  --config-drive-format iso|vfat  (vfat: DIR/<uuid>.img; default iso)\n"
 	      "  --purge-on-exit        remove the pinned maps and program on exit\n"
 	      "  --xdp-mode auto|native|generic\n"
 	      "                         how the program is attached (default auto: native,\n"
@@ -106,6 +110,18 @@ static int apply_setting(struct mdrd_opts *o, const char *key, const char *val,
 		if (strlen(val) >= sizeof(o->instances))
 			goto toolong;
 		snprintf(o->instances, sizeof(o->instances), "%s", val);
+	} else if (!strcmp(key, "config-drive-dir")) {
+		if (strlen(val) >= sizeof(o->config_drive_dir))
+			goto toolong;
+		snprintf(o->config_drive_dir, sizeof(o->config_drive_dir), "%s", val);
+	} else if (!strcmp(key, "config-drive-format")) {
+		enum mdr_cdrive_format f;
+
+		if (mdr_cdrive_format_parse(val, &f)) {
+			mdr_log(MDR_LOG_ERR, "%s: config-drive-format: expected iso or vfat", where);
+			return -1;
+		}
+		o->config_drive_format = (int)f;
 	} else if (!strcmp(key, "iface")) {
 		return add_pattern(o, val);
 	} else if (!strcmp(key, "purge-on-exit")) {
@@ -219,6 +235,10 @@ static int build_opts(void)
 		o.xdp_mode = cli.xdp_mode;
 	if (cli.metrics[0])
 		snprintf(o.metrics, sizeof(o.metrics), "%s", cli.metrics);
+	if (cli_has_cd_dir)
+		snprintf(o.config_drive_dir, sizeof(o.config_drive_dir), "%s", cli.config_drive_dir);
+	if (cli_has_cd_format)
+		o.config_drive_format = cli.config_drive_format;
 	snprintf(o.config_file, sizeof(o.config_file), "%s", cli.config_file);
 	for (int i = 0; i < cli.n_patterns; i++)
 		if (add_pattern(&o, cli.patterns[i])) {
@@ -290,6 +310,8 @@ static int parse_cli(int argc, char **argv)
 		{ "arp", required_argument, NULL, 0 },
 		{ "endpoint", required_argument, NULL, 0 },
 		{ "metrics", required_argument, NULL, 0 },
+		{ "config-drive-dir", required_argument, NULL, 'D' },
+		{ "config-drive-format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, idx;
@@ -305,6 +327,16 @@ static int parse_cli(int argc, char **argv)
 				cli_has_pin_dir = 1;
 			else
 				cli_has_instances = 1;
+			break;
+		case 'D':
+		case 'F':
+			if (apply_setting(&cli, c == 'D' ? "config-drive-dir" : "config-drive-format",
+					  optarg, "command line"))
+				return -1;
+			if (c == 'D')
+				cli_has_cd_dir = 1;
+			else
+				cli_has_cd_format = 1;
 			break;
 		case 'i':
 			if (add_pattern(&cli, optarg))
@@ -436,6 +468,8 @@ int main(int argc, char **argv)
 	int r, nl_fd, ino_fd, sig_fd, running = 1, rc = 0;
 
 	mdr_log_init("mdrd", MDR_LOG_INFO);
+	/* Whatever we create (pin directory, pins) is root-only. */
+	umask(077);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (parse_cli(argc, argv) || build_opts())
 		return 2;
@@ -494,6 +528,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	instances_load_all();
+	if (configdrive_init()) {
+		rc = 2;
+		goto out;
+	}
 	if ((r = links_resync()))
 		mdr_log(MDR_LOG_ERR, "reading links: %s", strerror(-r));
 	upgrade_finish();
@@ -513,7 +551,7 @@ int main(int argc, char **argv)
 			pfd[np++] = (struct pollfd){ .fd = ino_fd, .events = POLLIN };
 		r = poll(pfd, (nfds_t)np,
 			 min_timeout(min_timeout(instances_timeout_ms(), links_timeout_ms()),
-				     mdr_sd_tick()));
+				     min_timeout(configdrive_timeout_ms(), mdr_sd_tick())));
 		if (r < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "poll: %s", strerror(errno));
 			rc = 1;
@@ -548,6 +586,7 @@ int main(int argc, char **argv)
 			instances_event();
 		instances_tick();
 		links_tick();
+		configdrive_tick();
 	}
 out:
 	mdr_sd_stopping();

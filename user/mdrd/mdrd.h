@@ -38,6 +38,8 @@ struct mdrd_opts {
 	int n_patterns;
 	int purge_on_exit;
 	enum mdrd_xdp_mode xdp_mode;       /* applies to attachments made from now on */
+	char config_drive_dir[PATH_MAX];   /* "" = no config drive images */
+	int config_drive_format;           /* enum mdr_cdrive_format (cdimage.h) */
 	struct mdr_config_edit cfg;        /* settings for mdr_config */
 	char metrics[MDRD_METRICS_ADDR_MAX]; /* --metrics ADDR:PORT, "" = off */
 };
@@ -71,6 +73,12 @@ int instances_timeout_ms(void);       /* poll timeout, -1 = none */
 void instances_tick(void);
 void instances_link_added(uint32_t ifindex, const char *name);
 void instances_close(void);
+
+/* configdrive.c: --config-drive-dir, an image per stored instance */
+int configdrive_init(void);            /* 0, or -1 (directory unusable, logged) */
+void configdrive_sync(void);           /* write changed images, remove deleted ones */
+int configdrive_timeout_ms(void);      /* poll timeout, -1 = none */
+void configdrive_tick(void);
 
 /* upgrade.c: load over the pins of an older release (see there) */
 struct mdr_xdp_bpf;

@@ -9,7 +9,8 @@
  * layout are moved aside into the subdirectory mdr_old/ (the old program
  * keeps using them and keeps serving), the new program is loaded with new
  * maps in their place, and the entries of each moved map are carried over
- * when key and value still have the same size (a limit that grew); what
+ * when key and value still have the same size (a limit that grew), or when
+ * counters gained fields at the end (zero-extended); what
  * cannot be carried is rebuilt: instances from the definitions directory
  * (mdrd reloads it right after), counters and rate-limit state start from
  * zero, responder sockets are registered again by the responder. The
@@ -159,19 +160,33 @@ static void move_back(const char *pin_dir)
 	rmdir(old_dir);
 }
 
-/* Copies every entry of a moved map into its new pin (same key and value
- * sizes). Returns the count, or -errno. */
+/* Maps whose values only ever grow by fields appended at the end (the
+ * counters): an older, shorter value is carried over zero-extended. */
+static int append_only(const char *name)
+{
+	return !strcmp(name, MDR_MAP_RSTATS) || !strcmp(name, MDR_MAP_STATS) ||
+	       !strcmp(name, MDR_MAP_ISTATS);
+}
+
+static int is_percpu(uint32_t type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH;
+}
+
+/* Copies every entry of a moved map into its new pin: same key size and
+ * type, and the same value size or (append_only) a larger one. Returns the
+ * count, or -errno. */
 static long carry(const char *pin_dir, const struct moved *m)
 {
 	static unsigned char key[UPGRADE_KEY_MAX], next[UPGRADE_KEY_MAX];
-	unsigned char *val;
+	unsigned char *oldv = NULL, *newv = NULL;
 	char path[PATH_MAX];
 	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-	size_t vsize = m->old.value_size;
-	int ncpu = libbpf_num_possible_cpus(), fd;
+	uint32_t len = sizeof(info), ostride, nstride, ncopy;
+	size_t ncpu = 1, osize, nsize;
 	void *prev = NULL;
 	long n = 0;
+	int fd;
 
 	if (m->old.key_size > UPGRADE_KEY_MAX || pin_path(path, sizeof(path), pin_dir, m->name))
 		return -E2BIG;
@@ -180,26 +195,46 @@ static long carry(const char *pin_dir, const struct moved *m)
 		return -errno;
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size != m->old.key_size ||
-	    info.value_size != m->old.value_size || info.type != m->old.type) {
+	    info.type != m->old.type ||
+	    (info.value_size != m->old.value_size &&
+	     !(append_only(m->name) && info.value_size > m->old.value_size))) {
 		close(fd);
 		return -EPROTO; /* another shape: rebuilt, not copied */
 	}
-	if (m->old.type == BPF_MAP_TYPE_PERCPU_ARRAY || m->old.type == BPF_MAP_TYPE_PERCPU_HASH)
-		vsize = ((vsize + 7) & ~(size_t)7) * (size_t)(ncpu > 0 ? ncpu : 1);
-	val = vsize <= UPGRADE_VALUE_MAX ? malloc(vsize) : NULL;
-	if (!val) {
+	if (is_percpu(info.type)) {
+		int c = libbpf_num_possible_cpus();
+
+		ncpu = c > 0 ? (size_t)c : 1;
+	}
+	/* per-CPU values are laid out per CPU at 8-byte strides */
+	ostride = is_percpu(info.type) ? (m->old.value_size + 7) & ~7u : m->old.value_size;
+	nstride = is_percpu(info.type) ? (info.value_size + 7) & ~7u : info.value_size;
+	ncopy = m->old.value_size;
+	osize = ostride * ncpu;
+	nsize = nstride * ncpu;
+	if (osize <= UPGRADE_VALUE_MAX && nsize <= UPGRADE_VALUE_MAX) {
+		oldv = malloc(osize);
+		newv = malloc(nsize);
+	}
+	if (!oldv || !newv) {
+		free(oldv);
+		free(newv);
 		close(fd);
 		return -ENOMEM;
 	}
 	while (bpf_map_get_next_key(m->fd, prev, next) == 0) {
 		memcpy(key, next, m->old.key_size);
 		prev = key;
-		if (bpf_map_lookup_elem(m->fd, key, val))
+		if (bpf_map_lookup_elem(m->fd, key, oldv))
 			continue;
-		if (bpf_map_update_elem(fd, key, val, BPF_ANY) == 0)
+		memset(newv, 0, nsize);
+		for (size_t c = 0; c < ncpu; c++)
+			memcpy(newv + c * nstride, oldv + c * ostride, ncopy);
+		if (bpf_map_update_elem(fd, key, newv, BPF_ANY) == 0)
 			n++;
 	}
-	free(val);
+	free(oldv);
+	free(newv);
 	close(fd);
 	return n;
 }

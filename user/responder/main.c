@@ -190,7 +190,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	struct rsp_app *app = NULL;
 	struct rsp_xsk *x = NULL;
 	struct mnl_socket *nl = NULL;
-	int epfd = -1, sfd = -1, rc = 1, err;
+	int epfd = -1, sfd = -1, rc = 1, err, fatal = 0;
 	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline, next_check;
 	uint64_t spin_until = 0;
 	bool stop = false, link_event = false;
@@ -253,6 +253,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "epoll_wait: %s", strerror(errno));
+			fatal = 1;
 			break;
 		}
 		now = mono_ns();
@@ -309,7 +310,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			rsp_metrics_update(x);
 		}
 	}
-	rc = 0;
+	rc = fatal; /* a loop that ended on an error is a failure, as in mdrd */
 	mdr_sd_stopping();
 	{
 		struct rsp_xsk_stats st;
