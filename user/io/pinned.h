@@ -16,6 +16,7 @@ struct mdr_maps {
 #define MDR_MAP_FD_FIELD(f) int f;
 	MDR_MAP_LIST(MDR_MAP_FD_FIELD)
 #undef MDR_MAP_FD_FIELD
+	/* abi is -1 on pins older than the version record */
 	int chunk[MDR_CHUNK_CLASSES];
 	int lock_fd; /* the pin directory, flock()ed by writers (store.c) */
 	char pin_dir[MDR_PIN_DIR_MAX];
@@ -50,5 +51,9 @@ void mdr_maps_unlock(struct mdr_maps *m);
 /* Read / write mdr_config[0]. 0 or -errno. */
 int mdr_config_read(const struct mdr_maps *m, struct mdr_config *c);
 int mdr_config_write(const struct mdr_maps *m, const struct mdr_config *c);
+
+/* Read one per-CPU struct mdr_xdp_counters (mdr_stats, mdr_istats) summed
+ * over every possible CPU. 0 or -errno (-ENOENT: no entry; sum zeroed). */
+int mdr_xdp_counters_read(int fd, const void *key, struct mdr_xdp_counters *sum);
 
 #endif /* MDR_MAPS_H_USER */

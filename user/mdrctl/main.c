@@ -37,6 +37,7 @@ static const struct ctl_command commands[] = {
 	{"configdrive", "UUID|FILE.json OUT [--format iso|vfat]", "write the instance's config drive (config-2) image", cmd_configdrive},
 	{"stats", "[-j] [UUID]", "XDP and responder counters", cmd_stats},
 	{"status", "[-j]", "data path, attached interfaces, responder sockets, config", cmd_status},
+	{"why", "PORT|MAC|UUID [-j] [-w MS]", "walk one guest's chain (interface, program, binding, definition, sockets, counters) and name the first broken link", cmd_why},
 	{"features", "[-j]", "kernel features mdr needs, probed now (exit 1: one is missing)", cmd_features},
 	{"config", "[--policy-unknown pass|drop] [--policy-no-xsk pass|drop] [--meta-mac MAC]\n"
 		   "[--rate N] [--burst N] [--arp on|off] [--endpoint ADDR:PORT ...] [-j]",

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "pkt.h"
+#include "rspmetrics.h"
 #include "serve.h"
 #include "store.h"
 #include "tcp.h"
@@ -412,6 +413,7 @@ static void respond(struct rsp_conn *k, int error_status)
 	char head[HTTP_RESPONSE_HEAD_MAX];
 	const char *uuid = "-";
 	bool done = false;
+	uint64_t t0 = rsp_metrics_clock();
 	int r;
 
 	if (error_status) {
@@ -496,6 +498,7 @@ static void respond(struct rsp_conn *k, int error_status)
 	if (!r && body_len)
 		r = out_write(k, body, body_len, resp.ip_ttl);
 	count_status(a, id, resp.status, head_len + body_len);
+	rsp_metrics_service(t0);
 	if (resp.token_issued) {
 		struct rsp_ctr *c = ctr_of(a, id);
 		if (c)
