@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "log.h"
 
@@ -355,4 +356,30 @@ int mdr_config_write(const struct mdr_maps *m, const struct mdr_config *c)
 	__u32 k = 0;
 
 	return bpf_map_update_elem(m->config, &k, c, BPF_ANY) ? -errno : 0;
+}
+
+int mdr_xdp_counters_read(int fd, const void *key, struct mdr_xdp_counters *sum)
+{
+	enum { N = sizeof(*sum) / sizeof(__u64) };
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *v, *out = (__u64 *)sum;
+
+	_Static_assert(N * sizeof(__u64) == sizeof(*sum), "counters are all __u64");
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu * N, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, v)) {
+		int e = -errno;
+
+		free(v);
+		return e;
+	}
+	for (int c = 0; c < ncpu; c++)
+		for (int f = 0; f < N; f++)
+			out[f] += v[(size_t)c * N + f];
+	free(v);
+	return 0;
 }

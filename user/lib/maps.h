@@ -89,6 +89,10 @@ void mdr_endpoint_format(const struct mdr_endpoint *ep, char *buf, size_t len);
 const char *mdr_policy_name(unsigned policy);
 
 /* Read / write mdr_config[0]. 0 or -errno. */
+/* Sum one per-CPU struct mdr_xdp_counters entry (mdr_stats key 0, or an
+ * mdr_istats instance id) over every possible CPU. 0 or -errno. */
+int mdr_xdp_counters_read(int fd, const void *key, struct mdr_xdp_counters *sum);
+
 int mdr_config_read(const struct mdr_maps *m, struct mdr_config *c);
 int mdr_config_write(const struct mdr_maps *m, const struct mdr_config *c);
 

@@ -37,32 +37,6 @@ static const struct counter_field resp_fields[] = {
 _Static_assert(N_XDP * 8 == sizeof(struct mdr_xdp_counters), "every XDP counter named");
 _Static_assert(N_RESP * 8 == sizeof(struct mdr_resp_counters), "every responder counter named");
 
-/* Sum a per-CPU mdr_xdp_counters value over every possible CPU. */
-static int read_percpu(int fd, const void *key, struct mdr_xdp_counters *sum)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct mdr_xdp_counters *v;
-
-	memset(sum, 0, sizeof(*sum));
-	if (ncpu <= 0)
-		return -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v)); /* 104 bytes: already 8-aligned */
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, key, v)) {
-		int e = -errno;
-
-		free(v);
-		return e;
-	}
-	for (int c = 0; c < ncpu; c++)
-		for (size_t f = 0; f < N_XDP; f++)
-			*(__u64 *)((char *)sum + xdp_fields[f].off) +=
-				*(const __u64 *)((const char *)&v[c] + xdp_fields[f].off);
-	free(v);
-	return 0;
-}
-
 static json_t *counters_json(const void *c, const struct counter_field *f, size_t n)
 {
 	json_t *o = json_object();
@@ -109,7 +83,7 @@ int cmd_stats(int argc, char **argv)
 		if (mdr_store_get(&ctl_maps, argv[1], 0, 0, &id, &rec, NULL, err, sizeof(err)))
 			return ctl_fail("%s", err);
 		/* Absent entries: nothing counted yet. */
-		if ((r = read_percpu(ctl_maps.istats, &id, &x)) && r != -ENOENT)
+		if ((r = mdr_xdp_counters_read(ctl_maps.istats, &id, &x)) && r != -ENOENT)
 			return ctl_fail("reading %s: %s", MDR_MAP_ISTATS, strerror(-r));
 		bpf_map_lookup_elem(ctl_maps.rstats, &id, &rs);
 		if (json)
@@ -123,7 +97,7 @@ int cmd_stats(int argc, char **argv)
 		counters_text("responder", &rs, resp_fields, N_RESP);
 		return CTL_OK;
 	}
-	if ((r = read_percpu(ctl_maps.stats, &key, &x)))
+	if ((r = mdr_xdp_counters_read(ctl_maps.stats, &key, &x)))
 		return ctl_fail("reading %s: %s", MDR_MAP_STATS, strerror(-r));
 	/* Responder totals: the sum over instances (key 0 = no instance). */
 	while (bpf_map_get_next_key(ctl_maps.rstats, prev, &next) == 0) {
