@@ -1,13 +1,16 @@
 #!/bin/sh
 # Idempotent installer of the Debian packages mdr needs to build, test,
 # demo and benchmark. Installs only what is missing; safe to run repeatedly.
+# qemu-system-x86, linux-image-amd64 (its kernel and modules go into the
+# test VMs' image, tools/vm/build-image.sh; the host does not boot it),
+# busybox-static, cpio, kmod and libc6-dev (static glibc): the real-VM suite.
 set -eu
 
 PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 bpftool xdp-tools iproute2 libjansson-dev libmnl-dev libssl-dev libcmocka-dev
 curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore
 iperf3 gnuplot-nox util-linux procps libclang-rt-14-dev ethtool
-systemd"
+systemd qemu-system-x86 linux-image-amd64 busybox-static cpio kmod libc6-dev"
 
 missing=""
 for p in $PKGS; do
