@@ -59,7 +59,7 @@ def summary(log, vm, ip, port):
     print(f"    instance   {c.bodies.get('iid', '?')}   (EC2 instance-id with an IMDSv2 token: {st('iid')})")
     print(f"    user data  {c.text.get('ud1', '(none)')}   ({st('ud1')})")
     print(f"    IPv6 LL    [fe80::a9fe:a9fe] uuid {c.fields.get(('ll', 'uuid'), '?')}   ({st('ll')})")
-    print(f"    no token   {st('notoken')}; password POST {st('pwpost')}, read back {c.bodies.get('pwget', '?')!r}")
+    print(f"    no token   instance-id without a token: {st('notoken')}; password POST {st('pwpost')}, read back {c.bodies.get('pwget', '?')!r}")
     print(f"    boot       init at {info('uptime-start')} s, done at {info('uptime-done')} s of guest time"
           + ("" if c.done else "  (did not finish)"))
 

@@ -100,7 +100,7 @@ jfield meta uuid
 jfield meta hostname
 i=1
 while [ $i -le "$P_ud" ]; do req "ud$i" -H "$T" $M/openstack/latest/user_data; i=$((i + 1)); done
-[ -s /tmp/body.ud1 ] && echo "MDR-TEXT ud1 $(head -n 1 /tmp/body.ud1 | head -c 80 | tr -cd '[:print:]')"
+[ -s /tmp/body.ud1 ] && echo "MDR-TEXT ud1 $(head -n 1 /tmp/body.ud1 | head -c 80 | tr -cd ' -~')"
 req ll -H "$T" "http://[fe80::a9fe:a9fe%$IF]/openstack/latest/meta_data.json"
 jfield ll uuid
 req notoken $M/latest/meta-data/instance-id
