@@ -31,9 +31,9 @@ endif
 .SUFFIXES:
 .DEFAULT_GOAL := all
 
-WARN    := -Wall -Wextra -Werror
+WARN    := -Wall -Wextra -Wshadow -Werror
 CSTD    := -std=gnu11
-LIBS_PC := libbpf libxdp jansson libmnl libcrypto
+LIBS_PC := libbpf libxdp jansson libmnl libcrypto libisofs-1
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz
 CFLAGS  ?= -O2 -g
@@ -116,10 +116,19 @@ $(BUILD)/tests/bpf_%: tests/bpf/%.c $(LIBMDR) $(SKELS) $(BPF_OBJS) $(TEST_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(LIBMDR) -o $@ $(LDLIBS) -lcmocka
 
+# ---- fault injectors (LD_PRELOAD shims used by the e2e fault suite) --------
+FAULT_SRCS := $(wildcard tests/fault/*.c)
+FAULT_LIBS := $(patsubst tests/fault/%.c,$(BUILD)/tests/fault_%.so,$(FAULT_SRCS))
+$(BUILD)/tests/fault_%.so: tests/fault/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
+
 # ---- fuzzers (libFuzzer; built by `make fuzz`, run briefly by the suite) ---
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c user/lib/loader.c user/lib/rtnl.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c user/lib/loader.c user/lib/rtnl.c user/lib/kfeat.c \
+	user/lib/cdimage.c,$(LIB_SRCS))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
@@ -128,7 +137,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 
 # ---- top-level targets ------------------------------------------------------
 ALL := $(BPF_OBJS) $(SKELS) $(LIBMDR) $(addprefix $(BUILD)/,$(PROGS)) $(TOOL_BINS) \
-	$(UNIT_BINS) $(BPFT_BINS)
+	$(UNIT_BINS) $(BPFT_BINS) $(FAULT_LIBS)
 
 all: $(ALL)
 

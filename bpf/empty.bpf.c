@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The empty XDP_PASS program: the baseline for pass-through cost benchmarks. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_common.h - includes, protocol constants and small types shared by the
  * headers of the XDP classifier (one concern per header: parsing, endpoints,
@@ -39,7 +39,7 @@
 /* Extension headers walked for a metadata destination: a legitimate request
  * carries none; four covers HBH + dest opts + routing + dest opts. */
 #define MDR_MAX_IPV6_EXT 4
-/* Offsets in struct mdr_xdp_meta are one byte: deeper headers are refused. */
+/* Offsets in struct mdr_tag_hdr are one byte: deeper headers are refused. */
 #define MDR_MAX_L4_OFF 255
 
 /* Neighbour Discovery (RFC 4861). */

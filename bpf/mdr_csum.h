@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_csum.h - Internet checksum (RFC 1071) helpers. Words are summed as
  * loaded from memory (network order); the one's-complement sum is byte-order

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_endpoint.h - the runtime configuration and the metadata endpoint set.
  * With n_endpoints == 0 (never configured) the built-in defaults apply:

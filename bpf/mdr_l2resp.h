@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_l2resp.h - the ARP and Neighbour Discovery responder: a request for a
  * metadata address from a known instance is turned into the reply in place

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_parse.h - bounds-checked header parsing. The L2 step runs on every
  * frame and does only what classification needs; the strict IPv4/IPv6/TCP

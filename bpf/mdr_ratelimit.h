@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_ratelimit.h - per-instance token bucket in packets per second with a
  * burst. State lives in mdr_rl (created on first use, full minus this
@@ -32,11 +32,18 @@ static __always_inline int mdr_rl_allow(__u32 id, const struct mdr_limits *lim,
 
 		nb.tokens_ns = cap - MDR_NS_PER_TOKEN;
 		nb.last_ns = now;
-		if (!bpf_map_update_elem(&mdr_rl, &id, &nb, BPF_NOEXIST))
+		if (!bpf_map_update_elem(&mdr_rl, &id, &nb, BPF_NOEXIST)) {
+			/* The instance may have been deleted since its limits were
+			 * looked up (the store deletes mdr_limits, then mdr_rl): if
+			 * its limits are gone now, take the new bucket back, else
+			 * the store's delete comes after our insert and removes it. */
+			if (!bpf_map_lookup_elem(&mdr_limits, &id))
+				bpf_map_delete_elem(&mdr_rl, &id);
 			return 1;
+		}
 		b = bpf_map_lookup_elem(&mdr_rl, &id);
 		if (!b)
-			return 1; /* map full (stale instances): fail open, never block a guest */
+			return 1; /* map full: fail open (docs/security.md "Rate limiter") */
 	}
 
 	bpf_spin_lock(&b->lock);

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_stats.h - per-CPU outcome counters: global (mdr_stats[0]) and per
  * known instance (mdr_istats, created on first use). Every frame adds one

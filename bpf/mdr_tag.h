@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_tag.h - which instance sent a frame addressed to the metadata service.
  * The ingress port binding wins (its VLAN and, if asked, its MAC must match:

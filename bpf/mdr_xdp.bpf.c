@@ -1,9 +1,9 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mdr_xdp - the XDP classifier in front of every guest port.
  *
  *   ARP/NS for a metadata address from a known instance  -> reply, XDP_TX
- *   TCP to a metadata endpoint from a known instance      -> meta + XSK redirect
+ *   TCP to a metadata endpoint from a known instance      -> tag header + XSK redirect
  *   anything else                                          -> XDP_PASS, early
  *
  * It runs on every frame a guest sends, so the pass-through path reads only
@@ -22,22 +22,37 @@
 #include "mdr_l2resp.h"
 
 /*
- * Make the metadata area exactly one struct mdr_xdp_meta. At XDP entry it is
- * empty, so this is adjust_meta(-sizeof(meta)); measuring what is already
- * there keeps it right when a program before us (a libxdp dispatcher chain)
- * or a repeated BPF_PROG_TEST_RUN already reserved some.
+ * The tag travels in a header prepended to the frame (bpf_xdp_adjust_head),
+ * not in the XDP metadata area: every XDP-capable kernel and driver keeps
+ * XDP_PACKET_HEADROOM in front of the frame, in native and generic mode,
+ * while the metadata area is optional (refused by some kernels' verifiers,
+ * missing in many NIC drivers). AF_XDP copies the frame from `data`, so the
+ * header lands at the start of the descriptor, written for this very frame.
+ * Returns the header, or NULL when the headroom could not be taken (the
+ * frame is then unchanged).
  */
-static __always_inline int mdr_meta_reserve(struct xdp_md *ctx)
+static __always_inline struct mdr_tag_hdr *mdr_tag_push(struct xdp_md *ctx)
 {
-	long have = (long)ctx->data - (long)ctx->data_meta;
+	struct mdr_tag_hdr *h;
 
-	return bpf_xdp_adjust_meta(ctx, (int)(have - (long)sizeof(struct mdr_xdp_meta)));
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(*h)))
+		return NULL;
+	h = (void *)(long)ctx->data;
+	if ((void *)(h + 1) > (void *)(long)ctx->data_end)
+		return NULL; /* cannot happen: the frame only grew */
+	return h;
+}
+
+/* Take the header off again: the frame leaves exactly as the guest sent it. */
+static __always_inline void mdr_tag_pop(struct xdp_md *ctx)
+{
+	bpf_xdp_adjust_head(ctx, (int)sizeof(struct mdr_tag_hdr));
 }
 
 /*
  * A valid TCP segment for a metadata endpoint: tag it, rate-limit it, and
- * hand it to the responder socket of this (interface, queue) with the
- * metadata in front.
+ * hand it to the responder socket of this (interface, queue) with the tag
+ * header in front.
  */
 static __always_inline int mdr_serve_tcp(struct xdp_md *ctx, void *data, const struct mdr_l2 *l2,
 					 const struct mdr_config *cfg, const struct mdr_l4 *l4,
@@ -45,11 +60,11 @@ static __always_inline int mdr_serve_tcp(struct xdp_md *ctx, void *data, const s
 {
 	struct mdr_cnt cnt = { .g = mdr_stats_global() };
 	struct mdr_xsk_key xk;
-	struct mdr_xdp_meta *m;
+	struct mdr_tag_hdr *h;
 	struct mdr_tag t;
-	__u32 *slot;
-	__u64 fb;
-	int who, verdict;
+	__u32 *slot, xsk;
+	__u16 frame_len;
+	int who;
 
 	who = mdr_identify(ctx, data, l2, &t, &cnt);
 	MDR_COUNT(&cnt, matched);
@@ -69,32 +84,36 @@ static __always_inline int mdr_serve_tcp(struct xdp_md *ctx, void *data, const s
 	xk.ifindex = ctx->ingress_ifindex;
 	xk.queue = ctx->rx_queue_index;
 	slot = bpf_map_lookup_elem(&mdr_xsk_slot, &xk);
-	if (!slot || mdr_meta_reserve(ctx)) {
+	if (!slot) {
 		MDR_COUNT(&cnt, no_xsk);
 		return mdr_fallback(cfg->no_xsk_policy, &cnt);
 	}
-	data = (void *)(long)ctx->data;
-	m = (void *)(long)ctx->data_meta;
-	if ((void *)(m + 1) > data) {
+	xsk = *slot;
+	frame_len = (__u16)((long)ctx->data_end - (long)ctx->data);
+	h = mdr_tag_push(ctx);
+	if (!h) {
 		MDR_COUNT(&cnt, no_xsk);
 		return mdr_fallback(cfg->no_xsk_policy, &cnt);
 	}
-	m->instance_id = t.instance_id;
-	m->ifindex = ctx->ingress_ifindex;
-	m->vlan_outer = l2->vid_outer;
-	m->vlan_inner = l2->vid_inner;
-	m->tagged_by = t.by;
-	m->l3_off = l2->l3_off;
-	m->l4_off = l4->l4_off;
-	m->flags = flags;
-	m->magic = MDR_META_MAGIC;
+	h->magic = MDR_TAG_MAGIC;
+	h->instance_id = t.instance_id;
+	h->ifindex = ctx->ingress_ifindex;
+	h->vlan_outer = l2->vid_outer;
+	h->vlan_inner = l2->vid_inner;
+	h->frame_len = frame_len;
+	h->tagged_by = t.by;
+	h->l3_off = l2->l3_off;
+	h->l4_off = l4->l4_off;
+	h->flags = flags;
+	h->pad = 0;
 
-	fb = cfg->no_xsk_policy == MDR_POLICY_DROP ? XDP_DROP : XDP_PASS;
-	verdict = bpf_redirect_map(&mdr_xsks, *slot, fb);
-	if (verdict == XDP_REDIRECT) {
+	/* XDP_DROP stands for "no socket in that slot": the verdict we return
+	 * then is the policy's, on the frame with its header taken off. */
+	if (bpf_redirect_map(&mdr_xsks, xsk, XDP_DROP) == XDP_REDIRECT) {
 		MDR_COUNT(&cnt, redirected);
-		return verdict;
+		return XDP_REDIRECT;
 	}
+	mdr_tag_pop(ctx);
 	MDR_COUNT(&cnt, no_xsk); /* slot registered, socket gone */
 	return mdr_fallback(cfg->no_xsk_policy, &cnt);
 }
@@ -176,7 +195,7 @@ static __always_inline int mdr_ipv6(struct xdp_md *ctx, void *data, void *data_e
 	st = mdr_check_tcp_doff(tcp, &l4);
 	if (st != MDR_L4_OK)
 		return mdr_refuse(st);
-	return mdr_serve_tcp(ctx, data, l2, cfg, &l4, MDR_META_F_IPV6);
+	return mdr_serve_tcp(ctx, data, l2, cfg, &l4, MDR_TAG_F_IPV6);
 }
 
 SEC("xdp")

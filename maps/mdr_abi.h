@@ -49,10 +49,9 @@
 #define MDR_DEFAULT_BURST 256u
 /* Default metadata MAC (locally administered unicast) answering ARP/ND. */
 #define MDR_DEFAULT_META_MAC {0x02, 0xa9, 0xfe, 0xa9, 0xfe, 0xfe}
-/* bpf_xdp_adjust_meta accepts at most 32 bytes, in 4-byte units. */
-#define MDR_XDP_META_MAX 32
-/* Marks a valid mdr_xdp_meta in front of a frame in the UMEM. */
-#define MDR_META_MAGIC 0x4d445231u /* "MDR1" */
+/* First word of struct mdr_tag_hdr: says the descriptor starts with a tag
+ * header of this layout ("MDR2"; "MDR1" was the metadata-area layout). */
+#define MDR_TAG_MAGIC 0x4d445232u
 
 /* ------------------------------------------------------------------ */
 /* Content blob store (user space only; see maps/README.md)            */
@@ -131,8 +130,8 @@ enum mdr_iface_mode {
 /* mdr_config.flags */
 #define MDR_CFG_F_NO_ARP (1u << 0) /* do not answer ARP/ND in XDP */
 
-/* mdr_xdp_meta.flags */
-#define MDR_META_F_IPV6 (1u << 0)
+/* mdr_tag_hdr.flags */
+#define MDR_TAG_F_IPV6 (1u << 0)
 
 /* ------------------------------------------------------------------ */
 /* Map values                                                          */
@@ -238,18 +237,21 @@ struct mdr_token_keys {
 	__u8 prev[MDR_TOKEN_KEY_SIZE];
 };
 
-/* Metadata written in front of a redirected frame (bpf_xdp_adjust_meta).
- * The responder reads it at (frame - sizeof(struct mdr_xdp_meta)). */
-struct mdr_xdp_meta {
+/* The tag header XDP prepends (bpf_xdp_adjust_head) to a frame it
+ * redirects to the responder; the responder finds it at the start of the
+ * AF_XDP descriptor, the guest's frame right after it. Host byte order. */
+struct mdr_tag_hdr {
+	__u32 magic;       /* MDR_TAG_MAGIC */
 	__u32 instance_id;
 	__u32 ifindex;     /* ingress ifindex */
 	__u16 vlan_outer;  /* VID of the outer tag, 0 = none */
 	__u16 vlan_inner;  /* VID of the inner tag (QinQ), 0 = none */
+	__u16 frame_len;   /* length of the guest's frame that follows */
 	__u8 tagged_by;    /* enum mdr_tagged_by */
 	__u8 l3_off;       /* offset of the IP header in the frame */
 	__u8 l4_off;       /* offset of the TCP header in the frame */
-	__u8 flags;        /* MDR_META_F_* */
-	__u32 magic;       /* MDR_META_MAGIC */
+	__u8 flags;        /* MDR_TAG_F_* */
+	__u16 pad;         /* zero */
 };
 
 /* ------------------------------------------------------------------ */
@@ -334,9 +336,9 @@ _Static_assert(sizeof(struct mdr_xsk_key) == 8, "mdr_xsk_key ABI");
 _Static_assert(sizeof(struct mdr_iface) == 32, "mdr_iface ABI");
 _Static_assert(sizeof(struct mdr_password) == 4 + MDR_PASSWORD_MAX, "mdr_password ABI");
 _Static_assert(sizeof(struct mdr_token_keys) == 8 + 2 * MDR_TOKEN_KEY_SIZE, "mdr_token_keys ABI");
-_Static_assert(sizeof(struct mdr_xdp_meta) == 20, "mdr_xdp_meta ABI");
-_Static_assert(sizeof(struct mdr_xdp_meta) <= MDR_XDP_META_MAX, "meta fits adjust_meta");
-_Static_assert(sizeof(struct mdr_xdp_meta) % 4 == 0, "meta is 4-byte units");
+_Static_assert(sizeof(struct mdr_tag_hdr) == 24, "mdr_tag_hdr ABI");
+/* Small beside XDP_PACKET_HEADROOM (256), which every driver keeps. */
+_Static_assert(sizeof(struct mdr_tag_hdr) <= 64, "tag header fits the headroom");
 _Static_assert(sizeof(struct mdr_xdp_counters) == 13 * 8, "mdr_xdp_counters ABI");
 _Static_assert(sizeof(struct mdr_resp_counters) == 20 * 8, "mdr_resp_counters ABI");
 

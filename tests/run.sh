@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Runs every test suite of mdr and prints one summary line:
 #   N passed, N failed
 # Each suite speaks TAP ("ok N - name" / "not ok N - name"). A suite that

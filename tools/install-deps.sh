@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Idempotent installer of the Debian packages mdr needs to build, test,
 # demo and benchmark. Installs only what is missing; safe to run repeatedly.
 # qemu-system-x86, linux-image-amd64 (its kernel and modules go into the
@@ -10,7 +11,8 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 bpftool xdp-tools iproute2 libjansson-dev libmnl-dev libssl-dev libcmocka-dev
 curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore
 iperf3 gnuplot-nox util-linux procps libclang-rt-14-dev ethtool
-systemd qemu-system-x86 linux-image-amd64 busybox-static cpio kmod libc6-dev"
+systemd libnftables-dev nftables libisofs-dev xorriso genisoimage mtools dosfstools
+python3-nova qemu-system-x86 linux-image-amd64 busybox-static cpio kmod libc6-dev"
 
 missing=""
 for p in $PKGS; do
@@ -22,7 +24,15 @@ done
 if [ -n "$missing" ]; then
 	echo "install-deps: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
+	# Another apt (a parallel build, unattended upgrades) may hold the
+	# locks for a while: wait for them rather than fail.
+	apt() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+	tries=0
+	until apt update -qq; do
+		tries=$((tries + 1))
+		[ "$tries" -lt 60 ] || exit 1
+		sleep 5
+	done
 	# cloud-init and nginx would start services on a real host; we only need
 	# their code. policy-rc.d keeps services from starting during install.
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -30,7 +40,7 @@ if [ -n "$missing" ]; then
 		chmod +x /usr/sbin/policy-rc.d
 		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	apt install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 # bpffs: mdr pins its maps there (the default pin directory).

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * frame.h - small builders of test frames for the XDP suite. A frame is
  * described by a struct fspec (kind of packet plus knobs that corrupt it)

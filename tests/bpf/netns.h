@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * netns.h - a private network and mount namespace for BPF tests: the test
  * process unshares both, so its interfaces and its bpffs vanish with it.

@@ -50,6 +50,8 @@ check "mdrd runs the installed binary on /sys/fs/bpf/mdr and /etc/mdr/instances"
 check "mdrd attaches to OpenStack's tap* ports unless /etc/default/mdrd says otherwise" \
 	test "$(unit_val mdrd.service Environment)" = '"MDRD_OPTS=--iface tap*"'
 check "mdrd creates /etc/mdr/instances" test "$(unit_val mdrd.service ConfigurationDirectory)" = "mdr mdr/instances"
+check "/etc/mdr and its definitions are root-only (directories 0700, files 0600)" sh -c \
+	"[ '$(unit_val mdrd.service ConfigurationDirectoryMode)' = 0700 ] && [ '$(unit_val mdrd.service UMask)' = 0077 ]"
 check "SIGHUP reloads mdrd" test "$(unit_val mdrd.service ExecReload)" = "/bin/kill -HUP \$MAINPID"
 check "the responder runs after mdrd, on the same pin directory" sh -c \
 	"[ '$(unit_val mdr-responder.service After)' = mdrd.service ] &&

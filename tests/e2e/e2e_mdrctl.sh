@@ -180,16 +180,37 @@ check_eq "put/rm keep the user data" "$(get_body "$U1" /latest/user-data | head 
 write_defn "$D/two.json" "$U2" two
 sed -i 's/"port": "tap1"/"port": "tap2"/' "$D/two.json"
 check "a second instance on tap2 loads" mdrctl instance load "$D/two.json"
-check "bind --mac" mdrctl bind "$U2" --mac 52:54:00:aa:bb:cc --vlan 5
-check_eq "the MAC binding is in mdr_macs" \
+TAP2_IDX=$(in_hv ip -j link show dev tap2 | jpy "d[0]['ifindex']")
+check_eq "bind --mac of an instance with a port says it is pinned to that port" \
+	"$(mdrctl bind "$U2" --mac 52:54:00:aa:bb:cc --vlan 5)" "bound (pinned to port tap2)"
+check_eq "the MAC binding is in mdr_macs, trusted on tap2 only (issue 12 hole 8)" \
 	"$(mdrctl instance list -j | jpy "[(m['mac'], m['vlan'], m['ifindex']) for m in [i for i in d if i['uuid']=='$U2'][0]['bindings']['macs']]")" \
-	"[('52:54:00:aa:bb:cc', 5, 0)]"
+	"[('52:54:00:aa:bb:cc', 5, $TAP2_IDX)]"
 check "unbind --mac" mdrctl unbind "$U2" --mac 52:54:00:aa:bb:cc --vlan 5
 check_eq "the MAC binding is gone" "$(nentries mdr_macs)" 0
 must_fail "bind a port bound to another instance" "already bound to instance $U1" \
 	mdrctl bind "$U2" --port tap1
 check "bind --force takes the port" mdrctl bind "$U2" --port tap1 --force
 check "rebind tap1 to its instance" mdrctl bind "$U1" --port tap1 --force
+
+# ---- bind after a crashed put (issue 12 hole 8) ----------------------------------------------
+# A put that died after claiming a uuid leaves mdr_uuids naming an id whose
+# record is missing or is another uuid's: bind must not trust it.
+U8=00000000-0000-4000-8000-000000000008
+uuid_key_hex() { "$GUEST_PY" -c 'import sys; print(" ".join("%02x" % b for b in sys.argv[1].encode().ljust(40, b"\0")))' "$1"; }
+le32_hex() { "$GUEST_PY" -c 'import sys; print(" ".join("%02x" % b for b in int(sys.argv[1]).to_bytes(4, "little")))' "$1"; }
+bpftool map update pinned "$PIN/mdr_uuids" key hex $(uuid_key_hex "$U8") value hex $(le32_hex "$(inst_field "$U1" id)")
+must_fail "bind of a uuid whose claim points at another instance's record" "unknown instance" \
+	mdrctl bind "$U8" --port tap2
+must_fail "bind --mac of that uuid" "unknown instance" mdrctl bind "$U8" --mac 52:54:00:aa:bb:08
+bpftool map delete pinned "$PIN/mdr_uuids" key hex $(uuid_key_hex "$U8")
+# A MAC of an instance whose port is absent would be trusted on any port.
+printf '{"uuid": "%s", "binding": {"port": "nosuch8"}}' "$U8" >"$D/absent-port.json"
+check "an instance whose port is absent loads (--allow-missing-port)" \
+	mdrctl instance load --allow-missing-port "$D/absent-port.json"
+must_fail "bind --mac of an instance whose port is absent (never trusted on any port)" \
+	"nosuch8, which is not present" mdrctl bind "$U8" --mac 52:54:00:aa:bb:08
+check "delete it" mdrctl instance del "$U8"
 
 # ---- invalid input: clear message, non-zero exit, maps unchanged ---------------------------
 printf '{"uuid": "%s", "name": ' "$U1" >"$D/bad-json.json"

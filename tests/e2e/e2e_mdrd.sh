@@ -9,7 +9,8 @@
 # mode on a bridge, the metadata MAC as the bridge's local FDB entry (added
 # on attach, following meta-mac changes, removed on exit), SIGHUP, restart
 # with data intact, --xdp-mode generic (kernel view, a guest served),
-# --purge-on-exit.
+# --purge-on-exit; a FIFO or symbolic link named *.json neither hangs a
+# SIGHUP nor is followed.
 . "$(dirname "$0")/lib.sh"
 e2e_init mdrd
 
@@ -78,6 +79,26 @@ rate = 300
 EOF
 defn "$U1" one tap1 >"$INST_DIR/g1.json"
 defn "$U9" nine tap9 >"$INST_DIR/g9.json"
+
+# ---- kernel features: probed before anything is loaded -------------------------------------
+# A kernel without a helper the data path needs (rehearsed with the probe's
+# deny hook): one line naming it and its provider, exit status 3, nothing pinned.
+FEAT_LOG=$E2E_TMP/mdrd-feature.log
+in_hv env MDR_KFEAT_DENY=bpf_xdp_adjust_head "$BUILD_DIR/mdrd" --pin-dir "$PIN" --iface 'tap*' \
+	>"$FEAT_LOG" 2>&1
+check_eq "mdrd on a kernel without bpf_xdp_adjust_head exits with status 3" "$?" 3
+check_eq "one error line names the feature and what provides it" \
+	"$(grep -c 'error' "$FEAT_LOG") $(grep -c 'kernel feature missing: helper bpf_xdp_adjust_head (needs Linux 4.10)' "$FEAT_LOG")" "1 1"
+check_not "no bare 'Invalid argument'" grep -q 'Invalid argument' "$FEAT_LOG"
+check_eq "nothing was pinned" "$(ls "$PIN" | grep -c "^mdr")" 0
+in_hv env MDR_KFEAT_DENY=xskmap "$BUILD_DIR/mdrd" --probe >"$FEAT_LOG" 2>&1
+check_eq "mdrd --probe exits 3 when a required feature is missing" "$?" 3
+check "mdrd --probe prints the table with the missing map type" grep -q '^missing  map type xskmap .*CONFIG_XDP_SOCKETS' "$FEAT_LOG"
+probe_has() { in_hv "$BUILD_DIR/mdrd" --probe | grep -q "$1"; }
+check "mdrd --probe: the tagging helper is present on this kernel" probe_has '^ok  *helper bpf_xdp_adjust_head'
+check_eq "mdrctl features -j: usable, tag-header data path" \
+	"$(in_hv "$BUILD_DIR/mdrctl" features -j | jpy "(d['usable'], d['data_path'])")" "(True, 'tag-header')"
+
 start_mdrd --config "$CFG" || { dump_logs; e2e_done; }
 wait_for --timeout "$READY_WAIT_S" attached tap2 generic
 
@@ -91,6 +112,8 @@ check_eq "rx queues in use recorded (not the allocated count)" \
 	"$(ip netns exec "$HV" ls /sys/class/net/tap1/queues | grep -c '^rx-')"
 check_eq "the program is attached to tap1 (kernel view)" \
 	"$(in_hv ip -j -d link show dev tap1 | jpy "d[0].get('xdp', {}).get('prog', {}).get('name')")" "mdr_xdp"
+status_has() { mdrctl status | grep -q "$1"; }
+check "mdrctl status names the data path" status_has '^data path: tag header prepended by XDP (bpf_xdp_adjust_head)'
 check_eq "config file applied (policy-no-xsk, rate)" \
 	"$(mdrctl config -j | jpy "(d['policy_no_xsk'], d['default_rate_pps'])")" "('drop', 300)"
 check "an instance file present at start is loaded" has_instance "$U1"
@@ -185,6 +208,10 @@ if wait_for --timeout "$BURST_S" burst_all 0; then ok "the burst's interfaces le
 else not_ok "the burst's interfaces leave mdr_ifaces when removed" "still recorded: $(burst_count)"; fi
 
 # ---- SIGHUP ---------------------------------------------------------------------------------
+# A FIFO and a symbolic link named *.json (issue 12 hole 7): SIGHUP must
+# neither block on the FIFO (nobody ever writes it) nor follow the link.
+mkfifo "$INST_DIR/fifo.json"
+ln -s "$E2E_TMP/g2.good" "$INST_DIR/link.json"
 sed -i 's/^policy-no-xsk = drop/policy-no-xsk = pass/' "$CFG"
 echo "meta-mac = $META_MAC3" >>"$CFG"
 kill -HUP "$MDRD_PID"
@@ -192,6 +219,16 @@ config_pass() { [ "$(mdrctl config -j | jpy "d['policy_no_xsk']")" = pass ]; }
 within "SIGHUP re-reads the config file" config_pass
 within "a meta-mac changed in the config file moves the FDB entry on SIGHUP" \
 	fdb_moved br9 "$META_MAC2" "$META_MAC3"
+within "a FIFO named fifo.json is refused on SIGHUP, not waited on" \
+	log_has "fifo.json: cannot read: not a regular file (maps unchanged)"
+within "a symbolic link named link.json is not followed" \
+	log_has "link.json: cannot read: a symbolic link (not followed) (maps unchanged)"
+check "the link's instance is not created" no_instance "$U2"
+rm -f "$INST_DIR/fifo.json" "$INST_DIR/link.json"
+put_file g2.json "$(cat "$E2E_TMP/g2.good")"
+within "after the FIFO, mdrd still follows the directory" has_instance "$U2"
+rm -f "$INST_DIR/g2.json"
+within "and deletes again" no_instance "$U2"
 
 # ---- restart: nothing lost ---------------------------------------------------------------------
 mdrctl instance list -j >"$E2E_TMP/list.before"

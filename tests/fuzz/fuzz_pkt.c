@@ -27,6 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (size)
 		memcpy(copy, data, size);
+	/* the same bytes as an AF_XDP descriptor: the tag check reads only
+	 * inside it and accepts only what it promises */
+	{
+		struct mdr_tag_hdr t;
+
+		rc = pkt_tag_take(copy, size, size >= 12 ? (uint32_t)copy[8] | (uint32_t)copy[9] << 8 |
+						  (uint32_t)copy[10] << 16 | (uint32_t)copy[11] << 24 : 0, &t);
+		CHECK(rc <= 0 && rc >= PKT_TAG_RESERVED);
+		if (rc == PKT_TAG_OK)
+			CHECK(t.magic == MDR_TAG_MAGIC && t.frame_len + sizeof(t) == size && !t.pad);
+	}
 	rc = pkt_parse(copy, size, &v);
 	CHECK(rc <= 0 && rc >= PKT_ERR_ADDR);
 	if (rc != PKT_OK) {

@@ -10,13 +10,18 @@
  *  - every reply is 200/404/400 with a content type, a blob reference
  *    names an existing blob with its recorded length;
  *  - "PATH" and "PATH/" get the same answer (except password bodies,
- *    which the responder fills).
+ *    which the responder fills);
+ *  - the config drive (cdrive.c) of the final definition builds, every
+ *    ec2/<v>/meta-data.json on it is valid JSON.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "cdrive.h"
 #include "defn.h"
 #include "render.h"
 
@@ -98,6 +103,31 @@ static void check_roundtrips(const struct mdr_defn *d)
 	free(j);
 }
 
+/* A drive has no request address: the null local-ipv4 path too. */
+static void check_cdrive(const struct mdr_defn *d)
+{
+	const struct mdr_render_ctx dctx = {.random = fuzz_random};
+	struct mdr_cdrive c;
+	char err[256];
+
+	if (!d || mdr_cdrive_build(d, &dctx, &c, err, sizeof(err)))
+		return; /* no definition, or contents not attached (a stored doc) */
+	for (size_t i = 0; i < c.n; i++) {
+		size_t l = strlen(c.f[i].path);
+
+		if (c.f[i].len && !c.f[i].data)
+			abort();
+		if (l > 15 && !strcmp(c.f[i].path + l - 15, "/meta-data.json")) {
+			json_t *j = json_loadb(c.f[i].data, c.f[i].len, JSON_ALLOW_NUL, NULL);
+
+			if (!json_is_object(j))
+				abort();
+			json_decref(j);
+		}
+	}
+	mdr_cdrive_free(&c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nul = memchr(data, 0, size);
@@ -143,6 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	free(req);
+	check_cdrive(d);
 	mdr_defn_free(d);
 	return 0;
 }

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Runs one libFuzzer target for a bounded time from its seed corpus and
 # reports it as one TAP test.
 # Usage: run-one.sh FUZZER CORPUS_DIR

@@ -236,6 +236,81 @@ static void test_build_checksums_verify(void **state)
 
 /* ---- parsing ------------------------------------------------------------- */
 
+/* ---- the tag header XDP prepends ---- */
+
+/* A descriptor as XDP hands it over: tag header, then REF_V4_SYNACK. */
+static size_t tagged_desc(uint8_t *out, uint32_t instance, uint32_t ifindex)
+{
+	struct mdr_tag_hdr h = {
+		.magic = MDR_TAG_MAGIC, .instance_id = instance, .ifindex = ifindex,
+		.frame_len = sizeof(REF_V4_SYNACK), .tagged_by = MDR_TAG_PORT,
+		.l3_off = 14, .l4_off = 34,
+	};
+
+	memcpy(out, &h, sizeof(h));
+	memcpy(out + sizeof(h), REF_V4_SYNACK, sizeof(REF_V4_SYNACK));
+	return sizeof(h) + sizeof(REF_V4_SYNACK);
+}
+
+static void test_tag_take_valid(void **state)
+{
+	uint8_t d[256];
+	size_t n = tagged_desc(d, 7, 42);
+	struct mdr_tag_hdr t;
+
+	(void)state;
+	assert_int_equal(pkt_tag_take(d, n, 42, &t), PKT_TAG_OK);
+	assert_int_equal(t.instance_id, 7);
+	assert_int_equal(t.frame_len, sizeof(REF_V4_SYNACK));
+	assert_string_equal(pkt_tag_strerror(PKT_TAG_OK), "ok");
+}
+
+static void test_tag_take_refusals(void **state)
+{
+	uint8_t d[256];
+	size_t n = tagged_desc(d, 7, 42);
+	struct mdr_tag_hdr t, *h = (void *)d;
+
+	(void)state;
+	/* too short for a header and an Ethernet header, at every length */
+	for (size_t len = 0; len < sizeof(t) + 14; len++)
+		assert_int_equal(pkt_tag_take(d, len, 42, &t), PKT_TAG_SHORT);
+	/* a frame cut short or padded: the length XDP saw must match */
+	assert_int_equal(pkt_tag_take(d, n - 1, 42, &t), PKT_TAG_LEN);
+	assert_int_equal(pkt_tag_take(d, n + 1, 42, &t), PKT_TAG_LEN);
+	/* tagged on another interface than the socket's */
+	assert_int_equal(pkt_tag_take(d, n, 43, &t), PKT_TAG_IFINDEX);
+	h->pad = 1;
+	assert_int_equal(pkt_tag_take(d, n, 42, &t), PKT_TAG_RESERVED);
+	h->pad = 0;
+	h->flags = 0x80;
+	assert_int_equal(pkt_tag_take(d, n, 42, &t), PKT_TAG_RESERVED);
+	h->flags = 0;
+	h->magic = 0x4d445231u; /* the old metadata layout's "MDR1" */
+	assert_int_equal(pkt_tag_take(d, n, 42, &t), PKT_TAG_MAGIC);
+	for (int e = PKT_TAG_RESERVED; e < 0; e++)
+		assert_string_not_equal(pkt_tag_strerror(e), "unknown tag error");
+}
+
+/* A guest frame with no header in front (what a descriptor would hold if
+ * anything but our XDP program filled it) is refused whatever lies in the
+ * chunk before it: a chunk whose earlier bytes hold a forged header, as a
+ * reply body the guest chose could leave them, does not make it a tag. */
+static void test_tag_take_ignores_bytes_before_the_descriptor(void **state)
+{
+	uint8_t chunk[512];
+	size_t n = tagged_desc(chunk, 1, 42); /* forged: instance 1, in front */
+	const uint8_t *desc = chunk + sizeof(struct mdr_tag_hdr);
+	struct mdr_tag_hdr t;
+
+	(void)state;
+	assert_int_equal(pkt_tag_take(desc, n - sizeof(t), 42, &t), PKT_TAG_MAGIC);
+	/* and a guest that sends the magic as its destination MAC still has
+	 * the length, interface and padding to match: here the length fails */
+	memcpy(chunk + 64, &(uint32_t){MDR_TAG_MAGIC}, 4);
+	assert_int_not_equal(pkt_tag_take(chunk + 64, 60, 42, &t), PKT_TAG_OK);
+}
+
 static void test_parse_v4_fields(void **state)
 {
 	uint8_t f[128];
@@ -684,6 +759,9 @@ int main(void)
 		cmocka_unit_test(test_build_v6_vlan_matches_reference),
 		cmocka_unit_test(test_build_default_ttl_and_cap),
 		cmocka_unit_test(test_build_checksums_verify),
+		cmocka_unit_test(test_tag_take_valid),
+		cmocka_unit_test(test_tag_take_refusals),
+		cmocka_unit_test(test_tag_take_ignores_bytes_before_the_descriptor),
 		cmocka_unit_test(test_parse_v4_fields),
 		cmocka_unit_test(test_parse_v6_fields),
 		cmocka_unit_test(test_parse_reference_frames),

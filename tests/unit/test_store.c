@@ -651,6 +651,108 @@ static void test_forget_ifindex_drops_port_and_pinned_macs(void **state)
 	clear_all();
 }
 
+/* Hole 2 (issue 12): a MAC pinned to a port that is absent is never written
+ * as "any port" (ifindex 0): it stays pending, and a binding of that MAC
+ * left from before goes. */
+static void test_deferred_port_with_mac_writes_no_mac_binding(void **state)
+{
+	struct mdr_mac_key mk = { .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } };
+	struct mdr_store_result res;
+	struct mdr_mac_binding mb;
+	struct mdr_defn *d;
+	int pending = 0;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"nosuchif9\","
+		 "\"mac\":\"52:54:00:12:34:56\"}}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, MDR_STORE_F_DEFER_PORT, &res, err, sizeof(err)), 0);
+	assert_true(res.port_pending);
+	if (bpf_map_lookup_elem(M.macs, &mk, &mb) == 0)
+		fail_msg("MAC binding written with ifindex %u while its port is absent", mb.ifindex);
+	assert_int_equal(count(M.ports) + count(M.macs), 0);
+	/* an unpinned binding of that MAC (made before) goes on the next put */
+	assert_int_equal(mdr_store_bind_mac(&M, res.id, mk.mac, 0, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_put(&M, d, MDR_STORE_F_DEFER_PORT, &res, err, sizeof(err)), 0);
+	assert_int_equal(count(M.macs), 0);
+	/* and when mdrd re-applies the bindings while the port is still absent */
+	assert_int_equal(mdr_store_bind_mac(&M, res.id, mk.mac, 0, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_apply_bindings(&M, res.id, d, &pending, err, sizeof(err)), 0);
+	assert_true(pending);
+	assert_int_equal(count(M.macs), 0);
+	mdr_defn_free(d);
+	clear_all();
+}
+
+/* Hole 8 (issue 12): a uuid claim whose put died (no record, or the record
+ * of another uuid) names no instance. */
+static void test_lookup_ignores_a_claim_without_its_record(void **state)
+{
+	struct mdr_instance other = { .uuid = UUID_B, .gen = 1 };
+	struct mdr_uuid_key k = { .uuid = UUID_A };
+	uint32_t id = 4242, got = 0;
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(bpf_map_update_elem(M.uuids, &k, &id, BPF_ANY), 0);
+	assert_int_equal(mdr_store_lookup(&M, UUID_A, &got), -ENOENT);
+	assert_int_equal(bpf_map_update_elem(M.inst, &id, &other, BPF_ANY), 0);
+	assert_int_equal(mdr_store_lookup(&M, UUID_A, &got), -ENOENT);
+	bpf_map_delete_elem(M.inst, &id);
+	bpf_map_delete_elem(M.uuids, &k);
+}
+
+/* Hole 8 (issue 12): the port a MAC bound by hand is pinned to. */
+static void test_mac_port_of_an_instance(void **state)
+{
+	struct mdr_store_result res;
+	struct mdr_defn *d;
+	uint32_t ifindex = 99;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"lo\"}}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_mac_port(&M, res.id, &ifindex, err, sizeof(err)), 0);
+	assert_int_equal(ifindex, 1); /* lo */
+	mdr_defn_free(d);
+	d = defn("{\"uuid\":\"%s\",\"binding\":{\"port\":\"nosuchif9\"}}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, MDR_STORE_F_DEFER_PORT, &res, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_mac_port(&M, res.id, &ifindex, err, sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "nosuchif9"));
+	mdr_defn_free(d);
+	d = defn("{\"uuid\":\"%s\"}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_mac_port(&M, res.id, &ifindex, err, sizeof(err)), 0);
+	assert_int_equal(ifindex, 0); /* no port: bridge-device mode */
+	assert_int_equal(mdr_store_bind_port(&M, res.id, 1, NULL, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_mac_port(&M, res.id, &ifindex, err, sizeof(err)), 0);
+	assert_int_equal(ifindex, 1); /* the port bound by hand */
+	mdr_defn_free(d);
+	clear_all();
+}
+
+/* Hole 6 (issue 12): buckets of instances without limits are swept. */
+static void test_sweep_removes_buckets_without_limits(void **state)
+{
+	struct mdr_store_result res;
+	uint64_t bucket = 7;
+	uint32_t stale = 4243;
+	struct mdr_defn *d;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\"}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(bpf_map_update_elem(M.rl, &res.id, &bucket, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(M.rl, &stale, &bucket, BPF_ANY), 0);
+	assert_int_equal(mdr_store_sweep_buckets(&M), 1);
+	assert_int_equal(count(M.rl), 1);
+	assert_int_equal(bpf_map_lookup_elem(M.rl, &res.id, &bucket), 0);
+	assert_int_equal(mdr_store_delete(&M, UUID_A, err, sizeof(err)), 0);
+	assert_int_equal(count(M.rl), 0);
+	mdr_defn_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -680,6 +782,10 @@ int main(void)
 		cmocka_unit_test(test_get_by_id_and_unknown),
 		cmocka_unit_test(test_id_collision_probes_next),
 		cmocka_unit_test(test_forget_ifindex_drops_port_and_pinned_macs),
+		cmocka_unit_test(test_deferred_port_with_mac_writes_no_mac_binding),
+		cmocka_unit_test(test_lookup_ignores_a_claim_without_its_record),
+		cmocka_unit_test(test_mac_port_of_an_instance),
+		cmocka_unit_test(test_sweep_removes_buckets_without_limits),
 	};
 	int fails = cmocka_run_group_tests_name("store_pure", pure, NULL, NULL);
 

@@ -29,7 +29,7 @@ MAX_PATHS = 2000  # a crawl of one instance is ~100 paths; bounds a loop in a ba
 
 
 def synthetic_tree(user_data_len):
-    """A nova-shaped tree for one instance (see shared metadata-api.md)."""
+    """A nova-shaped tree for one instance (the tree docs/instance-definition.md describes)."""
     uuid = "d6a1b1b0-3c1e-4a8e-9d5e-0b2a5c1f0001"
     ud = (b"#cloud-config\n# bench user data\n" + b"x" * user_data_len)[:user_data_len]
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchKeyBenchKeyBenchKeyBenchKeyBenchKey bench"

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The SYN-flooding guest of `make bench` attaches this to its own eth0
  * (generic XDP, ingress): it drops the SYN-ACKs the server sends back, so

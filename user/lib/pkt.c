@@ -408,3 +408,34 @@ size_t pkt_build_tcp(uint8_t *out, size_t cap, const struct pkt_route *r,
 				  thlen + len));
 	return total;
 }
+
+/* ---- the tag header in front of a redirected frame ---- */
+
+int pkt_tag_take(const uint8_t *desc, size_t len, uint32_t ifindex, struct mdr_tag_hdr *tag)
+{
+	if (len < sizeof(*tag) + PKT_ETH_HLEN)
+		return PKT_TAG_SHORT;
+	memcpy(tag, desc, sizeof(*tag));
+	if (tag->magic != MDR_TAG_MAGIC)
+		return PKT_TAG_MAGIC;
+	if (tag->frame_len != len - sizeof(*tag))
+		return PKT_TAG_LEN;
+	if (tag->ifindex != ifindex)
+		return PKT_TAG_IFINDEX;
+	if (tag->pad || (tag->flags & ~MDR_TAG_F_IPV6))
+		return PKT_TAG_RESERVED;
+	return PKT_TAG_OK;
+}
+
+const char *pkt_tag_strerror(int err)
+{
+	switch (err) {
+	case PKT_TAG_OK: return "ok";
+	case PKT_TAG_SHORT: return "shorter than a tag header and an Ethernet header";
+	case PKT_TAG_MAGIC: return "no tag header";
+	case PKT_TAG_LEN: return "tag header's frame length differs from the descriptor's";
+	case PKT_TAG_IFINDEX: return "tagged on another interface";
+	case PKT_TAG_RESERVED: return "tag header with reserved bits set";
+	}
+	return "unknown tag error";
+}

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mdr_abi.h"
 
 #define PKT_ETH_HLEN 14       /* dst MAC, src MAC, ethertype */
 #define PKT_VLAN_HLEN 4       /* TPID is the previous ethertype; TCI + type */
@@ -103,6 +104,27 @@ struct pkt_route {
 /* Parse frame[0..len) into *v. Returns PKT_OK or a negative enum pkt_err;
  * *v is only meaningful on PKT_OK. Never reads outside frame[0..len). */
 int pkt_parse(const uint8_t *frame, size_t len, struct pkt_view *v);
+
+/* pkt_tag_take results: 0 or one of these negative codes. */
+enum pkt_tag_err {
+	PKT_TAG_OK = 0,
+	PKT_TAG_SHORT = -1,   /* descriptor shorter than header + Ethernet */
+	PKT_TAG_MAGIC = -2,   /* no MDR_TAG_MAGIC at the descriptor's start */
+	PKT_TAG_LEN = -3,     /* header's frame_len is not what follows it */
+	PKT_TAG_IFINDEX = -4, /* tagged on another interface than the socket's */
+	PKT_TAG_RESERVED = -5 /* non-zero padding or unknown flags */
+};
+
+/* Take the tag header XDP prepended off an AF_XDP descriptor
+ * desc[0..len), received on a socket bound to `ifindex`. Only bytes
+ * inside the descriptor are read, never the chunk around it: the kernel
+ * wrote all of them for this frame, so leftovers of an earlier frame in
+ * the chunk cannot pass for a tag. On PKT_TAG_OK, *tag holds the header and
+ * the guest's frame is desc + sizeof(*tag), tag->frame_len bytes. */
+int pkt_tag_take(const uint8_t *desc, size_t len, uint32_t ifindex, struct mdr_tag_hdr *tag);
+
+/* Human-readable name of a pkt_tag_take result. */
+const char *pkt_tag_strerror(int err);
 
 /* Human-readable name of a pkt_parse result. */
 const char *pkt_strerror(int err);

@@ -824,6 +824,117 @@ static int apply_override(const struct req *r, const json_t *ov, struct node *n)
 	return 0;
 }
 
+/* ---- config drive: ec2/<version>/meta-data.json ----------------------------- */
+
+/* Walk (creating objects when create) to the parent of path segment
+ * tok[n-1] below md. NULL when absent. */
+static json_t *ec2_parent(json_t *md, char *const *tok, size_t n, int create)
+{
+	for (size_t i = 0; md && i + 1 < n; i++) {
+		json_t *c = json_object_get(md, tok[i]);
+
+		if (!json_is_object(c)) {
+			if (!create)
+				return NULL;
+			c = json_object();
+			json_object_set_new(md, tok[i], c);
+		}
+		md = c;
+	}
+	return md;
+}
+
+/*
+ * The overrides that win for version `ver` (the served tree's rule: the
+ * exact version's key, else the same path under latest), applied to the
+ * meta-data dict: strings set leaves (not valid UTF-8: left out, JSON
+ * cannot hold it), then nulls remove subtrees, so a removed ancestor hides
+ * what was set below it, as in the served tree. Returns 1 when the
+ * meta-data itself (or the whole version) was removed.
+ */
+static int ec2_apply_overrides(const json_t *ov, const char *ver, json_t *md)
+{
+	char buf[MDR_PATH_MAX], cpath[MDR_PATH_MAX], *tok[MDR_PATH_MAX_SEGS];
+	const char *k;
+	json_t *v;
+
+	for (int pass = 0; pass < 2; pass++) {
+		json_object_foreach((json_t *)ov, k, v) {
+			size_t n = split(k, buf, sizeof(buf), tok);
+			json_t *parent, *s;
+			uint8_t *body;
+			size_t len;
+
+			if (!n || (strcmp(tok[0], ver) && strcmp(tok[0], "latest")))
+				continue;
+			if (n >= 2 && strcmp(tok[1], "meta-data"))
+				continue;
+			tok[0] = (char *)ver;
+			join(cpath, sizeof(cpath), tok, n);
+			if (effective(ov, cpath) != v)
+				continue; /* another key wins for this version */
+			if (pass == 1 && json_is_null(v)) {
+				if (n <= 2)
+					return 1;
+				parent = ec2_parent(md, tok + 2, n - 2, 0);
+				if (parent)
+					json_object_del(parent, tok[n - 1]);
+			} else if (pass == 0 && json_is_string(v) && n > 2 &&
+				   !mdr_b64_decode(json_string_value(v), json_string_length(v),
+						   MDR_OVERRIDE_MAX, &body, &len)) {
+				s = json_stringn((const char *)body, len);
+				free(body);
+				parent = s ? ec2_parent(md, tok + 2, n - 2, 1) : NULL;
+				if (parent)
+					json_object_set_new(parent, tok[n - 1], s);
+				else
+					json_decref(s);
+			}
+		}
+	}
+	return 0;
+}
+
+int mdr_render_ec2_meta_json(const struct mdr_defn *d, const char *version,
+			     const struct mdr_render_ctx *ctx, char **out, size_t *len)
+{
+	const json_t *ov = json_object_get(d->doc, "overrides"), *ec2;
+	struct mdr_buf b = {0};
+	json_t *tree, *md;
+	struct req *r;
+	int vi = version_index(version, mdr_ec2_versions, mdr_n_ec2_versions), gone = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (vi < 0)
+		return 1;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -1;
+	r->d = d;
+	r->ctx = ctx;
+	tree = ec2_tree(r, vi);
+	free(r);
+	md = json_object_get(tree, "meta-data");
+	/* nova: local-ipv4 = fixed_ip or self.address, and a config drive has
+	 * no request address: null when the definition names no address */
+	ec2 = json_object_get(d->doc, "ec2");
+	if (!json_object_get(ec2, "local_ipv4") && !(ctx && ctx->remote_ip))
+		json_object_set_new(md, "local-ipv4", json_null());
+	/* public-keys/<i>/_name stays: metadata_for_config_drive() means to
+	 * delete it but looks for data['public-keys'] instead of
+	 * data['meta-data']['public-keys'], so nova's drives carry it */
+	if (ov && json_object_size(ov))
+		gone = ec2_apply_overrides(ov, version, md);
+	if (!gone)
+		mdr_pyjson_dump(&b, md);
+	json_decref(tree);
+	if (gone)
+		return 1;
+	*out = mdr_buf_take(&b, len);
+	return *out ? 0 : -1;
+}
+
 /* ---- entry point ---------------------------------------------------------- */
 
 static int finish(struct node *n, struct mdr_reply *out)

@@ -86,6 +86,22 @@ int mdr_render(const struct mdr_defn *d, const char *raw_path,
 
 void mdr_reply_free(struct mdr_reply *r);
 
+/*
+ * A config drive's ec2/<version>/meta-data.json (not a served path): nova's
+ * jsonutils.dump_as_bytes() of get_ec2_metadata(version)["meta-data"], as
+ * InstanceMetadata.metadata_for_config_drive() writes it: public-keys keep
+ * their "_name" markers ("0=name"; nova's attempt to delete them misses
+ * the dict they are in), local-ipv4 null when the
+ * definition has no ec2.local_ipv4 and ctx gives no remote_ip (nova: the
+ * fixed IP, else the request address, None on a drive), and the EC2
+ * overrides of that version applied (strings set leaves, null removes).
+ * version: an EC2 version or "latest". Returns 0 (*out malloc'd, *len),
+ * 1 when there is no such file (unknown version, or the overrides removed
+ * the meta-data), -1 on allocation failure.
+ */
+int mdr_render_ec2_meta_json(const struct mdr_defn *d, const char *version,
+			     const struct mdr_render_ctx *ctx, char **out, size_t *len);
+
 /* The OpenStack version list (oldest first, without "latest") and the
  * EC2 one, for callers that enumerate the tree (e.g. tests, mdrctl). */
 extern const char *const mdr_openstack_versions[];

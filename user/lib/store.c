@@ -211,6 +211,7 @@ static uint32_t first_generation(void)
 
 int mdr_store_lookup(const struct mdr_maps *m, const char *uuid, uint32_t *id)
 {
+	struct mdr_instance rec;
 	struct mdr_uuid_key k;
 	char canon[MDR_UUID_SIZE];
 
@@ -219,6 +220,11 @@ int mdr_store_lookup(const struct mdr_maps *m, const char *uuid, uint32_t *id)
 	uuid_key(&k, canon);
 	if (bpf_map_lookup_elem(m->uuids, &k, id))
 		return -errno;
+	/* A claim without its record (a put that died) or with another
+	 * uuid's record (a stale claim) names no instance of this uuid. */
+	if (bpf_map_lookup_elem(m->inst, id, &rec) ||
+	    strncmp(rec.uuid, canon, sizeof(rec.uuid)))
+		return -ENOENT;
 	return 0;
 }
 
@@ -404,9 +410,57 @@ int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
 			return r;
 		}
 	}
+	if (b->has_mac && b->has_port && !ifindex) {
+		/* Pinned to a port that is absent: pending, never "any port". */
+		mdr_store_unbind_mac(m, b->mac, b->vlan, id);
+		return 0;
+	}
 	if (b->has_mac &&
 	    (r = mdr_store_bind_mac(m, id, b->mac, b->vlan, ifindex, 0, err, errlen)))
 		return r;
+	return 0;
+}
+
+int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
+		       char *err, size_t errlen)
+{
+	struct mdr_defn *d = NULL;
+	uint32_t key, next, found = 0;
+	void *prev = NULL;
+	int r, n = 0;
+
+	*ifindex = 0;
+	r = mdr_store_get(m, NULL, id, 0, NULL, NULL, &d, err, errlen);
+	if (r)
+		return r;
+	if (d->binding.has_port) {
+		*ifindex = if_nametoindex(d->binding.port);
+		if (!*ifindex)
+			set_err(err, errlen,
+				"instance %s is bound to port %s, which is not present: a MAC "
+				"binding now would be trusted on any port", d->uuid,
+				d->binding.port);
+		mdr_defn_free(d);
+		return *ifindex ? 0 : -ENODEV;
+	}
+	mdr_defn_free(d);
+	/* Ports bound by hand (mdrctl bind --port). */
+	while (bpf_map_get_next_key(m->ports, prev, &next) == 0) {
+		struct mdr_port_binding pb;
+
+		if (!bpf_map_lookup_elem(m->ports, &next, &pb) && pb.instance_id == id) {
+			found = next;
+			n++;
+		}
+		key = next;
+		prev = &key;
+	}
+	if (n > 1) {
+		set_err(err, errlen, "instance id %u is bound to %d ports: name the port (--port)",
+			id, n);
+		return -EINVAL;
+	}
+	*ifindex = found;
 	return 0;
 }
 
@@ -607,10 +661,15 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 			goto out_unlock;
 		out.ifindex = ifindex;
 	}
-	if (d->binding.has_mac &&
-	    (r = mdr_store_bind_mac(m, id, d->binding.mac, d->binding.vlan, ifindex, 1,
-				    err, errlen)))
+	if (d->binding.has_mac && out.port_pending) {
+		/* Pinned to a port that is absent: pending until it appears
+		 * (mdrd), never written as "any port". */
+		mdr_store_unbind_mac(m, d->binding.mac, d->binding.vlan, id);
+	} else if (d->binding.has_mac &&
+		   (r = mdr_store_bind_mac(m, id, d->binding.mac, d->binding.vlan, ifindex, 1,
+					   err, errlen))) {
 		goto out_unlock;
+	}
 
 	if (have_old) {
 		if (old_d) {
@@ -683,6 +742,31 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
 out:
 	mdr_maps_unlock(m);
 	return r;
+}
+
+int mdr_store_sweep_buckets(struct mdr_maps *m)
+{
+	uint32_t key, next, *stale;
+	struct mdr_limits lim;
+	void *prev = NULL;
+	size_t n = 0;
+	int removed = 0;
+
+	stale = malloc(MDR_MAX_INSTANCES * sizeof(*stale));
+	if (!stale)
+		return -ENOMEM;
+	while (n < MDR_MAX_INSTANCES && bpf_map_get_next_key(m->rl, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(m->limits, &next, &lim))
+			stale[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(m->limits, &stale[i], &lim) &&
+		    bpf_map_delete_elem(m->rl, &stale[i]) == 0)
+			removed++;
+	free(stale);
+	return removed;
 }
 
 /* ------------------------------------------------------------------ */

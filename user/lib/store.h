@@ -65,8 +65,9 @@ uint32_t mdr_instance_id_probe(const char *uuid, unsigned attempt);
 
 /* mdr_store_put flags */
 /* A binding.port that names no interface (yet) is not an error: the
- * instance is stored without that port binding (mdrd binds it when the
- * interface appears). Default: error, nothing changed. */
+ * instance is stored without that port binding, and without a MAC binding
+ * pinned to it (mdrd writes both when the interface appears). Default:
+ * error, nothing changed. */
 #define MDR_STORE_F_DEFER_PORT (1u << 0)
 
 struct mdr_store_result {
@@ -97,7 +98,14 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
  * -ENOENT (with message) for an unknown uuid. */
 int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t errlen);
 
-/* uuid (any accepted spelling) -> id. 0 or -ENOENT. */
+/* Remove every rate-limit bucket (mdr_rl) whose instance has no limits
+ * record: left by a delete that died between the two, they would fill
+ * mdr_rl (where XDP fails open). Returns the number removed or -errno. */
+int mdr_store_sweep_buckets(struct mdr_maps *m);
+
+/* uuid (any accepted spelling) -> id of its live record. 0 or -ENOENT (also
+ * for a claim whose record is missing or belongs to another uuid: a put
+ * that died). */
 int mdr_store_lookup(const struct mdr_maps *m, const char *uuid, uint32_t *id);
 
 /* The record of id. 0 or -ENOENT. */
@@ -147,8 +155,17 @@ int mdr_store_unbind_mac(struct mdr_maps *m, const uint8_t mac[6], uint16_t vlan
  * pinned to it. Returns the number of bindings removed. */
 int mdr_store_forget_ifindex(struct mdr_maps *m, uint32_t ifindex);
 
+/* The port a MAC binding of instance id made by hand must be pinned to:
+ * its definition's port (-ENODEV with a message while that port is
+ * absent: never trust the MAC on any port), else the one port bound to id
+ * (-EINVAL when several), else 0 (no port: bridge-device mode). */
+int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
+		       char *err, size_t errlen);
+
 /* Apply d's bindings for instance id now (e.g. its port just appeared).
- * *port_pending set when binding.port is still absent. 0 or -errno. */
+ * *port_pending set when binding.port is still absent; a MAC binding
+ * pinned to that port is then not written (and removed if present). 0 or
+ * -errno. */
 int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
 			     const struct mdr_defn *d, int *port_pending,
 			     char *err, size_t errlen);

@@ -7,7 +7,7 @@
  * local/remote port): guests behind different ports may share an IPv4
  * address, the instance id tells them apart.
  *
- * Behaviour (see platform.md, "The minimal TCP a responder needs"):
+ * Behaviour (the minimal TCP of a responder, after Firecracker dumbo, smoltcp and lwIP):
  * - passive open only: a SYN without ACK and without payload; the peer's
  *   MSS option is honoured (default 536, clamped to [TCP_MSS_MIN, our MSS],
  *   0 ignored); the SYN-ACK carries the MSS option only (no window scale,

@@ -3,6 +3,7 @@
 #ifndef MDRCTL_CTL_H
 #define MDRCTL_CTL_H
 
+#include <stdint.h>
 #include <jansson.h>
 #include "maps.h"
 
@@ -24,14 +25,25 @@ int ctl_print_json(json_t *v);
 /* "-j" among argv[1..]: removes it, returns 1. */
 int ctl_take_flag(int *argc, char **argv, const char *flag);
 
+/* How frames reach the responder: the one data-path mode of this build. */
+#define CTL_DATA_PATH_ID "tag-header"
+#define CTL_DATA_PATH "tag header prepended by XDP (bpf_xdp_adjust_head), AF_XDP copy mode"
+
+/* Reads FILE (or "-": stdin) whole; CTL_OK or CTL_FAIL (message printed). */
+int ctl_read_input(const char *path, char **buf, size_t *len);
+/* getrandom() filler for mdr_render_ctx.random. */
+void ctl_random_bytes(void *buf, size_t len, void *opaque);
+
+/* configdrive.c */
+int cmd_configdrive(int argc, char **argv);
+
 /* info.c */
+int cmd_features(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_token_key(int argc, char **argv);
 json_t *ctl_config_json(const struct mdr_config *c);
 
-/* per-instance counters (info.c): fills xdp/resp, 0 or -errno */
-json_t *ctl_instance_counters_json(uint32_t id);
 
 #endif

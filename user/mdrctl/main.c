@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -93,7 +94,7 @@ int ctl_take_flag(int *argc, char **argv, const char *flag)
 	return found;
 }
 
-static int read_input(const char *path, char **buf, size_t *len)
+int ctl_read_input(const char *path, char **buf, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	size_t cap = 65536, n = 0;
@@ -169,7 +170,7 @@ static int instance_load(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return ctl_usage("usage: instance load [--allow-missing-port] FILE.json|-");
-	if (read_input(argv[optind], &text, &len))
+	if (ctl_read_input(argv[optind], &text, &len))
 		return CTL_FAIL;
 	r = mdr_defn_parse(text, len, &d, err, sizeof(err));
 	free(text);
@@ -492,18 +493,27 @@ static int cmd_bind(int argc, char **argv, int unbind)
 	if (port)
 		r = mdr_store_bind_port(&ctl_maps, id, ifindex, has_mac ? mac : NULL, vlan, force,
 					err, sizeof(err));
-	else
-		r = mdr_store_bind_mac(&ctl_maps, id, mac, vlan, 0, force, err, sizeof(err));
+	/* A MAC of an instance with a port is trusted on that port only. */
+	else if (!(r = mdr_store_mac_port(&ctl_maps, id, &ifindex, err, sizeof(err))))
+		r = mdr_store_bind_mac(&ctl_maps, id, mac, vlan, ifindex, force, err,
+				       sizeof(err));
 	mdr_maps_unlock(&ctl_maps);
 	if (r)
 		return ctl_fail("bind: %s%s", err, r == -EEXIST ? " (use --force to take it)" : "");
-	printf("bound\n");
+	if (!port && ifindex) {
+		char name[IF_NAMESIZE];
+
+		printf("bound (pinned to port %s)\n",
+		       if_indextoname(ifindex, name) ? name : "?");
+	} else {
+		printf("bound\n");
+	}
 	return CTL_OK;
 }
 
 /* ---- get / put / rm ------------------------------------------------------- */
 
-static void random_bytes(void *buf, size_t len, void *opaque)
+void ctl_random_bytes(void *buf, size_t len, void *opaque)
 {
 	uint8_t *p = buf;
 
@@ -520,7 +530,7 @@ static void random_bytes(void *buf, size_t len, void *opaque)
 
 static int cmd_get(int argc, char **argv)
 {
-	const struct mdr_render_ctx ctx = { .random = random_bytes };
+	const struct mdr_render_ctx ctx = { .random = ctl_random_bytes };
 	struct mdr_reply rep = { 0 };
 	struct mdr_password pw;
 	struct mdr_defn *d;
@@ -579,7 +589,7 @@ static int cmd_edit(int argc, char **argv, int rm)
 
 	if (argc != (rm ? 3 : 4))
 		return rm ? ctl_usage("usage: rm UUID PATH") : ctl_usage("usage: put UUID PATH FILE|-");
-	if (!rm && read_input(argv[3], &body, &len))
+	if (!rm && ctl_read_input(argv[3], &body, &len))
 		return CTL_FAIL;
 	if (!rm && len > MDR_OVERRIDE_MAX) {
 		free(body);
@@ -629,8 +639,11 @@ static void usage(FILE *f)
 	      "  get UUID PATH             what the guest receives (status, headers, body)\n"
 	      "  put UUID PATH FILE|-      add or override one value\n"
 	      "  rm UUID PATH              make PATH (and below) 404\n"
+	      "  configdrive UUID|FILE.json OUT [--format iso|vfat]\n"
+	      "                            write the instance's config drive (config-2) image\n"
 	      "  stats [-j] [UUID]         XDP and responder counters\n"
-	      "  status [-j]               attached interfaces, responder sockets, config\n"
+	      "  status [-j]               data path, attached interfaces, responder sockets, config\n"
+	      "  features [-j]             kernel features mdr needs, probed now (1: one is missing)\n"
 	      "  config [--policy-unknown pass|drop] [--policy-no-xsk pass|drop]\n"
 	      "         [--meta-mac MAC] [--rate N] [--burst N] [--arp on|off]\n"
 	      "         [--endpoint ADDR:PORT ...] [-j]   (no option: print)\n"
@@ -650,6 +663,8 @@ int main(int argc, char **argv)
 	int c, r;
 
 	mdr_log_init("mdrctl", MDR_LOG_WARN);
+	/* Whatever we create (pin directory, pins) is root-only. */
+	umask(077);
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P': ctl_pin_dir = optarg; break;
@@ -676,10 +691,14 @@ int main(int argc, char **argv)
 		r = cmd_edit(argc, argv, 0);
 	else if (!strcmp(cmd, "rm"))
 		r = cmd_edit(argc, argv, 1);
+	else if (!strcmp(cmd, "configdrive"))
+		r = cmd_configdrive(argc, argv);
 	else if (!strcmp(cmd, "stats"))
 		r = cmd_stats(argc, argv);
 	else if (!strcmp(cmd, "status"))
 		r = cmd_status(argc, argv);
+	else if (!strcmp(cmd, "features"))
+		r = cmd_features(argc, argv);
 	else if (!strcmp(cmd, "config"))
 		r = cmd_config(argc, argv);
 	else if (!strcmp(cmd, "token-key"))

@@ -88,7 +88,10 @@ static struct inst_file *other_file_with(const char *uuid, const struct inst_fil
 
 static int read_file(const char *path, char **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named x.json must not block the daemon (it is
+	 * then refused as not a regular file); O_NOFOLLOW: a link is not
+	 * followed out of the directory. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	struct stat st;
 	char *buf;
 	size_t n = 0;
@@ -96,7 +99,7 @@ static int read_file(const char *path, char **out, size_t *len)
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > INST_FILE_MAX) {
-		int e = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+		int e = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL; /* a FIFO, device, directory */
 
 		close(fd);
 		return e;
@@ -157,6 +160,7 @@ static void delete_instance(const char *uuid, const char *why)
 		mdr_log(MDR_LOG_WARN, "instance %s: delete (%s): %s", uuid, why, err);
 	else
 		mdr_log(MDR_LOG_INFO, "instance %s deleted (%s)", uuid, why);
+	configdrive_sync();
 }
 
 static void load_file(const char *name)
@@ -173,7 +177,9 @@ static void load_file(const char *name)
 	if (r) {
 		if (r != -ENOENT)
 			mdr_log(MDR_LOG_ERR, "%s: cannot read: %s (maps unchanged)", path,
-				r == -EFBIG ? "file too large" : strerror(-r));
+				r == -EFBIG ? "file too large" :
+				r == -EINVAL ? "not a regular file" :
+				r == -ELOOP ? "a symbolic link (not followed)" : strerror(-r));
 		return;
 	}
 	r = mdr_defn_parse(text, len, &d, err, sizeof(err));
@@ -222,6 +228,7 @@ static void load_file(const char *name)
 		else
 			mdr_log(MDR_LOG_INFO, "instance %s: %s from %s (id %u, generation %u)",
 				d->uuid, res.created ? "created" : "replaced", name, res.id, res.gen);
+		configdrive_sync();
 	}
 	if (f->uuid[0] && strcmp(f->uuid, d->uuid)) {
 		char old[MDR_UUID_SIZE];
@@ -377,6 +384,14 @@ void instances_load_all(void)
 	struct dirent **ents;
 	int n;
 
+	if (!mdr_maps_lock(&mdrd_maps)) {
+		int swept = mdr_store_sweep_buckets(&mdrd_maps);
+
+		mdr_maps_unlock(&mdrd_maps);
+		if (swept > 0)
+			mdr_log(MDR_LOG_INFO, "%s: %d rate-limit bucket(s) of deleted instances removed",
+				MDR_MAP_RL, swept);
+	}
 	if (!mdrd_opts.instances[0])
 		return;
 	n = scandir(mdrd_opts.instances, &ents, NULL, alphasort);

@@ -314,11 +314,11 @@ static void attach(struct link *l)
 		l->rx_queues);
 	if (l->is_bridge) {
 		uint8_t mac[ETH_ALEN];
-		int r = meta_mac(mac);
+		int rm = meta_mac(mac);
 
-		if (r)
+		if (rm)
 			mdr_log(MDR_LOG_ERR, "port %s: reading %s: %s", l->name, MDR_MAP_CONFIG,
-				strerror(-r));
+				strerror(-rm));
 		else
 			fdb_sync(l, mac, 1);
 	}

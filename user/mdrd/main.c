@@ -23,8 +23,10 @@
 #include <xdp/libxdp.h>
 
 #include "mdrd.h"
+#include "cdimage.h"
 #include "loader.h"
 #include "log.h"
+#include "kfeat.h"
 #include "mdr_xdp.skel.h"
 
 struct mdr_maps mdrd_maps;
@@ -34,6 +36,8 @@ struct mdrd_opts mdrd_opts;
  * (re)load, the command line winning for single-valued settings. */
 static struct mdrd_opts cli;
 static int cli_has_pin_dir, cli_has_instances, cli_has_purge, cli_has_xdp_mode;
+static int cli_has_cd_dir, cli_has_cd_format;
+static int probe_only;
 
 static void usage(FILE *f)
 {
@@ -42,6 +46,8 @@ static void usage(FILE *f)
 	      "  --iface PATTERN        attach to interfaces matching this glob (repeatable)\n"
 	      "  --instances DIR        load and follow *.json instance definitions there\n"
 	      "  --config FILE          key=value settings (same names as these flags)\n"
+	      "  --config-drive-dir DIR keep DIR/<uuid>.iso, each instance's config drive\n"
+	      "  --config-drive-format iso|vfat  (vfat: DIR/<uuid>.img; default iso)\n"
 	      "  --purge-on-exit        remove the pinned maps and program on exit\n"
 	      "  --xdp-mode auto|native|generic\n"
 	      "                         how the program is attached (default auto: native,\n"
@@ -51,6 +57,8 @@ static void usage(FILE *f)
 	      "  --policy-unknown pass|drop, --policy-no-xsk pass|drop, --meta-mac MAC,\n"
 	      "  --rate N, --burst N, --arp on|off, --endpoint ADDR[:PORT] (repeatable)\n"
 	      "                         runtime configuration written to mdr_config\n"
+	      "  --probe                print the kernel features mdr needs and exit\n"
+	      "                         (status " MDRD_EXIT_FEATURE_STR " if a required one is missing)\n"
 	      "  -v, --verbose          debug logs\n",
 	      f);
 }
@@ -98,6 +106,18 @@ static int apply_setting(struct mdrd_opts *o, const char *key, const char *val,
 		if (strlen(val) >= sizeof(o->instances))
 			goto toolong;
 		snprintf(o->instances, sizeof(o->instances), "%s", val);
+	} else if (!strcmp(key, "config-drive-dir")) {
+		if (strlen(val) >= sizeof(o->config_drive_dir))
+			goto toolong;
+		snprintf(o->config_drive_dir, sizeof(o->config_drive_dir), "%s", val);
+	} else if (!strcmp(key, "config-drive-format")) {
+		enum mdr_cdrive_format f;
+
+		if (mdr_cdrive_format_parse(val, &f)) {
+			mdr_log(MDR_LOG_ERR, "%s: config-drive-format: expected iso or vfat", where);
+			return -1;
+		}
+		o->config_drive_format = (int)f;
 	} else if (!strcmp(key, "iface")) {
 		return add_pattern(o, val);
 	} else if (!strcmp(key, "purge-on-exit")) {
@@ -203,6 +223,10 @@ static int build_opts(void)
 		o.purge_on_exit = cli.purge_on_exit;
 	if (cli_has_xdp_mode)
 		o.xdp_mode = cli.xdp_mode;
+	if (cli_has_cd_dir)
+		snprintf(o.config_drive_dir, sizeof(o.config_drive_dir), "%s", cli.config_drive_dir);
+	if (cli_has_cd_format)
+		o.config_drive_format = cli.config_drive_format;
 	snprintf(o.config_file, sizeof(o.config_file), "%s", cli.config_file);
 	for (int i = 0; i < cli.n_patterns; i++)
 		if (add_pattern(&o, cli.patterns[i])) {
@@ -265,6 +289,7 @@ static int parse_cli(int argc, char **argv)
 		{ "xdp-mode", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "probe", no_argument, NULL, 'p' },
 		{ "policy-unknown", required_argument, NULL, 0 },
 		{ "policy-no-xsk", required_argument, NULL, 0 },
 		{ "meta-mac", required_argument, NULL, 0 },
@@ -272,6 +297,8 @@ static int parse_cli(int argc, char **argv)
 		{ "burst", required_argument, NULL, 0 },
 		{ "arp", required_argument, NULL, 0 },
 		{ "endpoint", required_argument, NULL, 0 },
+		{ "config-drive-dir", required_argument, NULL, 'D' },
+		{ "config-drive-format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, idx;
@@ -287,6 +314,16 @@ static int parse_cli(int argc, char **argv)
 				cli_has_pin_dir = 1;
 			else
 				cli_has_instances = 1;
+			break;
+		case 'D':
+		case 'F':
+			if (apply_setting(&cli, c == 'D' ? "config-drive-dir" : "config-drive-format",
+					  optarg, "command line"))
+				return -1;
+			if (c == 'D')
+				cli_has_cd_dir = 1;
+			else
+				cli_has_cd_format = 1;
 			break;
 		case 'i':
 			if (add_pattern(&cli, optarg))
@@ -308,6 +345,9 @@ static int parse_cli(int argc, char **argv)
 			break;
 		case 'v':
 			mdr_log_set_level(MDR_LOG_DEBUG);
+			break;
+		case 'p':
+			probe_only = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -346,6 +386,7 @@ static void purge_pins(void)
 }
 
 int mdrd_attaching;
+static int probing; /* feature probes fail on purpose: libbpf stays quiet */
 
 /* Earliest of two poll timeouts (-1 = none). */
 static int min_timeout(int a, int b)
@@ -357,11 +398,40 @@ static int min_timeout(int a, int b)
 	return a < b ? a : b;
 }
 
+/*
+ * Ask the kernel for every feature the data path needs before loading
+ * anything. A missing one ends mdrd with one line naming it and what
+ * provides it, and MDRD_EXIT_FEATURE. With --probe, print the table.
+ */
+static int check_features(void)
+{
+	struct mdr_feature f[MDR_FEATURES_MAX];
+	const struct mdr_feature *miss;
+	size_t n;
+
+	probing = 1;
+	n = mdr_features_probe(f, 0);
+	probing = 0;
+	if (probe_only)
+		mdr_features_print(stdout, f, n);
+	for (size_t i = 0; !probe_only && i < n; i++)
+		if (f[i].status == MDR_FEAT_UNKNOWN)
+			mdr_log(MDR_LOG_WARN, "kernel feature %s: could not be probed (%s)", f[i].name,
+				f[i].detail);
+	miss = mdr_features_first_missing(f, n);
+	if (miss) {
+		mdr_log(MDR_LOG_ERR, "kernel feature missing: %s (needs %s)", miss->name,
+			miss->provides);
+		return MDRD_EXIT_FEATURE;
+	}
+	return 0;
+}
+
 static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	/* While attaching, libxdp probes its dispatcher through libbpf and
 	 * may fail (then attaches the program alone): not our error. */
-	if ((lvl == LIBBPF_DEBUG || mdrd_attaching) && mdr_log_get_level() < MDR_LOG_DEBUG)
+	if ((lvl == LIBBPF_DEBUG || mdrd_attaching || probing) && mdr_log_get_level() < MDR_LOG_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -384,11 +454,16 @@ int main(int argc, char **argv)
 	int r, nl_fd, ino_fd, sig_fd, running = 1, rc = 0;
 
 	mdr_log_init("mdrd", MDR_LOG_INFO);
+	/* Whatever we create (pin directory, pins) is root-only. */
+	umask(077);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (parse_cli(argc, argv) || build_opts())
 		return 2;
 	libbpf_set_print(libbpf_quiet);
 	libxdp_set_print(libxdp_quiet);
+	r = check_features();
+	if (r || probe_only)
+		return r;
 	if (mdrd_opts.n_patterns == 0)
 		mdr_log(MDR_LOG_WARN, "no --iface pattern: the program is attached nowhere");
 
@@ -400,8 +475,14 @@ int main(int argc, char **argv)
 	}
 	r = mdr_loader_open(mdrd_opts.pin_dir, &skel);
 	if (r) {
-		mdr_log(MDR_LOG_ERR, "loading the XDP program into %s: %s", mdrd_opts.pin_dir,
-			strerror(-r));
+		/* every feature it needs was there: the verifier or the pinned
+		 * maps refused it, say which */
+		mdr_log(MDR_LOG_ERR, "loading the XDP program into %s: %s (%s)", mdrd_opts.pin_dir,
+			strerror(-r),
+			r == -EINVAL ? "the verifier refused it or pinned maps of another layout are "
+				       "in the way; run with -v for the verifier's log" :
+			r == -EPERM ? "needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON" :
+				      "see the line above");
 		return 1;
 	}
 	if (mdr_maps_open(&mdrd_maps, mdrd_opts.pin_dir)) {
@@ -432,6 +513,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	instances_load_all();
+	if (configdrive_init()) {
+		rc = 2;
+		goto out;
+	}
 	if ((r = links_resync()))
 		mdr_log(MDR_LOG_ERR, "reading links: %s", strerror(-r));
 	mdr_log(MDR_LOG_INFO, "ready");
@@ -443,7 +528,9 @@ int main(int argc, char **argv)
 		pfd[np++] = (struct pollfd){ .fd = nl_fd, .events = POLLIN };
 		if (ino_fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = ino_fd, .events = POLLIN };
-		r = poll(pfd, (nfds_t)np, min_timeout(instances_timeout_ms(), links_timeout_ms()));
+		r = poll(pfd, (nfds_t)np,
+			 min_timeout(min_timeout(instances_timeout_ms(), links_timeout_ms()),
+				     configdrive_timeout_ms()));
 		if (r < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "poll: %s", strerror(errno));
 			rc = 1;
@@ -473,6 +560,7 @@ int main(int argc, char **argv)
 			instances_event();
 		instances_tick();
 		links_tick();
+		configdrive_tick();
 	}
 out:
 	links_detach_all();

@@ -8,6 +8,11 @@
 #include <stdint.h>
 #include "maps.h"
 
+/* Exit statuses: 1 runtime failure, 2 bad usage or configuration, 3 a
+ * kernel feature the data path needs is missing (named in the log). */
+#define MDRD_EXIT_FEATURE 3
+#define MDRD_EXIT_FEATURE_STR "3"
+
 /* --iface patterns given (flags + config file). */
 #define MDRD_MAX_PATTERNS 64
 /* A config file line (key=value). */
@@ -30,6 +35,8 @@ struct mdrd_opts {
 	int n_patterns;
 	int purge_on_exit;
 	enum mdrd_xdp_mode xdp_mode;       /* applies to attachments made from now on */
+	char config_drive_dir[PATH_MAX];   /* "" = no config drive images */
+	int config_drive_format;           /* enum mdr_cdrive_format (cdimage.h) */
 	struct mdr_config_edit cfg;        /* settings for mdr_config */
 };
 
@@ -62,5 +69,11 @@ int instances_timeout_ms(void);       /* poll timeout, -1 = none */
 void instances_tick(void);
 void instances_link_added(uint32_t ifindex, const char *name);
 void instances_close(void);
+
+/* configdrive.c: --config-drive-dir, an image per stored instance */
+int configdrive_init(void);            /* 0, or -1 (directory unusable, logged) */
+void configdrive_sync(void);           /* write changed images, remove deleted ones */
+int configdrive_timeout_ms(void);      /* poll timeout, -1 = none */
+void configdrive_tick(void);
 
 #endif

@@ -6,7 +6,7 @@
  * and a failing shared-UMEM bind costs the responder a whole buffer-pool
  * setup. ETHTOOL_GCHANNELS reports the queues in use where the driver knows
  * (veth does); asked through an ioctl on a socket of our own network
- * namespace, since /sys may belong to another one (platform.md).
+ * namespace, since /sys may belong to another one (`ip netns exec` remounts it).
  */
 #include <errno.h>
 #include <net/if.h>

@@ -713,10 +713,6 @@ void rsp_app_rx(void *app, const struct rsp_rx *rx)
 	struct tcp_seg_in in;
 	int r;
 
-	if (!rx->meta) {
-		a->bad_frames++;
-		return; /* not from our XDP program */
-	}
 	r = pkt_parse(rx->frame, rx->len, &v);
 	if (r != PKT_OK) {
 		a->bad_frames++;
@@ -727,7 +723,7 @@ void rsp_app_rx(void *app, const struct rsp_rx *rx)
 	memset(&route, 0, sizeof(route));
 	route.port = rx->port;
 	pkt_route_from_view(&v, &route.pr);
-	tcp_seg_in_from_pkt(&in, rx->meta->instance_id, &v, &route.pr);
+	tcp_seg_in_from_pkt(&in, rx->tag.instance_id, &v, &route.pr);
 	in.route = &route;
 	in.route_len = sizeof(route);
 	tcp_input(a->tcp, &in, a->now_ns);

@@ -217,7 +217,7 @@ struct rsp_inst *rsp_cache_get(struct rsp_cache *c, uint32_t id, uint64_t now_ns
 		return i;
 	}
 	for (int attempt = 0; attempt < MDR_STORE_READ_RETRIES; attempt++) {
-		struct rsp_inst *i = refresh_record(c, id, now_ns);
+		i = refresh_record(c, id, now_ns);
 
 		if (!i || i->defn || i->broken)
 			return i;

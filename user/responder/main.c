@@ -199,7 +199,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	struct rsp_app *app = NULL;
 	struct rsp_xsk *x = NULL;
 	struct mnl_socket *nl = NULL;
-	int epfd = -1, sfd = -1, rc = 1, err;
+	int epfd = -1, sfd = -1, rc = 1, err, fatal = 0;
 	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline, next_check;
 	uint64_t spin_until = 0, no_xsk = 0;
 	bool stop = false, link_event = false;
@@ -257,6 +257,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "epoll_wait: %s", strerror(errno));
+			fatal = 1;
 			break;
 		}
 		now = mono_ns();
@@ -313,12 +314,12 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			next_tick = now + TICK_NS;
 		}
 	}
-	rc = 0;
+	rc = fatal; /* a loop that ended on an error is a failure, as in mdrd */
 	{
 		struct rsp_xsk_stats st;
 		rsp_xsk_get_stats(x, &st);
-		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without metadata), %llu sent, %llu dropped on send, %llu kick errors; lost in the kernel: %llu without a fill frame, %llu RX ring full, %llu other; %llu frames reclaimed by reopening %llu idle sockets",
-			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_no_meta,
+		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without a tag header), %llu sent, %llu dropped on send, %llu kick errors; lost in the kernel: %llu without a fill frame, %llu RX ring full, %llu other; %llu frames reclaimed by reopening %llu idle sockets",
+			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_untagged,
 			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped,
 			(unsigned long long)st.kick_errors, (unsigned long long)st.rx_fill_empty,
 			(unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_dropped,

@@ -33,6 +33,7 @@
 #include <xdp/xsk.h>
 
 #include "log.h"
+#include "pkt.h"
 
 /* The anchor needs a ring to bind; it never carries traffic. */
 #define RSP_ANCHOR_RING 64u
@@ -860,8 +861,10 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	err = xsk_umem__create(&x->umem, x->area, x->area_len, &x->anchor_fill,
 			       &x->anchor_comp, &ucfg);
 	if (err) {
-		mdr_log(MDR_LOG_ERR, "creating the UMEM (%u frames): %s",
-			opts->umem_frames, strerror(-err));
+		mdr_log(MDR_LOG_ERR, "creating the UMEM (%u frames): %s%s",
+			opts->umem_frames, strerror(-err),
+			err == -EAFNOSUPPORT ? " (kernel feature missing: AF_XDP sockets, "
+					       "CONFIG_XDP_SOCKETS=y, Linux 4.18; see mdrctl features)" : "");
 		x->umem = NULL;
 		goto fail;
 	}
@@ -869,8 +872,10 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 					NULL, &x->anchor_tx, &x->anchor_fill,
 					&x->anchor_comp, &acfg);
 	if (err) {
-		mdr_log(MDR_LOG_ERR, "binding the UMEM's anchor socket to %s: %s",
-			RSP_ANCHOR_IFNAME, strerror(-err));
+		mdr_log(MDR_LOG_ERR, "binding the UMEM's anchor socket to %s: %s%s",
+			RSP_ANCHOR_IFNAME, strerror(-err),
+			err == -EINVAL || err == -EOPNOTSUPP ?
+				" (AF_XDP copy mode with need-wakeup needs Linux 5.4; see mdrctl features)" : "");
 		x->anchor = NULL;
 		goto fail;
 	}
@@ -920,8 +925,10 @@ static bool iface_name(struct rsp_xsk *x, uint32_t ifindex, char name[IF_NAMESIZ
 }
 
 /* Snapshot mdr_ifaces into x->if_keys/if_vals: one syscall per
- * MDR_MAX_IFACES entries when the kernel batches, else one per entry. */
-static uint32_t read_ifaces(struct rsp_xsk *x)
+ * MDR_MAX_IFACES entries when the kernel batches, else one per entry.
+ * Returns the number of entries, or -errno when the map could not be read
+ * whole: a partial snapshot would look like interfaces that went away. */
+static int read_ifaces(struct rsp_xsk *x)
 {
 	uint32_t n = 0, key, next, *pkey = NULL;
 
@@ -940,20 +947,25 @@ static uint32_t read_ifaces(struct rsp_xsk *x)
 			in = &batch;
 		} while (!r && n < MDR_MAX_IFACES);
 		if (!r || errno == ENOENT)
-			return n;
+			return (int)n;
 		if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
-			return n; /* transient: use what we got, rescan soon */
+			return -errno; /* transient: change nothing, rescan soon */
 		x->no_batch = true;
 		n = 0;
 	}
-	while (n < MDR_MAX_IFACES && !bpf_map_get_next_key(x->m.ifaces_fd, pkey, &next)) {
+	while (n < MDR_MAX_IFACES) {
+		if (bpf_map_get_next_key(x->m.ifaces_fd, pkey, &next))
+			return errno == ENOENT ? (int)n : -errno;
 		key = next;
 		pkey = &key;
-		if (bpf_map_lookup_elem(x->m.ifaces_fd, &key, &x->if_vals[n]))
+		if (bpf_map_lookup_elem(x->m.ifaces_fd, &key, &x->if_vals[n])) {
+			if (errno != ENOENT)
+				return -errno;
 			continue; /* deleted under us */
+		}
 		x->if_keys[n++] = key;
 	}
-	return n;
+	return (int)n;
 }
 
 bool rsp_xsk_sync_more(const struct rsp_xsk *x)
@@ -1095,10 +1107,21 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 {
 	char name[IF_NAMESIZE];
 	uint32_t n, lim, created = 0;
-	int changed = 0;
+	int changed = 0, r;
 
 	x->now_ns = now_ns;
 	x->sync_more = false;
+	r = read_ifaces(x);
+	if (r < 0) {
+		/* A snapshot we could not take whole changes nothing: sockets
+		 * stay, the next round (soon: sync_more) reads again. */
+		x->st.sync_read_errors++;
+		x->sync_more = true;
+		mdr_log(MDR_LOG_WARN, "reading %s: %s (sockets kept, retrying)", MDR_MAP_IFACES,
+			strerror(-r));
+		return 0;
+	}
+	n = (uint32_t)r;
 	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
 		if (x->socks[i])
 			x->socks[i]->seen = false;
@@ -1107,7 +1130,6 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 	for (uint32_t i = 0; i < x->n_qwatch; i++)
 		x->qwatch[i].seen = false;
 
-	n = read_ifaces(x);
 	for (uint32_t e = 0; e < n; e++) {
 		uint32_t key = x->if_keys[e];
 		uint32_t nq = x->if_vals[e].num_rx_queues ? x->if_vals[e].num_rx_queues : 1;
@@ -1228,22 +1250,22 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 			.port = { .slot = slot, .epoch = s->epoch },
 			.ifindex = s->ifindex,
 			.queue = s->queue,
-			.frame = (const uint8_t *)x->area + d->addr,
-			.len = d->len,
-			.meta = NULL,
 		};
+		int err;
 
 		addrs[i] = d->addr;
 		if (d->addr >= x->area_len || off + d->len > RSP_FRAME_SIZE)
 			continue; /* cannot happen with an honest kernel */
-		if (off >= sizeof(struct mdr_xdp_meta)) {
-			const struct mdr_xdp_meta *m = (const void *)(r.frame - sizeof(*m));
-			if (m->magic == MDR_META_MAGIC)
-				r.meta = m;
-		}
 		x->st.rx_frames++;
-		if (!r.meta)
-			x->st.rx_no_meta++;
+		err = pkt_tag_take((const uint8_t *)x->area + d->addr, d->len, s->ifindex, &r.tag);
+		if (err) {
+			x->st.rx_untagged++;
+			mdr_log(MDR_LOG_DEBUG, "ifindex %u queue %u: dropped frame: %s",
+				s->ifindex, s->queue, pkt_tag_strerror(err));
+			continue;
+		}
+		r.frame = (const uint8_t *)x->area + d->addr + sizeof(r.tag);
+		r.len = r.tag.frame_len;
 		fn(ctx, &r);
 		/* fn may have torn this socket down (it must not, but be safe) */
 		if (x->socks[slot] != s)
@@ -1333,22 +1355,6 @@ int rsp_xsk_tx_commit(struct rsp_xsk *x, uint32_t len)
 	else
 		mark_dirty(x, s);
 	return 0;
-}
-
-int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
-		 uint32_t len)
-{
-	uint8_t *buf;
-
-	if (!len || len > RSP_FRAME_SIZE) {
-		x->st.tx_dropped++;
-		return -1;
-	}
-	buf = rsp_xsk_tx_reserve(x, port);
-	if (!buf)
-		return -1;
-	memcpy(buf, frame, len);
-	return rsp_xsk_tx_commit(x, len);
 }
 
 void rsp_xsk_tick(struct rsp_xsk *x)

@@ -26,12 +26,12 @@
  * latency low when many sockets are busy. */
 #define RSP_BATCH 64
 /* UMEM chunk: a page holds one frame of any MTU up to 3.8 KB (the kernel
- * keeps XDP_PACKET_HEADROOM in front of received data, where the XDP
- * metadata lands). Also the largest frame rsp_xsk_send takes. */
+ * keeps XDP_PACKET_HEADROOM in front of received data, and XDP's tag
+ * header comes first). Also the largest frame a reply may take. */
 #define RSP_FRAME_SIZE 4096u
-/* Largest received frame one chunk holds: what is left after the
- * headroom the kernel keeps. */
-#define RSP_RX_FRAME_MAX (RSP_FRAME_SIZE - XDP_PACKET_HEADROOM)
+/* Largest guest frame one chunk holds: what is left after the headroom
+ * the kernel keeps and the tag header XDP prepends. */
+#define RSP_RX_FRAME_MAX (RSP_FRAME_SIZE - XDP_PACKET_HEADROOM - sizeof(struct mdr_tag_hdr))
 
 /* epoll data tags: (tag << 32) | value. Sockets use their slot as value. */
 #define RSP_EV_XSK 1u
@@ -58,14 +58,15 @@ struct rsp_port {
 	uint32_t epoch;
 };
 
-/* One received frame. meta is NULL when no valid mdr_xdp_meta precedes it. */
+/* One received frame, with the tag header XDP wrote for it (frames
+ * without a valid one never reach the handler). */
 struct rsp_rx {
 	struct rsp_port port;
 	uint32_t ifindex;
 	uint32_t queue;
-	const uint8_t *frame;
+	const uint8_t *frame; /* the guest's frame, after the tag header */
 	uint32_t len;
-	const struct mdr_xdp_meta *meta;
+	struct mdr_tag_hdr tag;
 };
 
 typedef void (*rsp_rx_fn)(void *ctx, const struct rsp_rx *rx);
@@ -74,7 +75,8 @@ typedef void (*rsp_down_fn)(void *ctx, struct rsp_port port);
 
 struct rsp_xsk_stats {
 	uint64_t rx_frames;
-	uint64_t rx_no_meta;   /* no (valid) metadata: dropped */
+	uint64_t rx_untagged;  /* no valid tag header (pkt_tag_take): dropped */
+	uint64_t sync_read_errors; /* mdr_ifaces could not be read: sync skipped */
 	uint64_t tx_frames;
 	uint64_t tx_dropped;   /* no free frame, ring full or stale port */
 	uint64_t kick_errors;  /* sendto failures other than EAGAIN/EBUSY */
@@ -143,18 +145,10 @@ void rsp_xsk_sock_error(struct rsp_xsk *x, uint32_t slot);
 unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx);
 
 /*
- * Queue one frame for transmission on port (copied into a UMEM frame).
- * Returns 0, or -1 when dropped (port gone, no frame, ring full even after
- * a kick, longer than RSP_FRAME_SIZE). Transmission starts at
- * rsp_xsk_flush() or earlier.
- */
-int rsp_xsk_send(struct rsp_xsk *x, struct rsp_port port, const void *frame,
-		 uint32_t len);
-
-/*
  * Build a frame in place: a UMEM frame of RSP_FRAME_SIZE bytes for port,
- * or NULL when dropped (as rsp_xsk_send). Finish with rsp_xsk_tx_commit
- * (len 0 cancels) before any other call on x. Saves rsp_xsk_send's copy.
+ * or NULL when dropped (port gone, no free frame, ring full even after a
+ * kick). Finish with rsp_xsk_tx_commit (len 0 cancels) before any other
+ * call on x; transmission starts at rsp_xsk_flush() or earlier.
  */
 uint8_t *rsp_xsk_tx_reserve(struct rsp_xsk *x, struct rsp_port port);
 /* Queue the reserved frame's first len bytes (0: cancel). 0 or -1. */
