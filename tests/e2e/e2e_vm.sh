@@ -98,6 +98,7 @@ run_case() { # offloads on|off
 			ud="$(sha <"$E2E_TMP/ud$i")" ud_size=$UD_SIZE ud_n=$UD_N \
 			pw_host="$(served "$u" /openstack/latest/password)"
 		[ $i = $MQ_VM ] && set -- "$@" queues=2 spread=$SPREAD_N
+		[ $i = 3 ] && set -- "$@" iface=eth0.$VLAN
 		"$GUEST_PY" "$E2E_PY/vmcheck.py" "$E2E_TMP/console-$OFF-$i.log" "$OFF: vm$i" "$@" >"$E2E_TMP/vm.tap"
 		tap_lines "$E2E_TMP/vm.tap"
 		grep -q '^fail' "$E2E_TMP/vm.tap" && diag "console of vm$i:" && sed 's/^/#   /' "$E2E_TMP/console-$OFF-$i.log" | tail -n 40

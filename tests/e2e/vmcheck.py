@@ -9,6 +9,7 @@ Keys (expected values, computed on the hypervisor from what mdr serves):
   queues=N      the guest must have N queue pairs (rx-0..rx-N-1)
   spread=N      N requests per CPU, each must be 200 with sha iid
   pw_host=TEXT  the password mdrctl get shows after the VM ran
+  iface=NAME    the interface the guest configured (eth0.100 for a VLAN)
 """
 import os
 import sys
@@ -46,6 +47,9 @@ def main():
 
     check("the VM booted, ran every request and powered off", done,
           "no MDR-DONE on the console")
+    if "iface" in exp:
+        ifc = (info.get("iface") or [["?"]])[0][0]
+        check(f"the guest talked through {exp['iface']}", ifc == exp["iface"], f"it used {ifc}")
     check("IMDSv2 token PUT: 200 and a token", *(
         (True, "") if status("token") == "200" and res["token"][2] != "0"
         else (False, " ".join(res.get("token", ["missing"])))))

@@ -22,7 +22,9 @@ def parse(log):
     c = Console()
     with open(log, errors="replace") as f:
         for line in f:
-            w = line.rstrip("\r\n").split(" ")
+            # The firmware's last words ("Booting from ROM..") end with no
+            # newline: a line may carry them before its MDR- tag.
+            w = line[max(line.find("MDR-"), 0):].rstrip("\r\n").split(" ")
             if w[0] == "MDR-RESULT" and len(w) >= 3:
                 c.res[w[1]] = w[2:]
             elif w[0] == "MDR-FIELD" and len(w) >= 4:

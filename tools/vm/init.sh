@@ -49,6 +49,7 @@ if [ -n "$P_vlan" ]; then
 fi
 ip addr add "$P_ip" dev "$IF"
 ip route add 169.254.169.254 dev "$IF"
+echo # ends the firmware's last line on the console
 echo "MDR-INFO iface $IF $(cat /sys/class/net/$IF/address) $P_ip"
 echo "MDR-INFO queues $(ls /sys/class/net/eth0/queues | tr '\n' ' ')"
 echo "MDR-INFO cpus $(nproc)"

@@ -1059,30 +1059,36 @@ static uint32_t queue_limit(struct rsp_xsk *x, uint32_t ifindex, const char *nam
 		return *nq; /* not watched: nothing to ask */
 	}
 	if (!combined_queues(x, name, &max, &used)) {
-		if (w)
-			*w = x->qwatch[--x->n_qwatch];
-		return *nq;
+		if (!w)
+			return *nq;
+		/* No answer this time (renamed?): keep the last one. */
+		w->next_ns = x->now_ns + RSP_QWATCH_SLOW_NS;
+		*nq = w->max;
+		return w->in_use;
 	}
 	if (max > RSP_MAX_QUEUES)
 		max = RSP_MAX_QUEUES;
-	if (used >= max) {
+	/* Queue 0 binds even before a VMM attaches one. */
+	lim = used >= max ? max : used ? used : 1;
+	if (lim == max && max == *nq) {
+		/* All in use, as mdr_ifaces says: nothing to watch. */
 		if (w) {
 			mdr_log(MDR_LOG_INFO, "port %s (ifindex %u): all %u rx queues in use",
 				name, ifindex, max);
 			*w = x->qwatch[--x->n_qwatch];
 		}
-		*nq = max;
 		return max;
 	}
-	lim = used ? used : 1; /* queue 0 binds even before a VMM attaches */
+	/* Watched also when all are in use but mdr_ifaces lists fewer: later
+	 * syncs must keep serving the driver's count, not the map's. */
 	if (!w) {
 		if (x->n_qwatch == MDR_MAX_IFACES)
 			return *nq; /* cannot happen: one per interface */
 		w = &x->qwatch[x->n_qwatch++];
 		*w = (struct rsp_qwatch){ .ifindex = ifindex, .in_use = lim, .max = max,
 					  .seen = true, .refresh = true };
-		mdr_log(MDR_LOG_INFO, "port %s (ifindex %u): %u of %u rx queues in use: watching for more",
-			name, ifindex, used, max);
+		mdr_log(MDR_LOG_INFO, "port %s (ifindex %u): %u of %u rx queues in use (%u listed by mdrd): following them",
+			name, ifindex, used, max, *nq);
 	} else if (lim != w->in_use) {
 		mdr_log(MDR_LOG_INFO, "port %s (ifindex %u): %u of %u rx queues in use (was %u)",
 			name, ifindex, used, max, w->in_use);
