@@ -10,6 +10,10 @@
 #   mdr.cpu=C          CPU of the first request (the token PUT)
 #   mdr.spread=N       then N requests pinned to each CPU, in parallel
 #                      (each CPU sends on its own virtio-net queue pair)
+#   mdr.gw=A.B.C.D     reach 169.254.169.254 via this router (a bridge)
+#                      instead of on-link (a port)
+#   mdr.quick=1        stop after the token, instance-id and meta_data.json
+#                      (the bench's boot storm)
 # Output lines (the host parses them; nothing else starts with "MDR-"):
 #   MDR-RESULT NAME STATUS MS SIZE SHA256      one request
 #   MDR-RESULT NAME ERR REASON                 a request that failed
@@ -28,11 +32,11 @@ for k in accept_dad dad_transmits router_solicitations; do
 	echo 0 >/proc/sys/net/ipv6/conf/default/$k
 done
 
-P_ip="" P_vlan="" P_ud=3 P_cpu=0 P_spread=0
+P_ip="" P_vlan="" P_ud=3 P_cpu=0 P_spread=0 P_gw="" P_quick=0
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	mdr.*=*) k=${w%%=*}; k=${k#mdr.}; v=${w#*=}
-		case "$k" in ip|vlan|ud|cpu|spread) eval "P_$k=\$v" ;; esac ;;
+		case "$k" in ip|vlan|ud|cpu|spread|gw|quick) eval "P_$k=\$v" ;; esac ;;
 	esac
 done
 
@@ -48,7 +52,11 @@ if [ -n "$P_vlan" ]; then
 	ip link set "$IF" up
 fi
 ip addr add "$P_ip" dev "$IF"
-ip route add 169.254.169.254 dev "$IF"
+if [ -n "$P_gw" ]; then
+	ip route add 169.254.169.254 via "$P_gw" dev "$IF"
+else
+	ip route add 169.254.169.254 dev "$IF"
+fi
 echo # ends the firmware's last line on the console
 echo "MDR-INFO iface $IF $(cat /sys/class/net/$IF/address) $P_ip"
 echo "MDR-INFO queues $(ls /sys/class/net/eth0/queues | tr '\n' ' ')"
@@ -62,6 +70,7 @@ req() {
 	_n=$1; shift
 	_b=/tmp/body.$_n
 	if _r=$(vmhttp -o "$_b" "$@" 2>/tmp/err.$_n); then
+		echo "${_r%% *}" >/tmp/status.$_n
 		_s=$(sha256sum "$_b")
 		echo "MDR-RESULT $_n $_r $(wc -c <"$_b") ${_s%% *}"
 		if [ "$(wc -c <"$_b")" -le 100 ] && [ "$(wc -l <"$_b")" -eq 0 ]; then
@@ -73,8 +82,9 @@ req() {
 }
 
 req token -c "$P_cpu" -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' $M/latest/api/token
-TOKEN=$(cat /tmp/body.token 2>/dev/null)
-T="X-aws-ec2-metadata-token: $TOKEN"
+# A server without IMDSv2 (the bench's nginx) gets a harmless header.
+T="X-No-Token: 1"
+[ "$(cat /tmp/status.token 2>/dev/null)" = 200 ] && T="X-aws-ec2-metadata-token: $(cat /tmp/body.token)"
 if [ "$P_spread" -gt 0 ]; then
 	# Requests from every CPU at once: each CPU's flows leave on its own
 	# queue pair (XPS), so every queue of the tap carries requests.
@@ -99,6 +109,10 @@ jfield() { echo "MDR-FIELD $1 $2 $(sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p" /
 req meta -H "$T" $M/openstack/latest/meta_data.json
 jfield meta uuid
 jfield meta hostname
+if [ "$P_quick" = 1 ]; then
+	echo "MDR-DONE"
+	poweroff -f
+fi
 i=1
 while [ $i -le "$P_ud" ]; do req "ud$i" -H "$T" $M/openstack/latest/user_data; i=$((i + 1)); done
 [ -s /tmp/body.ud1 ] && echo "MDR-TEXT ud1 $(head -n 1 /tmp/body.ud1 | head -c 80 | tr -cd ' -~')"

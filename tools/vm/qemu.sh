@@ -7,7 +7,7 @@
 #
 #   qemu.sh --image DIR --ns NS --tap TAP --mac MAC --ip A.B.C.D/N --log FILE
 #           [--vlan ID] [--smp N] [--queues N] [--offloads on|off]
-#           [--ud N] [--spread N] [--cpu C]
+#           [--ud N] [--spread N] [--cpu C] [--gw A.B.C.D] [--quick 1]
 #
 # --queues N: -netdev tap,queues=N and virtio-net-pci mq=on with 2N+2
 #   vectors (the tap must be multi_queue: topo.sh --multi-queue).
@@ -15,17 +15,18 @@
 #   ECN or UFO in either direction (the guest computes every checksum);
 #   on (default): QEMU's defaults, the guest sends partial checksums and
 #   TSO segments.
+# --gw, --quick: see tools/vm/init.sh (mdr.gw, mdr.quick).
 # TCG (no KVM is assumed): -accel tcg. Exec's QEMU: the caller's PID is
 # QEMU's.
 set -eu
 
-img="" ns="" tap="" mac="" ip="" log="" vlan="" smp=1 queues=1 offloads=on ud=3 spread=0 cpu=0
+img="" ns="" tap="" mac="" ip="" log="" vlan="" smp=1 queues=1 offloads=on ud=3 spread=0 cpu=0 gw="" quick=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--image) img=$2 ;; --ns) ns=$2 ;; --tap) tap=$2 ;; --mac) mac=$2 ;;
 	--ip) ip=$2 ;; --log) log=$2 ;; --vlan) vlan=$2 ;; --smp) smp=$2 ;;
 	--queues) queues=$2 ;; --offloads) offloads=$2 ;; --ud) ud=$2 ;;
-	--spread) spread=$2 ;; --cpu) cpu=$2 ;;
+	--spread) spread=$2 ;; --cpu) cpu=$2 ;; --gw) gw=$2 ;; --quick) quick=$2 ;;
 	*) echo "qemu.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -49,8 +50,12 @@ on) ;;
 off) DEVICE="$DEVICE,csum=off,guest_csum=off,gso=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off" ;;
 *) echo "qemu.sh: --offloads on|off" >&2; exit 2 ;;
 esac
-APPEND="console=ttyS0 loglevel=4 mitigations=off panic=-1 mdr.ip=$ip mdr.ud=$ud mdr.spread=$spread mdr.cpu=$cpu"
+# no_timer_check: on a loaded host a TCG guest can miss the kernel's early
+# IO-APIC timer check and panic ("IO-APIC + timer doesn't work").
+APPEND="console=ttyS0 loglevel=4 mitigations=off no_timer_check panic=-1 mdr.ip=$ip mdr.ud=$ud mdr.spread=$spread mdr.cpu=$cpu"
 [ -n "$vlan" ] && APPEND="$APPEND mdr.vlan=$vlan"
+[ -n "$gw" ] && APPEND="$APPEND mdr.gw=$gw"
+[ "$quick" = 1 ] && APPEND="$APPEND mdr.quick=1"
 
 # The unpacked ELF kernel boots through PVH (no decompression).
 kernel=$img/vmlinux
