@@ -646,11 +646,35 @@ iperf_mdr_mode() { # native|generic
 	mdr_start && mdr_intercept on && [ "$(tap1_xdp_mode)" = "$1" ] ||
 		{ log "iperf3: cannot attach in $1 mode (tap1: $(tap1_xdp_mode))"; return 1; }
 }
+# The same from a real VM (tools/vm/, TCG) over virtio-net on a tun tap in
+# br0, where mdrd attaches natively: attached (mdrd and the responder
+# running) vs detached. Raw key iperf_vm_gbps ours=attached ref=detached.
+# Seconds one VM run may take: boot under TCG plus the transfer.
+IPERF_VM_S=$((IPERF_S + 60))
+iperf_vm_run() { # attached|detached rep
+	_l=$OUT/logs/iperf-vm-$1-$2.log
+	bg "iperf-vm-$1-$2" sh "$ROOT/tools/vm/qemu.sh" --image "$VMIMG" --ns "$HV" --tap tapv1 \
+		--mac 52:54:00:00:03:01 --ip "10.99.0.$((11 + NG))/24" --gw "$GATEWAY" --log "$_l" \
+		--iperf "$GATEWAY" --iperf-s "$IPERF_S"
+	wait_for --timeout $IPERF_VM_S _dead "$BG_PID"
+	stop_pid "$BG_PID"
+	_m=$(sed -n 's/.*MDR-IPERF mbps \([0-9.][0-9.]*\).*/\1/p' "$_l")
+	[ -n "$_m" ] || { log "iperf3 from a VM ($1) failed (see $_l)"; return 0; }
+	_g=$(fdiv "$_m" 1000)
+	case $1 in attached) raw iperf_vm_gbps ours "$_g" ;; *) raw iperf_vm_gbps ref "$_g" ;; esac
+	log "  iperf3 VM $1: $_g Gbit/s"
+}
+tapv1_native() { ip -n "$HV" -d link show dev tapv1 2>/dev/null | grep -q 'xdp '; }
 # One mdr (re)start: wait for every tap and socket (about 1 s per 16 taps).
 IPERF_RESTART_S=20
-if want pass && have_time $(( ((IPERF_S + 3) * 3 + 2 * IPERF_RESTART_S) * REPS + 30 )); then
+if want pass && have_time $(( ((IPERF_S + 3) * 3 + 2 * IPERF_RESTART_S + 2 * IPERF_VM_S) * REPS + 30 )); then
 	log "pass-through: iperf3 guest 1 -> hypervisor, program generic (default) / native / detached"
 	nginx_stop
+	[ -n "${VMIMG:-}" ] || VMIMG=$(sh "$ROOT/tools/vm/build-image.sh" "$BUILD_DIR" 2>"$OUT/logs/vm-image.log") || VMIMG=""
+	if [ -n "$VMIMG" ]; then
+		ip -n "$HV" tuntap add dev tapv1 mode tap
+		ip -n "$HV" link set tapv1 master br0 up
+	fi
 	bg iperf3-server nsenter --net="/run/netns/$HV" iperf3 -s -B "$GATEWAY"
 	IPERF_PID=$BG_PID
 	wait_for --timeout 5 sh -c "nsenter --net=/run/netns/$HV ss -ltn | grep -q ':5201 '"
@@ -659,12 +683,23 @@ if want pass && have_time $(( ((IPERF_S + 3) * 3 + 2 * IPERF_RESTART_S) * REPS +
 		for _m in generic native; do
 			[ $OURS = 1 ] && iperf_mdr_mode $_m && iperf_run $_m $_rep
 		done
+		# mdrd attaches a tun tap natively in every mode: as by default.
+		[ $OURS = 1 ] && [ -n "$VMIMG" ] && { wait_for tapv1_native || log "tapv1 has no XDP program"; } &&
+			iperf_vm_run attached $_rep
 		mdr_stop # mdrd detaches its program on exit
 		[ "$(tap1_xdp_mode)" = none ] || log "tap1 still has an XDP program after mdrd stopped"
 		iperf_run detached $_rep
+		[ -n "$VMIMG" ] && iperf_vm_run detached $_rep
 		_rep=$((_rep + 1))
 	done
 	stop_pid "$IPERF_PID"
+	if [ -n "$VMIMG" ]; then
+		ip -n "$HV" link del tapv1
+		note "iperf3 VM -> hypervisor: one QEMU VM (TCG, 1 vCPU, virtio-net, offloads on) on a tun" \
+			"tap in br0, iperf3 -c $GATEWAY -t ${IPERF_S} from its kernel, mdr's program attached" \
+			"natively as mdrd attaches taps (mdrd + responder running) vs detached (stopped);" \
+			"under TCG the guest's emulated CPU bounds the rate"
+	fi
 	MDRD_MODE_ARGS="" # sections after this one: mdrd's default mode again
 	_ratios=$("$PY" - "$RAW" <<'PYEOF'
 import statistics, sys

@@ -89,6 +89,8 @@ def rows(meta):
               "iperf_gbps", "Gbit/s", "ref", "ge", 0.97, "%.2f"))
     r.append(("7", "iperf3 guest->hv, forced --xdp-mode native on veth (baseline: detached)",
               "iperf_native_gbps", "Gbit/s", "ref", None, None, "%.2f"))
+    r.append(("7", "iperf3 QEMU VM->hv over a real tap, attached as mdrd does (native) "
+              "(baseline: detached)", "iperf_vm_gbps", "Gbit/s", "ref", "ge", 0.97, "%.2f"))
     for f, name in [("base", "no flood"), ("syn", "SYN flood"), ("conn", "connection flood"),
                     ("req", "request flood")]:
         r.append(("8", "victim during %s: success" % name, "flood_%s_ok" % f, "%", "nginx",

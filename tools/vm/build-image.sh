@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # build-image.sh - the test VMs' guest image, built from Debian packages only:
 # linux-image-amd64 (the kernel and its virtio-net, 8021q modules with their
-# dependencies), busybox-static, and tools/vm/vmhttp.c compiled static with
-# the host's gcc (glibc's static libc is in libc6-dev). Nothing else is
+# dependencies), busybox-static, iperf3 with its shared libraries (the
+# bench's throughput row), and tools/vm/vmhttp.c compiled static with the
+# host's gcc (glibc's static libc is in libc6-dev). Nothing else is
 # downloaded. tools/install-deps.sh installs the packages.
 #
 #   sh tools/vm/build-image.sh [BUILD]    prints the image directory
@@ -33,7 +34,7 @@ KVER=${kpkg#linux-image-}
 [ -r "/boot/vmlinuz-$KVER" ] && [ -d "/lib/modules/$KVER" ] || die "no /boot/vmlinuz-$KVER or /lib/modules/$KVER"
 [ -x /bin/busybox ] && dpkg-query -W busybox-static >/dev/null 2>&1 || die "busybox-static is not installed"
 
-key=$( { echo "$KVER $(dpkg-query -W -f='${Version}' "$kpkg") $(dpkg-query -W -f='${Version}' busybox-static)"
+key=$( { echo "$KVER $(dpkg-query -W -f='${Version}' "$kpkg") $(dpkg-query -W -f='${Version}' busybox-static iperf3)"
 	cat "$VMDIR/build-image.sh" "$VMDIR/init.sh" "$VMDIR/vmhttp.c"; } | sha256sum | cut -c1-16)
 OUT=$BUILD/vm/$key
 if [ -s "$OUT/initrd.gz" ] && [ -s "$OUT/kernel-version" ]; then
@@ -67,6 +68,12 @@ cp "$ORDER" "$R/lib/modules/order"
 cp /bin/busybox "$R/bin/busybox"
 gcc -static -O2 -Wall -Wextra -Werror -o "$R/bin/vmhttp" "$VMDIR/vmhttp.c" ||
 	die "gcc -static failed (libc6-dev has the static glibc)"
+# iperf3 and what it links (the loader included), at their own paths.
+IPERF=$(command -v iperf3) || die "iperf3 is not installed"
+for f in "$IPERF" $(ldd "$IPERF" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p'); do
+	mkdir -p "$R$(dirname "$f")"
+	cp -L "$f" "$R$f"
+done
 cp "$VMDIR/init.sh" "$R/init"
 chmod 755 "$R/init" "$R/bin/vmhttp"
 

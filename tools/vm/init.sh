@@ -14,6 +14,9 @@
 #                      instead of on-link (a port)
 #   mdr.quick=1        stop after the token, instance-id and meta_data.json
 #                      (the bench's boot storm)
+#   mdr.iperf=HOST     instead of fetching metadata: iperf3 -c HOST for
+#                      mdr.iperf_s seconds (default 5); prints
+#                      "MDR-IPERF mbps N" (the receiver's rate)
 # Output lines (the host parses them; nothing else starts with "MDR-"):
 #   MDR-RESULT NAME STATUS MS SIZE SHA256      one request
 #   MDR-RESULT NAME ERR REASON                 a request that failed
@@ -22,7 +25,7 @@
 #   MDR-TEXT NAME LINE                         the first line of a body
 #   MDR-INFO KEY VALUE...                      facts about the guest
 #   MDR-DONE
-export PATH=/bin
+export PATH=/bin:/usr/bin
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -32,11 +35,11 @@ for k in accept_dad dad_transmits router_solicitations; do
 	echo 0 >/proc/sys/net/ipv6/conf/default/$k
 done
 
-P_ip="" P_vlan="" P_ud=3 P_cpu=0 P_spread=0 P_gw="" P_quick=0
+P_ip="" P_vlan="" P_ud=3 P_cpu=0 P_spread=0 P_gw="" P_quick=0 P_iperf="" P_iperf_s=5
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	mdr.*=*) k=${w%%=*}; k=${k#mdr.}; v=${w#*=}
-		case "$k" in ip|vlan|ud|cpu|spread|gw|quick) eval "P_$k=\$v" ;; esac ;;
+		case "$k" in ip|vlan|ud|cpu|spread|gw|quick|iperf|iperf_s) eval "P_$k=\$v" ;; esac ;;
 	esac
 done
 
@@ -63,6 +66,12 @@ echo "MDR-INFO queues $(ls /sys/class/net/eth0/queues | tr '\n' ' ')"
 echo "MDR-INFO cpus $(nproc)"
 echo "MDR-INFO uptime-start $(cut -d' ' -f1 /proc/uptime)"
 
+if [ -n "$P_iperf" ]; then
+	iperf3 -c "$P_iperf" -t "$P_iperf_s" -f m >/tmp/iperf.out 2>&1
+	echo "MDR-IPERF mbps $(sed -n 's/.* \([0-9.]*\) Mbits\/sec.*receiver.*/\1/p' /tmp/iperf.out)"
+	echo "MDR-DONE"
+	poweroff -f
+fi
 M=http://169.254.169.254
 TOK_HDR=""
 # req NAME [vmhttp args...] URL: one request, one MDR-RESULT line.

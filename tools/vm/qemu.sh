@@ -8,6 +8,7 @@
 #   qemu.sh --image DIR --ns NS --tap TAP --mac MAC --ip A.B.C.D/N --log FILE
 #           [--vlan ID] [--smp N] [--queues N] [--offloads on|off]
 #           [--ud N] [--spread N] [--cpu C] [--gw A.B.C.D] [--quick 1]
+#           [--iperf HOST --iperf-s SECONDS]
 #
 # --queues N: -netdev tap,queues=N and virtio-net-pci mq=on with 2N+2
 #   vectors (the tap must be multi_queue: topo.sh --multi-queue).
@@ -15,18 +16,19 @@
 #   ECN or UFO in either direction (the guest computes every checksum);
 #   on (default): QEMU's defaults, the guest sends partial checksums and
 #   TSO segments.
-# --gw, --quick: see tools/vm/init.sh (mdr.gw, mdr.quick).
+# --gw, --quick, --iperf: see tools/vm/init.sh (mdr.gw, mdr.quick, mdr.iperf).
 # TCG (no KVM is assumed): -accel tcg. Exec's QEMU: the caller's PID is
 # QEMU's.
 set -eu
 
-img="" ns="" tap="" mac="" ip="" log="" vlan="" smp=1 queues=1 offloads=on ud=3 spread=0 cpu=0 gw="" quick=0
+img="" ns="" tap="" mac="" ip="" log="" vlan="" smp=1 queues=1 offloads=on ud=3 spread=0 cpu=0 gw="" quick=0 iperf="" iperf_s=5
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--image) img=$2 ;; --ns) ns=$2 ;; --tap) tap=$2 ;; --mac) mac=$2 ;;
 	--ip) ip=$2 ;; --log) log=$2 ;; --vlan) vlan=$2 ;; --smp) smp=$2 ;;
 	--queues) queues=$2 ;; --offloads) offloads=$2 ;; --ud) ud=$2 ;;
 	--spread) spread=$2 ;; --cpu) cpu=$2 ;; --gw) gw=$2 ;; --quick) quick=$2 ;;
+	--iperf) iperf=$2 ;; --iperf-s) iperf_s=$2 ;;
 	*) echo "qemu.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -56,6 +58,7 @@ APPEND="console=ttyS0 loglevel=4 mitigations=off no_timer_check panic=-1 mdr.ip=
 [ -n "$vlan" ] && APPEND="$APPEND mdr.vlan=$vlan"
 [ -n "$gw" ] && APPEND="$APPEND mdr.gw=$gw"
 [ "$quick" = 1 ] && APPEND="$APPEND mdr.quick=1"
+[ -n "$iperf" ] && APPEND="$APPEND mdr.iperf=$iperf mdr.iperf_s=$iperf_s"
 
 # The unpacked ELF kernel boots through PVH (no decompression).
 kernel=$img/vmlinux
