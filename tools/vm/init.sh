@@ -60,7 +60,11 @@ if [ -n "$P_gw" ]; then
 else
 	ip route add 169.254.169.254 dev "$IF"
 fi
+# The link-local address (and its fe80::/64 route) comes with the carrier.
+n=0
+while ! ip -6 addr show dev "$IF" scope link | grep -q fe80 && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
 echo # ends the firmware's last line on the console
+echo "MDR-INFO ll $(ip -6 addr show dev "$IF" scope link | sed -n 's/.*inet6 \([^ ]*\).*/\1/p' | tr '\n' ' ')after $((n * 50)) ms"
 echo "MDR-INFO iface $IF $(cat /sys/class/net/$IF/address) $P_ip"
 echo "MDR-INFO queues $(ls /sys/class/net/eth0/queues | tr '\n' ' ')"
 echo "MDR-INFO cpus $(nproc)"
@@ -127,6 +131,11 @@ while [ $i -le "$P_ud" ]; do req "ud$i" -H "$T" $M/openstack/latest/user_data; i
 [ -s /tmp/body.ud1 ] && echo "MDR-TEXT ud1 $(head -n 1 /tmp/body.ud1 | head -c 80 | tr -cd ' -~')"
 req ll -H "$T" "http://[fe80::a9fe:a9fe%$IF]/openstack/latest/meta_data.json"
 jfield ll uuid
+if [ "$(cat /tmp/status.ll 2>/dev/null)" != 200 ]; then # for whoever reads the console
+	ip -6 addr show dev "$IF" | sed 's/^/MDR-INFO ll-diag addr /'
+	ip -6 route show dev "$IF" | sed 's/^/MDR-INFO ll-diag route /'
+	dmesg | tail -n 8 | sed 's/^/MDR-INFO ll-diag dmesg /'
+fi
 req notoken $M/latest/meta-data/instance-id
 PW="pw-$(cat /tmp/body.iid 2>/dev/null)"
 req pwpost -X POST -H "$T" -d "$PW" $M/openstack/latest/password
