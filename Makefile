@@ -7,6 +7,7 @@
 #                   (VM=1: 3 real QEMU VMs instead of guest namespaces)
 #   make demo-down  tear the demo down
 #   make install    install binaries, BPF object and docs under $(PREFIX)
+#   make deb        Debian package in $(BUILD)/deb (debhelper)
 # Quiet unless V=1.
 
 BUILD   ?= build
@@ -66,7 +67,7 @@ LIBMDR   := $(BUILD)/libmdr.a
 $(BUILD)/lib/%.o: user/lib/%.c $(LIB_HDRS) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIBMDR): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -77,19 +78,22 @@ PROGS := mdrd mdr-responder mdrctl
 mdrd_SRCS          := $(wildcard user/mdrd/*.c)
 mdr-responder_SRCS := $(wildcard user/responder/*.c)
 mdrctl_SRCS        := $(wildcard user/mdrctl/*.c)
+# Libraries only one program needs (pkg-config names).
+mdrd_PC            := libmicrohttpd libsystemd
+mdr-responder_PC   := libmicrohttpd libsystemd
 
 define PROG_RULES
 $(1)_OBJS := $$(patsubst user/%.c,$(BUILD)/obj/%.o,$$($(1)_SRCS))
 $(BUILD)/$(1): $$($(1)_OBJS) $(LIBMDR)
 	$$(call msg,LD,$$@)
-	$(Q)$(CC) $(CFLAGS) $$^ -o $$@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $$^ -o $$@ $(LDLIBS) $$(if $$($(1)_PC),$$(shell $(PKG_CONFIG) --libs $$($(1)_PC)))
 endef
 $(foreach p,$(PROGS),$(eval $(call PROG_RULES,$(p))))
 
 $(BUILD)/obj/%.o: user/%.c $(LIB_HDRS) $(wildcard user/*/*.h) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iuser -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Iuser -c $< -o $@
 
 # ---- tools: tools/<name>.c -> $(BUILD)/tools/<name> -------------------------
 TOOL_SRCS := $(wildcard tools/*.c)
@@ -111,6 +115,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBMDR) $(TEST_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIBMDR) -o $@ $(LDLIBS) -lcmocka
 
+# test_cache compiles the responder's cache.c in.
+$(BUILD)/tests/test_cache: user/responder/cache.c user/responder/cache.h
+
 $(BUILD)/tests/bpf_%: tests/bpf/%.c $(LIBMDR) $(SKELS) $(BPF_OBJS) $(TEST_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -128,7 +135,7 @@ $(BUILD)/tests/fault_%.so: tests/fault/%.c
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB_SRCS := $(filter-out user/lib/maps.c user/lib/store.c user/lib/loader.c user/lib/rtnl.c user/lib/kfeat.c \
-	user/lib/cdimage.c,$(LIB_SRCS))
+	user/lib/cdimage.c user/lib/sd.c user/lib/promhttp.c,$(LIB_SRCS))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
@@ -161,7 +168,10 @@ demo: deps
 demo-down:
 	$(Q)BUILD=$(BUILD) sh tools/demo.sh down
 
-install: all
+install: all install-files
+
+# What `make install` copies; the Debian package (make deb) uses it alone.
+install-files: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/bpf/mdr_xdp.bpf.o
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/mdr $(DESTDIR)$(PREFIX)/share/doc/mdr
 	install -m 0755 $(addprefix $(BUILD)/,$(PROGS)) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(BUILD)/bpf/mdr_xdp.bpf.o $(DESTDIR)$(PREFIX)/lib/mdr/
@@ -174,8 +184,24 @@ install: all
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) || exit 1; \
 	done
 	install -m 0644 dist/default/mdrd dist/default/mdr-responder $(DESTDIR)$(PREFIX)/share/doc/mdr/examples/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/mdrd.8 man/mdr-responder.8 man/mdrctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# Debian package (debhelper) of the committed and untracked-but-not-ignored
+# files, built in $(BUILD)/deb from a copy (the tree stays clean):
+# $(BUILD)/deb/mdr_<version>_amd64.deb. dist/debian becomes debian/.
+DEB_DIR := $(BUILD)/deb
+deb:
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)git ls-files -z -co --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src
+	$(Q)cp -r dist/debian $(DEB_DIR)/src/debian
+	$(Q)cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; }
+	$(Q)ls $(DEB_DIR)/*.deb
 
 clean:
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all check bench demo demo-down install clean deps fuzz
+.PHONY: all check bench demo demo-down install install-files deb clean deps fuzz

@@ -22,6 +22,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mdr_config SEC(".maps");
 
+/* The ABI version record (user space only; see mdr_abi_record). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mdr_abi_record);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mdr_abi SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MDR_MAX_PORTS);

@@ -53,6 +53,16 @@
  * header of this layout ("MDR2"; "MDR1" was the metadata-area layout). */
 #define MDR_TAG_MAGIC 0x4d445232u
 
+/*
+ * Version of the pinned-map layout and of the XDP -> responder tag, kept
+ * in the mdr_abi map. Bump it whenever a pinned map's type, key, value or
+ * size changes, or the tag header does; mdrd migrates older pins (DESIGN,
+ * "Upgrades"). 1 = pins without a version record (releases before it;
+ * their XDP program may use the metadata-area tag "MDR1").
+ */
+#define MDR_ABI_VERSION 2
+#define MDR_ABI_MAGIC 0x4d445241u /* "MDRA" */
+
 /* ------------------------------------------------------------------ */
 /* Content blob store (user space only; see maps/README.md)            */
 /* ------------------------------------------------------------------ */
@@ -237,6 +247,15 @@ struct mdr_token_keys {
 	__u8 prev[MDR_TOKEN_KEY_SIZE];
 };
 
+/* mdr_abi: ARRAY, 1 entry. Written by mdrd after loading its program. */
+struct mdr_abi_record {
+	__u32 magic;         /* MDR_ABI_MAGIC */
+	__u32 version;       /* MDR_ABI_VERSION of the program that is loaded */
+	__u32 prev_version;  /* version found in the pins at load, 0 = fresh pins */
+	__u32 tag_magic;     /* MDR_TAG_MAGIC: the tag the program writes */
+	__u64 loaded_ns;     /* CLOCK_REALTIME of the load */
+};
+
 /* The tag header XDP prepends (bpf_xdp_adjust_head) to a frame it
  * redirects to the responder; the responder finds it at the start of the
  * AF_XDP descriptor, the guest's frame right after it. Host byte order. */
@@ -298,6 +317,8 @@ struct mdr_resp_counters {
 	__u64 retransmits;
 	__u64 tokens_issued;
 	__u64 bytes_sent;
+	__u64 frames_sent;     /* TCP segments sent (data, ACK, RST, SYN-ACK) */
+	__u64 frames_deferred; /* segments held back by the output budget */
 };
 
 /* ------------------------------------------------------------------ */
@@ -320,6 +341,7 @@ struct mdr_resp_counters {
 #define MDR_MAP_STATS "mdr_stats"
 #define MDR_MAP_ISTATS "mdr_istats"
 #define MDR_MAP_RSTATS "mdr_rstats"
+#define MDR_MAP_ABI "mdr_abi"
 #define MDR_MAP_CHUNK_FMT "mdr_chunk%d" /* mdr_chunk0 .. mdr_chunk5 */
 
 _Static_assert(sizeof(struct mdr_chunk_key) == 16, "mdr_chunk_key ABI");
@@ -336,10 +358,11 @@ _Static_assert(sizeof(struct mdr_xsk_key) == 8, "mdr_xsk_key ABI");
 _Static_assert(sizeof(struct mdr_iface) == 32, "mdr_iface ABI");
 _Static_assert(sizeof(struct mdr_password) == 4 + MDR_PASSWORD_MAX, "mdr_password ABI");
 _Static_assert(sizeof(struct mdr_token_keys) == 8 + 2 * MDR_TOKEN_KEY_SIZE, "mdr_token_keys ABI");
+_Static_assert(sizeof(struct mdr_abi_record) == 24, "mdr_abi_record ABI");
 _Static_assert(sizeof(struct mdr_tag_hdr) == 24, "mdr_tag_hdr ABI");
 /* Small beside XDP_PACKET_HEADROOM (256), which every driver keeps. */
 _Static_assert(sizeof(struct mdr_tag_hdr) <= 64, "tag header fits the headroom");
 _Static_assert(sizeof(struct mdr_xdp_counters) == 13 * 8, "mdr_xdp_counters ABI");
-_Static_assert(sizeof(struct mdr_resp_counters) == 20 * 8, "mdr_resp_counters ABI");
+_Static_assert(sizeof(struct mdr_resp_counters) == 22 * 8, "mdr_resp_counters ABI");
 
 #endif /* MDR_ABI_H */

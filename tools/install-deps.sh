@@ -12,7 +12,8 @@ bpftool xdp-tools iproute2 libjansson-dev libmnl-dev libssl-dev libcmocka-dev
 curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore
 iperf3 gnuplot-nox util-linux procps libclang-rt-14-dev ethtool
 systemd libnftables-dev nftables libisofs-dev xorriso genisoimage mtools dosfstools
-python3-nova qemu-system-x86 linux-image-amd64 busybox-static cpio kmod libc6-dev"
+python3-nova libmicrohttpd-dev libsystemd-dev prometheus debhelper lintian dpkg-dev
+qemu-system-x86 linux-image-amd64 busybox-static cpio kmod libc6-dev"
 
 missing=""
 for p in $PKGS; do

@@ -8,7 +8,8 @@
 #  - the units run what README says: mdrd on /sys/fs/bpf/mdr with
 #    /etc/mdr/instances and the OpenStack ports (tap*) unless
 #    /etc/default/mdrd says otherwise; the responder after mdrd, restarted
-#    when it exits; both with unlimited locked memory;
+#    when it exits; both with unlimited locked memory; both Type=notify
+#    with a watchdog (e2e_systemd checks the daemons' side);
 #  - the example option files are valid shell assignments of the variables
 #    the units read;
 #  - the installed mdrd accepts the unit's command line (--help parse).
@@ -31,7 +32,8 @@ for f in sbin/mdrd sbin/mdr-responder sbin/mdrctl; do
 done
 for f in lib/mdr/mdr_xdp.bpf.o share/doc/mdr/README.md share/doc/mdr/maps.md \
 	lib/systemd/system/mdrd.service lib/systemd/system/mdr-responder.service \
-	share/doc/mdr/examples/mdrd share/doc/mdr/examples/mdr-responder; do
+	share/doc/mdr/examples/mdrd share/doc/mdr/examples/mdr-responder \
+	share/man/man8/mdrd.8 share/man/man8/mdr-responder.8 share/man/man8/mdrctl.8; do
 	check "installed $f" test -s "$P/$f"
 done
 
@@ -57,6 +59,12 @@ check "the responder runs after mdrd, on the same pin directory" sh -c \
 	"[ '$(unit_val mdr-responder.service After)' = mdrd.service ] &&
 	 [ '$(unit_val mdr-responder.service ExecStart)' = '$P/sbin/mdr-responder --pin-dir /sys/fs/bpf/mdr \$RESPONDER_OPTS' ]"
 check "the responder is restarted whenever it exits" test "$(unit_val mdr-responder.service Restart)" = always
+check "both units are Type=notify with a watchdog" sh -c \
+	"for u in mdrd.service mdr-responder.service; do
+		[ \"\$(sed -n 's/^Type=//p' '$U'/\$u)\" = notify ] &&
+		[ \"\$(sed -n 's/^NotifyAccess=//p' '$U'/\$u)\" = main ] &&
+		[ -n \"\$(sed -n 's/^WatchdogSec=//p' '$U'/\$u)\" ] || exit 1
+	done"
 check "both units lift the locked-memory limit (maps, UMEM)" sh -c \
 	"[ '$(unit_val mdrd.service LimitMEMLOCK)' = infinity ] && [ '$(unit_val mdr-responder.service LimitMEMLOCK)' = infinity ]"
 

@@ -24,7 +24,13 @@
 #  6. flood fairness: guest 5 floods (SYN flood, connection flood, request
 #     flood, each FLOOD_S seconds) while guest 1 makes sequential requests:
 #     every one of guest 1's requests succeeds; its p50/p99 are printed as
-#     "# flood:" comments (figures, not assertions; docs/security.md).
+#     "# flood:" comments (figures, not assertions; docs/security.md);
+#  7. output amplification (issue 12): guest 5 announces MSS 88 and a
+#     64 KiB window, pipelines user-data GETs and ACKs the highest
+#     sequence ~900 times a second (sec_amp.py) while guest 1 probes: the
+#     responder's frames for guest 5 over guest 5's packets stay <=
+#     AMP_RATIO_MAX, no segment is under 536 bytes but a reply's last,
+#     every guest 1 request succeeds; the ratio is printed "# amp:".
 # Floods use the bench's tools/bench/flood.c and synack_drop.bpf.c (built
 # into the temp dir) and wrk; parts needing a missing tool are skipped.
 # Usage: sh tests/e2e/e2e_security.sh
@@ -73,6 +79,14 @@ CONN_FLOOD_HOLD=5000
 REQ_FLOOD_CONNS=64
 # Guest 5 (the flooder) runs with the daemon defaults: a fresh uuid.
 G5_UUID=5ec0a77a-0000-4000-8000-00000000f100
+# Guest 5's user data: big replies for the amplification attack.
+G5_USER_DATA_BYTES=16384
+# Amplification attack: seconds, ACKs per second (under guest 5's 1024
+# packets/s), and the bound on responder frames per guest packet: at most
+# TCP_BURST_SEGS (10) segments per packet in, plus the ACK/RST replies.
+AMP_S=5
+AMP_ACK_RATE=900
+AMP_RATIO_MAX=11
 
 command -v curl >/dev/null || skip_all "needs curl"
 "$GUEST_PY" -c 'import scapy' 2>/dev/null || skip_all "needs python3-scapy"
@@ -120,7 +134,8 @@ inst_write "$DATA/vm3.json" 3 port imds.hop_limit=$G3_HOP_LIMIT \
 	imds.max_connections=$G3_MAX_CONNS imds.max_request=$G3_MAX_REQUEST
 inst_write "$DATA/vm4-nokeys.json" 4 port imds.rate_pps=$G4_RATE imds.burst=$G4_BURST
 inst_write "$DATA/minimal.json" 5 port uuid="\"$G5_UUID\"" name='"flooder"' \
-	hostname='"flooder.novalocal"'
+	hostname='"flooder.novalocal"' \
+	user_data="\"$(head -c $G5_USER_DATA_BYTES /dev/urandom | base64 -w0)\""
 for i in 1 2 3 4 5; do check "load guest $i's definition" mdrctl instance load "$DEF_DIR/g$i.json"; done
 check "guest 1 is served (v1 GET)" code_is 200 1 $META/latest/meta-data/instance-id
 
@@ -376,6 +391,55 @@ for ft in syn conn req; do
 done
 check "after the floods, guest 5 is served again" \
 	wait_for --timeout 10 code_is 200 5 $META/latest/meta-data/hostname
+
+# ---- 7. output amplification ------------------------------------------------------------------
+diag "==== 7. output amplification: guest 5, MSS 88, window 65535, ${AMP_ACK_RATE} ACKs/s for ${AMP_S}s; guest 1 probes"
+g5_rx() { in_guest 5 cat /sys/class/net/eth0/statistics/rx_packets; }
+g0=$(g5_rx)
+f0=$(mstat 5 responder frames_sent)
+fd0=$(mstat 5 responder frames_deferred)
+cc0=$(mstat 5 responder conns_closed)
+r0=$(stat_get redirected "$id5")
+rl0=$(stat_get rate_limited "$id5")
+bg amp ip netns exec "$TOPO-g5" "$GUEST_PY" "$E2E_PY/sec_amp.py" --duration $AMP_S \
+	--ack-rate $AMP_ACK_RATE --path /openstack/latest/user_data
+apid=$BG_PID
+wait_for --timeout 3 xstat_ge redirected "$id5" $((r0 + FLOOD_BUILDUP_PKTS)) ||
+	diag "amp: the attacker's traffic did not reach $FLOOD_BUILDUP_PKTS packets in 3 s"
+victim amp
+attacker_running=no
+_alive "$apid" && attacker_running=yes
+wait_for --timeout $((AMP_S + 10)) _dead "$apid"
+stop_pid "$apid"
+r1=$(stat_get redirected "$id5")
+rl1=$(stat_get rate_limited "$id5")
+g1=$(g5_rx)
+# The attacker's RST ends its flow (and a plain connect before it closed):
+# once conns_closed shows both, the flush holding every frame is in.
+wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 5 responder conns_closed $((cc0 + 2)) ||
+	diag "amp: conns_closed of guest 5 did not reach $((cc0 + 2))"
+f1=$(mstat 5 responder frames_sent)
+fd1=$(mstat 5 responder frames_deferred)
+amp_out=$(tail -n 1 "$E2E_TMP/amp.log")
+# Frames the guest received (its eth0: only the responder talks to it
+# here) over its packets the XDP program handed to the responder.
+rx=$((r1 - r0))
+tx=$((g1 - g0))
+ratio=$("$GUEST_PY" -c 'import sys; r, t = int(sys.argv[1]), int(sys.argv[2]); print(f"{t / r:.2f}" if r else "inf")' $rx $tx)
+diag "amp: guest 5 packets to the responder +$rx (XDP rate_limited +$((rl1 - rl0))), frames guest 5 received +$tx (responder frames_sent, flushed once a second, +$((f1 - f0))), ratio $ratio, frames_deferred +$((fd1 - fd0)); attacker saw: $amp_out"
+diag "amp: guest 1 $VLINE"
+check "amp: the attack ran (SYN-ACK, GETs answered)" \
+	test "$(jget "$E2E_TMP/amp.log" 'd.get("gets_sent", 0) > 0 and d.get("data_frames", 0) > 0')" = True
+# Under 536 bytes only the last segment of what is queued (PSH): a piece
+# cut by the window waits for more window while data is in flight.
+check "amp: no data segment under 536 bytes but the last of a reply" \
+	test "$(jget "$E2E_TMP/amp.log" 'd.get("small_segs")')" = 0
+check "amp: responder frames per guest packet <= $AMP_RATIO_MAX (got $ratio)" \
+	"$GUEST_PY" -c 'import sys; sys.exit(not (int(sys.argv[1]) > 0 and int(sys.argv[2]) <= int(sys.argv[3]) * int(sys.argv[1])))' $rx $tx $AMP_RATIO_MAX
+check "amp: all guest 1 requests succeed ($VSENT sent)" \
+	test "${VFAIL:-x}" = 0 -a "${VSENT:-0}" -ge $VICTIM_MIN
+check "amp: the attack outlasted guest 1's probe" test $attacker_running = yes
+check "amp: the responder is still running" resp_alive
 
 [ "$_T_FAIL" -gt 0 ] && dump_logs
 topo_teardown

@@ -1,7 +1,22 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Sample instance definitions shared by test_defn.c and test_render.c. */
+/* Sample instance definitions shared by test_defn.c, test_render.c and
+ * test_cache.c, and load() to parse one (include after cmocka.h). */
 #ifndef MDR_DEFN_SAMPLES_H
 #define MDR_DEFN_SAMPLES_H
+
+#include <string.h>
+#include "defn.h"
+
+/* A definition the test relies on: parsed, or the test fails. */
+static inline struct mdr_defn *load(const char *json)
+{
+	struct mdr_defn *d = NULL;
+	char err[MDR_DEFN_ERR_SIZE];
+
+	if (mdr_defn_parse(json, strlen(json), &d, err, sizeof(err)))
+		fail_msg("definition rejected: %s", err);
+	return d;
+}
 
 static const char SAMPLE_MINIMAL[] =
 	"{\n"

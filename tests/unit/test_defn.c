@@ -20,16 +20,6 @@
 #define UUID "d8e02d56-2648-415b-b62a-3a1b9ce1d0f8"
 #define HEAD "{\"uuid\":\"" UUID "\","
 
-static struct mdr_defn *load(const char *json)
-{
-	struct mdr_defn *d = NULL;
-	char err[MDR_DEFN_ERR_SIZE];
-
-	if (mdr_defn_parse(json, strlen(json), &d, err, sizeof(err)))
-		fail_msg("definition rejected: %s", err);
-	return d;
-}
-
 /* ---- invalid definitions: one TAP line per case ---------------------- */
 
 struct bad_case {

@@ -116,17 +116,6 @@ static void fake_random(void *buf, size_t len, void *opaque)
 static struct fake_rng rng;
 static struct mdr_render_ctx ctx = {.random = fake_random, .opaque = &rng, .remote_ip = "192.0.2.9"};
 
-static struct mdr_defn *load(const char *json)
-{
-	struct mdr_defn *d = NULL;
-	char err[MDR_DEFN_ERR_SIZE];
-	int rc = mdr_defn_parse(json, strlen(json), &d, err, sizeof(err));
-
-	if (rc)
-		fail_msg("definition rejected: %s", err);
-	return d;
-}
-
 static struct mdr_reply get(const struct mdr_defn *d, const char *path)
 {
 	struct mdr_reply r;

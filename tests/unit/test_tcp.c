@@ -68,6 +68,8 @@ struct h {
 	uint8_t reply_ttl;
 	bool close_after_reply, abort_on_data, close_on_eof_manual;
 	uint32_t max_conns; /* returned by ops.max_conns */
+	uint32_t out_fps;   /* returned by ops.out_budget */
+	uint64_t out_bps;
 	uint32_t inst_counts[TCP_CNT__MAX];
 };
 
@@ -163,10 +165,18 @@ static void count_cb(void *o, uint32_t inst, enum tcp_counter w)
 	((struct h *)o)->inst_counts[w]++;
 }
 
+static void out_budget(void *o, uint32_t inst, uint32_t *fps, uint64_t *bps)
+{
+	(void)inst;
+	*fps = ((struct h *)o)->out_fps;
+	*bps = ((struct h *)o)->out_bps;
+}
+
 static const struct tcp_ops ops = {
 	.on_data = on_data, .on_close = on_close, .emit = emit,
 	.max_conns = max_conns, .on_open = on_open,
 	.on_writable = on_writable, .count = count_cb,
+	.out_budget = out_budget,
 };
 
 /* ---- harness ------------------------------------------------------------ */
@@ -182,6 +192,7 @@ static void default_cfg(struct tcp_cfg *c)
 	c->idle_ns = 10 * SEC;
 	c->time_wait_ns = 1 * SEC;
 	c->time_wait_max = 4;
+	c->max_probes = 3;
 	for (int i = 0; i < TCP_KEY_LEN; i++)
 		c->key[i] = (uint8_t)(0xa5 ^ i);
 }
@@ -855,8 +866,12 @@ static void test_never_beyond_window(void **state)
 	in_full(h, A, CISN + 1, isn, 1000, 0, "x", 1);
 	s = EXPECT(h, A, isn, CISN + 2, 1000);
 	EXPECT_NONE(h);
-	/* ACK half: the window slides 500 bytes, not more */
+	/* ACK half: the window slides 500 bytes; with 500 in flight a
+	 * 500-byte piece waits (sender SWS avoidance) */
 	in_full(h, A, CISN + 2, isn + 500, 1000, 0, NULL, 0);
+	EXPECT_NONE(h);
+	/* nothing in flight: what the window allows goes */
+	in_full(h, A, CISN + 2, isn + 1000, 500, 0, NULL, 0);
 	s = EXPECT(h, A, isn + 1000, CISN + 2, 500);
 	assert_memory_equal(s->data, body + 1000, 500);
 	EXPECT_NONE(h);
@@ -1494,7 +1509,7 @@ static void test_eof_waits_for_app_with_pending_send(void **state)
 		assert_false(h->q[i].flags & F);
 	/* space comes back, the app sends the rest and closes */
 	q_clear(h);
-	in_seg(h, A, CISN + 2, isn + 65535, NULL, 0);
+	in_seg(h, A, CISN + 2, isn + TCP_MSS_DEFAULT, NULL, 0);
 	assert_int_equal(h->writable, 1);
 	assert_int_equal(tcp_conn_send(h->c, big, 1, 0), 0);
 	tcp_conn_close(h->c);
@@ -1620,6 +1635,266 @@ static void wire_roundtrip(uint8_t family)
 	tcp_engine_free(e);
 }
 
+/* ---- hostile peers (issue 12) -------------------------------------------- */
+
+/* Segments in the queue not yet looked at; checks each is data of at
+ * least min bytes unless it ends the reply (PSH). */
+static unsigned data_segs(struct h *h, size_t min)
+{
+	unsigned n = 0;
+
+	for (; h->qr < h->qn; h->qr++) {
+		struct seg *s = &h->q[h->qr];
+
+		if (!s->len)
+			continue;
+		if (!(s->flags & P))
+			assert_true(s->len >= min);
+		n++;
+	}
+	return n;
+}
+
+/* A guest announces MSS 88 and a 64 KiB window, pipelines requests for a
+ * big reply and ACKs the highest sequence number: segments stay >= 536
+ * bytes and one segment in releases at most TCP_BURST_SEGS segments. */
+static void test_tiny_mss_and_ack_storm_bounded(void **state)
+{
+	struct h *h = *state;
+	static uint8_t body[60000];
+	uint32_t isn, hi;
+	unsigned total = 0;
+
+	h->reply = body;
+	h->reply_len = sizeof(body);
+	isn = open_conn(h, CISN, 88);
+	in_full(h, A | P, CISN + 1, isn, 65535, 0, "GET", 3);
+	assert_int_equal(data_segs(h, TCP_MSS_MIN), TCP_BURST_SEGS);
+	assert_int_equal(h->q[h->qn - 1].len, TCP_MSS_MIN);
+	hi = h->q[h->qn - 1].seq + (uint32_t)h->q[h->qn - 1].len;
+	total = TCP_BURST_SEGS;
+	/* the highest sequence acknowledged, over and over */
+	for (int i = 0; i < 200 && hi != isn + sizeof(body); i++) {
+		unsigned n;
+
+		h->now += MS;
+		in_full(h, A, CISN + 4, hi, 65535, 0, NULL, 0);
+		n = data_segs(h, TCP_MSS_MIN);
+		assert_true(n <= TCP_BURST_SEGS);
+		total += n;
+		if (h->qn)
+			hi = h->q[h->qn - 1].seq + (uint32_t)h->q[h->qn - 1].len;
+		q_clear(h);
+	}
+	assert_int_equal(hi, isn + sizeof(body));
+	/* 60000 bytes in 536-byte segments, never 88-byte ones */
+	assert_int_equal(total, (sizeof(body) + TCP_MSS_MIN - 1) / TCP_MSS_MIN);
+	/* duplicate ACKs with a wide-open window release nothing new */
+	for (int i = 0; i < 5; i++)
+		in_full(h, A, CISN + 4, hi, 65535, 0, NULL, 0);
+	assert_int_equal(data_segs(h, 0), 0);
+}
+
+/* The instance's output budget holds segments back (counted) and sends
+ * them when the bucket refills; closing every connection does not refill
+ * it. */
+static void test_out_budget(void **state)
+{
+	struct h *h = *state;
+	static uint8_t body[TCP_MSS_DEFAULT * 240];
+	uint32_t isn, hi = 0;
+	unsigned sent = 0;
+	uint64_t d;
+
+	h->out_fps = 100; /* depth: the 64-frame floor */
+	h->out_bps = 1000000000ull;
+	h->reply = body;
+	h->reply_len = sizeof(body);
+	isn = open_conn(h, CISN, 0);
+	in_full(h, A | P, CISN + 1, isn, 65535, 0, "GET", 3);
+	for (int i = 0; i < 20; i++) {
+		sent += data_segs(h, 0);
+		if (h->qn)
+			hi = h->q[h->qn - 1].seq + (uint32_t)h->q[h->qn - 1].len;
+		q_clear(h);
+		in_full(h, A, CISN + 4, hi, 65535, 0, NULL, 0);
+	}
+	sent += data_segs(h, 0);
+	q_clear(h);
+	/* the burst (64 frames) went out, then the budget held the rest */
+	assert_int_equal(sent, 64);
+	assert_true(h->inst_counts[TCP_CNT_OUT_DEFERRED] >= 1);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_OUT_DEFERRED],
+			 h->inst_counts[TCP_CNT_OUT_DEFERRED]);
+	/* a frame's worth of tokens comes after 10 ms at 100 frames/s */
+	d = tcp_next_deadline(h->e);
+	assert_true(d > h->now && d <= h->now + 10 * MS + 1);
+	to_deadline(h);
+	assert_int_equal(data_segs(h, 0), 1);
+	q_clear(h);
+	/* a second later the bucket is full again (64): the ACK releases
+	 * its TCP_BURST_SEGS */
+	h->now += SEC;
+	in_full(h, A, CISN + 4, isn + (uint32_t)(65 * TCP_MSS_DEFAULT), 65535,
+		0, NULL, 0);
+	assert_int_equal(data_segs(h, 0), TCP_BURST_SEGS);
+	q_clear(h);
+	/* empty the bucket again; closing and reopening does not refill it */
+	hi = isn + (uint32_t)(75 * TCP_MSS_DEFAULT);
+	for (uint32_t held = h->inst_counts[TCP_CNT_OUT_DEFERRED], i = 0;
+	     held == h->inst_counts[TCP_CNT_OUT_DEFERRED]; i++) {
+		assert_true(i < 20);
+		in_full(h, A, CISN + 4, hi, 65535, 0, NULL, 0);
+		if (h->qn)
+			hi = h->q[h->qn - 1].seq + (uint32_t)h->q[h->qn - 1].len;
+		q_clear(h);
+	}
+	tcp_conn_abort(h->c);
+	q_clear(h);
+	tick(h, MS);
+	h->cport++;
+	isn = open_conn(h, CISN, 0);
+	in_full(h, A | P, CISN + 1, isn, 65535, 0, "GET", 3);
+	assert_true(data_segs(h, 0) <= 1);
+}
+
+/* A peer that answers every zero-window probe with a zero window is reset
+ * after max_probes probes: the answers are not progress. */
+static void test_zero_window_answered_gives_up(void **state)
+{
+	struct h *h = *state;
+	uint32_t isn;
+	int probes = 0;
+
+	h->reply = (const uint8_t *)"abc";
+	h->reply_len = 3;
+	isn = open_conn(h, CISN, 1460);
+	in_full(h, A, CISN + 1, isn, 0, 0, "x", 1);
+	q_clear(h);
+	for (int i = 0; i < 50 && h->closes == 0; i++) {
+		to_deadline(h);
+		if (h->qn && h->q[h->qn - 1].flags == A &&
+		    h->q[h->qn - 1].seq == isn - 1) {
+			probes++;
+			/* the peer is alive and keeps its window shut */
+			in_full(h, A, CISN + 2, isn, 0, 0, NULL, 0);
+		}
+		q_clear(h);
+	}
+	assert_int_equal(h->closes, 1);
+	assert_int_equal(h->why, TCP_CLOSE_TIMEOUT);
+	assert_int_equal(probes, 3);
+}
+
+/* The send buffers of one instance's connections are bounded together;
+ * a connection waiting for the instance's room hears when another frees
+ * it. */
+static void test_inst_sndbuf_bounded(void **state)
+{
+	struct h *h = *state;
+	static uint8_t big[TCP_SNDBUF_MAX];
+	struct tcp_conn *c1, *c2;
+	uint32_t isn1;
+
+	h->cfg.inst_sndbuf_max = TCP_SNDBUF_MAX + 1000;
+	engine_start(h);
+	isn1 = open_conn(h, CISN, 1460);
+	c1 = h->c;
+	h->cport++;
+	open_conn(h, CISN, 1460);
+	c2 = h->c;
+	assert_int_equal(tcp_conn_send(c1, big, TCP_SNDBUF_MAX, 0), 0);
+	assert_int_equal(tcp_conn_send_space(c2), 1000);
+	assert_int_equal(tcp_conn_send(c2, big, 1001, 0), -ENOBUFS);
+	assert_int_equal(tcp_conn_send(c2, big, 1000, 0), 0);
+	assert_int_equal(tcp_conn_send(c2, big, 1, 0), -ENOBUFS);
+	q_clear(h);
+	/* another instance is not affected */
+	h->inst++;
+	h->cport++;
+	open_conn(h, CISN, 1460);
+	assert_int_equal(tcp_conn_send_space(h->c), TCP_SNDBUF_MAX);
+	h->inst--;
+	/* c1's peer acknowledges a segment: c2 (silent) is told */
+	h->cport -= 2;
+	h->writable = 0;
+	in_seg(h, A, CISN + 1, isn1 + 1460, NULL, 0);
+	assert_int_equal(h->writable, 1);
+	assert_int_equal(tcp_conn_send_space(c2), 1460);
+}
+
+/* A full connection table: the instance holding more than its share loses
+ * its own idle connections, not those of an instance within its share. */
+static void test_table_full_evicts_hog_first(void **state)
+{
+	struct h *h = *state;
+
+	h->cfg.max_conns = 8;
+	h->max_conns = 8;
+	engine_start(h);
+	h->inst = 20; /* the victim's two connections are the oldest */
+	open_conn(h, CISN, 0);
+	h->cport++;
+	open_conn(h, CISN, 0);
+	h->cport++;
+	h->now += SEC;
+	h->inst = 21; /* the hog fills the rest */
+	for (int i = 0; i < 6; i++) {
+		open_conn(h, CISN, 0);
+		h->cport++;
+	}
+	h->now += 5 * SEC;
+	q_clear(h);
+	/* a third instance's SYN: room is made at the hog's cost */
+	h->inst = 22;
+	in_full(h, S, 5000, 0, 65535, 0, NULL, 0);
+	assert_int_equal(tcp_instance_conns(h->e, 20), 2);
+	assert_int_equal(tcp_instance_conns(h->e, 21), 5);
+	assert_int_equal(tcp_instance_conns(h->e, 22), 1);
+	/* the hog's own SYNs only ever replace its own connections */
+	h->inst = 21;
+	for (int i = 0; i < 4; i++) {
+		h->cport++;
+		in_full(h, S, 6000, 0, 65535, 0, NULL, 0);
+	}
+	assert_int_equal(tcp_instance_conns(h->e, 20), 2);
+	assert_int_equal(tcp_instance_conns(h->e, 22), 1);
+	assert_int_equal(tcp_engine_stats(h->e)->conns, 8);
+}
+
+/* A full TIME_WAIT FIFO: an instance at its share replaces its own
+ * records; another instance's records stay. */
+static void test_time_wait_fair(void **state)
+{
+	struct h *h = *state;
+	uint16_t victim_port;
+	uint32_t visn = 0;
+
+	h->cfg.time_wait_max = 4;
+	engine_start(h);
+	for (int k = 0; k < 12; k++) {
+		uint32_t isn;
+
+		h->inst = k < 2 ? 30 : 31; /* the victim closes first */
+		isn = open_conn(h, CISN, 0);
+		tcp_conn_close(h->c);
+		in_seg(h, F | A, CISN + 1, isn + 1, NULL, 0);
+		if (k == 0)
+			visn = isn;
+		q_clear(h);
+		h->cport++;
+	}
+	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 4);
+	/* the victim's first record is still there: a retransmitted FIN is
+	 * ACKed from TIME_WAIT (no record: RST) */
+	victim_port = h->cport - 12;
+	h->cport = victim_port;
+	h->inst = 30;
+	in_seg(h, F | A, CISN + 1, visn + 1, NULL, 0);
+	EXPECT(h, A, visn + 1, CISN + 2, 0);
+	EXPECT_NONE(h);
+}
+
 static void test_wire_roundtrip(void **state)
 {
 	wire_roundtrip(((struct h *)*state)->family);
@@ -1687,6 +1962,12 @@ int main(void)
 		T4(test_eof_waits_for_app_with_pending_send),
 		T4(test_empty_engine_has_no_deadline),
 		TB(test_wire_roundtrip),
+		TB(test_tiny_mss_and_ack_storm_bounded),
+		T4(test_out_budget),
+		T4(test_zero_window_answered_gives_up),
+		T4(test_inst_sndbuf_bounded),
+		T4(test_table_full_evicts_hog_first),
+		T4(test_time_wait_fair),
 	};
 
 	return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);

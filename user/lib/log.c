@@ -3,13 +3,30 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* One log line, longer messages are cut (never split over lines). */
 #define MDR_LOG_LINE_MAX 1024
 
 static const char *log_prog = "mdr";
 static enum mdr_log_level log_max = MDR_LOG_INFO;
+static int log_journal; /* stderr is journald's stream: "<N>" priority prefixes */
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE of the stream it connected stderr
+ * to; only then does a "<N>" prefix set the line's priority (sd-daemon(3)). */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st))
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void mdr_log_init(const char *prog, enum mdr_log_level max_level)
 {
@@ -18,6 +35,7 @@ void mdr_log_init(const char *prog, enum mdr_log_level max_level)
 		log_prog = slash ? slash + 1 : prog;
 	}
 	log_max = max_level;
+	log_journal = stderr_is_journal();
 }
 
 void mdr_log_set_level(enum mdr_log_level max_level) { log_max = max_level; }
@@ -53,5 +71,9 @@ void mdr_log(enum mdr_log_level lvl, const char *fmt, ...)
 	for (size_t i = 0; i < n; i++)
 		if (msg[i] == '\n')
 			msg[i] = ' ';
-	fprintf(stderr, "%s: %s: %s\n", log_prog, level_name(lvl), msg);
+	if (log_journal) /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+		fprintf(stderr, "<%d>%s: %s: %s\n", lvl == MDR_LOG_ERR ? 3 : lvl == MDR_LOG_WARN ? 4 :
+			lvl == MDR_LOG_INFO ? 6 : 7, log_prog, level_name(lvl), msg);
+	else
+		fprintf(stderr, "%s: %s: %s\n", log_prog, level_name(lvl), msg);
 }

@@ -2,7 +2,9 @@
 /*
  * One-line logs on stderr: "<prog>: <level>: <message>". Messages name what
  * they are about ("instance <uuid> port <ifname> ...") so that one line is
- * enough to act on. Thread-safe (one fprintf per line).
+ * enough to act on. Thread-safe (one fprintf per line). Under systemd
+ * (stderr is the journal stream of JOURNAL_STREAM) each line starts with
+ * its syslog priority, "<3>" .. "<7>", which journald takes as the level.
  */
 #ifndef MDR_LOG_H
 #define MDR_LOG_H

@@ -28,6 +28,7 @@ struct mdr_maps {
 	int stats;
 	int istats;
 	int rstats;
+	int abi; /* -1 on pins older than the version record */
 	int chunk[MDR_CHUNK_CLASSES];
 	int lock_fd; /* the pin directory, flock()ed by writers (store.c) */
 	char pin_dir[MDR_PIN_DIR_MAX];
@@ -51,7 +52,7 @@ struct mdr_map_ref {
 	int *fd;
 };
 /* Fills refs (room for MDR_MAPS_COUNT), returns the count. */
-#define MDR_MAPS_COUNT (15 + MDR_CHUNK_CLASSES)
+#define MDR_MAPS_COUNT (16 + MDR_CHUNK_CLASSES)
 size_t mdr_maps_refs(struct mdr_maps *m, struct mdr_map_ref *refs);
 
 /* Serialise writers across processes (mdrd, mdrctl): flock on the pin dir. */
@@ -89,11 +90,11 @@ void mdr_endpoint_format(const struct mdr_endpoint *ep, char *buf, size_t len);
 const char *mdr_policy_name(unsigned policy);
 
 /* Read / write mdr_config[0]. 0 or -errno. */
-/* Sum one per-CPU struct mdr_xdp_counters entry (mdr_stats key 0, or an
- * mdr_istats instance id) over every possible CPU. 0 or -errno. */
-int mdr_xdp_counters_read(int fd, const void *key, struct mdr_xdp_counters *sum);
-
 int mdr_config_read(const struct mdr_maps *m, struct mdr_config *c);
 int mdr_config_write(const struct mdr_maps *m, const struct mdr_config *c);
+
+/* Read one per-CPU struct mdr_xdp_counters (mdr_stats, mdr_istats) summed
+ * over every possible CPU. 0 or -errno (-ENOENT: no entry; sum zeroed). */
+int mdr_xdp_counters_read(int fd, const void *key, struct mdr_xdp_counters *sum);
 
 #endif /* MDR_MAPS_H_USER */

@@ -26,9 +26,16 @@
 #define TCP_DUPACK_THRESH 3       /* RFC 5681 fast retransmit */
 #define TCP_OLD_ACK_SLACK 0x20000u /* ACKs this far below SND.UNA are bogus */
 #define TCP_MIN_BUCKETS 64
+#define TCP_NS 1000000000ull      /* nanoseconds per second */
+#define TCP_BUDGET_REFRESH_NS TCP_NS /* ops->out_budget asked at most this
+                                       often per instance */
+#define TCP_OUT_BURST_NS 100000000ull /* bucket depth: 100 ms of budget */
+#define TCP_OUT_BURST_MIN_FRAMES 64u  /* depth floor: a whole 64 KiB reply */
+#define TCP_OUT_BURST_MIN_BYTES (TCP_SNDBUF_MAX) /* depth floor: a whole send
+                                                    buffer, > any segment */
 
 static const uint16_t cookie_mss[8] = {
-	TCP_MSS_MIN, 536, 1024, 1220, 1300, 1360, 1440, 1460,
+	TCP_MSS_MIN, 768, 1024, 1220, 1300, 1360, 1440, 1460,
 };
 
 /* ---- SipHash-2-4 ------------------------------------------------------ */
@@ -162,7 +169,9 @@ struct tcp_conn {
 	int cb_depth;
 	uint16_t mss;                 /* send MSS */
 	uint8_t dupacks;
-	uint8_t retries;              /* RTO or probe expiries in a row */
+	uint8_t retries;              /* RTO expiries in a row */
+	uint8_t probes;               /* zero-window probes since data last
+	                                 went out */
 	uint8_t nruns;
 	struct ttl_run runs[TCP_TTL_RUNS_MAX];
 	/* send side */
@@ -175,22 +184,43 @@ struct tcp_conn {
 	/* timers */
 	uint64_t last_rx;
 	uint64_t rto_cur, rto_at, persist_at;
+	uint64_t throttle_at;         /* held back by the instance's budget */
 	void *app;
 	struct tcp_conn_stats st;
 	size_t route_len;
 	uint8_t route[TCP_ROUTE_MAX];
 };
 
+/* Per-instance state. It outlives the instance's last connection and
+ * TIME_WAIT record until its output bucket is full again (tcp_timers), so
+ * closing everything does not refill the budget. */
 struct tcp_inst {
 	uint32_t id;
-	uint32_t n;
+	uint32_t n;                   /* connections */
+	uint32_t tw_n;                /* TIME_WAIT records */
 	struct list conns;            /* ilru, oldest first */
+	struct list tws;              /* its TIME_WAIT records, oldest first */
+	struct list all;              /* e->inst_all */
+	struct list idle;             /* e->inst_idle while n == tw_n == 0 */
 	struct tcp_inst *hnext;
+	struct tcp_inst *kick_next;   /* e->kick list */
+	bool kick_pending;
+	bool want_space;              /* a tcp_conn_send failed for it */
+	uint64_t queued;              /* send-buffer bytes of its connections */
+	/* output budget: credits in units x 1e9 (frame-ns, byte-ns) */
+	uint32_t fps;
+	uint64_t bps;
+	uint64_t f_credit, b_credit, f_burst, b_burst;
+	uint64_t b_last;              /* clock of the last refill */
+	uint64_t budget_at;           /* last ops->out_budget call */
+	bool budget_known;
 };
 
 struct tcp_tw {
 	struct tcp_key key;
 	struct tcp_tw *hnext;
+	struct tcp_inst *inst;
+	struct list ilist;            /* inst->tws */
 	struct list fifo;
 	uint64_t expires;
 	uint32_t snd_nxt, rcv_nxt;
@@ -210,6 +240,11 @@ struct tcp_engine {
 	struct tcp_tw **tws;
 	struct list lru;
 	struct list twfifo;
+	struct list inst_all;
+	struct list inst_idle;        /* oldest first */
+	struct tcp_inst *kick;        /* instances with freed send space */
+	uint32_t n_conn_insts;        /* instances with connections */
+	uint32_t n_tw_insts;          /* instances with TIME_WAIT records */
 	struct tcp_conn **heap;
 	uint32_t nheap;
 	struct tcp_stats st;
@@ -328,6 +363,168 @@ static uint32_t inst_limit(struct tcp_engine *e, uint32_t id)
 	return n ? n : e->cfg.max_conns_per_inst;
 }
 
+/* ---- instances: budget, fair share ------------------------------------ */
+
+static void bucket_refill(struct tcp_inst *i, uint64_t now)
+{
+	uint64_t el = now > i->b_last ? now - i->b_last : 0;
+	unsigned __int128 f = (unsigned __int128)el * i->fps + i->f_credit;
+	unsigned __int128 b = (unsigned __int128)el * i->bps + i->b_credit;
+
+	i->f_credit = f > i->f_burst ? i->f_burst : (uint64_t)f;
+	i->b_credit = b > i->b_burst ? i->b_burst : (uint64_t)b;
+	if (now > i->b_last)
+		i->b_last = now;
+}
+
+/* Set the budget (0 = cfg default), keeping the credit within the new
+ * depth; a new instance starts with a full bucket. */
+static void bucket_set(struct tcp_engine *e, struct tcp_inst *i,
+		       uint32_t fps, uint64_t bps)
+{
+	fps = fps ? fps : e->cfg.out_fps;
+	bps = bps ? bps : e->cfg.out_bps;
+	if (fps > TCP_OUT_FPS_MAX)
+		fps = TCP_OUT_FPS_MAX;
+	if (bps > TCP_OUT_BPS_MAX)
+		bps = TCP_OUT_BPS_MAX;
+	bucket_refill(i, e->now);
+	i->fps = fps;
+	i->bps = bps;
+	i->f_burst = fps * TCP_OUT_BURST_NS; /* frames x 1e9 */
+	if (i->f_burst < TCP_OUT_BURST_MIN_FRAMES * TCP_NS)
+		i->f_burst = TCP_OUT_BURST_MIN_FRAMES * TCP_NS;
+	i->b_burst = bps * TCP_OUT_BURST_NS;
+	if (i->b_burst < TCP_OUT_BURST_MIN_BYTES * TCP_NS)
+		i->b_burst = TCP_OUT_BURST_MIN_BYTES * TCP_NS;
+	if (!i->budget_known) {
+		i->f_credit = i->f_burst;
+		i->b_credit = i->b_burst;
+		i->budget_known = true;
+	} else {
+		if (i->f_credit > i->f_burst)
+			i->f_credit = i->f_burst;
+		if (i->b_credit > i->b_burst)
+			i->b_credit = i->b_burst;
+	}
+	i->budget_at = e->now;
+}
+
+static void budget_refresh(struct tcp_engine *e, struct tcp_inst *i)
+{
+	uint32_t fps = 0;
+	uint64_t bps = 0;
+
+	if (i->budget_known && e->now - i->budget_at < TCP_BUDGET_REFRESH_NS)
+		return;
+	if (e->ops.out_budget)
+		e->ops.out_budget(e->opaque, i->id, &fps, &bps);
+	bucket_set(e, i, fps, bps);
+}
+
+/* One frame of len payload bytes within the budget? Else *wait_ns until
+ * it would be. */
+static bool bucket_take(struct tcp_inst *i, uint64_t now, uint32_t len,
+			uint64_t *wait_ns)
+{
+	uint64_t need_b = (uint64_t)len * TCP_NS, wf = 0, wb = 0;
+
+	bucket_refill(i, now);
+	if (i->f_credit >= TCP_NS && i->b_credit >= need_b) {
+		i->f_credit -= TCP_NS;
+		i->b_credit -= need_b;
+		return true;
+	}
+	if (i->f_credit < TCP_NS)
+		wf = (TCP_NS - i->f_credit + i->fps - 1) / i->fps;
+	if (i->b_credit < need_b)
+		wb = (need_b - i->b_credit + i->bps - 1) / i->bps;
+	*wait_ns = (wf > wb ? wf : wb) + 1;
+	return false;
+}
+
+static bool bucket_full(struct tcp_inst *i, uint64_t now)
+{
+	bucket_refill(i, now);
+	return i->f_credit >= i->f_burst && i->b_credit >= i->b_burst;
+}
+
+static struct tcp_inst *inst_get(struct tcp_engine *e, uint32_t id)
+{
+	struct tcp_inst *i = inst_find(e, id);
+	uint32_t b;
+
+	if (i)
+		return i;
+	i = calloc(1, sizeof(*i));
+	if (!i)
+		return NULL;
+	i->id = id;
+	list_init(&i->conns);
+	list_init(&i->tws);
+	list_init(&i->idle);
+	list_add_tail(&e->inst_all, &i->all);
+	b = inst_bucket(e, id);
+	i->hnext = e->insts[b];
+	e->insts[b] = i;
+	i->b_last = e->now;
+	list_add_tail(&e->inst_idle, &i->idle);
+	return i;
+}
+
+static void inst_free(struct tcp_engine *e, struct tcp_inst *i)
+{
+	struct tcp_inst **ip = &e->insts[inst_bucket(e, i->id)];
+
+	while (*ip != i)
+		ip = &(*ip)->hnext;
+	*ip = i->hnext;
+	list_del(&i->all);
+	list_del(&i->idle);
+	free(i);
+}
+
+/* A connection or TIME_WAIT record was added to i (n or tw_n went up). */
+static void inst_hold(struct tcp_engine *e, struct tcp_inst *i, bool conn)
+{
+	if (conn ? i->n++ == 0 : i->tw_n++ == 0)
+		(*(conn ? &e->n_conn_insts : &e->n_tw_insts))++;
+	list_del(&i->idle);
+}
+
+/* One was removed: an unused instance waits in inst_idle to be freed. */
+static void inst_release(struct tcp_engine *e, struct tcp_inst *i, bool conn)
+{
+	if (conn ? --i->n == 0 : --i->tw_n == 0)
+		(*(conn ? &e->n_conn_insts : &e->n_tw_insts))--;
+	if (i->n == 0 && i->tw_n == 0 && list_empty(&i->idle))
+		list_add_tail(&e->inst_idle, &i->idle);
+}
+
+/* The instance's fair share of a table of max entries shared by `active`
+ * instances (counting the asking one, which may not hold any yet). */
+static uint32_t fair_share(uint32_t max, uint32_t active, bool asker_holds)
+{
+	uint32_t n = active + !asker_holds;
+
+	n = max / (n ? n : 1);
+	return n ? n : 1;
+}
+
+/* The instance holding the most connections (conn) or TIME_WAIT records. */
+static struct tcp_inst *inst_biggest(struct tcp_engine *e, bool conn)
+{
+	struct tcp_inst *best = NULL;
+
+	for (struct list *l = e->inst_all.next; l != &e->inst_all; l = l->next) {
+		struct tcp_inst *i = container_of(l, struct tcp_inst, all);
+
+		if (!best || (conn ? i->n > best->n : i->tw_n > best->tw_n))
+			best = i;
+	}
+	return best;
+}
+
 static void tw_free(struct tcp_engine *e, struct tcp_tw *t)
 {
 	struct tcp_tw **pp = &e->tws[key_bucket(e, &t->key)];
@@ -336,6 +533,8 @@ static void tw_free(struct tcp_engine *e, struct tcp_tw *t)
 		pp = &(*pp)->hnext;
 	*pp = t->hnext;
 	list_del(&t->fifo);
+	list_del(&t->ilist);
+	inst_release(e, t->inst, false);
 	e->st.time_wait--;
 	free(t);
 }
@@ -393,6 +592,8 @@ static void conn_resched(struct tcp_conn *c)
 		d = min64(d, c->rto_at);
 	if (c->persist_at)
 		d = min64(d, c->persist_at);
+	if (c->throttle_at)
+		d = min64(d, c->throttle_at);
 	if (d != c->deadline) {
 		c->deadline = d;
 		heap_fix(e, c->hidx);
@@ -400,6 +601,19 @@ static void conn_resched(struct tcp_conn *c)
 }
 
 /* ---- connection lifetime ----------------------------------------------- */
+
+/* n send-buffer bytes of instance i were freed: its connections waiting
+ * for room hear of it (run_kicks) when the engine call ends. */
+static void inst_space_freed(struct tcp_engine *e, struct tcp_inst *i,
+			     uint32_t n)
+{
+	i->queued -= n;
+	if (n && i->want_space && !i->kick_pending) {
+		i->kick_pending = true;
+		i->kick_next = e->kick;
+		e->kick = i;
+	}
+}
 
 static void conn_unlink_free(struct tcp_engine *e, struct tcp_conn *c)
 {
@@ -411,14 +625,8 @@ static void conn_unlink_free(struct tcp_engine *e, struct tcp_conn *c)
 	list_del(&c->lru);
 	list_del(&c->ilru);
 	heap_remove(e, c);
-	if (--c->inst->n == 0) {
-		struct tcp_inst **ip = &e->insts[inst_bucket(e, c->inst->id)];
-
-		while (*ip != c->inst)
-			ip = &(*ip)->hnext;
-		*ip = c->inst->hnext;
-		free(c->inst);
-	}
+	inst_space_freed(e, c->inst, c->slen);
+	inst_release(e, c->inst, true);
 	e->st.conns--;
 	free(c->sbuf);
 	free(c);
@@ -507,6 +715,24 @@ static bool evict_one(struct tcp_engine *e, struct list *head, bool global)
 	return false;
 }
 
+/* The table is full: evict for instance id. An instance at or over its
+ * fair share only gives up its own connections; otherwise the one holding
+ * the most, when over its share, gives one up. Only when nobody is over
+ * (more instances than table entries) does the oldest idle one go. */
+static bool evict_fair(struct tcp_engine *e, uint32_t id)
+{
+	struct tcp_inst *me = inst_find(e, id), *big;
+	bool holds = me && me->n;
+	uint32_t share = fair_share(e->cfg.max_conns, e->n_conn_insts, holds);
+
+	if (holds && me->n >= share)
+		return evict_one(e, &me->conns, false);
+	big = inst_biggest(e, true);
+	if (big && big->n > share)
+		return evict_one(e, &big->conns, false);
+	return evict_one(e, &e->lru, true);
+}
+
 /* Room for one more connection of instance id (evicting if needed)?
  * Returns 0, or -1 for the instance limit, -2 for the total limit. */
 static int make_room(struct tcp_engine *e, uint32_t id)
@@ -515,12 +741,11 @@ static int make_room(struct tcp_engine *e, uint32_t id)
 	struct tcp_inst *i;
 	int tries = 0;
 
-	/* A loop: the limit may have been lowered below the current count.
-	 * Re-find the instance each time: it is freed with its last conn. */
+	/* A loop: the limit may have been lowered below the current count. */
 	while ((i = inst_find(e, id)) && i->n >= limit)
 		if (++tries > TCP_EVICT_SCAN || !evict_one(e, &i->conns, false))
 			return -1;
-	if (e->st.conns >= e->cfg.max_conns && !evict_one(e, &e->lru, true))
+	if (e->st.conns >= e->cfg.max_conns && !evict_fair(e, id))
 		return -2;
 	return 0;
 }
@@ -534,20 +759,13 @@ static struct tcp_conn *conn_new(struct tcp_engine *e, const struct tcp_key *k,
 
 	if (!c)
 		return NULL;
-	i = inst_find(e, k->inst);
+	i = inst_get(e, k->inst);
 	if (!i) {
-		i = calloc(1, sizeof(*i));
-		if (!i) {
-			free(c);
-			return NULL;
-		}
-		i->id = k->inst;
-		list_init(&i->conns);
-		b = inst_bucket(e, k->inst);
-		i->hnext = e->insts[b];
-		e->insts[b] = i;
+		free(c);
+		return NULL;
 	}
-	i->n++;
+	budget_refresh(e, i);
+	inst_hold(e, i, true);
 	c->e = e;
 	c->key = *k;
 	c->inst = i;
@@ -662,6 +880,7 @@ static void sbuf_consume(struct tcp_conn *c, uint32_t n)
 {
 	unsigned k = 0;
 
+	inst_space_freed(c->e, c->inst, n);
 	c->soff += n;
 	c->slen -= n;
 	c->st.bytes_out += n;
@@ -701,9 +920,15 @@ static void emit_syn_ack(struct tcp_conn *c)
 static void conn_output(struct tcp_conn *c, unsigned max_segs)
 {
 	unsigned sent = 0;
+	uint64_t wait;
 
 	if (c->state != ST_SYNCED)
 		return;
+	if (c->throttle_at) {
+		if (c->e->now < c->throttle_at)
+			return; /* over budget: the throttle timer resumes */
+		c->throttle_at = 0;
+	}
 	for (;;) {
 		uint32_t seq = c->snd_nxt, end = snd_end(c), run_end, n = 0;
 		uint8_t flags = PKT_TCP_ACK, ttl = 0;
@@ -719,10 +944,15 @@ static void conn_output(struct tcp_conn *c, unsigned max_segs)
 			n = end - seq;
 			if (n > c->mss)
 				n = c->mss;
-			if (n > room)
-				n = room;
 			if (n > run_end - seq)
 				n = run_end - seq;
+			/* Sender SWS avoidance (RFC 9293 3.8.6.2.1): a piece
+			 * cut short by the window waits while segments are in
+			 * flight, their ACKs open it further. */
+			if (n > room && room && c->snd_max != c->snd_una)
+				break;
+			if (n > room)
+				n = room;
 			if (n == 0)
 				break; /* window closed: persist timer */
 			if (seq + n == end)
@@ -738,6 +968,13 @@ static void conn_output(struct tcp_conn *c, unsigned max_segs)
 			break;
 		if (fin)
 			flags |= PKT_TCP_FIN;
+		if (!bucket_take(c->inst, c->e->now, n, &wait)) {
+			count(c->e, c->key.inst, TCP_CNT_OUT_DEFERRED);
+			c->throttle_at = c->e->now + wait;
+			break;
+		}
+		if (n)
+			c->probes = 0; /* the window opened */
 		if (seq_lt(seq, c->snd_max)) {
 			c->st.retransmits++;
 			count(c->e, c->key.inst, TCP_CNT_RETRANSMITS);
@@ -754,7 +991,7 @@ static void conn_output(struct tcp_conn *c, unsigned max_segs)
 	if (c->snd_max != c->snd_una) {
 		arm_rto(c);
 		c->persist_at = 0;
-	} else if (seq_lt(c->snd_nxt, snd_end(c))) {
+	} else if (seq_lt(c->snd_nxt, snd_end(c)) && !c->throttle_at) {
 		/* Data waits for a window with nothing in flight: probe. */
 		if (!c->persist_at)
 			c->persist_at = c->e->now + c->rto_cur;
@@ -816,12 +1053,23 @@ static void tw_enter(struct tcp_conn *c)
 
 	if (e->cfg.time_wait_max == 0)
 		goto out;
-	if (e->st.time_wait >= e->cfg.time_wait_max)
-		tw_free(e, container_of(e->twfifo.next, struct tcp_tw, fifo));
+	if (e->st.time_wait >= e->cfg.time_wait_max) {
+		/* Full: an instance at or over its share replaces its own
+		 * oldest record, others the biggest holder's oldest. */
+		struct tcp_inst *v = c->inst;
+
+		if (v->tw_n < fair_share(e->cfg.time_wait_max, e->n_tw_insts,
+					 v->tw_n != 0))
+			v = inst_biggest(e, false);
+		tw_free(e, container_of(v->tws.next, struct tcp_tw, ilist));
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		goto out;
 	t->key = c->key;
+	t->inst = c->inst;
+	list_add_tail(&c->inst->tws, &t->ilist);
+	inst_hold(e, c->inst, false);
 	t->expires = e->now + e->cfg.time_wait_ns;
 	t->snd_nxt = c->snd_max;
 	t->rcv_nxt = c->rcv_nxt;
@@ -1078,7 +1326,7 @@ static void conn_input(struct tcp_conn *c, const struct tcp_seg_in *in,
 	app_writable(c);
 	if (c->state == ST_DEAD)
 		return;
-	conn_output(c, 0);
+	conn_output(c, TCP_BURST_SEGS);
 	if (c->ack_pending)
 		send_ack(c);
 	if (c->fin_acked && c->peer_fin) {
@@ -1162,8 +1410,8 @@ static bool cookie_input(struct tcp_engine *e, const struct tcp_key *k,
 	return true;
 }
 
-void tcp_input(struct tcp_engine *e, const struct tcp_seg_in *in,
-	       uint64_t now_ns)
+static void input(struct tcp_engine *e, const struct tcp_seg_in *in,
+		  uint64_t now_ns)
 {
 	struct tcp_key k;
 	struct tcp_conn *c;
@@ -1218,6 +1466,54 @@ void tcp_input(struct tcp_engine *e, const struct tcp_seg_in *in,
 	emit_reset_for(e, in);
 }
 
+/* Connections waiting for their instance's send room get on_writable,
+ * each once, while there is room. */
+static void inst_kick(struct tcp_engine *e, struct tcp_inst *i)
+{
+	uint32_t rounds = i->n;
+
+	i->want_space = false;
+	while (rounds-- > 0 && i->queued < e->cfg.inst_sndbuf_max) {
+		struct tcp_conn *w = NULL;
+
+		for (struct list *l = i->conns.next; l != &i->conns; l = l->next) {
+			struct tcp_conn *c = container_of(l, struct tcp_conn,
+							  ilru);
+
+			if (c->want_writable && c->cb_depth == 0 &&
+			    c->state == ST_SYNCED && !c->fin_queued &&
+			    c->slen < TCP_SNDBUF_MAX) {
+				w = c;
+				break;
+			}
+		}
+		if (!w)
+			break;
+		conn_enter(w);
+		app_writable(w);
+		conn_output(w, TCP_BURST_SEGS);
+		conn_leave(w);
+	}
+}
+
+static void run_kicks(struct tcp_engine *e)
+{
+	struct tcp_inst *i;
+
+	while ((i = e->kick)) {
+		e->kick = i->kick_next;
+		i->kick_pending = false;
+		inst_kick(e, i);
+	}
+}
+
+void tcp_input(struct tcp_engine *e, const struct tcp_seg_in *in,
+	       uint64_t now_ns)
+{
+	input(e, in, now_ns);
+	run_kicks(e);
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
 static void conn_timer(struct tcp_conn *c, uint64_t now)
@@ -1229,6 +1525,10 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 			count(e, c->key.inst, TCP_CNT_TIMEOUTS);
 		conn_reset(c, TCP_CLOSE_IDLE);
 		return;
+	}
+	if (c->throttle_at && now >= c->throttle_at) {
+		c->throttle_at = 0;
+		conn_output(c, TCP_BURST_SEGS);
 	}
 	if (c->rto_at && now >= c->rto_at) {
 		c->rto_at = 0;
@@ -1253,7 +1553,9 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 		arm_rto(c);
 	} else if (c->persist_at && now >= c->persist_at) {
 		c->persist_at = 0;
-		if (++c->retries > e->cfg.max_retries) {
+		/* The peer's answers to probes are no progress: a guest that
+		 * keeps its window shut holds a buffer and a response. */
+		if (++c->probes > e->cfg.max_probes) {
 			count(e, c->key.inst, TCP_CNT_TIMEOUTS);
 			conn_reset(c, TCP_CLOSE_TIMEOUT);
 			return;
@@ -1286,6 +1588,16 @@ void tcp_timers(struct tcp_engine *e, uint64_t now_ns)
 			break;
 		tw_free(e, t);
 	}
+	run_kicks(e);
+	/* Unused instances go once their budget is whole again. */
+	while (!list_empty(&e->inst_idle)) {
+		struct tcp_inst *i = container_of(e->inst_idle.next,
+						  struct tcp_inst, idle);
+
+		if (!bucket_full(i, now_ns))
+			break;
+		inst_free(e, i);
+	}
 }
 
 uint64_t tcp_next_deadline(const struct tcp_engine *e)
@@ -1295,6 +1607,8 @@ uint64_t tcp_next_deadline(const struct tcp_engine *e)
 	if (!list_empty(&e->twfifo))
 		d = min64(d, container_of(e->twfifo.next, struct tcp_tw,
 					  fifo)->expires);
+	if (e->kick)
+		d = min64(d, e->now);
 	return d;
 }
 
@@ -1314,11 +1628,23 @@ static bool runs_append(struct tcp_conn *c, uint32_t end, uint8_t ttl)
 	return true;
 }
 
+/* Send-buffer bytes c's instance may still queue. */
+static uint64_t inst_room(const struct tcp_conn *c)
+{
+	uint64_t max = c->e->cfg.inst_sndbuf_max;
+
+	return c->inst->queued < max ? max - c->inst->queued : 0;
+}
+
 size_t tcp_conn_send_space(const struct tcp_conn *c)
 {
+	uint64_t room;
+
 	if (c->state != ST_SYNCED || c->fin_queued)
 		return 0;
-	return TCP_SNDBUF_MAX - c->slen;
+	room = inst_room(c);
+	return TCP_SNDBUF_MAX - c->slen < room ? TCP_SNDBUF_MAX - c->slen
+					       : (size_t)room;
 }
 
 int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,
@@ -1332,8 +1658,10 @@ int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,
 		return -EPIPE;
 	if (len == 0)
 		return 0;
-	if (len > TCP_SNDBUF_MAX - c->slen) {
+	if (len > TCP_SNDBUF_MAX - c->slen || len > inst_room(c)) {
 		c->want_writable = true;
+		if (len > inst_room(c))
+			c->inst->want_space = true;
 		return -ENOBUFS;
 	}
 	if (ttl == 0)
@@ -1369,10 +1697,11 @@ int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,
 	}
 	memcpy(c->sbuf + c->soff + c->slen, data, len);
 	c->slen = need;
+	c->inst->queued += len;
 	/* Inside a callback the engine sends when it returns: replies and
 	 * a following close then share segments (FIN rides on the data). */
 	if (c->cb_depth == 0) {
-		conn_output(c, 0);
+		conn_output(c, TCP_BURST_SEGS);
 		conn_resched(c);
 	}
 	return 0;
@@ -1386,7 +1715,7 @@ void tcp_conn_close(struct tcp_conn *c)
 	c->want_writable = false;
 	c->fin_seq = snd_end(c);
 	if (c->cb_depth == 0) {
-		conn_output(c, 0);
+		conn_output(c, TCP_BURST_SEGS);
 		conn_resched(c);
 	}
 }
@@ -1478,7 +1807,13 @@ struct tcp_engine *tcp_engine_new(const struct tcp_cfg *cfg,
 	DEF(mtu, TCP_DEFAULT_MTU);
 	DEF(rcv_wnd, TCP_DEFAULT_RCV_WND);
 	DEF(ttl, TCP_DEFAULT_TTL);
+	DEF(max_probes, TCP_DEFAULT_MAX_PROBES);
+	DEF(out_fps, TCP_DEFAULT_OUT_FPS);
+	DEF(out_bps, TCP_DEFAULT_OUT_BPS);
+	DEF(inst_sndbuf_max, TCP_DEFAULT_INST_SNDBUF_MAX);
 #undef DEF
+	if (e->cfg.max_probes > 100) /* probes is 8 bits; 100 is forever */
+		e->cfg.max_probes = 100;
 	if (e->cfg.rto_ns < TCP_MIN_RTO_NS)
 		e->cfg.rto_ns = TCP_MIN_RTO_NS;
 	if (e->cfg.rto_max_ns < e->cfg.rto_ns)
@@ -1500,6 +1835,8 @@ struct tcp_engine *tcp_engine_new(const struct tcp_cfg *cfg,
 	e->heap = calloc(e->cfg.max_conns, sizeof(*e->heap));
 	list_init(&e->lru);
 	list_init(&e->twfifo);
+	list_init(&e->inst_all);
+	list_init(&e->inst_idle);
 	if (!e->conns || !e->insts || !e->tws || !e->heap) {
 		tcp_engine_free(e);
 		return NULL;
@@ -1515,6 +1852,9 @@ void tcp_engine_free(struct tcp_engine *e)
 		conn_destroy(e->heap[e->nheap - 1], TCP_CLOSE_SHUTDOWN);
 	while (!list_empty(&e->twfifo))
 		tw_free(e, container_of(e->twfifo.next, struct tcp_tw, fifo));
+	while (!list_empty(&e->inst_all))
+		inst_free(e, container_of(e->inst_all.next, struct tcp_inst,
+					  all));
 	free(e->conns);
 	free(e->insts);
 	free(e->tws);

@@ -12,6 +12,11 @@
  *   MSS option is honoured (default 536, clamped to [TCP_MSS_MIN, our MSS],
  *   0 ignored); the SYN-ACK carries the MSS option only (no window scale,
  *   SACK or timestamps);
+ * - output is bounded whatever the peer advertises: at most TCP_BURST_SEGS
+ *   segments leave per received segment (or timer), and every instance has
+ *   an output budget (frames/s and bytes/s, a token bucket on the engine's
+ *   clock; ops->out_budget or cfg): a segment over budget is held back
+ *   (counted, TCP_CNT_OUT_DEFERRED) and sent when the bucket refills;
  * - ISNs are SipHash-2-4 SYN cookies keyed with cfg->key: unpredictable, and
  *   when the table is full (after trying idle eviction) the SYN-ACK is sent
  *   without keeping any state; a returning ACK that carries a valid cookie
@@ -21,7 +26,9 @@
  *   cookie still completes it if room appears) or an idle (>= 1 s) one; when
  *   nothing can go it is refused with a RST and counted. A cookie ACK that
  *   finds the instance full is answered with RST and counted as refused;
- * - never sends beyond the peer's window; zero-window probes; retransmission
+ * - never sends beyond the peer's window; zero-window probes, at most
+ *   cfg->max_probes in a row without the window opening (the peer's
+ *   answers do not count as progress), then RST; retransmission
  *   on RTO (exponential backoff, cfg->max_retries, then RST) and fast
  *   retransmit on 3 duplicate ACKs;
  * - in-order data only: out-of-order segments are dropped (re-ACKed),
@@ -32,6 +39,13 @@
  *   (RFC 5961); in-window but inexact RSTs and SYNs on a synchronized
  *   connection get a challenge ACK; anything else out of window is ignored
  *   (ACKed when it carries data or FIN);
+ * - a full table (connections or TIME_WAIT records) makes room at the cost
+ *   of the instance holding more than its fair share (table size / active
+ *   instances): an instance at or over its share only ever replaces its
+ *   own entries, so one guest cannot push the others out;
+ * - the send buffers of one instance's connections hold at most
+ *   cfg->inst_sndbuf_max bytes together (tcp_conn_send says -ENOBUFS, and
+ *   on_writable comes when the instance has room again);
  * - FIN both ways; after the server's FIN is acknowledged and the peer's FIN
  *   received, a short, bounded TIME_WAIT record remains (no app state); a
  *   new SYN on that 4-tuple replaces it;
@@ -49,8 +63,13 @@
 #define TCP_ROUTE_MAX 96      /* opaque route blob copied per connection */
 #define TCP_KEY_LEN 16        /* SipHash-2-4 key size */
 #define TCP_MSS_DEFAULT 536   /* RFC 9293: assumed when the SYN has no MSS */
-#define TCP_MSS_MIN 88        /* tiny peer MSS values are raised to this (Linux
-                                 uses 88 too: smaller costs a frame per byte) */
+#define TCP_MSS_MIN 536       /* smaller peer MSS values are raised to this:
+                                 every IPv4 host takes 576-byte datagrams
+                                 (RFC 791), and a tiny MSS only multiplies
+                                 the frames a guest's request costs us */
+#define TCP_BURST_SEGS 10     /* segments sent per received segment or timer
+                                 at most (RFC 6928's initial window): one
+                                 ACK cannot release a whole 64 KiB window */
 /* Send buffer per connection: a 64 KiB user-data reply with its headers
  * plus a few pipelined small replies. tcp_conn_send never queues beyond. */
 #define TCP_SNDBUF_MAX (128u * 1024u)
@@ -67,6 +86,21 @@
 #define TCP_DEFAULT_MTU 1500                 /* IP MTU of a guest port */
 #define TCP_DEFAULT_RCV_WND 65535            /* largest without window scale */
 #define TCP_DEFAULT_TTL 64
+#define TCP_DEFAULT_MAX_PROBES 8             /* zero-window probes without
+                                                the window opening, then RST
+                                                (~40 s with backoff at the
+                                                default RTOs; Linux gives up
+                                                after tcp_retries2 too) */
+#define TCP_DEFAULT_OUT_FPS 8192u            /* frames/s per instance: 8 per
+                                                packet of the default XDP
+                                                allowance (1024 packets/s) */
+#define TCP_DEFAULT_OUT_BPS (8ull << 20)     /* payload bytes/s per instance:
+                                                ~120 64-KiB replies/s */
+#define TCP_DEFAULT_INST_SNDBUF_MAX (4u << 20) /* queued bytes per instance:
+                                                32 full send buffers */
+/* Largest budget accepted (keeps the bucket arithmetic in 64 bits). */
+#define TCP_OUT_FPS_MAX 100000000u           /* 100 M frames/s: unlimited */
+#define TCP_OUT_BPS_MAX 10000000000ull       /* 10 GB/s: unlimited */
 
 struct tcp_cfg {
 	uint32_t max_conns;          /* total table size, 0 = default */
@@ -81,6 +115,11 @@ struct tcp_cfg {
 	uint16_t mss_clamp;          /* optional lower cap on our MSS, 0 = none */
 	uint16_t rcv_wnd;            /* window we advertise */
 	uint8_t ttl;                 /* default IP TTL / hop limit */
+	uint32_t max_probes;         /* zero-window probes before RST */
+	uint32_t out_fps;            /* output budget per instance: frames/s */
+	uint64_t out_bps;            /* and payload bytes/s (ops->out_budget
+	                                overrides both per instance) */
+	uint32_t inst_sndbuf_max;    /* send-buffer bytes per instance */
 	uint8_t key[TCP_KEY_LEN];    /* secret: ISN cookies and table hashing.
 	                                Fill from getrandom(); all-zero is
 	                                accepted but predictable. */
@@ -110,6 +149,7 @@ enum tcp_counter {
 	TCP_CNT_EVICTED,      /* idle connections evicted to make room */
 	TCP_CNT_TIMEOUTS,     /* closed by idle timeout or retry exhaustion */
 	TCP_CNT_BAD_SEGMENTS, /* dropped: out of window, bad ACK, SYN+data ... */
+	TCP_CNT_OUT_DEFERRED, /* segments held back by the instance's budget */
 	TCP_CNT__MAX
 };
 
@@ -195,6 +235,11 @@ struct tcp_ops {
 	void (*on_writable)(void *opaque, struct tcp_conn *c);
 	/* An event for an instance (per-instance counters). Optional. */
 	void (*count)(void *opaque, uint32_t instance_id, enum tcp_counter what);
+	/* Output budget of an instance: frames/s and payload bytes/s, 0 =
+	 * cfg default. Asked when the instance's first connection opens and
+	 * then at most once a second on new connections. Optional. */
+	void (*out_budget)(void *opaque, uint32_t instance_id,
+			   uint32_t *frames_per_s, uint64_t *bytes_per_s);
 };
 
 struct tcp_engine;
@@ -225,7 +270,8 @@ uint64_t tcp_next_deadline(const struct tcp_engine *e);
  * of the latest tcp_input / tcp_timers call. */
 int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,
 		  uint8_t ttl);
-/* Bytes tcp_conn_send would accept now (0 once closing). */
+/* Bytes tcp_conn_send would accept now (0 once closing; bounded by the
+ * connection's and its instance's room). */
 size_t tcp_conn_send_space(const struct tcp_conn *c);
 /* Send FIN after the queued data. Further received data is discarded. */
 void tcp_conn_close(struct tcp_conn *c);

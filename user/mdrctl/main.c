@@ -643,6 +643,8 @@ static void usage(FILE *f)
 	      "                            write the instance's config drive (config-2) image\n"
 	      "  stats [-j] [UUID]         XDP and responder counters\n"
 	      "  status [-j]               data path, attached interfaces, responder sockets, config\n"
+	      "  why PORT|MAC|UUID [-j] [-w MS]  walk one guest's chain (interface, program,\n"
+	      "                            binding, definition, responder, counters over MS)\n"
 	      "  features [-j]             kernel features mdr needs, probed now (1: one is missing)\n"
 	      "  config [--policy-unknown pass|drop] [--policy-no-xsk pass|drop]\n"
 	      "         [--meta-mac MAC] [--rate N] [--burst N] [--arp on|off]\n"
@@ -697,6 +699,8 @@ int main(int argc, char **argv)
 		r = cmd_stats(argc, argv);
 	else if (!strcmp(cmd, "status"))
 		r = cmd_status(argc, argv);
+	else if (!strcmp(cmd, "why"))
+		r = cmd_why(argc, argv);
 	else if (!strcmp(cmd, "features"))
 		r = cmd_features(argc, argv);
 	else if (!strcmp(cmd, "config"))

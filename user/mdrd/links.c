@@ -268,6 +268,15 @@ static int attach_mode(struct link *l, enum xdp_attach_mode mode)
 {
 	int r = try_attach(l, mode);
 
+	/* An older mdr program (an upgrade): swapped atomically. */
+	if ((r == -EEXIST || r == -EBUSY) &&
+	    upgrade_replace(l->ifindex, xdp_prog_fd, mode_flags(mode)) == 0) {
+		mdr_log(MDR_LOG_INFO, "port %s: older mdr program replaced atomically", l->name);
+		l->prog = NULL;
+		l->attached = 1;
+		l->mode = mode;
+		return 0;
+	}
 	if ((r == -EEXIST || r == -EBUSY) && remove_stale_mdr_prog(l) == 0)
 		r = try_attach(l, mode);
 	return r;

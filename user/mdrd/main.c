@@ -7,7 +7,8 @@
  * SIGHUP re-reads everything; SIGTERM/SIGINT detach the program from every
  * interface mdrd attached (and remove the metadata MAC's FDB entry from the
  * bridges among them) and leave the maps pinned (--purge-on-exit
- * removes the pins too).
+ * removes the pins too). SIGUSR2 exits leaving the program attached, for
+ * an upgrade: the next mdrd replaces it atomically (upgrade.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +28,7 @@
 #include "loader.h"
 #include "log.h"
 #include "kfeat.h"
+#include "sd.h"
 #include "mdr_xdp.skel.h"
 
 struct mdr_maps mdrd_maps;
@@ -54,6 +56,8 @@ static void usage(FILE *f)
 	      "                         but generic on veth, where a native program strips\n"
 	      "                         the guest end's GSO, and where native fails)\n"
 	      "  --foreground           stay in the foreground (the default)\n"
+	      "  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+	      "                         (off by default; use a loopback address)\n"
 	      "  --policy-unknown pass|drop, --policy-no-xsk pass|drop, --meta-mac MAC,\n"
 	      "  --rate N, --burst N, --arp on|off, --endpoint ADDR[:PORT] (repeatable)\n"
 	      "                         runtime configuration written to mdr_config\n"
@@ -137,6 +141,12 @@ static int apply_setting(struct mdrd_opts *o, const char *key, const char *val,
 				where);
 			return -1;
 		}
+	} else if (!strcmp(key, "metrics")) {
+		if (metrics_check_addr(val)) {
+			mdr_log(MDR_LOG_ERR, "%s: metrics: expected ADDR:PORT or [ADDR6]:PORT", where);
+			return -1;
+		}
+		snprintf(o->metrics, sizeof(o->metrics), "%s", val);
 	} else if (!strcmp(key, "foreground")) {
 		/* always in the foreground (run under systemd or a supervisor) */
 	} else {
@@ -223,6 +233,8 @@ static int build_opts(void)
 		o.purge_on_exit = cli.purge_on_exit;
 	if (cli_has_xdp_mode)
 		o.xdp_mode = cli.xdp_mode;
+	if (cli.metrics[0])
+		snprintf(o.metrics, sizeof(o.metrics), "%s", cli.metrics);
 	if (cli_has_cd_dir)
 		snprintf(o.config_drive_dir, sizeof(o.config_drive_dir), "%s", cli.config_drive_dir);
 	if (cli_has_cd_format)
@@ -297,6 +309,7 @@ static int parse_cli(int argc, char **argv)
 		{ "burst", required_argument, NULL, 0 },
 		{ "arp", required_argument, NULL, 0 },
 		{ "endpoint", required_argument, NULL, 0 },
+		{ "metrics", required_argument, NULL, 0 },
 		{ "config-drive-dir", required_argument, NULL, 'D' },
 		{ "config-drive-format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
@@ -386,6 +399,7 @@ static void purge_pins(void)
 }
 
 int mdrd_attaching;
+int mdrd_keep_attached;
 static int probing; /* feature probes fail on purpose: libbpf stays quiet */
 
 /* Earliest of two poll timeouts (-1 = none). */
@@ -473,7 +487,7 @@ int main(int argc, char **argv)
 			r == -ENOTSUP ? " (not on a bpffs: mount -t bpf bpf DIR)" : "");
 		return 1;
 	}
-	r = mdr_loader_open(mdrd_opts.pin_dir, &skel);
+	r = upgrade_load(mdrd_opts.pin_dir, &skel);
 	if (r) {
 		/* every feature it needs was there: the verifier or the pinned
 		 * maps refused it, say which */
@@ -496,6 +510,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	nl_fd = links_init(bpf_program__fd(skel->progs.mdr_xdp));
@@ -519,7 +534,13 @@ int main(int argc, char **argv)
 	}
 	if ((r = links_resync()))
 		mdr_log(MDR_LOG_ERR, "reading links: %s", strerror(-r));
+	upgrade_finish();
+	if (metrics_apply()) {
+		rc = 1;
+		goto out;
+	}
 	mdr_log(MDR_LOG_INFO, "ready");
+	mdr_sd_ready(mdrd_sd_status);
 
 	while (running) {
 		int np = 0;
@@ -530,7 +551,7 @@ int main(int argc, char **argv)
 			pfd[np++] = (struct pollfd){ .fd = ino_fd, .events = POLLIN };
 		r = poll(pfd, (nfds_t)np,
 			 min_timeout(min_timeout(instances_timeout_ms(), links_timeout_ms()),
-				     configdrive_timeout_ms()));
+				     min_timeout(configdrive_timeout_ms(), mdr_sd_tick())));
 		if (r < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "poll: %s", strerror(errno));
 			rc = 1;
@@ -542,14 +563,19 @@ int main(int argc, char **argv)
 			while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					mdr_log(MDR_LOG_INFO, "SIGHUP: re-reading everything");
-					if (build_opts() == 0)
+					if (build_opts() == 0) {
 						apply_config();
+						metrics_apply();
+					}
 					instances_load_all();
 					links_resync();
 					links_meta_mac_sync(1);
 				} else {
-					mdr_log(MDR_LOG_INFO, "%s: detaching and exiting",
-						strsignal((int)si.ssi_signo));
+					mdrd_keep_attached = si.ssi_signo == SIGUSR2;
+					mdr_log(MDR_LOG_INFO, "%s: %s and exiting",
+						strsignal((int)si.ssi_signo),
+						mdrd_keep_attached ? "leaving the program attached (upgrade)" :
+								     "detaching");
 					running = 0;
 				}
 			}
@@ -563,7 +589,10 @@ int main(int argc, char **argv)
 		configdrive_tick();
 	}
 out:
-	links_detach_all();
+	mdr_sd_stopping();
+	metrics_stop();
+	if (!mdrd_keep_attached)
+		links_detach_all();
 	links_close();
 	instances_close();
 	mdr_maps_close(&mdrd_maps);

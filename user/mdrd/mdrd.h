@@ -15,6 +15,9 @@
 
 /* --iface patterns given (flags + config file). */
 #define MDRD_MAX_PATTERNS 64
+/* --metrics ADDR:PORT: an IPv6 address in brackets and a port fit
+ * (MDR_PROMHTTP_ADDR_MAX, promhttp.h). */
+#define MDRD_METRICS_ADDR_MAX 64
 /* A config file line (key=value). */
 #define MDRD_CONFIG_LINE_MAX 1024
 
@@ -38,6 +41,7 @@ struct mdrd_opts {
 	char config_drive_dir[PATH_MAX];   /* "" = no config drive images */
 	int config_drive_format;           /* enum mdr_cdrive_format (cdimage.h) */
 	struct mdr_config_edit cfg;        /* settings for mdr_config */
+	char metrics[MDRD_METRICS_ADDR_MAX]; /* --metrics ADDR:PORT, "" = off */
 };
 
 extern struct mdr_maps mdrd_maps;
@@ -75,5 +79,23 @@ int configdrive_init(void);            /* 0, or -1 (directory unusable, logged) 
 void configdrive_sync(void);           /* write changed images, remove deleted ones */
 int configdrive_timeout_ms(void);      /* poll timeout, -1 = none */
 void configdrive_tick(void);
+
+/* upgrade.c: load over the pins of an older release (see there) */
+struct mdr_xdp_bpf;
+int upgrade_load(const char *pin_dir, struct mdr_xdp_bpf **skel); /* 0 or -errno */
+/* Atomically replace an older mdr program attached to ifindex (mode flags
+ * XDP_FLAGS_SKB_MODE / _DRV_MODE) by new_fd. 0, -ENOENT (none), -EEXIST
+ * (another program), -errno. */
+int upgrade_replace(uint32_t ifindex, int new_fd, uint32_t mode_flags);
+void upgrade_finish(void); /* after the first attach pass: drop old pins */
+extern int mdrd_keep_attached; /* SIGUSR2: exit leaving the program attached */
+
+/* notify.c: the STATUS= line under systemd (mdr_sd_ready(mdrd_sd_status)) */
+void mdrd_sd_status(char *buf, size_t len);
+
+/* metrics.c: Prometheus exposition on --metrics (libmicrohttpd thread) */
+int metrics_check_addr(const char *spec); /* 0 or -EINVAL */
+int metrics_apply(void);  /* (re)start on mdrd_opts.metrics; 0 or -errno */
+void metrics_stop(void);
 
 #endif

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "pkt.h"
+#include "rspmetrics.h"
 #include "serve.h"
 #include "store.h"
 #include "tcp.h"
@@ -53,6 +54,13 @@ _Static_assert(RSP_RCV_WND >= 2 * 1460, "room for two full segments");
 #define RSP_IP_STR 46
 /* "<ifname> queue <n>" for logs. */
 #define RSP_PORT_NAME 48
+/* Output budget of an instance, per packet/s of its XDP allowance
+ * (imds.rate_pps): a guest's requests may cost at most this many frames
+ * and payload bytes of the responder's output. 8 frames per packet leaves
+ * a legitimate client room (a 64 KiB reply is 45 frames for ~23 ACKs)
+ * while one guest stays a small share of the responder's ~500k frames/s. */
+#define RSP_OUT_FRAMES_PER_PKT 8u
+#define RSP_OUT_BYTES_PER_PKT 8192u
 /* Connection states kept for reuse: a new-connection-per-request client
  * (cloud-init, wrk with Connection: close) would otherwise allocate and
  * clear ~6 KiB per connection; 1024 of them is ~6 MiB at most. */
@@ -103,6 +111,7 @@ struct rsp_app {
 	struct mdr_token_keys keys;
 	uint64_t now_ns;
 	struct rsp_ctr *ctr[RSP_CTR_BUCKETS];
+	struct rsp_ctr *last_ctr;   /* count_frame's, NULL after a flush */
 	uint64_t dropped_frames, bad_frames;
 	struct rsp_conn *conn_free; /* reusable connection states */
 	unsigned n_conn_free;
@@ -188,6 +197,19 @@ static void count_status(struct rsp_app *a, uint32_t id, int status, size_t byte
 	}
 }
 
+/* One frame sent for instance id (the hash lookup of ctr_of is cached for
+ * runs of frames of the same instance, as a reply's segments are). */
+static void count_frame(struct rsp_app *a, uint32_t id)
+{
+	struct rsp_ctr *c = a->last_ctr && a->last_ctr->id == id ? a->last_ctr : ctr_of(a, id);
+
+	if (c) {
+		c->dirty = true;
+		c->d.frames_sent++;
+	}
+	a->last_ctr = c;
+}
+
 static void add_counters(struct mdr_resp_counters *to, const struct mdr_resp_counters *d)
 {
 	/* every field is a __u64 counter (the ABI asserts the size) */
@@ -203,6 +225,7 @@ static void add_counters(struct mdr_resp_counters *to, const struct mdr_resp_cou
 
 static void flush_counters(struct rsp_app *a)
 {
+	a->last_ctr = NULL; /* it may be freed below */
 	for (unsigned b = 0; b < RSP_CTR_BUCKETS; b++) {
 		struct rsp_ctr **p = &a->ctr[b];
 		while (*p) {
@@ -390,6 +413,7 @@ static void respond(struct rsp_conn *k, int error_status)
 	char head[HTTP_RESPONSE_HEAD_MAX];
 	const char *uuid = "-";
 	bool done = false;
+	uint64_t t0 = rsp_metrics_clock();
 	int r;
 
 	if (error_status) {
@@ -474,6 +498,7 @@ static void respond(struct rsp_conn *k, int error_status)
 	if (!r && body_len)
 		r = out_write(k, body, body_len, resp.ip_ttl);
 	count_status(a, id, resp.status, head_len + body_len);
+	rsp_metrics_service(t0);
 	if (resp.token_issued) {
 		struct rsp_ctr *c = ctr_of(a, id);
 		if (c)
@@ -656,6 +681,7 @@ static void emit(void *opaque, const struct tcp_seg_out *seg)
 
 	if (!r || seg->route_len != sizeof(*r))
 		return;
+	count_frame(a, seg->instance_id);
 	/* Built straight into the UMEM frame the kernel sends from. */
 	buf = rsp_xsk_tx_reserve(a->x, r->port);
 	if (!buf) {
@@ -666,6 +692,28 @@ static void emit(void *opaque, const struct tcp_seg_out *seg)
 			  seg->mss, seg->ttl, seg->payload, seg->len);
 	if (rsp_xsk_tx_commit(a->x, (uint32_t)n) || !n)
 		a->dropped_frames++;
+}
+
+/* tcp_ops.out_budget: from the instance's XDP rate (mdr_limits, else the
+ * config default, else MDR_DEFAULT_RATE_PPS). */
+static void out_budget(void *opaque, uint32_t id, uint32_t *fps, uint64_t *bps)
+{
+	struct rsp_app *a = opaque;
+	struct mdr_limits l = { 0 };
+	struct mdr_config cfg;
+	uint32_t zero = 0;
+	uint64_t rate;
+
+	if (bpf_map_lookup_elem(a->m->limits, &id, &l))
+		l.rate_pps = 0;
+	rate = l.rate_pps;
+	if (!rate && !bpf_map_lookup_elem(a->m->config, &zero, &cfg))
+		rate = cfg.default_rate_pps;
+	if (!rate)
+		rate = MDR_DEFAULT_RATE_PPS;
+	*fps = (uint32_t)(rate * RSP_OUT_FRAMES_PER_PKT > TCP_OUT_FPS_MAX ? TCP_OUT_FPS_MAX
+					: rate * RSP_OUT_FRAMES_PER_PKT);
+	*bps = rate * RSP_OUT_BYTES_PER_PKT;
 }
 
 static uint32_t max_conns(void *opaque, uint32_t id)
@@ -689,6 +737,7 @@ static void count(void *opaque, uint32_t id, enum tcp_counter what)
 	case TCP_CNT_REFUSED:
 	case TCP_CNT_RESETS_SENT:
 	case TCP_CNT_RETRANSMITS:
+	case TCP_CNT_OUT_DEFERRED:
 		break;
 	default:
 		return;
@@ -699,7 +748,8 @@ static void count(void *opaque, uint32_t id, enum tcp_counter what)
 	f = what == TCP_CNT_OPENED ? &c->d.conns_opened :
 	    what == TCP_CNT_CLOSED ? &c->d.conns_closed :
 	    what == TCP_CNT_REFUSED ? &c->d.conns_refused :
-	    what == TCP_CNT_RESETS_SENT ? &c->d.resets_sent : &c->d.retransmits;
+	    what == TCP_CNT_RESETS_SENT ? &c->d.resets_sent :
+	    what == TCP_CNT_OUT_DEFERRED ? &c->d.frames_deferred : &c->d.retransmits;
 	(*f)++;
 }
 
@@ -749,6 +799,7 @@ struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
 		.on_open = on_open,
 		.on_writable = on_writable,
 		.count = count,
+		.out_budget = out_budget,
 	};
 	struct tcp_cfg cfg = {
 		.max_conns = o->max_conns,

@@ -22,6 +22,11 @@
 #define RSP_MEMO_MAX_ENTRIES 1024u           /* per instance */
 #define RSP_MEMO_MAX_BYTES (1024u * 1024u)   /* per instance, keys + bodies */
 #define RSP_MEMO_TOTAL_BYTES (64u * 1024u * 1024u) /* all instances */
+/* Replies other than 200 (404s of absent paths) have their own small
+ * budget per instance: a guest asking for 1,024 made-up paths must not
+ * crowd its real tree out of the memo. Past it they are rendered per
+ * request (a 404 costs a tree lookup). */
+#define RSP_MEMO_MAX_MISSES 32u
 
 struct rsp_cache {
 	const struct mdr_maps *m;
@@ -58,6 +63,7 @@ static void memo_clear(struct rsp_cache *c, struct rsp_inst *i)
 			free(m);
 		}
 	i->memo_n = 0;
+	i->memo_misses = 0;
 	i->memo_bytes = 0;
 }
 
@@ -362,6 +368,7 @@ int rsp_cache_render(void *opaque, const struct mdr_defn *defn, const char *raw_
 		.remote_ip = rnd ? rnd->remote_ip : NULL,
 	};
 	struct rsp_memo *m, **head = &i->memo[h & (RSP_MEMO_BUCKETS - 1)];
+	bool miss;
 	int r;
 
 	if (defn == i->defn && defn) {
@@ -377,8 +384,10 @@ int rsp_cache_render(void *opaque, const struct mdr_defn *defn, const char *raw_
 	if (r || sp.used || !defn || defn != i->defn)
 		return r;
 	bytes = sizeof(*m) + pl + rl + 2 + (out->body ? out->body_len : 0);
-	if (i->memo_n >= RSP_MEMO_MAX_ENTRIES || i->memo_bytes + bytes > RSP_MEMO_MAX_BYTES ||
-	    c->memo_bytes + bytes > RSP_MEMO_TOTAL_BYTES)
+	miss = out->status != 200;
+	if (miss ? i->memo_misses >= RSP_MEMO_MAX_MISSES : i->memo_n >= RSP_MEMO_MAX_ENTRIES)
+		return 0;
+	if (i->memo_bytes + bytes > RSP_MEMO_MAX_BYTES || c->memo_bytes + bytes > RSP_MEMO_TOTAL_BYTES)
 		return 0;
 	m = malloc(sizeof(*m) + pl + rl + 2);
 	if (!m)
@@ -398,7 +407,10 @@ int rsp_cache_render(void *opaque, const struct mdr_defn *defn, const char *raw_
 	memcpy(m->key + pl + 1, remote, rl + 1);
 	m->next = *head;
 	*head = m;
-	i->memo_n++;
+	if (miss)
+		i->memo_misses++;
+	else
+		i->memo_n++;
 	i->memo_bytes += bytes;
 	c->memo_bytes += bytes;
 	out->borrowed = true;

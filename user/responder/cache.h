@@ -47,7 +47,8 @@ struct rsp_inst {
 	uint64_t batch;           /* rec was read in this RX batch */
 	struct rsp_cache *cache;
 	struct rsp_memo *memo[RSP_MEMO_BUCKETS]; /* replies rendered from defn */
-	uint32_t memo_n;
+	uint32_t memo_n;          /* 200 replies memoised */
+	uint32_t memo_misses;     /* other replies (404s) memoised */
 	size_t memo_bytes;
 	struct rsp_inst *next;
 };

@@ -30,6 +30,10 @@
 
 #include "app.h"
 #include "log.h"
+#include "notify.h"
+#include "promhttp.h"
+#include "rspmetrics.h"
+#include "sd.h"
 #include "maps.h"
 #include "rtnl.h"
 #include "tcp.h"
@@ -98,6 +102,9 @@ static void usage(FILE *f)
 		"  --busy-poll            poll the rings without sleeping (burns a core)\n"
 		"  --spin-us N            after frames arrived, poll N us before sleeping\n"
 		"                         (default %u, 0..%u; 0 = sleep at once)\n"
+		"  --metrics ADDR:PORT    serve this process's counters (frames, UMEM fill\n"
+		"                         shortage, reopened sockets) for Prometheus at\n"
+		"                         http://ADDR:PORT/metrics (off by default; loopback)\n"
 		"  -v, --verbose          debug logs\n",
 		MDR_DEFAULT_PIN_DIR, DEF_UMEM_FRAMES, MIN_UMEM_FRAMES, MAX_UMEM_FRAMES,
 		DEF_RING_SIZE, MIN_RING_SIZE, MAX_RING_SIZE, TCP_DEFAULT_MAX_CONNS,
@@ -191,6 +198,8 @@ static int add_fd(int epfd, int fd, uint32_t tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static const char *metrics_addr; /* --metrics, NULL = off */
+
 static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	       const struct rsp_app_opts *ao, uint64_t spin_ns)
 {
@@ -242,11 +251,14 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	deadline = UINT64_MAX;
 	mdr_log(MDR_LOG_INFO, "serving (pin dir %s, %u UMEM frames, rings of %u)",
 		pin_dir, xo->umem_frames, xo->ring_size);
+	if (metrics_addr && rsp_metrics_start(metrics_addr, x))
+		goto out; /* logged */
+	rsp_sd_ready(&m);
 
 	while (!stop) {
 		struct epoll_event ev[MAX_EVENTS];
 		uint64_t wake = next_rescan < next_tick ? next_rescan : next_tick;
-		int timeout_ms = 0, n;
+		int timeout_ms = 0, n, wd = mdr_sd_tick();
 		unsigned rx = 0;
 
 		if (deadline < wake)
@@ -254,6 +266,8 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		now = mono_ns();
 		if (!xo->busy_poll && wake > now && now >= spin_until)
 			timeout_ms = (int)((wake - now + 999999ull) / 1000000ull);
+		if (wd >= 0 && timeout_ms > wd)
+			timeout_ms = wd;
 		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "epoll_wait: %s", strerror(errno));
@@ -312,9 +326,11 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			rsp_app_tick(app);
 			rsp_xsk_tick(x);
 			next_tick = now + TICK_NS;
+			rsp_metrics_update(x);
 		}
 	}
 	rc = fatal; /* a loop that ended on an error is a failure, as in mdrd */
+	mdr_sd_stopping();
 	{
 		struct rsp_xsk_stats st;
 		rsp_xsk_get_stats(x, &st);
@@ -326,6 +342,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			(unsigned long long)st.reclaimed_frames, (unsigned long long)st.reopened);
 	}
 out:
+	rsp_metrics_stop();
 	rsp_xsk_close(x); /* unregister first: XDP falls back at once */
 	rsp_app_free(app);
 	if (nl)
@@ -352,6 +369,7 @@ int main(int argc, char **argv)
 		{ "spin-us", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rsp_xsk_opts xo = { .umem_frames = DEF_UMEM_FRAMES, .ring_size = DEF_RING_SIZE };
@@ -398,6 +416,13 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			mdr_log_set_level(MDR_LOG_DEBUG);
+			break;
+		case 'm':
+			if (mdr_promhttp_check_addr(optarg)) {
+				mdr_log(MDR_LOG_ERR, "--metrics: expected ADDR:PORT or [ADDR6]:PORT");
+				return 2;
+			}
+			metrics_addr = optarg;
 			break;
 		case 'h':
 			usage(stdout);
