@@ -4,6 +4,7 @@
 #   make check      install missing deps, build, run every test suite
 #   make bench      benchmark report (not a test)
 #   make demo       compute node + 3 guests in namespaces, left running
+#                   (VM=1: 3 real QEMU VMs instead of guest namespaces)
 #   make demo-down  tear the demo down
 #   make install    install binaries, BPF object and docs under $(PREFIX)
 #   make deb        Debian package in $(BUILD)/deb (debhelper)
@@ -172,7 +173,7 @@ bench: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(BUILD) sh tools/demo.sh up
+	$(Q)BUILD=$(BUILD) VM=$(VM) sh tools/demo.sh up
 
 demo-down:
 	$(Q)BUILD=$(BUILD) sh tools/demo.sh down

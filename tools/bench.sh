@@ -9,7 +9,8 @@
 #   BENCH_QUICK=1   short runs for development (2 s wrk, 16-guest storm, ...)
 #   BENCH_REPS=N    A/B repetitions per comparison (default 2: A/B/A/B)
 #   BENCH_BUDGET_S  wall-clock budget; sections that would overrun are skipped
-#   BENCH_SECTIONS  subset of "wrk storm flood pass scale" (development)
+#   BENCH_SECTIONS  subset of "wrk storm vmstorm flood pass scale" (development)
+#   BENCH_VMS       VMs in the VM boot storm (default 8)
 #   BENCH_RESP_ARGS extra mdr-responder arguments (default: none, its own
 #                   defaults, which serve 256 taps; see docs/perf.md)
 #   BENCH_KEEP=1    keep the temp dir (daemon logs, docroot) for inspection
@@ -83,7 +84,7 @@ elapsed() { echo $(( $(date +%s) - T_START )); }
 # have_time SECONDS: is there room for a section of about that long?
 have_time() { [ $(( $(elapsed) + $1 )) -le "$BUDGET_S" ]; }
 # want SECTION: selected by BENCH_SECTIONS (development: e.g. "storm scale")?
-want() { case " ${BENCH_SECTIONS:-wrk storm flood pass scale} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${BENCH_SECTIONS:-wrk storm vmstorm flood pass scale} " in *" $1 "*) return 0 ;; esac; return 1; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # Is PID running (a zombie is not)?
 alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" | grep -q '^[ZX]'; }
@@ -443,6 +444,102 @@ else
 	note "skipped the boot storm: time budget"
 fi
 
+# ---- 5b: VM boot storm -----------------------------------------------------------
+# Real VMs: VM_STORM_N QEMU guests (TCG; Debian's kernel, busybox, virtio-net;
+# tools/vm/) boot at once on taps in br0, as a compute node's VMs do; mdrd
+# attaches the new taps like any other. Per VM: from its QEMU start to its
+# meta_data.json fetched (the guest's own TCP, after an IMDSv2 token PUT and
+# its instance-id), as its serial console shows it (polled every 50 ms).
+# Under TCG the boot dominates: the mdr/nginx ratio is what counts.
+VM_STORM_N=${BENCH_VMS:-8}
+# First address of the storm VMs: after the namespace guests' 10.99.0.(10+i).
+VM_IP0=$((10 + NG))
+# Seconds all VMs of one storm get to fetch their metadata.
+VM_STORM_WAIT_S=240
+vm_seen() { grep -q 'MDR-RESULT meta ' "$1" 2>/dev/null; }
+vmstorm_run() { # side rep
+	_d=$E2E_TMP/vmstorm-$1-$2
+	mkdir -p "$_d"
+	_pids="" i=1
+	while [ $i -le "$VM_STORM_N" ]; do
+		now_ms >"$_d/start$i"
+		bg "vmstorm-$1-$2-$i" sh "$ROOT/tools/vm/qemu.sh" --image "$VMIMG" --ns "$HV" \
+			--tap "tapv$((200 + i))" --mac "$(printf '52:54:00:00:02:%02x' $i)" \
+			--ip "10.99.0.$((VM_IP0 + i))/24" --gw "$GATEWAY" --log "$_d/console$i.log" \
+			--ud 0 --quick 1
+		echo "$BG_PID" >"$_d/pid$i"
+		_pids="$_pids $BG_PID"
+		i=$((i + 1))
+	done
+	_end=$(( $(now_ms) + VM_STORM_WAIT_S * 1000 ))
+	while [ "$(now_ms)" -lt $_end ]; do
+		_left=0 i=1
+		while [ $i -le "$VM_STORM_N" ]; do
+			if [ ! -f "$_d/seen$i" ]; then
+				if vm_seen "$_d/console$i.log"; then now_ms >"$_d/seen$i"
+				elif alive "$(cat "$_d/pid$i")"; then _left=$((_left + 1)); fi
+			fi
+			i=$((i + 1))
+		done
+		[ $_left = 0 ] && break
+		sleep 0.05
+	done
+	for _p in $_pids; do wait_for --timeout 30 _dead "$_p"; stop_pid "$_p"; done
+	"$PY" - "$_d" "$VM_STORM_N" "$ROOT/tools/vm" >"$OUT/logs/vmstorm-$1-$2.txt" <<'EOF'
+import os, sys
+sys.path.insert(0, sys.argv[3])
+import console
+d, n = sys.argv[1], int(sys.argv[2])
+times, failed = [], 0
+for i in range(1, n + 1):
+    r = console.parse(f"{d}/console{i}.log").res.get("meta") if os.path.exists(f"{d}/console{i}.log") else None
+    if not os.path.exists(f"{d}/seen{i}") or not r or r[0] != "200":
+        failed += 1
+        continue
+    times.append((int(open(f"{d}/seen{i}").read()) - int(open(f"{d}/start{i}").read())) / 1000)
+times.sort()
+def pct(p):
+    return times[min(len(times) - 1, int(p / 100 * len(times)))] if times else float("nan")
+print(f"p50_s={pct(50):.2f} p99_s={pct(99):.2f} max_s={times[-1] if times else float('nan'):.2f} "
+      f"failed={failed} vms={n} times={','.join('%.2f' % t for t in times)}")
+EOF
+	for _k in p50_s p99_s max_s failed; do
+		raw "vmstorm_$_k" "$1" "$("$PY" "$BT/report.py" kv "$OUT/logs/vmstorm-$1-$2.txt" $_k)"
+	done
+	log "  VM storm $1: $(cat "$OUT/logs/vmstorm-$1-$2.txt")"
+}
+if want vmstorm && have_time $((VM_STORM_WAIT_S * 2)) && VMIMG=$(sh "$ROOT/tools/vm/build-image.sh" "$BUILD_DIR" 2>"$OUT/logs/vm-image.log"); then
+	log "VM boot storm: $VM_STORM_N QEMU VMs at once"
+	printf 'meta\tvm_storm\t%s\n' "$VM_STORM_N" >>"$RAW"
+	"$PY" "$BT/mkinst.py" "$TEMPLATE" "$INST_DIR" --count "$VM_STORM_N" --first 201 --prefix vmst \
+		--ports $((200 + VM_STORM_N)) --port-fmt tapv%d --fast --content "$E2E_TMP/vmst.content" ||
+		log "VM storm: mkinst failed"
+	i=1
+	while [ $i -le "$VM_STORM_N" ]; do
+		ip -n "$HV" tuntap add dev "tapv$((200 + i))" mode tap
+		ip -n "$HV" link set "tapv$((200 + i))" master br0 up
+		i=$((i + 1))
+	done
+	_want=$((NG + VM_STORM_N))
+	if [ $OURS = 1 ]; then
+		[ "$(wait_entries mdr_xsk_slot "$_want" 60)" -ge "$_want" ] || log "VM storm: the responder has fewer than $_want sockets"
+	fi
+	_rep=1
+	while [ $_rep -le "$REPS" ]; do
+		for _s in $(sides); do use_side "$_s" && vmstorm_run "$_s" $_rep; done
+		_rep=$((_rep + 1))
+	done
+	note "VM boot storm: $VM_STORM_N QEMU VMs (TCG, 192 MiB, 1 vCPU, virtio-net on taps in br0," \
+		"Debian $(cat "$VMIMG/kernel-version") booted through PVH, busybox initramfs) start at once;" \
+		"per VM, QEMU start -> meta_data.json fetched (after a token PUT and its instance-id);" \
+		"nginx has no token to give (404 for the PUT) and serves guest 1's tree"
+	i=1
+	while [ $i -le "$VM_STORM_N" ]; do ip -n "$HV" link del "tapv$((200 + i))"; i=$((i + 1)); done
+	rm -f "$INST_DIR"/vmst*.json
+elif want vmstorm; then
+	note "skipped the VM boot storm: time budget, or the VM image failed (logs/vm-image.log)"
+fi
+
 # ---- flood fairness (issue 6) ----------------------------------------------
 # Guest 1 probes (open loop, new connection per request) while guest 2 floods.
 # For the SYN flood the attacker's eth0 runs synack_drop, removed afterwards.
@@ -549,11 +646,35 @@ iperf_mdr_mode() { # native|generic
 	mdr_start && mdr_intercept on && [ "$(tap1_xdp_mode)" = "$1" ] ||
 		{ log "iperf3: cannot attach in $1 mode (tap1: $(tap1_xdp_mode))"; return 1; }
 }
+# The same from a real VM (tools/vm/, TCG) over virtio-net on a tun tap in
+# br0, where mdrd attaches natively: attached (mdrd and the responder
+# running) vs detached. Raw key iperf_vm_gbps ours=attached ref=detached.
+# Seconds one VM run may take: boot under TCG plus the transfer.
+IPERF_VM_S=$((IPERF_S + 60))
+iperf_vm_run() { # attached|detached rep
+	_l=$OUT/logs/iperf-vm-$1-$2.log
+	bg "iperf-vm-$1-$2" sh "$ROOT/tools/vm/qemu.sh" --image "$VMIMG" --ns "$HV" --tap tapv1 \
+		--mac 52:54:00:00:03:01 --ip "10.99.0.$((11 + NG))/24" --gw "$GATEWAY" --log "$_l" \
+		--iperf "$GATEWAY" --iperf-s "$IPERF_S"
+	wait_for --timeout $IPERF_VM_S _dead "$BG_PID"
+	stop_pid "$BG_PID"
+	_m=$(sed -n 's/.*MDR-IPERF mbps \([0-9.][0-9.]*\).*/\1/p' "$_l")
+	[ -n "$_m" ] || { log "iperf3 from a VM ($1) failed (see $_l)"; return 0; }
+	_g=$(fdiv "$_m" 1000)
+	case $1 in attached) raw iperf_vm_gbps ours "$_g" ;; *) raw iperf_vm_gbps ref "$_g" ;; esac
+	log "  iperf3 VM $1: $_g Gbit/s"
+}
+tapv1_native() { ip -n "$HV" -d link show dev tapv1 2>/dev/null | grep -q 'xdp '; }
 # One mdr (re)start: wait for every tap and socket (about 1 s per 16 taps).
 IPERF_RESTART_S=20
-if want pass && have_time $(( ((IPERF_S + 3) * 3 + 2 * IPERF_RESTART_S) * REPS + 30 )); then
+if want pass && have_time $(( ((IPERF_S + 3) * 3 + 2 * IPERF_RESTART_S + 2 * IPERF_VM_S) * REPS + 30 )); then
 	log "pass-through: iperf3 guest 1 -> hypervisor, program generic (default) / native / detached"
 	nginx_stop
+	[ -n "${VMIMG:-}" ] || VMIMG=$(sh "$ROOT/tools/vm/build-image.sh" "$BUILD_DIR" 2>"$OUT/logs/vm-image.log") || VMIMG=""
+	if [ -n "$VMIMG" ]; then
+		ip -n "$HV" tuntap add dev tapv1 mode tap
+		ip -n "$HV" link set tapv1 master br0 up
+	fi
 	bg iperf3-server nsenter --net="/run/netns/$HV" iperf3 -s -B "$GATEWAY"
 	IPERF_PID=$BG_PID
 	wait_for --timeout 5 sh -c "nsenter --net=/run/netns/$HV ss -ltn | grep -q ':5201 '"
@@ -562,12 +683,23 @@ if want pass && have_time $(( ((IPERF_S + 3) * 3 + 2 * IPERF_RESTART_S) * REPS +
 		for _m in generic native; do
 			[ $OURS = 1 ] && iperf_mdr_mode $_m && iperf_run $_m $_rep
 		done
+		# mdrd attaches a tun tap natively in every mode: as by default.
+		[ $OURS = 1 ] && [ -n "$VMIMG" ] && { wait_for tapv1_native || log "tapv1 has no XDP program"; } &&
+			iperf_vm_run attached $_rep
 		mdr_stop # mdrd detaches its program on exit
 		[ "$(tap1_xdp_mode)" = none ] || log "tap1 still has an XDP program after mdrd stopped"
 		iperf_run detached $_rep
+		[ -n "$VMIMG" ] && iperf_vm_run detached $_rep
 		_rep=$((_rep + 1))
 	done
 	stop_pid "$IPERF_PID"
+	if [ -n "$VMIMG" ]; then
+		ip -n "$HV" link del tapv1
+		note "iperf3 VM -> hypervisor: one QEMU VM (TCG, 1 vCPU, virtio-net, offloads on) on a tun" \
+			"tap in br0, iperf3 -c $GATEWAY -t ${IPERF_S} from its kernel, mdr's program attached" \
+			"natively as mdrd attaches taps (mdrd + responder running) vs detached (stopped);" \
+			"under TCG the guest's emulated CPU bounds the rate"
+	fi
 	MDRD_MODE_ARGS="" # sections after this one: mdrd's default mode again
 	_ratios=$("$PY" - "$RAW" <<'PYEOF'
 import statistics, sys

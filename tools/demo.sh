@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # demo.sh - a compute node in namespaces with three guests served by mdr.
 #   sh tools/demo.sh up     (make demo)       build first with `make`
+#   VM=1 sh tools/demo.sh up  (make demo VM=1)  real QEMU VMs instead of
+#                           guest namespaces
 #   sh tools/demo.sh down   (make demo-down)  idempotent
 # up: creates the node "mdrdemo" (tools/topo.sh, port mode: guests 1 and 2
 # share 10.99.0.10, guest 3 has 10.99.0.13), mounts a bpffs for the pinned
@@ -10,6 +12,11 @@
 # cloud-init's OpenStack crawl in every guest and prints what each got, then
 # leaves everything running. State: /run/mdr-demo/ (names, pids, pin dir,
 # logs, instances directory).
+# VM=1: the guests are QEMU VMs (TCG) with Debian's kernel on tap1..tap3
+# (tools/vm/: image built from Debian packages, cached in BUILD/vm), vm1 and
+# vm2 with the same IP; each boots, fetches its metadata, user data,
+# link-local endpoint, an IMDSv2 token and posts a password (init.sh), then
+# powers off; the demo prints what each VM got from its serial console.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +67,7 @@ stop_recorded() { # pidfile program
 }
 
 down() {
+	for p in "$STATE"/qemu-vm*.pid; do [ -f "$p" ] && stop_recorded "$p" qemu-system-x86_64; done
 	stop_recorded "$STATE/responder.pid" mdr-responder
 	stop_recorded "$STATE/mdrd.pid" mdrd
 	sh "$ROOT/tools/topo.sh" destroy --name $NAME >/dev/null 2>&1 || true
@@ -81,6 +89,24 @@ fail_with_log() { # message log
 	exit 1
 }
 
+# Seconds for the VMs to boot, fetch and power off under TCG.
+VM_WAIT_S=180
+
+# VM=1: boot guest I on tapI; prints nothing, the console goes to a file.
+boot_vm() { # i
+	eval "_mac=\$MAC$1 _ip=\$IP$1"
+	sh "$ROOT/tools/vm/qemu.sh" --image "$IMG" --ns "$HV" --tap "tap$1" --mac "$_mac" \
+		--ip "$_ip/24" --log "$STATE/console-vm$1.log" --ud 1 >"$STATE/qemu-vm$1.log" 2>&1 &
+	echo $! >"$STATE/qemu-vm$1.pid"
+}
+vms_done() { for i in 1 2 3; do alive "$(cat "$STATE/qemu-vm$i.pid")" && return 1; done; return 0; }
+
+# What VM I printed on its console (tools/vm/init.sh's MDR- lines).
+show_vm() { # i
+	eval "_ip=\$IP$1"
+	"$PY" "$ROOT/tools/vm/console.py" "$STATE/console-vm$1.log" "vm$1" "$_ip" "tap$1"
+}
+
 up() {
 	[ "$(id -u)" = 0 ] || die "run as root (namespaces, XDP)"
 	for b in mdrd mdr-responder mdrctl; do
@@ -88,14 +114,19 @@ up() {
 	done
 	[ -x "$PY" ] && "$PY" -c 'import cloudinit' 2>/dev/null ||
 		die "cloud-init missing in $PY (make deps installs it)"
+	if [ "${VM:-0}" = 1 ]; then
+		IMG=$(sh "$ROOT/tools/vm/build-image.sh" "$BUILD") || die "building the VM image failed (make deps installs qemu, the kernel, busybox)"
+	fi
 	if [ -d "$STATE" ]; then
 		say "demo: an old demo is up; tearing it down first"
 		down
 	fi
 	t0=$(date +%s%N)
 	mkdir -p "$STATE" "$PIN" "$INST"
+	kind=veth; [ "${VM:-0}" = 1 ] && kind=vm
 	sh "$ROOT/tools/topo.sh" create --name $NAME --mode port --guests 3 --shared-ip 2 \
-		>"$STATE/topo.info"
+		--tap-kind $kind >"$STATE/topo.info"
+	. "$STATE/topo.info"
 	mount -t bpf bpf "$PIN"
 	UUIDS=""
 	for i in 1 2 3; do
@@ -118,6 +149,10 @@ EOF
 	start_daemon mdr-responder "$STATE/responder.pid" "$BUILD/mdr-responder" --pin-dir "$PIN"
 	wait_until $READY_WAIT_S xsks_ready || fail_with_log "mdr-responder registered no sockets" "$STATE/mdr-responder.log"
 	t1=$(date +%s%N)
+	if [ "${VM:-0}" = 1 ]; then
+		up_vms
+		return 0
+	fi
 
 	say ""
 	say "mdr demo: compute node \"$NAME\" with 3 guests (port mode), ready in $(( (t1 - t0) / 1000000 )) ms"
@@ -167,6 +202,24 @@ EOF
 	say "  $BUILD/mdrctl --pin-dir $PIN stats"
 	say "  edit $INST/vm1.json: mdrd reloads it within a second"
 	say "  logs: $STATE/mdrd.log $STATE/mdr-responder.log"
+	say "Tear down: make demo-down"
+}
+
+up_vms() {
+	say ""
+	say "mdr demo: compute node \"$NAME\" ready in $(( (t1 - t0) / 1000000 )) ms; booting 3 QEMU VMs (TCG) on tap1 tap2 tap3"
+	say "  hypervisor namespace $HV, mdrd pid $(cat "$STATE/mdrd.pid"), mdr-responder pid $(cat "$STATE/responder.pid"), maps in $PIN"
+	for i in 1 2 3; do boot_vm $i; done
+	wait_until $VM_WAIT_S vms_done || say "demo: some VM did not finish within $VM_WAIT_S s (consoles in $STATE)"
+	say "  VMs done in $(( ($(date +%s%N) - t1) / 1000000000 )) s (boot, fetch, power off)"
+	for i in 1 2 3; do show_vm $i; done
+	say ""
+	say "Explore (mdrd and the responder keep running; the VMs powered off):"
+	say "  cat $STATE/console-vm1.log                        # what vm1 printed"
+	say "  $BUILD/mdrctl --pin-dir $PIN instance list"
+	say "  $BUILD/mdrctl --pin-dir $PIN stats"
+	say "  $BUILD/mdrctl --pin-dir $PIN get $(echo $UUIDS | cut -d' ' -f1) /openstack/latest/password"
+	say "  boot vm1 again: sh tools/vm/qemu.sh --image $IMG --ns $HV --tap tap1 --mac $MAC1 --ip $IP1/24 --log /tmp/vm1.log"
 	say "Tear down: make demo-down"
 }
 

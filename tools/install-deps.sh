@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Idempotent installer of the Debian packages mdr needs to build, test,
 # demo and benchmark. Installs only what is missing; safe to run repeatedly.
+# qemu-system-x86, linux-image-amd64 (its kernel and modules go into the
+# test VMs' image, tools/vm/build-image.sh; the host does not boot it),
+# busybox-static, cpio, kmod and libc6-dev (static glibc): the real-VM suite.
 set -eu
 
 PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
@@ -9,7 +12,8 @@ bpftool xdp-tools iproute2 libjansson-dev libmnl-dev libssl-dev libcmocka-dev
 curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore
 iperf3 gnuplot-nox util-linux procps libclang-rt-14-dev ethtool
 systemd libnftables-dev nftables libisofs-dev xorriso genisoimage mtools dosfstools
-python3-nova libmicrohttpd-dev libsystemd-dev prometheus debhelper lintian dpkg-dev"
+python3-nova libmicrohttpd-dev libsystemd-dev prometheus debhelper lintian dpkg-dev
+qemu-system-x86 linux-image-amd64 busybox-static cpio kmod libc6-dev"
 
 missing=""
 for p in $PKGS; do

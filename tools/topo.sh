@@ -4,8 +4,8 @@
 #
 # Usage:
 #   topo.sh create --name PREFIX --mode port|bridge|bridge-device --guests N
-#                  [--same-ip | --shared-ip K] [--tap-kind veth|tap] [--dhcp]
-#                  [--owner PID]
+#                  [--same-ip | --shared-ip K] [--tap-kind veth|tap|vm] [--dhcp]
+#                  [--multi-queue LIST] [--owner PID]
 #   topo.sh destroy --name PREFIX        (idempotent: a missing topology is fine)
 #   topo.sh cleanup-stale                destroys topologies created with
 #                                        --owner PID whose PID is gone (a run
@@ -37,6 +37,10 @@
 #                  the guest namespace. Default veth (pair tapI <-> eth0;
 #                  the guest end has GRO on, as a virtio guest; see
 #                  guest_gro below about XDP_TX and native mode).
+#   --tap-kind vm: tapI are persistent tap devices for real VMs (QEMU opens
+#                  them: tools/vm/qemu.sh), no guest namespaces; IP/MAC/LL
+#                  are what the VM is to configure. --multi-queue "2 3"
+#                  makes tap2 and tap3 multi_queue (-netdev tap,queues=N).
 # No routes out of the machine; nothing in the root namespace is touched.
 # State (info file, VMM pids) lives in /run/mdr-topo/PREFIX/.
 set -eu
@@ -118,12 +122,17 @@ vmm_bin() {
 }
 
 # Creates guest I's link: tapI in hv, eth0 in the guest.
-make_link() { # prefix i kind
+make_link() { # prefix i kind [multi-queue guests]
 	hv=$1-hv; g=$1-g$2; t=tap$2
 	if [ "$3" = veth ]; then
 		ip -n "$hv" link add "$t" address "$(host_mac "$2")" type veth \
 			peer name eth0 address "$(guest_mac "$2")" netns "$g"
 		guest_gro "$g"
+	elif [ "$3" = vm ]; then
+		mq=""
+		case " $4 " in *" $2 "*) mq=multi_queue ;; esac
+		ip -n "$hv" tuntap add dev "$t" mode tap $mq
+		ip -n "$hv" link set "$t" address "$(host_mac "$2")"
 	else
 		vmm=$(vmm_bin) || die "--tap-kind tap needs build/tools/vmm-tap (run make)"
 		ip -n "$hv" tuntap add dev "$t" mode tap
@@ -148,7 +157,7 @@ make_link() { # prefix i kind
 }
 
 cmd_create() {
-	name="" mode="" guests="" shared=0 kind=veth dhcp=0 owner=""
+	name="" mode="" guests="" shared=0 kind=veth dhcp=0 owner="" mqs=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--name) name=$2; shift 2 ;;
@@ -158,6 +167,7 @@ cmd_create() {
 		--shared-ip) shared=$2; shift 2 ;;
 		--tap-kind) kind=$2; shift 2 ;;
 		--dhcp) dhcp=1; shift ;;
+		--multi-queue) mqs=$(echo "$2" | tr ',' ' '); shift 2 ;;
 		--owner) owner=$2; shift 2 ;;
 		*) die "create: unknown argument $1" ;;
 		esac
@@ -168,7 +178,8 @@ cmd_create() {
 	case "$mode" in port|bridge|bridge-device) ;; *) die "create: --mode port|bridge|bridge-device" ;; esac
 	case "$guests" in ''|*[!0-9]*) die "create: --guests N" ;; esac
 	[ "$guests" -ge 1 ] && [ "$guests" -le $GUESTS_MAX ] || die "create: 1 <= guests <= $GUESTS_MAX"
-	case "$kind" in veth|tap) ;; *) die "create: --tap-kind veth|tap" ;; esac
+	case "$kind" in veth|tap|vm) ;; *) die "create: --tap-kind veth|tap|vm" ;; esac
+	[ -z "$mqs" ] || [ "$kind" = vm ] || die "create: --multi-queue needs --tap-kind vm"
 	[ "$shared" = all ] && shared=$guests
 	case "$shared" in ''|*[!0-9]*) die "create: --shared-ip K" ;; esac
 	[ "$mode" = port ] || [ "$shared" = 0 ] || die "create: --same-ip/--shared-ip need --mode port (a bridge is one L2 segment)"
@@ -204,10 +215,17 @@ EOF
 	i=1
 	while [ $i -le "$guests" ]; do
 		g=$name-g$i
+		ip4=$(ip_for $i "$shared")
+		if [ "$kind" = vm ]; then # the VM configures itself
+			make_link "$name" $i vm "$mqs"
+			[ "$mode" != port ] && ip -n "$name-hv" link set "tap$i" master br0
+			echo "G$i='' MAC$i='$(guest_mac $i)' IP$i='$ip4' LL$i='$(guest_ll $i)'" >>"$st/info"
+			i=$((i + 1))
+			continue
+		fi
 		new_ns "$g"
 		make_link "$name" $i "$kind"
 		[ "$mode" != port ] && ip -n "$name-hv" link set "tap$i" master br0
-		ip4=$(ip_for $i "$shared")
 		ip -n "$g" addr add "$ip4/24" dev eth0
 		ip -n "$g" link set eth0 up
 		if [ "$mode" = port ]; then

@@ -67,6 +67,12 @@ def rows(meta):
               "storm_s", "s", "nginx", "le", 0.5, "%.2f"))
     r.append(("5", "boot storm: failed requests (attempts)", "storm_failed", "", "nginx", "zero",
               0, "%.0f"))
+    for k, name in (("p50_s", "p50"), ("p99_s", "p99"), ("max_s", "max")):
+        r.append(("5", "VM boot storm, %s QEMU VMs: QEMU start -> metadata fetched, %s"
+                  % (meta.get("vm_storm", "8"), name), "vmstorm_" + k, "s", "nginx", None, None,
+                  "%.2f"))
+    r.append(("5", "VM boot storm: VMs without their metadata", "vmstorm_failed", "", "nginx",
+              "zero", 0, "%.0f"))
     r.append(("6", "%s definitions: load time" % meta.get("scale_n", "1,000"), "load_s", "s",
               "ref", None, None, "%.2f"))
     r.append(("6", "map memory per instance (baseline: unique content bytes)", "mem_per_inst",
@@ -83,6 +89,8 @@ def rows(meta):
               "iperf_gbps", "Gbit/s", "ref", "ge", 0.97, "%.2f"))
     r.append(("7", "iperf3 guest->hv, forced --xdp-mode native on veth (baseline: detached)",
               "iperf_native_gbps", "Gbit/s", "ref", None, None, "%.2f"))
+    r.append(("7", "iperf3 QEMU VM->hv over a real tap, attached as mdrd does (native) "
+              "(baseline: detached)", "iperf_vm_gbps", "Gbit/s", "ref", "ge", 0.97, "%.2f"))
     for f, name in [("base", "no flood"), ("syn", "SYN flood"), ("conn", "connection flood"),
                     ("req", "request flood")]:
         r.append(("8", "victim during %s: success" % name, "flood_%s_ok" % f, "%", "nginx",

@@ -168,9 +168,27 @@ static void drain_netlink(struct mnl_socket *nl, struct rsp_xsk *x)
  * period. */
 static uint64_t next_sync_at(const struct rsp_xsk *x, uint64_t now, uint64_t fast_until)
 {
+	uint64_t t, poll = rsp_xsk_next_poll(x);
+
 	if (rsp_xsk_sync_more(x))
 		return now; /* after serving what arrived */
-	return now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
+	t = now + (now < fast_until ? RESCAN_FAST_NS : RESCAN_NS);
+	return poll < t ? poll : t; /* an interface waiting for its queues */
+}
+
+/* XDP counted frames that fell back for lack of a socket since the last
+ * call: a queue may have come into use unannounced (a tap's queue attached
+ * by its VMM), so its interface is polled at once. */
+static void watch_no_xsk(const struct mdr_maps *m, struct rsp_xsk *x, uint64_t *seen)
+{
+	struct mdr_xdp_counters c;
+	__u32 key = 0;
+
+	if (mdr_xdp_counters_read(m->stats, &key, &c))
+		return;
+	if (c.no_xsk > *seen)
+		rsp_xsk_recheck_queues(x);
+	*seen = c.no_xsk;
 }
 
 static int add_fd(int epfd, int fd, uint32_t tag)
@@ -192,7 +210,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	struct mnl_socket *nl = NULL;
 	int epfd = -1, sfd = -1, rc = 1, err, fatal = 0;
 	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline, next_check;
-	uint64_t spin_until = 0;
+	uint64_t spin_until = 0, no_xsk = 0;
 	bool stop = false, link_event = false;
 
 	mdr_maps_init(&m);
@@ -293,6 +311,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		if (now >= next_rescan) {
 			bool check = link_event || !nl || now >= next_check;
 
+			watch_no_xsk(&m, x, &no_xsk);
 			rsp_xsk_sync(x, now, check);
 			if (check) {
 				link_event = false;

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <poll.h>
@@ -25,8 +26,10 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
+#include <linux/sockios.h>
 #include <xdp/xsk.h>
 
 #include "log.h"
@@ -132,6 +135,33 @@ struct rsp_fail {
 #define RSP_RETRY_MIN_NS (150ull * 1000000ull)
 #define RSP_RETRY_MAX_NS (10000ull * 1000000ull)
 
+/* Interfaces using fewer RX queues than mdr_ifaces lists (the driver's
+ * ETHTOOL_GCHANNELS says so): a multi-queue tap gets its queues from the
+ * VMM as the guest enables queue pairs (TUNSETQUEUE), with no rtnetlink
+ * event, and a socket can only bind to a queue in use. Such an interface is
+ * polled (one ioctl) and a socket created as soon as a queue appears. */
+struct rsp_qwatch {
+	uint32_t ifindex;
+	uint32_t in_use;     /* sockets are created for queues below this */
+	uint32_t max;        /* the driver's maximum */
+	bool seen;           /* still listed in the current sync */
+	bool refresh;        /* a link event or a fallback: poll fast again */
+	uint64_t next_ns;    /* next poll */
+	uint64_t fast_until; /* poll every RSP_QWATCH_FAST_NS until then */
+};
+/* Poll period while a queue may appear any moment: the guest's first
+ * frames on a new queue fall back to XDP_PASS until its socket exists,
+ * and this bounds that window. */
+#define RSP_QWATCH_FAST_NS (50ull * 1000000ull)
+/* How long after the interface appears, its queue count changes or a link
+ * event we poll fast: a guest enables its queue pairs when its virtio-net
+ * driver starts, seconds after the VMM opened the tap (tens of seconds
+ * for an emulated guest). */
+#define RSP_QWATCH_FAST_WINDOW_NS (60000ull * 1000000ull)
+/* Poll period after that (each poll takes the RTNL lock): a fallback seen
+ * by XDP (rsp_xsk_recheck_queues) polls at once. */
+#define RSP_QWATCH_SLOW_NS (1000ull * 1000000ull)
+
 struct rsp_xsk {
 	struct rsp_xsk_opts o;
 	struct rsp_xsk_maps m;
@@ -170,6 +200,8 @@ struct rsp_xsk {
 
 	struct rsp_fail *fails; /* RSP_MAX_FAILS entries */
 	uint32_t n_fails;
+	struct rsp_qwatch *qwatch; /* MDR_MAX_IFACES entries */
+	uint32_t n_qwatch;
 	uint64_t now_ns;        /* of the current sync */
 	bool sync_more;         /* the last sync left sockets to create */
 
@@ -796,12 +828,13 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	x->fails = calloc(RSP_MAX_FAILS, sizeof(*x->fails));
+	x->qwatch = calloc(MDR_MAX_IFACES, sizeof(*x->qwatch));
 	x->if_keys = calloc(MDR_MAX_IFACES, sizeof(*x->if_keys));
 	x->if_vals = calloc(MDR_MAX_IFACES, sizeof(*x->if_vals));
 	x->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	x->free_stack = calloc(opts->umem_frames, sizeof(*x->free_stack));
 	x->owner = calloc(opts->umem_frames, sizeof(*x->owner));
-	if (x->area == MAP_FAILED || !x->free_stack || !x->owner || !x->fails ||
+	if (x->area == MAP_FAILED || !x->free_stack || !x->owner || !x->fails || !x->qwatch ||
 	    !x->if_keys || !x->if_vals || x->ioctl_fd < 0) {
 		if (x->area == MAP_FAILED)
 			x->area = NULL;
@@ -870,6 +903,7 @@ void rsp_xsk_close(struct rsp_xsk *x)
 	free(x->free_stack);
 	free(x->owner);
 	free(x->fails);
+	free(x->qwatch);
 	free(x->if_keys);
 	free(x->if_vals);
 	if (x->ioctl_fd >= 0)
@@ -946,12 +980,139 @@ void rsp_xsk_retry_now(struct rsp_xsk *x, uint32_t ifindex)
 			x->fails[i].next_ns = 0;
 			x->fails[i].delay_ns = 0;
 		}
+	for (uint32_t i = 0; i < x->n_qwatch; i++)
+		if (!ifindex || x->qwatch[i].ifindex == ifindex) {
+			x->qwatch[i].next_ns = 0;
+			x->qwatch[i].refresh = true;
+		}
+}
+
+void rsp_xsk_recheck_queues(struct rsp_xsk *x)
+{
+	for (uint32_t i = 0; i < x->n_qwatch; i++) {
+		x->qwatch[i].next_ns = 0;
+		x->qwatch[i].refresh = true;
+	}
+}
+
+uint64_t rsp_xsk_next_poll(const struct rsp_xsk *x)
+{
+	uint64_t t = UINT64_MAX;
+
+	for (uint32_t i = 0; i < x->n_qwatch; i++)
+		if (x->qwatch[i].next_ns < t)
+			t = x->qwatch[i].next_ns;
+	return t;
+}
+
+/* Combined queues the driver has and uses (ETHTOOL_GCHANNELS): false when
+ * it does not say or has no combined queues to come and go (veth counts RX
+ * queues, which only an administrator changes). A tap with no queue
+ * attached yet uses 0. */
+static bool combined_queues(struct rsp_xsk *x, const char *name, uint32_t *max, uint32_t *used)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&ch;
+	if (ioctl(x->ioctl_fd, SIOCETHTOOL, &ifr) || ch.max_combined <= 1)
+		return false;
+	*max = ch.max_combined;
+	*used = ch.combined_count;
+	return true;
+}
+
+static struct rsp_qwatch *qwatch_find(struct rsp_xsk *x, uint32_t ifindex)
+{
+	for (uint32_t i = 0; i < x->n_qwatch; i++)
+		if (x->qwatch[i].ifindex == ifindex)
+			return &x->qwatch[i];
+	return NULL;
+}
+
+/*
+ * Queues of interface ifindex to serve: *nq (what mdr_ifaces lists) is
+ * raised to the driver's maximum for a device with combined queues that
+ * come and go (a multi-queue tap: mdrd may have recorded it while its VMM
+ * had one queue attached), and the returned limit is how many of them are
+ * in use now: sockets are created below it. Such a device is watched
+ * (polled as struct rsp_qwatch says) while it uses fewer than its maximum.
+ * The driver is asked when the interface has no socket yet, when its watch
+ * is due, or when recheck. Sockets on queues above the limit stay: a queue
+ * a guest disabled may come back.
+ */
+static uint32_t queue_limit(struct rsp_xsk *x, uint32_t ifindex, const char *name,
+			    uint32_t *nq, bool first, bool recheck)
+{
+	struct rsp_qwatch *w = qwatch_find(x, ifindex);
+	uint32_t max, used, lim;
+
+	if (w) {
+		w->seen = true;
+		if (!recheck && x->now_ns < w->next_ns) {
+			*nq = w->max;
+			return w->in_use;
+		}
+	} else if (!first && !(recheck && *nq > 1)) {
+		return *nq; /* not watched: nothing to ask */
+	}
+	if (!combined_queues(x, name, &max, &used)) {
+		if (!w)
+			return *nq;
+		/* No answer this time (renamed?): keep the last one. */
+		w->next_ns = x->now_ns + RSP_QWATCH_SLOW_NS;
+		*nq = w->max;
+		return w->in_use;
+	}
+	if (max > RSP_MAX_QUEUES)
+		max = RSP_MAX_QUEUES;
+	/* Queue 0 binds even before a VMM attaches one. */
+	lim = used >= max ? max : used ? used : 1;
+	if (lim == max && max == *nq) {
+		/* All in use, as mdr_ifaces says: nothing to watch. */
+		if (w) {
+			mdr_log(MDR_LOG_INFO, "port %s (ifindex %u): all %u rx queues in use",
+				name, ifindex, max);
+			*w = x->qwatch[--x->n_qwatch];
+		}
+		return max;
+	}
+	/* Watched also when all are in use but mdr_ifaces lists fewer: later
+	 * syncs must keep serving the driver's count, not the map's. */
+	if (!w) {
+		if (x->n_qwatch == MDR_MAX_IFACES)
+			return *nq; /* cannot happen: one per interface */
+		w = &x->qwatch[x->n_qwatch++];
+		*w = (struct rsp_qwatch){ .ifindex = ifindex, .in_use = lim, .max = max,
+					  .seen = true, .refresh = true };
+		mdr_log(MDR_LOG_INFO, "port %s (ifindex %u): %u of %u rx queues in use (%u listed by mdrd): following them",
+			name, ifindex, used, max, *nq);
+	} else if (lim != w->in_use) {
+		mdr_log(MDR_LOG_INFO, "port %s (ifindex %u): %u of %u rx queues in use (was %u)",
+			name, ifindex, used, max, w->in_use);
+		w->in_use = lim;
+		w->refresh = true;
+		/* Queues that just appeared: earlier bind failures are stale. */
+		for (uint32_t i = 0; i < x->n_fails; i++)
+			if (x->fails[i].ifindex == ifindex && x->fails[i].queue < lim)
+				x->fails[i].next_ns = x->fails[i].delay_ns = 0;
+	}
+	w->max = max;
+	if (w->refresh) {
+		w->refresh = false;
+		w->fast_until = x->now_ns + RSP_QWATCH_FAST_WINDOW_NS;
+	}
+	w->next_ns = x->now_ns + (x->now_ns < w->fast_until ? RSP_QWATCH_FAST_NS : RSP_QWATCH_SLOW_NS);
+	*nq = max;
+	return lim;
 }
 
 int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 {
 	char name[IF_NAMESIZE];
-	uint32_t n, created = 0;
+	uint32_t n, lim, created = 0;
 	int changed = 0, r;
 
 	x->now_ns = now_ns;
@@ -972,6 +1133,8 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 			x->socks[i]->seen = false;
 	for (uint32_t i = 0; i < x->n_fails; i++)
 		x->fails[i].seen = false;
+	for (uint32_t i = 0; i < x->n_qwatch; i++)
+		x->qwatch[i].seen = false;
 
 	for (uint32_t e = 0; e < n; e++) {
 		uint32_t key = x->if_keys[e];
@@ -987,6 +1150,7 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 			continue;
 		if (nq > RSP_MAX_QUEUES)
 			nq = RSP_MAX_QUEUES;
+		lim = queue_limit(x, key, name, &nq, !s0, check_devices);
 		for (uint32_t q = 0; q < nq; q++) {
 			struct rsp_sock *s = q ? sock_find(x, key, q) : s0;
 			struct rsp_fail *f;
@@ -994,6 +1158,8 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 				s->seen = true;
 				continue;
 			}
+			if (q >= lim)
+				continue; /* not in use (yet) */
 			f = fail_find(x, key, q);
 			if (f) {
 				f->seen = true;
@@ -1018,10 +1184,15 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 			sock_destroy(x, x->socks[i], "interface gone");
 			changed++;
 		}
-	/* Failures of interfaces that are gone are forgotten. */
+	/* Failures and watches of interfaces that are gone are forgotten. */
 	for (uint32_t i = 0; i < x->n_fails;)
 		if (!x->fails[i].seen)
 			x->fails[i] = x->fails[--x->n_fails];
+		else
+			i++;
+	for (uint32_t i = 0; i < x->n_qwatch;)
+		if (!x->qwatch[i].seen)
+			x->qwatch[i] = x->qwatch[--x->n_qwatch];
 		else
 			i++;
 	/* New sockets the pool could not fill: serve them now, not at the

@@ -125,6 +125,17 @@ bool rsp_xsk_sync_more(const struct rsp_xsk *x);
  * interface): a link event for it, retry them at the next sync. */
 void rsp_xsk_retry_now(struct rsp_xsk *x, uint32_t ifindex);
 
+/* XDP let a frame fall back for lack of a socket: poll the queue counts of
+ * interfaces that use fewer RX queues than they have, at the next sync. */
+void rsp_xsk_recheck_queues(struct rsp_xsk *x);
+
+/* When an interface using fewer RX queues than it has is next polled for
+ * new queues in use (monotonic ns; UINT64_MAX: none is): sync by then. A
+ * multi-queue tap gains queues as its guest enables queue pairs, with no
+ * link event; each is served within RSP_QWATCH_FAST_NS while it is expected
+ * (xsk.c). */
+uint64_t rsp_xsk_next_poll(const struct rsp_xsk *x);
+
 /* The socket of slot reported EPOLLERR (its device is going away): tear
  * it down now; the next sync recreates it if the interface still exists. */
 void rsp_xsk_sock_error(struct rsp_xsk *x, uint32_t slot);
