@@ -41,7 +41,7 @@
 #     log): what the attacker achieved, guest 1's success and p99 against
 #     the quiet p99, isolation held. Asserted per row: guest 1 100%, p99
 #     under the bound below; the zero-window connections are given up
-#     (persist bound) and the forged frames served nothing and counted.
+#     (within ZW_PERSIST_MAX_S) and the forged frames served nothing and counted.
 # Floods use the bench's tools/bench/flood.c and synack_drop.bpf.c (built
 # into the temp dir) and wrk; parts needing a missing tool are skipped.
 # Usage: sh tests/e2e/e2e_security.sh
@@ -103,13 +103,14 @@ AMP_RATIO_MAX=11
 # larger: p99 of ~290 probes is their third-worst request; quiet p99s
 # here are 1-5 ms, and on this 2-core machine shared with the attacker,
 # both daemons and other work (a bench of another tree pushed the load
-# average to 6-9 during the runs) one scheduling hiccup moves it by
-# 10-25 ms in any row, the quiet one included, so 2x alone flakes. The
-# floor still catches what an unbounded attacker did before issue 12
-# (p99 53 ms under output amplification) only at its edge: the per-row
-# figures are in docs/security.md, "Hostile guests, measured".
+# average to 6-12 during the runs) one scheduling hiccup moves it by
+# 10-30 ms in any row (29.5 ms seen under the connection flood), so 2x
+# alone flakes. This loose floor still fails what output amplification
+# did before issue 12 (p99 53 ms), by a small margin only: the per-row
+# figures are printed and kept in docs/security.md, "Hostile guests,
+# measured".
 P99_FACTOR=2
-P99_FLOOR_MS=30
+P99_FLOOR_MS=40
 # 404 flood: connections and requests in flight on each (pipelined).
 PATHS_CONNS=4
 PATHS_DEPTH=16
@@ -124,7 +125,7 @@ ZW_UNCAPPED_KB=$((ZW_CONNS * 128))
 # TCP_DEFAULT_MAX_PROBES (8) unanswered-window probes take ~40 s, but
 # Linux's receiver reopens a shut window by a segment now and then (its
 # receive queue is collapsed), which is progress and restarts the count;
-# measured: all given up 75-81 s after opening. Plus slack.
+# measured: all given up 75-82 s after opening. Plus slack.
 ZW_PERSIST_MAX_S=100
 # Forged neighbour MAC: frames per second (a Python sender; the XDP
 # program drops them before the rate limit matters).
