@@ -31,6 +31,17 @@
 #     responder's frames for guest 5 over guest 5's packets stay <=
 #     AMP_RATIO_MAX, no segment is under 536 bytes but a reply's last,
 #     every guest 1 request succeeds; the ratio is printed "# amp:".
+#  8. hostile guests (issue 12): the floods of 6 and the amplification of
+#     7 (measured there, not run twice), a 404 flood (thousands of made-up
+#     paths, guest 5), zero-window connections (guest 6: 64 connections,
+#     8 pipelined user-data GETs each, window 0, every probe answered) and
+#     a forged neighbour MAC (guest 5, bound by port + MAC, sends with
+#     guest 1's MAC), each while guest 1 probes as in 6; one table (TAP
+#     "# " lines, also $E2E_TMP/hostile-table.md, copied next to the test
+#     log): what the attacker achieved, guest 1's success and p99 against
+#     the quiet p99, isolation held. Asserted per row: guest 1 100%, p99
+#     under the bound below; the zero-window connections are given up
+#     (within ZW_PERSIST_MAX_S) and the forged frames served nothing and counted.
 # Floods use the bench's tools/bench/flood.c and synack_drop.bpf.c (built
 # into the temp dir) and wrk; parts needing a missing tool are skipped.
 # Usage: sh tests/e2e/e2e_security.sh
@@ -87,6 +98,39 @@ G5_USER_DATA_BYTES=16384
 AMP_S=5
 AMP_ACK_RATE=900
 AMP_RATIO_MAX=11
+# Hostile-guest table (8). The victim's p99 under an attack must stay
+# under P99_FACTOR x its quiet p99, or under P99_FLOOR_MS when that is
+# larger: p99 of ~290 probes is their third-worst request; quiet p99s
+# here are 1-5 ms, and on this 2-core machine shared with the attacker,
+# both daemons and other work (a bench of another tree pushed the load
+# average to 6-12 during the runs) one scheduling hiccup moves it by
+# 10-30 ms in any row (29.5 ms seen under the connection flood), so 2x
+# alone flakes. This loose floor still fails what output amplification
+# did before issue 12 (p99 53 ms), by a small margin only: the per-row
+# figures are printed and kept in docs/security.md, "Hostile guests,
+# measured".
+P99_FACTOR=2
+P99_FLOOR_MS=40
+# 404 flood: connections and requests in flight on each (pipelined).
+PATHS_CONNS=4
+PATHS_DEPTH=16
+# Zero-window hold by guest 6: its connection limit (the default, 64),
+# GETs of its 16 KiB user data per connection: 8 x 16 KiB fill the
+# 128 KiB send buffer of a connection (TCP_SNDBUF_MAX), so the 64 would
+# want 8 MiB, twice the per-instance cap (TCP_DEFAULT_INST_SNDBUF_MAX).
+ZW_CONNS=64
+ZW_GETS=8
+ZW_UNCAPPED_KB=$((ZW_CONNS * 128))
+# Seconds within which the responder must give the held connections up.
+# TCP_DEFAULT_MAX_PROBES (8) unanswered-window probes take ~40 s, but
+# Linux's receiver reopens a shut window by a segment now and then (its
+# receive queue is collapsed), which is progress and restarts the count;
+# measured: all given up 75-82 s after opening. Plus slack.
+ZW_PERSIST_MAX_S=100
+# Forged neighbour MAC: frames per second (a Python sender; the XDP
+# program drops them before the rate limit matters).
+FORGE_PPS=2000
+G6_UUID=5ec0a77a-0000-4000-8000-00000000f106
 
 command -v curl >/dev/null || skip_all "needs curl"
 "$GUEST_PY" -c 'import scapy' 2>/dev/null || skip_all "needs python3-scapy"
@@ -124,19 +168,60 @@ new_key_id() { # N OLD_ID: a freshly minted token carries another key id
 # kv FILE KEY: value of KEY=V in a "k=v k=v" line.
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | head -n 1; }
 resp_alive() { _alive "$RESP_PID"; }
+# ---- hostile-guest table (8) ----
+HT=$E2E_TMP/hostile-rows.json
+HT_MD=$E2E_TMP/hostile-table.md
+rss_kb() { sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$RESP_PID/status" 2>/dev/null || echo 0; }
+# hsnap N KEY PHASE: guest N's counters and the responder's RSS ->
+# $E2E_TMP/h-KEY-PHASE.json (0 before the attack, 1 after the probe).
+hsnap() {
+	mdrctl stats -j "$(uuid_of "$1")" |
+		"$GUEST_PY" "$E2E_PY/hostile_table.py" snap --rss-kb "$(rss_kb)" >"$E2E_TMP/h-$2-$3.json"
+}
+# held N: guest N's connections the responder holds (its counters, up to
+# a tick old).
+held() { echo $(( $(mstat "$1" responder conns_opened) - $(mstat "$1" responder conns_closed) )); }
+held_none() { [ "$(held "$1")" -eq 0 ]; }
+# hrow ATTACK KEY SENT [hostile_table.py row options]: one table row from
+# the snapshots of KEY and the probe victim-KEY.out (VSENT, VFAIL of
+# victim()), asserted: every victim request succeeded, p99 under the
+# bound. Isolation held: the victim got its own data every time and the
+# responder runs (callers add their attack's own condition with
+# HISO=no).
+hrow() {
+	_ha=$1 _hk=$2 _hs=$3; shift 3
+	_hiso=${HISO:-yes}
+	[ "${VFAIL:-x}" = 0 ] && resp_alive || _hiso=no
+	"$GUEST_PY" "$E2E_PY/hostile_table.py" row "$HT" --attack "$_ha" --sent "$_hs" \
+		--before "$E2E_TMP/h-$_hk-0.json" --after "$E2E_TMP/h-$_hk-1.json" \
+		--victim "$E2E_TMP/victim-$_hk.out" --isolation $_hiso "$@" >/dev/null
+	_hp=$(kv "$E2E_TMP/victim-$_hk.out" p99_ms)
+	_hb=$(awk -v q="$QUIET_P99" -v f=$P99_FACTOR -v m=$P99_FLOOR_MS 'BEGIN { b = q * f; if (b < m) b = m; print b }')
+	check "hostile $_ha: guest 1 100% served ($((VSENT - VFAIL))/$VSENT)" \
+		test "${VFAIL:-x}" = 0 -a "${VSENT:-0}" -ge $VICTIM_MIN
+	check "hostile $_ha: guest 1 p99 ${_hp:-?} ms < max(${P99_FACTOR} x quiet ${QUIET_P99} ms, ${P99_FLOOR_MS} ms)" \
+		awk -v p="${_hp:-inf}" -v b="$_hb" 'BEGIN { exit !(p + 0 < b + 0) }'
+	check_eq "hostile $_ha: isolation held" "$_hiso" yes
+	HISO=""
+}
 
 # ---- topology and instances ----------------------------------------------------
-topo_create --mode port --guests 5 || e2e_done
+topo_create --mode port --guests 6 || e2e_done
 start_mdrd && start_responder || { dump_logs; e2e_done; }
 inst_write "$DATA/vm1.json" 1 port # tokens optional, hop limit 1
 inst_write "$DATA/vm2.json" 2 port # tokens required
 inst_write "$DATA/vm3.json" 3 port imds.hop_limit=$G3_HOP_LIMIT \
 	imds.max_connections=$G3_MAX_CONNS imds.max_request=$G3_MAX_REQUEST
 inst_write "$DATA/vm4-nokeys.json" 4 port imds.rate_pps=$G4_RATE imds.burst=$G4_BURST
-inst_write "$DATA/minimal.json" 5 port uuid="\"$G5_UUID\"" name='"flooder"' \
+# Guest 5 is bound by port and MAC (its MAC checked on tap5: 8's forged
+# neighbour MAC); guest 6 (zero-window holder of 8) like it, by port.
+inst_write "$DATA/minimal.json" 5 port+mac uuid="\"$G5_UUID\"" name='"flooder"' \
 	hostname='"flooder.novalocal"' \
 	user_data="\"$(head -c $G5_USER_DATA_BYTES /dev/urandom | base64 -w0)\""
-for i in 1 2 3 4 5; do check "load guest $i's definition" mdrctl instance load "$DEF_DIR/g$i.json"; done
+inst_write "$DATA/minimal.json" 6 port uuid="\"$G6_UUID\"" name='"holder"' \
+	hostname='"holder.novalocal"' \
+	user_data="\"$(head -c $G5_USER_DATA_BYTES /dev/urandom | base64 -w0)\""
+for i in 1 2 3 4 5 6; do check "load guest $i's definition" mdrctl instance load "$DEF_DIR/g$i.json"; done
 check "guest 1 is served (v1 GET)" code_is 200 1 $META/latest/meta-data/instance-id
 
 # ---- 1. token PUT rules ------------------------------------------------------------
@@ -347,6 +432,7 @@ attacker_synack_drop() { # on|off: a SYN flooder ignores SYN-ACKs (no RST back)
 	fi
 }
 victim base
+QUIET_P99=$(kv "$E2E_TMP/victim-base.out" p99_ms)
 diag "flood: none: guest 1 $VLINE"
 check "flood none: all guest 1 requests succeed ($VSENT sent)" test "${VFAIL:-x}" = 0 -a "${VSENT:-0}" -ge $VICTIM_MIN
 
@@ -358,6 +444,7 @@ for ft in syn conn req; do
 	m0=$(stat_get matched "$id5")
 	rl0=$(stat_get rate_limited "$id5")
 	ref0=$(mstat 5 responder conns_refused)
+	hsnap 5 $ft 0
 	case $ft in
 	syn)
 		attacker_synack_drop on
@@ -373,6 +460,7 @@ for ft in syn conn req; do
 	wait_for --timeout 3 xstat_ge matched "$id5" $((m0 + FLOOD_BUILDUP_PKTS)) ||
 		diag "flood $ft: the attacker's traffic did not reach $FLOOD_BUILDUP_PKTS packets in 3 s"
 	victim $ft
+	hsnap 5 $ft 1
 	attacker_running=no
 	_alive "$fpid" && attacker_running=yes
 	wait_for --timeout $((FLOOD_S + 25)) _dead "$fpid"
@@ -388,6 +476,11 @@ for ft in syn conn req; do
 	check "flood $ft: the flood outlasted guest 1's probe" test $attacker_running = yes
 	check "flood $ft: the responder is still running" resp_alive
 	[ $ft = syn ] && check "flood syn: the XDP rate limit dropped part of it" test $((rl1 - rl0)) -gt 0
+	case $ft in
+	syn) hrow "SYN flood" syn "$(kv "$E2E_TMP/flood-syn.log" sent) SYNs in ${FLOOD_S} s (SYN-ACKs dropped)" ;;
+	conn) hrow "connection flood" conn "$(kv "$E2E_TMP/flood-conn.log" opened) opened, $(kv "$E2E_TMP/flood-conn.log" refused) refused in ${FLOOD_S} s" ;;
+	req) hrow "request flood" req "wrk -c$REQ_FLOOD_CONNS: $(sed -n 's/^Requests\/sec: *\([0-9]*\).*/\1/p' "$E2E_TMP/flood-req.log") requests/s" ;;
+	esac
 done
 check "after the floods, guest 5 is served again" \
 	wait_for --timeout 10 code_is 200 5 $META/latest/meta-data/hostname
@@ -401,12 +494,14 @@ fd0=$(mstat 5 responder frames_deferred)
 cc0=$(mstat 5 responder conns_closed)
 r0=$(stat_get redirected "$id5")
 rl0=$(stat_get rate_limited "$id5")
+hsnap 5 amp 0
 bg amp ip netns exec "$TOPO-g5" "$GUEST_PY" "$E2E_PY/sec_amp.py" --duration $AMP_S \
 	--ack-rate $AMP_ACK_RATE --path /openstack/latest/user_data
 apid=$BG_PID
 wait_for --timeout 3 xstat_ge redirected "$id5" $((r0 + FLOOD_BUILDUP_PKTS)) ||
 	diag "amp: the attacker's traffic did not reach $FLOOD_BUILDUP_PKTS packets in 3 s"
 victim amp
+hsnap 5 amp 1
 attacker_running=no
 _alive "$apid" && attacker_running=yes
 wait_for --timeout $((AMP_S + 10)) _dead "$apid"
@@ -440,6 +535,100 @@ check "amp: all guest 1 requests succeed ($VSENT sent)" \
 	test "${VFAIL:-x}" = 0 -a "${VSENT:-0}" -ge $VICTIM_MIN
 check "amp: the attack outlasted guest 1's probe" test $attacker_running = yes
 check "amp: the responder is still running" resp_alive
+hrow "output amplification" amp "MSS 88, $(jget "$E2E_TMP/amp.log" 'd.get("acks_sent")') ACKs, $(jget "$E2E_TMP/amp.log" 'd.get("gets_sent")') GETs in ${AMP_S} s" \
+	--note "frames per guest packet $ratio (<= $AMP_RATIO_MAX)"
+
+# ---- 8. hostile guests --------------------------------------------------------------------------
+diag "==== 8. hostile guests: each attack while guest 1 probes (floods and amplification measured in 6, 7)"
+g5_served() { code_is 200 5 $META/latest/meta-data/hostname; }
+
+diag "---- 404 flood: guest 5 asks for made-up paths, ${PATHS_CONNS} connections x ${PATHS_DEPTH} in flight, ${FLOOD_S}s"
+check "404 flood: guest 5 is served before it" wait_for --timeout 10 g5_served
+m0=$(stat_get matched "$id5")
+hsnap 5 404 0
+bg paths ip netns exec "$TOPO-g5" "$GUEST_PY" "$E2E_PY/sec_hostile.py" paths --duration $FLOOD_S \
+	--conns $PATHS_CONNS --depth $PATHS_DEPTH
+ppid=$BG_PID
+wait_for --timeout 3 xstat_ge matched "$id5" $((m0 + FLOOD_BUILDUP_PKTS)) ||
+	diag "404 flood: the attacker's traffic did not reach $FLOOD_BUILDUP_PKTS packets in 3 s"
+victim 404
+hsnap 5 404 1
+wait_for --timeout $((FLOOD_S + 10)) _dead "$ppid"
+stop_pid "$ppid"
+diag "404 flood: attacker saw $(tail -n 1 "$E2E_TMP/paths.log"); guest 1 $VLINE"
+n404=$(jget "$E2E_TMP/paths.log" 'd["status"].get("404", 0)')
+check "404 flood: thousands of made-up paths answered 404 ($n404)" test "${n404:-0}" -ge 1000 2>/dev/null
+# The memo's non-200 entries are not exported: RSP_MEMO_MAX_MISSES (32)
+# bounds them (test_cache counts them); the RSS delta is the measure here.
+hrow "404 flood" 404 "$(jget "$E2E_TMP/paths.log" 'd["sent"]') GETs of $(jget "$E2E_TMP/paths.log" 'd["distinct_paths"]') distinct paths, $n404 answered 404" \
+	--memo "<= 32 (RSP_MEMO_MAX_MISSES; not exported)"
+
+diag "---- zero-window connections: guest 6 opens $ZW_CONNS, $ZW_GETS user-data GETs each, window 0"
+id6=$(inst_id 6)
+zrel=$E2E_TMP/zw-release
+hsnap 6 zw 0
+zt0=$(date +%s)
+bg zw ip netns exec "$TOPO-g6" "$GUEST_PY" "$E2E_PY/sec_hostile.py" zerowin --count $ZW_CONNS \
+	--gets $ZW_GETS --release "$zrel" --hold-max $((ZW_PERSIST_MAX_S + 15))
+zpid=$BG_PID
+check "zero-window: guest 6's connections are open and their requests sent" \
+	wait_for --timeout 10 grep -q connected "$E2E_TMP/zw.log"
+# Held: once the responder's counters show them (a tick).
+wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 6 responder conns_opened $ZW_CONNS
+victim zw
+hsnap 6 zw 1
+zheld=$(held 6)
+zrss=$(( $(jget "$E2E_TMP/h-zw-1.json" 'd["rss_kb"]') - $(jget "$E2E_TMP/h-zw-0.json" 'd["rss_kb"]') ))
+diag "zero-window: guest 6 $(head -n 1 "$E2E_TMP/zw.log"); the responder holds $zheld, RSS +${zrss} KiB; guest 1 $VLINE"
+check "zero-window: the responder holds at most guest 6's $ZW_CONNS connections ($zheld)" \
+	test "$zheld" -le $ZW_CONNS
+check "zero-window: the responder's RSS grew by less than the uncapped send buffers (${zrss} < ${ZW_UNCAPPED_KB} KiB)" \
+	test "$zrss" -lt $ZW_UNCAPPED_KB
+hrow "zero-window connections" zw "$ZW_CONNS connections x $ZW_GETS GETs of 16 KiB, window 0, probes answered" \
+	--note "held while the other rows ran; all given up ZW_GIVEUP after opening"
+
+diag "---- forged neighbour MAC: guest 5 (bound to tap5 + its MAC) sends with guest 1's MAC, ${FORGE_PPS} frames/s for ${FLOOD_S}s"
+sp0=$(stat_get spoofed "$id5")
+hsnap 5 mac 0
+# The metadata MAC as guest 5 resolved it (no new connection: the row
+# counts every frame the responder sends guest 5's instance).
+meta_mac=$(in_guest 5 ip neigh show 169.254.169.254 dev eth0 | sed -n 's/.*lladdr \([0-9a-f:]*\).*/\1/p')
+bg forged ip netns exec "$TOPO-g5" "$GUEST_PY" "$E2E_PY/sec_hostile.py" forge --src-mac "$MAC1" \
+	--dst-mac "${meta_mac:-none}" --src-ip "$IP5" --duration $FLOOD_S --rate $FORGE_PPS
+fpid=$BG_PID
+wait_for --timeout 3 xstat_ge spoofed "$id5" $((sp0 + FLOOD_BUILDUP_PKTS)) ||
+	diag "forged MAC: the attacker's frames did not reach $FLOOD_BUILDUP_PKTS in 3 s"
+victim mac
+hsnap 5 mac 1
+wait_for --timeout $((FLOOD_S + 10)) _dead "$fpid"
+stop_pid "$fpid"
+sp1=$(stat_get spoofed "$id5")
+fout=$(( $(jget "$E2E_TMP/h-mac-1.json" 'd["responder"]["frames_sent"]') - $(jget "$E2E_TMP/h-mac-0.json" 'd["responder"]["frames_sent"]') ))
+freplies=$(jget "$E2E_TMP/forged.log" 'd["replies"]')
+diag "forged MAC: attacker saw $(tail -n 1 "$E2E_TMP/forged.log"); XDP spoofed +$((sp1 - sp0)); responder frames to guest 5 +$fout; guest 1 $VLINE"
+check_eq "forged MAC: guest 5 got no TCP frame back for its forged SYNs and GETs" "$freplies" 0
+check_eq "forged MAC: the responder sent guest 5's instance nothing meanwhile" "$fout" 0
+check "forged MAC: every forged frame is counted as spoofed (+$((sp1 - sp0)) of $(jget "$E2E_TMP/forged.log" 'd["sent"]'))" \
+	test $((sp1 - sp0)) -ge "$(jget "$E2E_TMP/forged.log" 'd["sent"]')"
+[ "$freplies" = 0 ] && [ "$fout" = 0 ] && [ $((sp1 - sp0)) -gt 0 ] || HISO=no
+hrow "forged neighbour MAC" mac "$(jget "$E2E_TMP/forged.log" 'd["sent"]') frames (SYNs, $(jget "$E2E_TMP/forged.log" 'd["gets"]') GETs) with guest 1's MAC from tap5" \
+	--note "$((sp1 - sp0)) frames counted spoofed, $freplies answered"
+check "forged MAC: guest 5 is served again" wait_for --timeout 10 g5_served
+
+diag "---- zero-window connections: persist bound"
+check "zero-window: the responder gave up every held connection within ${ZW_PERSIST_MAX_S}s of their opening" \
+	wait_for --timeout $((ZW_PERSIST_MAX_S - ($(date +%s) - zt0))) held_none 6
+zgive=$(( $(date +%s) - zt0 ))
+touch "$zrel"
+wait_for --timeout 10 _dead "$zpid"
+stop_pid "$zpid"
+diag "zero-window: held $(held 6) after ${zgive}s; guest 6 then $(tail -n 1 "$E2E_TMP/zw.log")"
+sed -i "s/ZW_GIVEUP/${zgive} s/" "$HT"
+
+diag "---- hostile-guest table (quiet p99 of guest 1: ${QUIET_P99} ms)"
+"$GUEST_PY" "$E2E_PY/hostile_table.py" print "$HT" --quiet "$E2E_TMP/victim-base.out" >"$HT_MD" 2>&1
+while IFS= read -r l; do diag "$l"; done <"$HT_MD"
+[ -d "$BUILD_DIR/test-logs" ] && cp "$HT_MD" "$BUILD_DIR/test-logs/e2e_security-hostile.md"
 
 [ "$_T_FAIL" -gt 0 ] && dump_logs
 topo_teardown
