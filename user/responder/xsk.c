@@ -34,34 +34,14 @@
 
 #include "log.h"
 #include "pkt.h"
+#include "fillshare.h"
 
 /* The anchor needs a ring to bind; it never carries traffic. */
 #define RSP_ANCHOR_RING 64u
 /* Device the anchor binds to: exists in every network namespace. */
 #define RSP_ANCHOR_IFNAME "lo"
-/*
- * Fill-ring frames. A frame handed to a fill ring stays there until a
- * frame arrives on that socket: the kernel gives no way to take it back.
- * So an idle socket only gets a small base share, and a socket whose
- * traffic drains its ring is boosted (its fill target becomes the whole
- * ring) from a bounded pool that nobody's base share needs, including the
- * shares of sockets yet to come; the boost decays when the socket
- * quietens (rsp_xsk_tick).
- */
-/* Base share of an idle socket when the UMEM has room: absorbs a burst of
- * a few dozen handshakes or requests before the first boost. The default
- * 8192 frames hold it for (8192 - 256 - 1024) / 32 = 216 sockets, down to
- * 27 each at 256 sockets. */
-#define RSP_FILL_BASE 32u
-/* Least base share when the UMEM is spread thin (many sockets): one
- * client's handshake and request; a socket below it may use the TX
- * reserve. */
-#define RSP_FILL_FLOOR 8u
-/* Full fill rings of boost always available on top of the base shares of
- * as many sockets as the pool plans for (busy guests at once). */
-#define RSP_BOOST_RINGS 2u
-/* Frames kept out of fill rings so replies can always be built. */
-#define RSP_TX_RESERVE 256u
+/* Fill-ring shares: user/core/fillshare.h (FILL_BASE, FILL_FLOOR,
+ * FILL_BOOST_RINGS, FILL_TX_RESERVE and the arithmetic). */
 /* A batch that used at least 1/RSP_BOOST_FRAC of the socket's fill target
  * means the ring may run dry before the next round: double the target. */
 #define RSP_BOOST_FRAC 2u
@@ -178,17 +158,13 @@ struct rsp_xsk {
 	struct xsk_socket *anchor;
 
 	uint64_t *free_stack; /* frame base addresses */
-	uint32_t n_free;
-	uint32_t base;        /* fill share of every socket (fill_base()) */
-	uint32_t fill_total;  /* sum of in_fill */
-	uint32_t above_base;  /* sum of max(0, in_fill - base) */
+	struct fill_share fs; /* free frames and fill-ring shares */
 	uint32_t n_hungry;    /* sockets with hungry set */
 	bool warned_thin;     /* logged that the UMEM is spread thin */
 	bool warned_short;    /* logged that sockets starve, nothing to reclaim */
 	uint16_t *owner;      /* per frame: slot, or NO_OWNER when free */
 
 	struct rsp_sock *socks[MDR_MAX_XSKS];
-	uint32_t n_socks;
 	uint32_t next_epoch;
 	uint32_t hash[RSP_HASH_BUCKETS];
 	uint32_t dirty_head;
@@ -218,9 +194,9 @@ static uint64_t frame_alloc(struct rsp_xsk *x, uint32_t slot)
 {
 	uint64_t a;
 
-	if (!x->n_free)
+	if (!x->fs.n_free)
 		return UINT64_MAX;
-	a = x->free_stack[--x->n_free];
+	a = x->free_stack[--x->fs.n_free];
 	x->owner[a / RSP_FRAME_SIZE] = (uint16_t)slot;
 	return a;
 }
@@ -233,74 +209,12 @@ static void frame_free(struct rsp_xsk *x, uint64_t addr)
 	if (i >= x->o.umem_frames || x->owner[i] == NO_OWNER)
 		return; /* never trust the kernel with our accounting */
 	x->owner[i] = NO_OWNER;
-	x->free_stack[x->n_free++] = base;
-}
-
-static uint32_t pool_frames(const struct rsp_xsk *x)
-{
-	return x->o.umem_frames > RSP_TX_RESERVE ? x->o.umem_frames - RSP_TX_RESERVE
-						  : x->o.umem_frames / 2;
-}
-
-/* Frames set aside for boosts: RSP_BOOST_RINGS full rings (at most half
- * the pool). */
-static uint32_t boost_headroom(const struct rsp_xsk *x)
-{
-	uint32_t pool = pool_frames(x), h = RSP_BOOST_RINGS * x->o.ring_size;
-
-	return h < pool / 2 ? h : pool / 2;
-}
-
-/* Base share per socket: RSP_FILL_BASE while every socket's share plus
- * the boost headroom fit the pool, less with more sockets (never below
- * RSP_FILL_FLOOR), never more than the ring. */
-static uint32_t fill_base(const struct rsp_xsk *x)
-{
-	uint32_t b = (pool_frames(x) - boost_headroom(x)) / (x->n_socks ? x->n_socks : 1);
-
-	if (b > RSP_FILL_BASE)
-		b = RSP_FILL_BASE;
-	if (b < RSP_FILL_FLOOR)
-		b = RSP_FILL_FLOOR;
-	if (b > x->o.ring_size)
-		b = x->o.ring_size;
-	return b;
-}
-
-/* Frames that may sit above base shares in fill rings: what the base
- * shares of the sockets there are, or could be (as many as the pool plans
- * for at RSP_FILL_BASE), leave. Planning for sockets not there yet keeps
- * frames for guests that appear later: a frame given to a fill ring only
- * comes back when traffic uses it. */
-static uint32_t boost_pool(const struct rsp_xsk *x)
-{
-	uint32_t pool = pool_frames(x);
-	uint32_t plan = (pool - boost_headroom(x)) / RSP_FILL_BASE;
-	uint64_t bases = (uint64_t)x->base * (x->n_socks > plan ? x->n_socks : plan);
-
-	return bases < pool ? (uint32_t)(pool - bases) : 0;
-}
-
-static uint32_t over_base(const struct rsp_xsk *x, uint32_t in_fill)
-{
-	return in_fill > x->base ? in_fill - x->base : 0;
+	x->free_stack[x->fs.n_free++] = base;
 }
 
 static void set_in_fill(struct rsp_xsk *x, struct rsp_sock *s, uint32_t v)
 {
-	x->above_base -= over_base(x, s->in_fill);
-	x->fill_total = x->fill_total - s->in_fill + v;
-	s->in_fill = v;
-	x->above_base += over_base(x, v);
-}
-
-/* Frames the sockets below their base share still need. */
-static uint32_t fill_deficit(const struct rsp_xsk *x)
-{
-	uint64_t entitled = (uint64_t)x->base * x->n_socks;
-	uint32_t held = x->fill_total - x->above_base; /* sum of min(in_fill, base) */
-
-	return entitled > held ? (uint32_t)(entitled - held) : 0;
+	fill_share_set(&x->fs, &s->in_fill, v);
 }
 
 static void set_hungry(struct rsp_xsk *x, struct rsp_sock *s, bool h)
@@ -317,52 +231,30 @@ static void set_hungry(struct rsp_xsk *x, struct rsp_sock *s, bool h)
 /* The socket count changed: new base share, recount what lies above it. */
 static void rebase(struct rsp_xsk *x)
 {
-	x->base = fill_base(x);
-	x->above_base = 0;
+	x->fs.base = fill_share_base(&x->fs);
+	x->fs.above_base = 0;
 	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
 		if (x->socks[i])
-			x->above_base += over_base(x, x->socks[i]->in_fill);
-	if (!x->warned_thin && x->n_socks &&
-	    (uint64_t)x->base * x->n_socks > pool_frames(x)) {
+			x->fs.above_base += fill_share_over_base(&x->fs, x->socks[i]->in_fill);
+	if (!x->warned_thin && x->fs.n_socks &&
+	    (uint64_t)x->fs.base * x->fs.n_socks > fill_share_pool(&x->fs)) {
 		x->warned_thin = true;
 		mdr_log(MDR_LOG_WARN, "%u sockets share %u UMEM frames: fill rings are spread thin, raise --umem-frames",
-			x->n_socks, x->o.umem_frames);
+			x->fs.n_socks, x->o.umem_frames);
 	}
 }
 
 /*
  * Top the socket's fill ring up to its target: the base share first (from
- * the pool above the TX reserve; a socket below RSP_FILL_FLOOR may use the
+ * the pool above the TX reserve; a socket below FILL_FLOOR may use the
  * reserve too), then the boost, only from frames that neither the TX
  * reserve nor any socket's missing base share needs.
  */
 static void refill(struct rsp_xsk *x, struct rsp_sock *s)
 {
-	uint32_t target = x->base + s->boost, n1 = 0, n2 = 0, n, idx, i;
+	struct fill_grant g = fill_share_grant(&x->fs, s->in_fill, s->boost);
+	uint32_t n = g.base + g.boost, idx, i;
 
-	if (target > x->o.ring_size)
-		target = x->o.ring_size;
-	if (s->in_fill < x->base) {
-		uint32_t want = x->base - s->in_fill;
-		uint32_t avail = x->n_free > RSP_TX_RESERVE ? x->n_free - RSP_TX_RESERVE : 0;
-
-		if (s->in_fill < RSP_FILL_FLOOR && avail < RSP_FILL_FLOOR - s->in_fill)
-			avail = x->n_free < RSP_FILL_FLOOR - s->in_fill ?
-				x->n_free : RSP_FILL_FLOOR - s->in_fill;
-		n1 = want < avail ? want : avail;
-	}
-	if (target > x->base && s->in_fill + n1 >= x->base) {
-		uint32_t want = target - (s->in_fill + n1);
-		uint32_t free_after = x->n_free - n1;
-		uint32_t keep = RSP_TX_RESERVE + fill_deficit(x) - n1;
-		uint32_t bp = boost_pool(x);
-
-		if (free_after > keep)
-			n2 = want < free_after - keep ? want : free_after - keep;
-		if (n2 > (bp > x->above_base ? bp - x->above_base : 0))
-			n2 = bp > x->above_base ? bp - x->above_base : 0;
-	}
-	n = n1 + n2;
 	if (n)
 		n = xsk_ring_prod__reserve(&s->fill, n, &idx);
 	for (i = 0; i < n; i++)
@@ -371,7 +263,7 @@ static void refill(struct rsp_xsk *x, struct rsp_sock *s)
 		xsk_ring_prod__submit(&s->fill, n);
 		set_in_fill(x, s, s->in_fill + n);
 	}
-	set_hungry(x, s, s->in_fill < x->base);
+	set_hungry(x, s, s->in_fill < x->fs.base);
 	if (n && xsk_ring_prod__needs_wakeup(&s->fill))
 		recvfrom(s->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
@@ -397,7 +289,7 @@ static bool tx_ring_empty(const struct rsp_sock *s)
  * get frames as soon as some are free again. */
 static void feed_hungry(struct rsp_xsk *x)
 {
-	for (uint32_t i = 0; i < MDR_MAX_XSKS && x->n_hungry && x->n_free; i++)
+	for (uint32_t i = 0; i < MDR_MAX_XSKS && x->n_hungry && x->fs.n_free; i++)
 		if (x->socks[i] && x->socks[i]->hungry)
 			refill(x, x->socks[i]);
 }
@@ -547,7 +439,7 @@ static void unlink_sock(struct rsp_xsk *x, struct rsp_sock *s)
 	set_in_fill(x, s, 0);
 	set_hungry(x, s, false);
 	x->socks[slot] = NULL;
-	x->n_socks--;
+	x->fs.n_socks--;
 	rebase(x);
 	free(s);
 }
@@ -657,7 +549,7 @@ static int sock_create(struct rsp_xsk *x, uint32_t ifindex, const char *ifname,
 	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
 	s->epoch = ++x->next_epoch;
 	x->socks[uslot] = s;
-	x->n_socks++;
+	x->fs.n_socks++;
 	rebase(x);
 	s->hnext = x->hash[hash_of(ifindex, queue)];
 	x->hash[hash_of(ifindex, queue)] = uslot;
@@ -732,25 +624,25 @@ static void reclaim(struct rsp_xsk *x)
 
 	if (!x->n_hungry)
 		return;
-	need = fill_deficit(x);
-	avail = x->n_free > RSP_TX_RESERVE ? x->n_free - RSP_TX_RESERVE : 0;
+	need = fill_share_deficit(&x->fs);
+	avail = x->fs.n_free > FILL_TX_RESERVE ? x->fs.n_free - FILL_TX_RESERVE : 0;
 	if (need <= avail)
 		return;
 	/* And room for a few more sockets: taps tend to come in bursts. */
-	need += RSP_RECLAIM_SLACK * x->base - avail;
+	need += RSP_RECLAIM_SLACK * x->fs.base - avail;
 	/* Largest idle hoards first: fewest sockets reopened. */
 	while (got < need && n < RSP_RECLAIM_MAX) {
 		struct rsp_sock *best = NULL;
 
 		for (uint32_t i = 0; i < MDR_MAX_XSKS; i++) {
 			struct rsp_sock *s = x->socks[i];
-			if (s && s->in_fill > x->base && sock_quiet(x, s) &&
+			if (s && s->in_fill > x->fs.base && sock_quiet(x, s) &&
 			    (!best || s->in_fill > best->in_fill))
 				best = s;
 		}
 		if (!best)
 			break;
-		got += best->in_fill - x->base;
+		got += best->in_fill - x->fs.base;
 		n++;
 		if (!sock_recycle(x, best))
 			break;
@@ -762,13 +654,13 @@ static void reclaim(struct rsp_xsk *x)
 		x->st.reopened += n;
 		feed_hungry(x);
 	}
-	if (x->n_hungry && !x->warned_short && !x->above_base &&
-	    x->n_free <= RSP_TX_RESERVE) {
+	if (x->n_hungry && !x->warned_short && !x->fs.above_base &&
+	    x->fs.n_free <= FILL_TX_RESERVE) {
 		/* No socket holds more than its share: nothing to take back,
 		 * only a bigger UMEM helps. */
 		x->warned_short = true;
 		mdr_log(MDR_LOG_WARN, "%u of %u sockets lack UMEM frames and no idle socket holds spare ones: raise --umem-frames (now %u)",
-			x->n_hungry, x->n_socks, x->o.umem_frames);
+			x->n_hungry, x->fs.n_socks, x->o.umem_frames);
 	}
 }
 
@@ -855,8 +747,10 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 		/* Low addresses on top: the first frames used stay hot. */
 		x->free_stack[i] = (uint64_t)(opts->umem_frames - 1 - i) * RSP_FRAME_SIZE;
 	}
-	x->n_free = opts->umem_frames;
-	x->base = fill_base(x);
+	x->fs.n_free = opts->umem_frames;
+	x->fs.umem_frames = opts->umem_frames;
+	x->fs.ring_size = opts->ring_size;
+	x->fs.base = fill_share_base(&x->fs);
 
 	err = xsk_umem__create(&x->umem, x->area, x->area_len, &x->anchor_fill,
 			       &x->anchor_comp, &ucfg);
@@ -1245,9 +1139,9 @@ unsigned rsp_xsk_rx(struct rsp_xsk *x, uint32_t slot, rsp_rx_fn fn, void *ctx)
 	 * Boost the socket's fill target to the whole ring at once: ramping
 	 * up step by step loses frames (a TCP retransmission each) on the
 	 * way. The frames come from the bounded boost pool. */
-	target = x->base + s->boost;
+	target = x->fs.base + s->boost;
 	if ((n == RSP_BATCH || n * RSP_BOOST_FRAC >= target) && target < x->o.ring_size)
-		s->boost = x->o.ring_size - x->base;
+		s->boost = x->o.ring_size - x->fs.base;
 	refill(x, s);
 	for (i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
@@ -1380,10 +1274,10 @@ void rsp_xsk_tick(struct rsp_xsk *x)
 			mdr_log(MDR_LOG_DEBUG, "socket %s queue %u: %llu frames lost without a fill frame (fill %u, base %u, boost %u, %u frames in the last period)",
 				s->ifname, s->queue,
 				(unsigned long long)(ks.rx_fill_empty - s->fill_empty_seen),
-				s->in_fill, x->base, s->boost, s->rx_period);
+				s->in_fill, x->fs.base, s->boost, s->rx_period);
 			s->fill_empty_seen = ks.rx_fill_empty;
-			s->boost = x->o.ring_size - x->base;
-		} else if (s->boost && s->rx_period < x->base + s->boost) {
+			s->boost = x->o.ring_size - x->fs.base;
+		} else if (s->boost && s->rx_period < x->fs.base + s->boost) {
 			s->boost /= 2;
 		}
 		if (s->rx_period || s->tx_out)
@@ -1413,7 +1307,7 @@ void rsp_xsk_flush(struct rsp_xsk *x)
 			mark_dirty(x, s);
 		refill(x, s);
 	}
-	if (x->n_hungry && x->n_free > RSP_TX_RESERVE)
+	if (x->n_hungry && x->fs.n_free > FILL_TX_RESERVE)
 		feed_hungry(x);
 }
 
@@ -1435,6 +1329,6 @@ void rsp_xsk_get_stats(const struct rsp_xsk *x, struct rsp_xsk_stats *st)
 	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
 		if (x->socks[i])
 			add_kernel_stats(st, x->socks[i]);
-	st->sockets = x->n_socks;
-	st->free_frames = x->n_free;
+	st->sockets = x->fs.n_socks;
+	st->free_frames = x->fs.n_free;
 }

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* fillshare: the responder's fill-ring shares of one UMEM, as numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fillshare.h"
+
+#define UMEM 8192u /* the responder's default --umem-frames */
+#define RING 2048u /* its default ring size */
+
+static struct fill_share fresh(uint32_t umem, uint32_t ring, uint32_t socks)
+{
+	struct fill_share f = {.umem_frames = umem, .ring_size = ring, .n_socks = socks,
+			       .n_free = umem};
+
+	f.base = fill_share_base(&f);
+	return f;
+}
+
+/* The figures of the comment in fillshare.h (rings of 512): 32 each up to
+ * 216 sockets, 27 at 256. */
+static void test_base_share_by_socket_count(void **state)
+{
+	(void)state;
+	assert_int_equal(fill_share_pool(&(struct fill_share){.umem_frames = UMEM}), UMEM - 256);
+	assert_int_equal(fill_share_boost_headroom(&(struct fill_share){.umem_frames = UMEM,
+									 .ring_size = 512}),
+			 2 * 512);
+	/* two rings of 2048 would be more than half the pool: half it is */
+	assert_int_equal(fill_share_boost_headroom(&(struct fill_share){.umem_frames = UMEM,
+									 .ring_size = RING}),
+			 (UMEM - 256) / 2);
+	assert_int_equal(fresh(UMEM, 512, 0).base, FILL_BASE);
+	assert_int_equal(fresh(UMEM, 512, 1).base, FILL_BASE);
+	assert_int_equal(fresh(UMEM, 512, 216).base, FILL_BASE);
+	assert_int_equal(fresh(UMEM, 512, 217).base, 31);
+	assert_int_equal(fresh(UMEM, 512, 256).base, 27);
+	/* never below the floor, never above a ring */
+	assert_int_equal(fresh(UMEM, 512, 5000).base, FILL_FLOOR);
+	assert_int_equal(fresh(UMEM, 16, 1).base, 16);
+	/* a UMEM too small for the TX reserve keeps half for replies */
+	assert_int_equal(fill_share_pool(&(struct fill_share){.umem_frames = 200}), 100);
+}
+
+/* The boost pool plans for as many sockets as the pool holds at FILL_BASE
+ * (216 here), so frames stay for guests that appear later. */
+static void test_boost_pool_plans_for_later_sockets(void **state)
+{
+	struct fill_share one = fresh(UMEM, 512, 1), many = fresh(UMEM, 512, 400);
+
+	(void)state;
+	assert_int_equal(fill_share_boost_pool(&one), UMEM - 256 - FILL_BASE * 216);
+	/* more sockets than planned: their (smaller) bases come first */
+	assert_int_equal(many.base, 17);
+	assert_int_equal(fill_share_boost_pool(&many), UMEM - 256 - 17 * 400);
+}
+
+static void test_set_keeps_totals(void **state)
+{
+	struct fill_share f = fresh(UMEM, RING, 2);
+	uint32_t a = 0, b = 0;
+
+	(void)state;
+	fill_share_set(&f, &a, 10);
+	fill_share_set(&f, &b, 100);
+	assert_int_equal(f.fill_total, 110);
+	assert_int_equal(f.above_base, 100 - FILL_BASE);
+	assert_int_equal(fill_share_deficit(&f), FILL_BASE - 10); /* a lacks 22 */
+	fill_share_set(&f, &b, 5);
+	assert_int_equal(f.fill_total, 15);
+	assert_int_equal(f.above_base, 0);
+	assert_int_equal(fill_share_deficit(&f), 2 * FILL_BASE - 15);
+	assert_int_equal(a, 10);
+	assert_int_equal(b, 5);
+}
+
+/* An empty ring gets its base share first, then its boost. */
+static void test_grant_base_then_boost(void **state)
+{
+	struct fill_share f = fresh(UMEM, RING, 1);
+	struct fill_grant g;
+
+	(void)state;
+	g = fill_share_grant(&f, 0, 0);
+	assert_int_equal(g.base, FILL_BASE);
+	assert_int_equal(g.boost, 0);
+	g = fill_share_grant(&f, 0, RING - FILL_BASE);
+	assert_int_equal(g.base, FILL_BASE);
+	assert_int_equal(g.boost, RING - FILL_BASE); /* the whole ring */
+	/* a full ring gets nothing more */
+	f.fill_total = RING;
+	f.above_base = RING - FILL_BASE;
+	g = fill_share_grant(&f, RING, RING - FILL_BASE);
+	assert_int_equal(g.base + g.boost, 0);
+}
+
+/* Boosts never take the TX reserve or frames another socket's base share
+ * is missing; base shares may dip into the reserve only up to the floor. */
+static void test_grant_keeps_reserve_and_others_bases(void **state)
+{
+	struct fill_share f = fresh(UMEM, RING, 2);
+	struct fill_grant g;
+	uint32_t mine = 0;
+
+	(void)state;
+	fill_share_set(&f, &mine, FILL_BASE); /* the other socket holds 0 */
+	f.n_free = FILL_TX_RESERVE + FILL_BASE + 5;
+	g = fill_share_grant(&f, mine, RING);
+	assert_int_equal(g.base, 0);
+	assert_int_equal(g.boost, 5); /* the other's 32 and the reserve stay */
+	/* the pool is down to the reserve: a socket below the floor still gets
+	 * up to the floor from it, not its whole base share */
+	f.n_free = FILL_TX_RESERVE;
+	g = fill_share_grant(&f, 0, 0);
+	assert_int_equal(g.base, FILL_FLOOR);
+	f.n_free = 3;
+	g = fill_share_grant(&f, 0, 0);
+	assert_int_equal(g.base, 3); /* never more than is free */
+}
+
+/* What already sits above base shares counts against the boost pool. */
+static void test_grant_bounded_by_boost_pool(void **state)
+{
+	struct fill_share f = fresh(UMEM, RING, 1);
+	uint32_t bp = fill_share_boost_pool(&f);
+	struct fill_grant g;
+
+	(void)state;
+	f.above_base = bp - 7;
+	f.fill_total = bp - 7 + FILL_BASE;
+	f.n_free = UMEM - f.fill_total;
+	g = fill_share_grant(&f, FILL_BASE, RING);
+	assert_int_equal(g.base, 0);
+	assert_int_equal(g.boost, 7);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_base_share_by_socket_count),
+		cmocka_unit_test(test_boost_pool_plans_for_later_sockets),
+		cmocka_unit_test(test_set_keeps_totals),
+		cmocka_unit_test(test_grant_base_then_boost),
+		cmocka_unit_test(test_grant_keeps_reserve_and_others_bases),
+		cmocka_unit_test(test_grant_bounded_by_boost_pool),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
