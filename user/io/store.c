@@ -226,6 +226,13 @@ static void sweep_if_marked(struct mdr_maps *m, uint32_t id, uint32_t gen)
 	}
 }
 
+/* Bytes of the rest of a blob that chunk class c holds (the greedy cut of
+ * mdr_abi.h: every chunk full but the last). */
+static uint32_t chunk_take(unsigned c, uint32_t rest)
+{
+	return rest < mdr_chunk_size[c] ? rest : mdr_chunk_size[c];
+}
+
 /* Write the chunks of one blob in index order (the marker first). */
 static int write_blob(struct mdr_maps *m, uint32_t id, uint32_t gen, unsigned blob,
 		      const uint8_t *data, uint32_t len)
@@ -235,7 +242,7 @@ static int write_blob(struct mdr_maps *m, uint32_t id, uint32_t gen, unsigned bl
 
 	for (uint32_t i = 0, off = 0; i < n; i++) {
 		unsigned c = mdr_chunk_class(len - off);
-		uint32_t take = len - off < mdr_chunk_size[c] ? len - off : mdr_chunk_size[c];
+		uint32_t take = chunk_take(c, len - off);
 		struct mdr_chunk_key k = chunk_key(id, gen, blob, i);
 		int r;
 
@@ -248,6 +255,9 @@ static int write_blob(struct mdr_maps *m, uint32_t id, uint32_t gen, unsigned bl
 	return 0;
 }
 
+/* The same walk over the chunks as write_blob, reading instead: kept as
+ * two plain loops (a callback per chunk would cost the responder's hot
+ * read path an indirect call for six shared lines). */
 int mdr_store_read_blob(const struct mdr_maps *m, uint32_t id, uint32_t gen,
 			unsigned blob, void *buf, uint32_t len)
 {
@@ -256,7 +266,7 @@ int mdr_store_read_blob(const struct mdr_maps *m, uint32_t id, uint32_t gen,
 
 	for (uint32_t i = 0, off = 0; i < n; i++) {
 		unsigned c = mdr_chunk_class(len - off);
-		uint32_t take = len - off < mdr_chunk_size[c] ? len - off : mdr_chunk_size[c];
+		uint32_t take = chunk_take(c, len - off);
 		struct mdr_chunk_key k = chunk_key(id, gen, blob, i);
 
 		if (bpf_map_lookup_elem(m->chunk[c], &k, val))
