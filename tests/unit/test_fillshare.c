@@ -136,6 +136,12 @@ static void test_grant_bounded_by_boost_pool(void **state)
 	g = fill_share_grant(&f, FILL_BASE, RING);
 	assert_int_equal(g.base, 0);
 	assert_int_equal(g.boost, 7);
+	/* the rest of its ring is what reclaiming the hoards would give */
+	assert_int_equal(g.short_of, RING - FILL_BASE - 7);
+	/* with the pool free, nothing is short */
+	f.above_base = 0;
+	g = fill_share_grant(&f, FILL_BASE, RING);
+	assert_int_equal(g.short_of, 0);
 }
 
 int main(void)

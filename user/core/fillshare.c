@@ -61,7 +61,7 @@ void fill_share_set(struct fill_share *f, uint32_t *in_fill, uint32_t v)
 
 struct fill_grant fill_share_grant(const struct fill_share *f, uint32_t in_fill, uint32_t boost)
 {
-	struct fill_grant g = {0, 0};
+	struct fill_grant g = {0, 0, 0};
 	uint32_t target = f->base + boost;
 
 	if (target > f->ring_size)
@@ -84,8 +84,10 @@ struct fill_grant fill_share_grant(const struct fill_share *f, uint32_t in_fill,
 
 		if (free_after > keep)
 			g.boost = want < free_after - keep ? want : free_after - keep;
-		if (g.boost > room)
+		if (g.boost > room) {
+			g.short_of = g.boost - room;
 			g.boost = room;
+		}
 	}
 	return g;
 }

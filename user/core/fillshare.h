@@ -67,6 +67,8 @@ void fill_share_set(struct fill_share *f, uint32_t *in_fill, uint32_t v);
 struct fill_grant {
 	uint32_t base;  /* towards its base share */
 	uint32_t boost; /* above it, towards base + boost */
+	uint32_t short_of; /* boost frames refused only because the boost pool
+			    * is held by other rings (frames reclaim could free) */
 };
 
 /*

@@ -334,9 +334,10 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	{
 		struct rsp_xsk_stats st;
 		rsp_xsk_get_stats(x, &st);
-		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without a tag header), %llu sent, %llu dropped on send, %llu kick errors; lost in the kernel: %llu without a fill frame, %llu RX ring full, %llu other; %llu frames reclaimed by reopening %llu idle sockets",
+		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without a tag header), %llu sent, %llu dropped on send (%llu no free frame, %llu TX ring full), %llu kick errors; lost in the kernel: %llu without a fill frame, %llu RX ring full, %llu other; %llu frames reclaimed by reopening %llu idle sockets",
 			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_untagged,
 			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped,
+			(unsigned long long)st.tx_no_frame, (unsigned long long)st.tx_ring_full,
 			(unsigned long long)st.kick_errors, (unsigned long long)st.rx_fill_empty,
 			(unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_dropped,
 			(unsigned long long)st.reclaimed_frames, (unsigned long long)st.reopened);

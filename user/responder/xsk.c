@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +52,11 @@
 #define RSP_RECLAIM_IDLE_TICKS 2u
 /* Base shares reclaimed beyond the current need, for the next sockets. */
 #define RSP_RECLAIM_SLACK 16u
+/* Reopening sockets to reclaim frames: the longest the event loop waits
+ * for the kernel to free the closed sockets' queues (reopen_all()), and
+ * the pause between bind attempts. */
+#define RSP_REOPEN_BUDGET_NS (60ull * 1000000ull)
+#define RSP_REOPEN_WAIT_NS 1000000L
 /* Sockets reopened per reclaim round (~0.1 ms each): bounds the stall. */
 #define RSP_RECLAIM_MAX 64u
 /* Sockets created per sync round (~1 ms each): hundreds of new taps at
@@ -86,6 +92,7 @@ struct rsp_sock {
 	char ifname[IF_NAMESIZE];
 	uint32_t in_fill;   /* frames given to the kernel for RX */
 	uint32_t boost;     /* fill target above the base share, 0 = none */
+	uint32_t short_of;  /* boost refused at the last refill: others hold the pool */
 	uint32_t rx_period; /* frames received since the last rsp_xsk_tick */
 	uint32_t idle_ticks; /* rsp_xsk_tick periods without traffic, in a row */
 	bool hungry;        /* below its base share: refilled at every flush */
@@ -254,6 +261,8 @@ static void refill(struct rsp_xsk *x, struct rsp_sock *s)
 {
 	struct fill_grant g = fill_share_grant(&x->fs, s->in_fill, s->boost);
 	uint32_t n = g.base + g.boost, idx, i;
+
+	s->short_of = g.short_of;
 
 	if (n)
 		n = xsk_ring_prod__reserve(&s->fill, n, &idx);
@@ -600,36 +609,106 @@ static bool sock_quiet(const struct rsp_xsk *x, const struct rsp_sock *s)
 	       __atomic_load_n(s->rx.producer, __ATOMIC_ACQUIRE) == *s->rx.consumer;
 }
 
-static bool sock_recycle(struct rsp_xsk *x, struct rsp_sock *s)
+/* Close s to take back the frames its fill ring holds; reopen_all() binds
+ * it again, same slot and epoch. The XSKMAP entry goes first: while it
+ * holds the old socket, the kernel keeps it bound and a new bind to the
+ * queue fails with EBUSY. Until the new socket is in the slot, XDP falls
+ * back for this (idle) queue. */
+static void recycle_close(struct rsp_xsk *x, struct rsp_sock *s)
 {
-	int err;
-
+	bpf_map_delete_elem(x->m.xsks_fd, &s->slot);
 	sock_close(x, s);
 	s->boost = 0;
+	s->short_of = 0;
 	s->fill_empty_seen = 0; /* the new socket's kernel counters start at 0 */
 	s->rx_period = 0;
-	err = sock_open(x, s);
-	if (err) {
-		mdr_log(MDR_LOG_ERR, "socket %s queue %u: reopening to reclaim frames: %s",
-			s->ifname, s->queue, strerror(-err));
-		sock_destroy(x, s, "reopening failed"); /* the next sync retries */
-		return false;
+}
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Bind the sockets recycle_close() closed. The kernel frees a closed
+ * socket's buffer pool after an RCU grace period (about 15 ms here): binds
+ * before then fail with EBUSY. Closing them all first and waiting once lets
+ * those grace periods overlap. What is still busy after the budget is
+ * destroyed; the next sync creates it again. */
+static void reopen_all(struct rsp_xsk *x, struct rsp_sock **v, uint32_t n)
+{
+	uint64_t deadline = mono_now_ns() + RSP_REOPEN_BUDGET_NS;
+	uint32_t left = n, waits = 0;
+	int err;
+
+	for (;;) {
+		for (uint32_t i = 0; i < n; i++) {
+			if (!v[i] || (err = sock_open(x, v[i])) == -EBUSY)
+				continue;
+			if (err) {
+				mdr_log(MDR_LOG_ERR, "socket %s queue %u: reopening to reclaim frames: %s",
+					v[i]->ifname, v[i]->queue, strerror(-err));
+				sock_destroy(x, v[i], "reopening failed"); /* the next sync retries */
+			}
+			v[i] = NULL;
+			left--;
+		}
+		if (!left || mono_now_ns() >= deadline)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = RSP_REOPEN_WAIT_NS }, NULL);
+		waits++;
 	}
-	return true;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!v[i])
+			continue;
+		mdr_log(MDR_LOG_ERR, "socket %s queue %u: reopening to reclaim frames: queue still busy after %llu ms",
+			v[i]->ifname, v[i]->queue, (unsigned long long)(RSP_REOPEN_BUDGET_NS / 1000000ull));
+		sock_destroy(x, v[i], "reopening failed");
+	}
+	mdr_log(MDR_LOG_DEBUG, "reopened %u sockets after %u waits of %ld us", n - left, waits,
+		RSP_REOPEN_WAIT_NS / 1000);
+}
+
+/* Boost frames busy sockets were refused because idle rings hold the
+ * boost pool (a socket boosted once keeps its frames until traffic uses
+ * them): what reclaiming those idle rings would give back. */
+static uint32_t boost_short(const struct rsp_xsk *x)
+{
+	uint32_t sum = 0;
+
+	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++) {
+		const struct rsp_sock *s = x->socks[i];
+
+		if (s && s->short_of && !s->idle_ticks)
+			sum += s->short_of;
+	}
+	return sum;
 }
 
 static void reclaim(struct rsp_xsk *x)
 {
-	uint32_t avail, need, got = 0, n = 0;
+	struct rsp_sock *closed[RSP_RECLAIM_MAX];
+	uint32_t avail, need = 0, got = 0, n = 0, want_boost = boost_short(x);
 
-	if (!x->n_hungry)
+	if (!x->n_hungry && !want_boost)
 		return;
-	need = fill_share_deficit(&x->fs);
 	avail = x->fs.n_free > FILL_TX_RESERVE ? x->fs.n_free - FILL_TX_RESERVE : 0;
-	if (need <= avail)
+	if (x->n_hungry) {
+		need = fill_share_deficit(&x->fs);
+		if (need > avail)
+			/* And room for a few more sockets: taps tend to come
+			 * in bursts. */
+			need += RSP_RECLAIM_SLACK * x->fs.base - avail;
+		else
+			need = 0;
+	}
+	/* A busy socket whose boost the idle rings' hoards block: the frames
+	 * they hold above their base share go back to the boost pool. */
+	need += want_boost;
+	if (!need)
 		return;
-	/* And room for a few more sockets: taps tend to come in bursts. */
-	need += RSP_RECLAIM_SLACK * x->fs.base - avail;
 	/* Largest idle hoards first: fewest sockets reopened. */
 	while (got < need && n < RSP_RECLAIM_MAX) {
 		struct rsp_sock *best = NULL;
@@ -643,13 +722,14 @@ static void reclaim(struct rsp_xsk *x)
 		if (!best)
 			break;
 		got += best->in_fill - x->fs.base;
-		n++;
-		if (!sock_recycle(x, best))
-			break;
+		recycle_close(x, best);
+		closed[n++] = best;
 	}
+	if (n)
+		reopen_all(x, closed, n);
 	if (n) {
-		mdr_log(MDR_LOG_DEBUG, "reclaimed %u UMEM frames from %u idle sockets for %u sockets below their share",
-			got, n, x->n_hungry);
+		mdr_log(MDR_LOG_DEBUG, "reclaimed %u UMEM frames from %u idle sockets for %u sockets below their share and %u boost frames",
+			got, n, x->n_hungry, want_boost);
 		x->st.reclaimed_frames += got;
 		x->st.reopened += n;
 		feed_hungry(x);
@@ -1207,8 +1287,10 @@ uint8_t *rsp_xsk_tx_reserve(struct rsp_xsk *x, struct rsp_port port)
 		goto drop;
 	if (!xsk_ring_prod__reserve(&s->tx, 1, &idx)) {
 		kick(x, s); /* copy mode frees ring entries synchronously */
-		if (!xsk_ring_prod__reserve(&s->tx, 1, &idx))
+		if (!xsk_ring_prod__reserve(&s->tx, 1, &idx)) {
+			x->st.tx_ring_full++;
 			goto drop;
+		}
 	}
 	a = frame_alloc(x, s->slot);
 	if (a == UINT64_MAX) {
@@ -1218,6 +1300,7 @@ uint8_t *rsp_xsk_tx_reserve(struct rsp_xsk *x, struct rsp_port port)
 	if (a == UINT64_MAX) {
 		/* give the reserved entry back: nothing was written yet */
 		s->tx.cached_prod--;
+		x->st.tx_no_frame++;
 		goto drop;
 	}
 	x->pend = s;

@@ -79,6 +79,8 @@ struct rsp_xsk_stats {
 	uint64_t sync_read_errors; /* mdr_ifaces could not be read: sync skipped */
 	uint64_t tx_frames;
 	uint64_t tx_dropped;   /* no free frame, ring full or stale port */
+	uint64_t tx_no_frame;  /* of those: no free UMEM frame */
+	uint64_t tx_ring_full; /* of those: TX ring full even after a kick */
 	uint64_t kick_errors;  /* sendto failures other than EAGAIN/EBUSY */
 	/* The kernel's XDP_STATISTICS of sockets already closed: frames lost
 	 * before we saw them (no fill frame, RX ring full, other). */
