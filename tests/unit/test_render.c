@@ -23,25 +23,25 @@
 /* ---- expected documents (generated from nova's logic, see above) ---- */
 static const char *const EXP_META_MINIMAL[] = {
 	/* 2012-08-10 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\"}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\"}",
 	/* 2013-04-04 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\"}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\"}",
 	/* 2013-10-17 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\"}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\"}",
 	/* 2015-10-15 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\"}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\"}",
 	/* 2016-06-30 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
 	/* 2016-10-06 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
 	/* 2017-02-22 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
 	/* 2018-08-27 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
 	/* 2020-10-14 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": [], \"dedicated_cpus\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": [], \"dedicated_cpus\": []}",
 	/* 2025-04-04 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": [], \"dedicated_cpus\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": [], \"dedicated_cpus\": []}",
 };
 static const char *const EXP_META_FULL[] = {
 	/* 2012-08-10 */
@@ -593,7 +593,7 @@ static void test_ec2_minimal_defaults(void **state)
 	expect_text(d, "/latest/meta-data/instance-id", "i-d8e02d56");
 	expect_text(d, "/latest/meta-data/reservation-id", "r-2648415b");
 	expect_text(d, "/latest/meta-data/ami-id", "ami-00000000");
-	expect_text(d, "/latest/meta-data/hostname", "server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8");
+	expect_text(d, "/latest/meta-data/hostname", "server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal");
 	/* nova: the fixed IP, else the address the request came from */
 	expect_text(d, "/latest/meta-data/local-ipv4", "192.0.2.9");
 	expect_text(d, "/latest/meta-data/public-ipv4", "");
@@ -604,6 +604,41 @@ static void test_ec2_minimal_defaults(void **state)
 	expect_text(d, "/latest/meta-data/block-device-mapping/root", "/dev/vda");
 	expect_404(d, "/latest/meta-data/kernel-id");
 	expect_404(d, "/latest/meta-data/ramdisk-id");
+	mdr_defn_free(d);
+}
+
+/* DEL is escaped as \u007f, as Python's json.dumps (ensure_ascii) does. */
+static void test_del_escaped_like_python(void **state)
+{
+	struct mdr_defn *d = load("{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", "
+				  "\"name\": \"vm1\", \"meta\": {\"k\": \"a\\u007fb\"}}");
+
+	(void)state;
+	expect_body(d, "/openstack/2012-08-10/meta_data.json", MDR_CT_JSON,
+		    "{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"meta\": {\"k\": "
+		    "\"a\\u007fb\"}, \"hostname\": \"vm1.novalocal\", \"name\": \"vm1\", "
+		    "\"launch_index\": 0, \"availability_zone\": \"nova\"}");
+	mdr_defn_free(d);
+}
+
+/* Over IPv6 the request's address is not an IPv4 one: local-ipv4 is
+ * empty (served) or null (config drive), never the IPv6 address. */
+static void test_local_ipv4_never_ipv6(void **state)
+{
+	struct mdr_defn *d = load(SAMPLE_MINIMAL);
+	struct mdr_render_ctx v6 = {.remote_ip = "fe80::a9fe:a9fe"};
+	struct mdr_reply r;
+	char *json;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(mdr_render(d, "/latest/meta-data/local-ipv4", &v6, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	mdr_reply_free(&r);
+	assert_int_equal(mdr_render_ec2_meta_json(d, "latest", &v6, &json, &len), 0);
+	assert_non_null(strstr(json, "\"local-ipv4\": null"));
+	free(json);
 	mdr_defn_free(d);
 }
 
@@ -1024,6 +1059,8 @@ int main(void)
 		cmocka_unit_test(test_ec2_meta_data_listing_every_version),
 		cmocka_unit_test(test_ec2_leaves),
 		cmocka_unit_test(test_ec2_minimal_defaults),
+		cmocka_unit_test(test_del_escaped_like_python),
+		cmocka_unit_test(test_local_ipv4_never_ipv6),
 		cmocka_unit_test(test_ec2_version_gated_leaves),
 		cmocka_unit_test(test_ec2_public_keys_layout),
 		cmocka_unit_test(test_ec2_several_public_keys),

@@ -624,14 +624,44 @@ static void test_parser_error_response_closes(void **state)
 	}
 }
 
+/* Every response carries Date (RFC 9110 6.6.1), from the injected clock:
+ * token replies with their TTL echo, 405s with Allow, parser errors once
+ * the caller dates them. */
+static void test_date_on_every_response(void **state)
+{
+	struct fixture *f = *state;
+	char head[HTTP_RESPONSE_HEAD_MAX];
+	size_t n;
+
+	assert_int_equal(serve_at(f, "DELETE / HTTP/1.1\r\n\r\n", 86400), 405);
+	n = mdr_serve_head(&f->resp, head, sizeof(head));
+	assert_true(n > 0);
+	head[n] = '\0';
+	assert_non_null(strstr(head, "\r\nDate: Fri, 02 Jan 1970 00:00:00 GMT\r\nAllow: GET, HEAD\r\n"));
+	assert_int_equal(serve(f, "PUT /latest/api/token HTTP/1.1\r\n"
+				  "X-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n"), 200);
+	n = mdr_serve_head(&f->resp, head, sizeof(head));
+	head[n] = '\0';
+	assert_non_null(strstr(head, "\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
+				     "X-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n"));
+	mdr_serve_resp_free(&f->resp);
+	mdr_serve_error(400, &f->resp);
+	mdr_serve_date(&f->resp, NOW);
+	n = mdr_serve_head(&f->resp, head, sizeof(head));
+	head[n] = '\0';
+	assert_non_null(strstr(head, "\r\nConnection: close\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\n\r\n"));
+}
+
 static void test_full_response_head_bytes(void **state)
 {
 	struct fixture *f = *state;
 	char head[HTTP_RESPONSE_HEAD_MAX];
 	assert_int_equal(serve(f, "GET /latest/meta-data/ami-launch-index HTTP/1.1\r\n\r\n"), 200);
 	size_t n = mdr_serve_head(&f->resp, head, sizeof(head));
+	/* NOW = 1700000000 = Tue, 14 Nov 2023 22:13:20 GMT (IMF-fixdate) */
 	const char *want = "HTTP/1.1 200 OK\r\nServer: mdr\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-			   "Content-Length: 1\r\nConnection: keep-alive\r\n\r\n";
+			   "Content-Length: 1\r\nConnection: keep-alive\r\n"
+			   "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n\r\n";
 	assert_int_equal(n, strlen(want));
 	assert_memory_equal(head, want, n);
 	assert_string_equal(body(&f->resp), "0");
@@ -679,6 +709,7 @@ int main(void)
 		T(test_unknown_instance_only_root),
 		T(test_keep_alive_follows_request),
 		T(test_parser_error_response_closes),
+		T(test_date_on_every_response),
 		T(test_full_response_head_bytes),
 	};
 	return cmocka_run_group_tests_name("serve", tests, NULL, NULL);

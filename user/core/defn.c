@@ -948,19 +948,19 @@ static int refresh_doc_text(struct pctx *c, struct mdr_defn *d)
 }
 
 static const char *const top_keys_def[] = {
-	"uuid", "name", "hostname", "availability_zone", "project_id", "launch_index",
+	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "project_id", "launch_index",
 	"binding", "public_keys", "meta", "user_data", "files", "network_data", "vendor_data",
 	"vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides", NULL};
 static const char *const top_keys_doc[] = {
-	"uuid", "name", "hostname", "availability_zone", "project_id", "launch_index",
+	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "project_id", "launch_index",
 	"binding", "public_keys", "meta", "user_data_len", "files", "network_data",
 	"vendor_data", "vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides",
 	NULL};
 
 static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 {
-	char name_buf[64], host_buf[64];
-	const char *s, *name, *host;
+	char name_buf[64], host_buf[64 + MDR_DEFN_NAME_MAX + 1];
+	const char *s, *name, *host, *domain = MDR_DEFN_DHCP_DOMAIN;
 	json_t *x, *nd;
 	long long n = 0;
 
@@ -1003,14 +1003,35 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 			name = name_buf;
 		}
 	}
+	/* nova's _get_hostname(): instance.hostname + "." + CONF.api.dhcp_domain
+	 * (default "novalocal"; unset: no suffix). An explicit hostname is the
+	 * name served, verbatim. */
+	if ((x = opt(root, "dhcp_domain"))) {
+		if (!(domain = want_string(c, "dhcp_domain", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
+			return -EINVAL;
+		if (!valid_hostname(domain))
+			return fail(c, "dhcp_domain: \"%s\" has a character other than letters, "
+				    "digits, '.', '-', '_'", domain);
+	}
 	if (!host) {
-		sanitize_hostname(name, host_buf, sizeof(host_buf));
+		sanitize_hostname(name, host_buf, 64);
 		if (!host_buf[0])
-			snprintf(host_buf, sizeof(host_buf), "server-%s", d->uuid);
+			snprintf(host_buf, 64, "server-%s", d->uuid);
+		if (domain[0] && strlen(host_buf) + 1 + strlen(domain) <= MDR_DEFN_NAME_MAX) {
+			size_t hl = strlen(host_buf);
+
+			host_buf[hl] = '.';
+			memcpy(host_buf + hl + 1, domain, strlen(domain) + 1);
+		} else if (domain[0]) {
+			return fail(c, "dhcp_domain: \"%s\" makes the hostname longer than %d bytes",
+				    domain, MDR_DEFN_NAME_MAX);
+		}
 		host = host_buf;
 	}
 	json_object_set_new(nd, "name", json_string(name));
 	json_object_set_new(nd, "hostname", json_string(host));
+	if (opt(root, "dhcp_domain"))
+		json_object_set_new(nd, "dhcp_domain", json_string(domain));
 
 	s = "nova"; /* nova's default_availability_zone */
 	if ((x = opt(root, "availability_zone")) &&

@@ -29,6 +29,8 @@ struct json_t; /* jansson; the defn owns one reference */
 #define MDR_DEFN_MAX_DEPTH 32
 /* Strings naming things (hostname, name, key names, meta keys...). */
 #define MDR_DEFN_NAME_MAX 255
+/* Suffix of a derived hostname: nova's [api] dhcp_domain default. */
+#define MDR_DEFN_DHCP_DOMAIN "novalocal"
 /* nova limits server metadata values to 255 characters; keys likewise. */
 #define MDR_DEFN_META_MAX 255
 /* Metadata items per server: nova's default quota is 128. */

@@ -252,12 +252,21 @@ static const char *doc_str(const json_t *o, const char *key, const char *dflt)
 
 /* ---- EC2 ---------------------------------------------------------------- */
 
+/* The request's source address when it is IPv4, else NULL: local-ipv4
+ * is never a guest's IPv6 address (nova would serve it; EC2 does not). */
+static const char *remote_ipv4(const struct mdr_render_ctx *ctx)
+{
+	if (!ctx || !ctx->remote_ip || strchr(ctx->remote_ip, ':'))
+		return NULL;
+	return ctx->remote_ip;
+}
+
 /* nova's get_ec2_metadata(version) as a JSON tree. */
 static json_t *ec2_tree(const struct req *r, int vi)
 {
 	json_t *doc = r->d->doc, *ec2 = json_object_get(doc, "ec2"), *x;
 	const char *host = doc_str(doc, "hostname", "");
-	const char *remote = r->ctx && r->ctx->remote_ip ? r->ctx->remote_ip : "";
+	const char *remote = remote_ipv4(r->ctx) ? remote_ipv4(r->ctx) : "";
 	json_t *md = json_object(), *top = json_object(), *keys;
 	const char *k, *s;
 	size_t i = 0;
@@ -919,7 +928,7 @@ int mdr_render_ec2_meta_json(const struct mdr_defn *d, const char *version,
 	/* nova: local-ipv4 = fixed_ip or self.address, and a config drive has
 	 * no request address: null when the definition names no address */
 	ec2 = json_object_get(d->doc, "ec2");
-	if (!json_object_get(ec2, "local_ipv4") && !(ctx && ctx->remote_ip))
+	if (!json_object_get(ec2, "local_ipv4") && !remote_ipv4(ctx))
 		json_object_set_new(md, "local-ipv4", json_null());
 	/* public-keys/<i>/_name stays: metadata_for_config_drive() means to
 	 * delete it but looks for data['public-keys'] instead of

@@ -204,6 +204,7 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 	      struct mdr_serve_resp *out)
 {
 	resp_init(out, req);
+	mdr_serve_date(out, now_s);
 
 	char path[MDR_PATH_MAX];
 	if (mdr_path_normalize(req->target, path, sizeof(path)) != 0)
@@ -275,10 +276,24 @@ void mdr_serve_error(int status, struct mdr_serve_resp *out)
 	out->keep_alive = false;
 }
 
+void mdr_serve_date(struct mdr_serve_resp *r, uint64_t now_s)
+{
+	http_format_date(r->date, now_s);
+}
+
 size_t mdr_serve_head(const struct mdr_serve_resp *r, char *buf, size_t cap)
 {
+	struct http_hdr h[MDR_SERVE_MAX_HDRS + 1];
+	size_t n = 0;
+
+	if (r->date[0]) {
+		h[n].name = "Date";
+		h[n++].value = r->date;
+	}
+	for (size_t i = 0; i < r->n_hdrs && i < MDR_SERVE_MAX_HDRS; i++)
+		h[n++] = r->hdrs[i];
 	return http_response_head(buf, cap, r->status, r->content_type,
-				  r->content_length, r->keep_alive, r->hdrs, r->n_hdrs);
+				  r->content_length, r->keep_alive, h, n);
 }
 
 void mdr_serve_resp_free(struct mdr_serve_resp *r)

@@ -104,6 +104,7 @@ struct mdr_serve_resp {
 	char *owned;                /* malloc'd body to free */
 	char ttl_buf[12];
 	char token_buf[MDR_TOKEN_BUF_SIZE];
+	char date[HTTP_DATE_SIZE];  /* the Date header's value; "" = none */
 };
 
 /*
@@ -121,9 +122,14 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
  * http_parser_feed): short text body, Connection: close. */
 void mdr_serve_error(int status, struct mdr_serve_resp *out);
 
+/* Set the response's Date header (RFC 9110 6.6.1: an origin server with a
+ * clock sends one; IMF-fixdate) from now_s, unix seconds. mdr_serve does
+ * it itself; the caller does it for mdr_serve_error responses. */
+void mdr_serve_date(struct mdr_serve_resp *r, uint64_t now_s);
+
 /*
  * Write the response head (status line, Content-Type, Content-Length,
- * Connection, the extra headers) into buf. Returns its length, or 0 when
+ * Connection, Date when set, the extra headers) into buf. Returns its length, or 0 when
  * it does not fit (HTTP_RESPONSE_HEAD_MAX always fits).
  */
 size_t mdr_serve_head(const struct mdr_serve_resp *r, char *buf, size_t cap);

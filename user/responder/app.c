@@ -493,6 +493,7 @@ static void respond(struct rsp_conn *k, int error_status)
 	if (!resp.send_body)
 		body_len = 0;
 
+	mdr_serve_date(&resp, unix_now_s()); /* error replies too */
 	head_len = mdr_serve_head(&resp, head, sizeof(head));
 	r = head_len ? out_write(k, head, head_len, resp.ip_ttl) : -EINVAL;
 	if (!r && body_len)
