@@ -198,7 +198,8 @@ static char *vpath(const char *fmt, const char *v)
 }
 
 #define EC2_ALL_VERSIONS "1.0\n2007-01-19\n2007-03-01\n2007-08-29\n2007-10-10\n2007-12-15\n" \
-			 "2008-02-01\n2008-09-01\n2009-04-04\nlatest"
+			 "2008-02-01\n2008-09-01\n2009-04-04\n2016-09-02\n2018-09-24\n" \
+			 "2019-10-01\n2021-03-23\nlatest"
 #define OS_ALL_VERSIONS "2012-08-10\n2013-04-04\n2013-10-17\n2015-10-15\n2016-06-30\n" \
 			"2016-10-06\n2017-02-22\n2018-08-27\n2020-10-14\n2025-04-04\nlatest"
 
@@ -564,7 +565,7 @@ static void test_ec2_leaves(void **state)
 		{"ramdisk-id", "ari-00000003"},
 		{"reservation-id", "r-3ux3hp7u"},
 		{"security-groups", "default\nweb"},
-		{"placement", "availability-zone"},
+		{"placement", "availability-zone\navailability-zone-id\nregion"},
 		{"placement/availability-zone", "az1"},
 		{"block-device-mapping", "ami\nephemeral0\nroot\nswap"},
 		{"block-device-mapping/ami", "vda"},
@@ -579,7 +580,7 @@ static void test_ec2_leaves(void **state)
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
 		snprintf(p, sizeof(p), "/latest/meta-data/%s", leaves[i].path);
 		expect_text(d, p, leaves[i].body);
-		snprintf(p, sizeof(p), "/2009-04-04/meta-data/%s/", leaves[i].path);
+		snprintf(p, sizeof(p), "/2021-03-23/meta-data/%s/", leaves[i].path); /* = latest */
 		expect_text(d, p, leaves[i].body);
 	}
 	mdr_defn_free(d);
@@ -640,6 +641,54 @@ static void test_local_ipv4_never_ipv6(void **state)
 	assert_non_null(strstr(json, "\"local-ipv4\": null"));
 	free(json);
 	mdr_defn_free(d);
+}
+
+/* The dated versions agents ask for answer (cloud-init's Ec2 probes,
+ * afterburn's 2019-10-01), "latest" is the newest; others stay 404. */
+static void test_ec2_aws_versions(void **state)
+{
+	static const char *const probes[] = {"2021-03-23", "2018-09-24", "2016-09-02",
+					     "2019-10-01", "latest"};
+	struct mdr_defn *d = load(SAMPLE_FULL);
+	char p[128];
+
+	(void)state;
+	assert_int_equal(mdr_n_ec2_aws_versions, 4);
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		snprintf(p, sizeof(p), "/%s/meta-data/instance-id", probes[i]);
+		expect_text(d, p, "i-0000000a");
+		snprintf(p, sizeof(p), "/ec2/%s/", probes[i]);
+		expect_text(d, p, "meta-data/\nuser-data");
+	}
+	expect_404(d, "/2020-10-27/meta-data/instance-id");
+	expect_404(d, "/2016-09-03/meta-data/instance-id");
+	mdr_defn_free(d);
+}
+
+/* placement/: availability-zone (2008-02-01, nova), availability-zone-id
+ * (2019-10-01) and region (2020-08-24), as AWS introduced them. */
+static void test_ec2_placement_gated(void **state)
+{
+	struct mdr_defn *m = load(SAMPLE_MINIMAL);
+	struct mdr_defn *f = load("{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", "
+				  "\"availability_zone\": \"eu-west-1b\", \"region\": \"eu-west-1\", "
+				  "\"availability_zone_id\": \"euw1-az2\"}");
+
+	(void)state;
+	expect_text(m, "/2009-04-04/meta-data/placement", "availability-zone");
+	expect_text(m, "/2018-09-24/meta-data/placement", "availability-zone");
+	expect_text(m, "/2019-10-01/meta-data/placement", "availability-zone\navailability-zone-id");
+	expect_404(m, "/2019-10-01/meta-data/placement/region");
+	expect_text(m, "/2021-03-23/meta-data/placement/",
+		    "availability-zone\navailability-zone-id\nregion");
+	/* defaults: the zone's name, and RegionOne (not "nov" from "nova") */
+	expect_text(m, "/latest/meta-data/placement/availability-zone-id", "nova");
+	expect_text(m, "/latest/meta-data/placement/region", "RegionOne");
+	expect_text(f, "/latest/meta-data/placement/availability-zone", "eu-west-1b");
+	expect_text(f, "/2019-10-01/meta-data/placement/availability-zone-id", "euw1-az2");
+	expect_text(f, "/latest/meta-data/placement/region", "eu-west-1");
+	mdr_defn_free(m);
+	mdr_defn_free(f);
 }
 
 static void test_ec2_version_gated_leaves(void **state)
@@ -1060,6 +1109,8 @@ int main(void)
 		cmocka_unit_test(test_ec2_leaves),
 		cmocka_unit_test(test_ec2_minimal_defaults),
 		cmocka_unit_test(test_del_escaped_like_python),
+		cmocka_unit_test(test_ec2_aws_versions),
+		cmocka_unit_test(test_ec2_placement_gated),
 		cmocka_unit_test(test_local_ipv4_never_ipv6),
 		cmocka_unit_test(test_ec2_version_gated_leaves),
 		cmocka_unit_test(test_ec2_public_keys_layout),

@@ -948,11 +948,13 @@ static int refresh_doc_text(struct pctx *c, struct mdr_defn *d)
 }
 
 static const char *const top_keys_def[] = {
-	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "project_id", "launch_index",
+	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
+	"region", "project_id", "launch_index",
 	"binding", "public_keys", "meta", "user_data", "files", "network_data", "vendor_data",
 	"vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides", NULL};
 static const char *const top_keys_doc[] = {
-	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "project_id", "launch_index",
+	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
+	"region", "project_id", "launch_index",
 	"binding", "public_keys", "meta", "user_data_len", "files", "network_data",
 	"vendor_data", "vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides",
 	NULL};
@@ -1038,6 +1040,18 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 	    !(s = want_string(c, "availability_zone", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
 		return -EINVAL;
 	json_object_set_new(nd, "availability_zone", json_string(s));
+	/* EC2 placement/availability-zone-id and placement/region: stored
+	 * when given, render applies the defaults (the zone; MDR_DEFN_REGION) */
+	if ((x = opt(root, "availability_zone_id"))) {
+		if (!(s = want_string(c, "availability_zone_id", x, MDR_DEFN_NAME_MAX, 0)))
+			return -EINVAL;
+		json_object_set_new(nd, "availability_zone_id", json_string(s));
+	}
+	if ((x = opt(root, "region"))) {
+		if (!(s = want_string(c, "region", x, MDR_DEFN_NAME_MAX, 0)))
+			return -EINVAL;
+		json_object_set_new(nd, "region", json_string(s));
+	}
 	s = "";
 	if ((x = opt(root, "project_id")) &&
 	    !(s = want_string(c, "project_id", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))

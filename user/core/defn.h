@@ -31,6 +31,9 @@ struct json_t; /* jansson; the defn owns one reference */
 #define MDR_DEFN_NAME_MAX 255
 /* Suffix of a derived hostname: nova's [api] dhcp_domain default. */
 #define MDR_DEFN_DHCP_DOMAIN "novalocal"
+/* EC2 placement/region when the definition names none: keystone's and
+ * devstack's default region name (OpenStack has regions, not zones' prefixes). */
+#define MDR_DEFN_REGION "RegionOne"
 /* nova limits server metadata values to 255 characters; keys likewise. */
 #define MDR_DEFN_META_MAX 255
 /* Metadata items per server: nova's default quota is 128. */
