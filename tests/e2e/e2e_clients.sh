@@ -76,12 +76,13 @@ load_guests() { # binding kind
 
 tokens_of() { jq_py "$(defn_of "$1")" 'd.get("imds", {}).get("tokens", "optional")'; }
 
-# cloud-init crawls. An instance with tokens required refuses the token-less
-# OpenStack crawl (401) and is crawled the way cloud-init does on AWS.
+# cloud-init crawls. An instance with tokens required (today's single field:
+# the EC2 tree) still serves the token-less OpenStack crawl, refuses its
+# EC2 part (401), and is crawled the way cloud-init does on AWS.
 crawl_guests() {
 	_i=1
 	while [ $_i -le "$NGUESTS" ]; do
-		if [ "$(tokens_of $_i)" = required ]; then _kinds="openstack:openstack-refused ec2-token:ec2-token"
+		if [ "$(tokens_of $_i)" = required ]; then _kinds="openstack:openstack-ec2-locked ec2-token:ec2-token"
 		else _kinds="openstack:openstack ec2:ec2"; fi
 		for _kv in $_kinds; do
 			_k=${_kv%%:*} _v=${_kv#*:}

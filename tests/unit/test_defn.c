@@ -192,6 +192,8 @@ static const struct bad_case bad_cases[] = {
 	{"ec2 bdm name with slash", HEAD "\"ec2\":{\"block_device_mapping\":{\"a/b\":\"vda\"}}}", "'/' is not allowed", NULL},
 	{"ec2 instance_id control char", HEAD "\"ec2\":{\"instance_id\":\"i-1\\n\"}}", "ec2.instance_id: control character", NULL},
 	{"imds tokens invalid", HEAD "\"imds\":{\"tokens\":\"maybe\"}}", "imds.tokens: \"maybe\" is not \"optional\" or \"required\"", NULL},
+	{"imds tokens tree invalid", HEAD "\"imds\":{\"tokens\":{\"openstack\":\"maybe\"}}}", "imds.tokens.openstack: \"maybe\" is not \"optional\" or \"required\"", NULL},
+	{"imds tokens unknown tree", HEAD "\"imds\":{\"tokens\":{\"gce\":\"required\"}}}", "imds.tokens", NULL},
 	{"imds hop_limit 0", HEAD "\"imds\":{\"hop_limit\":0}}", "imds.hop_limit: 0 is out of range 1..64", NULL},
 	{"imds hop_limit 65", HEAD "\"imds\":{\"hop_limit\":65}}", "imds.hop_limit: 65 is out of range 1..64", NULL},
 	{"imds rate too high", HEAD "\"imds\":{\"rate_pps\":10000001}}", "imds.rate_pps: 10000001 is out of range", NULL},
@@ -313,6 +315,39 @@ static void test_null_means_absent(void **state)
 	assert_non_null(strstr(d->doc_text, "\"name\":\"Server-" UUID "\""));
 	assert_null(strstr(d->doc_text, "kernel_id"));
 	mdr_defn_free(d);
+}
+
+/* imds.tokens: today's string is the EC2 tree's policy and leaves
+ * /openstack optional; {"ec2", "openstack"} sets each tree. */
+static void test_tokens_per_tree(void **state)
+{
+	struct mdr_defn *a = load(HEAD "\"imds\":{\"tokens\":\"required\"}}");
+	struct mdr_defn *b = load(HEAD "\"imds\":{\"tokens\":{\"openstack\":\"required\"}}}");
+	struct mdr_defn *c = load(HEAD "\"imds\":{\"tokens\":{\"ec2\":\"required\"}}}");
+	struct mdr_defn *r = NULL;
+	char err[MDR_DEFN_ERR_SIZE];
+
+	(void)state;
+	assert_int_equal(a->imds.tokens, MDR_TOKENS_REQUIRED);
+	assert_int_equal(a->imds.tokens_openstack, MDR_TOKENS_OPTIONAL);
+	assert_non_null(strstr(a->doc_text, "\"imds\":{\"tokens\":\"required\","));
+	assert_int_equal(b->imds.tokens, MDR_TOKENS_OPTIONAL);
+	assert_int_equal(b->imds.tokens_openstack, MDR_TOKENS_REQUIRED);
+	assert_non_null(strstr(b->doc_text,
+			       "\"imds\":{\"tokens\":{\"ec2\":\"optional\",\"openstack\":\"required\"},"));
+	/* the stored form reads back the same */
+	if (mdr_defn_from_doc(b->doc_text, b->doc_len, &r, err, sizeof(err)))
+		fail_msg("doc rejected: %s", err);
+	assert_int_equal(r->imds.tokens_openstack, MDR_TOKENS_REQUIRED);
+	assert_string_equal(r->doc_text, b->doc_text);
+	/* same as the string form */
+	assert_int_equal(c->imds.tokens, MDR_TOKENS_REQUIRED);
+	assert_int_equal(c->imds.tokens_openstack, MDR_TOKENS_OPTIONAL);
+	assert_non_null(strstr(c->doc_text, "\"imds\":{\"tokens\":\"required\","));
+	mdr_defn_free(a);
+	mdr_defn_free(b);
+	mdr_defn_free(c);
+	mdr_defn_free(r);
 }
 
 static void test_name_and_hostname_default_to_each_other(void **state)
@@ -584,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_null_means_absent),
 		cmocka_unit_test(test_name_and_hostname_default_to_each_other),
 		cmocka_unit_test(test_dhcp_domain_suffix),
+		cmocka_unit_test(test_tokens_per_tree),
 		cmocka_unit_test(test_limits_accepted_at_the_edge),
 		cmocka_unit_test(test_base64_whitespace_tolerated),
 		cmocka_unit_test(test_doc_roundtrip_is_identity),

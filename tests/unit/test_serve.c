@@ -385,6 +385,7 @@ static void test_required_no_token_401(void **state)
 {
 	struct fixture *f = *state;
 	f->inst.tokens = MDR_TOKENS_REQUIRED;
+	f->inst.tokens_openstack = MDR_TOKENS_REQUIRED;
 	static const char *const reqs[] = {
 		"GET /latest/meta-data/ HTTP/1.1\r\n\r\n",
 		"HEAD /latest/meta-data/ HTTP/1.1\r\n\r\n",
@@ -399,6 +400,50 @@ static void test_required_no_token_401(void **state)
 			fail_msg("%s: status %d", reqs[i], st);
 		assert_int_equal(f->resp.content_length, 0);
 		assert_false(f->resp.store_password);
+	}
+}
+
+/* One policy per tree: each tree answers 401 to a token-less GET exactly
+ * when its own policy is `required`; the other tree is untouched. */
+static void test_token_policy_per_tree(void **state)
+{
+	static const struct {
+		const char *path;
+		bool openstack;
+	} paths[] = {
+		{"/", false},
+		{"/latest/meta-data/instance-id", false},
+		{"/ec2/2009-04-04/meta-data/", false},
+		{"/2021-03-23/meta-data/placement/region", false},
+		{"/openstack", true},
+		{"/openstack/latest/meta_data.json", true},
+		{"/openstack/2013-04-04/password", true},
+		{"/openstack//latest/../2012-08-10/meta_data.json", true},
+	};
+	struct fixture *f = *state;
+	char raw[256];
+
+	for (int ec2 = 0; ec2 < 2; ec2++) {
+		for (int os = 0; os < 2; os++) {
+			f->inst.tokens = ec2 ? MDR_TOKENS_REQUIRED : MDR_TOKENS_OPTIONAL;
+			f->inst.tokens_openstack = os ? MDR_TOKENS_REQUIRED : MDR_TOKENS_OPTIONAL;
+			for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+				bool locked = paths[i].openstack ? os : ec2;
+
+				snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\n\r\n", paths[i].path);
+				int st = serve(f, raw);
+				if (st != (locked ? 401 : 200))
+					fail_msg("ec2 %d openstack %d %s: status %d", ec2, os,
+						 paths[i].path, st);
+			}
+			/* the password POST follows the OpenStack policy */
+			{
+				int st = serve(f, "POST /openstack/latest/password HTTP/1.1\r\n"
+						  "Content-Length: 1\r\n\r\nx");
+				assert_int_equal(st, os ? 401 : 200);
+				assert_int_equal(f->resp.store_password, !os);
+			}
+		}
 	}
 }
 
@@ -710,6 +755,7 @@ int main(void)
 		T(test_keep_alive_follows_request),
 		T(test_parser_error_response_closes),
 		T(test_date_on_every_response),
+		T(test_token_policy_per_tree),
 		T(test_full_response_head_bytes),
 	};
 	return cmocka_run_group_tests_name("serve", tests, NULL, NULL);

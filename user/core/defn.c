@@ -735,6 +735,30 @@ static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *
 	       ec2_str(c, v, out, "local_hostname", NULL, 0) ? -1 : 0;
 }
 
+/* "optional" / "required" into *mode; x NULL leaves it. 0 or -EINVAL. */
+static int tokens_mode(struct pctx *c, const char *path, const json_t *x,
+		       enum mdr_tokens_mode *mode)
+{
+	const char *s;
+
+	if (!x)
+		return 0;
+	if (!(s = want_string(c, path, x, 16, 0)))
+		return -EINVAL;
+	if (!strcmp(s, "required"))
+		*mode = MDR_TOKENS_REQUIRED;
+	else if (!strcmp(s, "optional"))
+		*mode = MDR_TOKENS_OPTIONAL;
+	else
+		return fail(c, "%s: \"%s\" is not \"optional\" or \"required\"", path, s);
+	return 0;
+}
+
+static const char *tokens_name(enum mdr_tokens_mode m)
+{
+	return m == MDR_TOKENS_REQUIRED ? "required" : "optional";
+}
+
 static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_t *nd)
 {
 	static const char *const keys[] = {"tokens", "hop_limit", "rate_pps", "burst",
@@ -748,15 +772,21 @@ static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_
 		return fail(c, "imds: expected an object, got %s", type_name(v));
 	if (v && only_keys(c, "imds", v, keys))
 		return -EINVAL;
+	d->imds.tokens_openstack = MDR_TOKENS_OPTIONAL;
+	/* "tokens": "<mode>" (the EC2 tree; today's form) or
+	 * {"ec2": "<mode>", "openstack": "<mode>"} */
 	if (v && (x = opt(v, "tokens"))) {
-		const char *s = want_string(c, "imds.tokens", x, 16, 0);
+		static const char *const trees[] = {"ec2", "openstack", NULL};
 
-		if (!s)
+		if (json_is_object(x)) {
+			if (only_keys(c, "imds.tokens", x, trees) ||
+			    tokens_mode(c, "imds.tokens.ec2", opt(x, "ec2"), &d->imds.tokens) ||
+			    tokens_mode(c, "imds.tokens.openstack", opt(x, "openstack"),
+					&d->imds.tokens_openstack))
+				return -EINVAL;
+		} else if (tokens_mode(c, "imds.tokens", x, &d->imds.tokens)) {
 			return -EINVAL;
-		if (!strcmp(s, "required"))
-			d->imds.tokens = MDR_TOKENS_REQUIRED;
-		else if (strcmp(s, "optional"))
-			return fail(c, "imds.tokens: \"%s\" is not \"optional\" or \"required\"", s);
+		}
 	}
 	if (v && (x = opt(v, "hop_limit"))) {
 		if (want_int(c, "imds.hop_limit", x, 1, MDR_DEFN_MAX_HOP_LIMIT, &n))
@@ -784,8 +814,13 @@ static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_
 		d->imds.max_request = (uint32_t)n;
 	}
 	out = json_object();
-	json_object_set_new(out, "tokens", json_string(d->imds.tokens == MDR_TOKENS_REQUIRED
-							       ? "required" : "optional"));
+	/* stored as today's string unless /openstack differs from the default */
+	if (d->imds.tokens_openstack == MDR_TOKENS_OPTIONAL)
+		json_object_set_new(out, "tokens", json_string(tokens_name(d->imds.tokens)));
+	else
+		json_object_set_new(out, "tokens",
+				    json_pack("{s:s,s:s}", "ec2", tokens_name(d->imds.tokens),
+					      "openstack", tokens_name(d->imds.tokens_openstack)));
 	json_object_set_new(out, "hop_limit", json_integer(d->imds.hop_limit));
 	json_object_set_new(out, "rate_pps", json_integer(d->imds.rate_pps));
 	json_object_set_new(out, "burst", json_integer(d->imds.burst));

@@ -62,7 +62,11 @@ struct mdr_defn_binding {
 
 /* Per-instance IMDS policy ("imds" object). 0 = use the daemon default. */
 struct mdr_defn_imds {
-	enum mdr_tokens_mode tokens; /* default MDR_TOKENS_OPTIONAL */
+	enum mdr_tokens_mode tokens; /* the EC2 tree; default MDR_TOKENS_OPTIONAL */
+	/* The /openstack tree; default MDR_TOKENS_OPTIONAL: its agents
+	 * (cloud-init's OpenStack datasource, cloudbase-init, afterburn)
+	 * never send a token. */
+	enum mdr_tokens_mode tokens_openstack;
 	uint8_t hop_limit;           /* 1..64, default 1 */
 	uint32_t rate_pps;           /* 0..MDR_MAX_RATE_PPS, 0 = default */
 	uint32_t burst;              /* 0 = default */

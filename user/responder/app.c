@@ -428,6 +428,8 @@ static void respond(struct rsp_conn *k, int error_status)
 			uuid = i->rec.uuid;
 			si.uuid = i->rec.uuid;
 			si.tokens = (enum mdr_tokens_mode)i->rec.tokens;
+			si.tokens_openstack = i->defn ? i->defn->imds.tokens_openstack
+						       : MDR_TOKENS_OPTIONAL;
 			si.hop_limit = i->rec.hop_limit;
 			si.defn = i->defn;
 			si.render = rsp_cache_render;
