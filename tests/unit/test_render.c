@@ -479,7 +479,7 @@ static void test_large_user_data(void **state)
 	expect_blob(d, "/openstack/latest/user_data", MDR_BLOB_USER_DATA, MDR_USER_DATA_MAX);
 	expect_blob(d, "/latest/user-data", MDR_BLOB_USER_DATA, MDR_USER_DATA_MAX);
 	assert_memory_equal(d->user_data, raw, n);
-	expect_text(d, "/latest", "meta-data/\nuser-data");
+	expect_text(d, "/latest", "dynamic/\nmeta-data/\nuser-data");
 	free(raw);
 	free(json);
 	mdr_defn_free(d);
@@ -658,7 +658,7 @@ static void test_ec2_aws_versions(void **state)
 		snprintf(p, sizeof(p), "/%s/meta-data/instance-id", probes[i]);
 		expect_text(d, p, "i-0000000a");
 		snprintf(p, sizeof(p), "/ec2/%s/", probes[i]);
-		expect_text(d, p, "meta-data/\nuser-data");
+		expect_text(d, p, "dynamic/\nmeta-data/\nuser-data");
 	}
 	expect_404(d, "/2020-10-27/meta-data/instance-id");
 	expect_404(d, "/2016-09-03/meta-data/instance-id");
@@ -689,6 +689,68 @@ static void test_ec2_placement_gated(void **state)
 	expect_text(f, "/latest/meta-data/placement/region", "eu-west-1");
 	mdr_defn_free(m);
 	mdr_defn_free(f);
+}
+
+/* dynamic/instance-identity/document: AWS's fields, order and layout,
+ * unsigned; only in the versions mdr adds (nova's nine stay nova's). */
+static void test_identity_document(void **state)
+{
+	struct mdr_defn *f = load(SAMPLE_FULL);
+	struct mdr_defn *m = load("{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", "
+				  "\"availability_zone\": \"eu-west-1b\", \"region\": \"eu-west-1\", "
+				  "\"ec2\": {\"architecture\": \"arm64\", "
+				  "\"pending_time\": \"2026-12-07T03:40:00Z\"}}");
+	struct mdr_render_ctx v6 = {.remote_ip = "fe80::1"};
+	struct mdr_reply r;
+
+	(void)state;
+	expect_text(f, "/2019-10-01/dynamic", "instance-identity/");
+	expect_text(f, "/latest/dynamic/instance-identity/", "document");
+	expect_text(f, "/2019-10-01/dynamic/instance-identity/document",
+		    "{\n"
+		    "  \"accountId\" : \"4fd44f30292945e481c7b8a0c8908869\",\n"
+		    "  \"architecture\" : \"x86_64\",\n"
+		    "  \"availabilityZone\" : \"az1\",\n"
+		    "  \"billingProducts\" : null,\n"
+		    "  \"devpayProductCodes\" : null,\n"
+		    "  \"marketplaceProductCodes\" : null,\n"
+		    "  \"imageId\" : \"ami-00000001\",\n"
+		    "  \"instanceId\" : \"i-0000000a\",\n"
+		    "  \"instanceType\" : \"m1.small\",\n"
+		    "  \"kernelId\" : \"aki-00000002\",\n"
+		    "  \"pendingTime\" : null,\n"
+		    "  \"privateIp\" : \"10.0.0.5\",\n"
+		    "  \"ramdiskId\" : \"ari-00000003\",\n"
+		    "  \"region\" : \"RegionOne\",\n"
+		    "  \"version\" : \"2017-09-30\"\n"
+		    "}");
+	expect_text(m, "/latest/dynamic/instance-identity/document",
+		    "{\n"
+		    "  \"accountId\" : \"\",\n"
+		    "  \"architecture\" : \"arm64\",\n"
+		    "  \"availabilityZone\" : \"eu-west-1b\",\n"
+		    "  \"billingProducts\" : null,\n"
+		    "  \"devpayProductCodes\" : null,\n"
+		    "  \"marketplaceProductCodes\" : null,\n"
+		    "  \"imageId\" : \"ami-00000000\",\n"
+		    "  \"instanceId\" : \"i-d8e02d56\",\n"
+		    "  \"instanceType\" : \"\",\n"
+		    "  \"kernelId\" : null,\n"
+		    "  \"pendingTime\" : \"2026-12-07T03:40:00Z\",\n"
+		    "  \"privateIp\" : \"192.0.2.9\",\n"
+		    "  \"ramdiskId\" : null,\n"
+		    "  \"region\" : \"eu-west-1\",\n"
+		    "  \"version\" : \"2017-09-30\"\n"
+		    "}");
+	/* over IPv6 privateIp is null, never the IPv6 address */
+	assert_int_equal(mdr_render(m, "/latest/dynamic/instance-identity/document", &v6, &r), 0);
+	assert_non_null(memmem(r.body, r.body_len, "\"privateIp\" : null,", 19));
+	mdr_reply_free(&r);
+	expect_text(f, "/2009-04-04", "meta-data/\nuser-data");
+	expect_404(f, "/2009-04-04/dynamic/instance-identity/document");
+	expect_404(f, "/latest/dynamic/instance-identity/signature");
+	mdr_defn_free(f);
+	mdr_defn_free(m);
 }
 
 static void test_ec2_version_gated_leaves(void **state)
@@ -1048,7 +1110,7 @@ static void test_rm_hides_subtree(void **state)
 	mdr_reply_free(&r);
 	rm(d, "/latest/user-data");
 	expect_404(d, "/latest/user-data");
-	expect_text(d, "/latest", "meta-data/");
+	expect_text(d, "/latest", "dynamic/\nmeta-data/");
 	mdr_defn_free(d);
 }
 
@@ -1111,6 +1173,7 @@ int main(void)
 		cmocka_unit_test(test_del_escaped_like_python),
 		cmocka_unit_test(test_ec2_aws_versions),
 		cmocka_unit_test(test_ec2_placement_gated),
+		cmocka_unit_test(test_identity_document),
 		cmocka_unit_test(test_local_ipv4_never_ipv6),
 		cmocka_unit_test(test_ec2_version_gated_leaves),
 		cmocka_unit_test(test_ec2_public_keys_layout),

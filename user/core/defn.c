@@ -693,7 +693,8 @@ static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *
 	static const char *const keys[] = {"instance_id", "ami_id", "instance_type", "local_ipv4",
 					   "public_ipv4", "reservation_id", "security_groups",
 					   "block_device_mapping", "kernel_id", "ramdisk_id",
-					   "public_hostname", "local_hostname", NULL};
+					   "public_hostname", "local_hostname", "architecture",
+					   "pending_time", NULL};
 	char hex[33], iid[16], rid[16];
 	json_t *out, *x, *sg;
 	size_t h = 0;
@@ -732,7 +733,9 @@ static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *
 	return ec2_str(c, v, out, "kernel_id", NULL, 0) ||
 	       ec2_str(c, v, out, "ramdisk_id", NULL, 0) ||
 	       ec2_str(c, v, out, "public_hostname", NULL, 0) ||
-	       ec2_str(c, v, out, "local_hostname", NULL, 0) ? -1 : 0;
+	       ec2_str(c, v, out, "local_hostname", NULL, 0) ||
+	       ec2_str(c, v, out, "architecture", NULL, 0) ||
+	       ec2_str(c, v, out, "pending_time", NULL, 0) ? -1 : 0;
 }
 
 /* "optional" / "required" into *mode; x NULL leaves it. 0 or -EINVAL. */

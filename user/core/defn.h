@@ -34,6 +34,8 @@ struct json_t; /* jansson; the defn owns one reference */
 /* EC2 placement/region when the definition names none: keystone's and
  * devstack's default region name (OpenStack has regions, not zones' prefixes). */
 #define MDR_DEFN_REGION "RegionOne"
+/* The identity document's architecture when ec2.architecture is unset. */
+#define MDR_DEFN_ARCHITECTURE "x86_64"
 /* nova limits server metadata values to 255 characters; keys likewise. */
 #define MDR_DEFN_META_MAX 255
 /* Metadata items per server: nova's default quota is 128. */

@@ -52,6 +52,8 @@ const size_t mdr_n_openstack_versions =
 /* AWS's "version introduced" of the categories mdr adds. */
 #define EC2_SINCE_AZ_ID "2019-10-01"
 #define EC2_SINCE_REGION "2020-08-24"
+/* The "version" an EC2 identity document carries (the format's date). */
+#define MDR_IDENTITY_DOC_VERSION "2017-09-30"
 enum { OS_FOLSOM, OS_GRIZZLY, OS_HAVANA, OS_LIBERTY, OS_NEWTON_ONE, OS_NEWTON_TWO, OS_OCATA,
        OS_ROCKY, OS_VICTORIA, OS_EPOXY };
 
@@ -297,6 +299,60 @@ static const char *remote_ipv4(const struct mdr_render_ctx *ctx)
 	return ctx->remote_ip;
 }
 
+/* AWS's instance identity document (dynamic/instance-identity/document),
+ * unsigned: the fields and order EC2 prints, its "key" : value layout. */
+static json_t *identity_document(const json_t *doc, const char *private_ip)
+{
+	const json_t *ec2 = json_object_get(doc, "ec2");
+	const char *k, *s;
+	struct mdr_buf b = {0};
+	json_t *out, *v;
+	size_t len, i = 0;
+	char *text;
+	json_t *o = json_object();
+
+#define OPT_STR(x) ((x) && (x)[0] ? json_string(x) : json_null())
+	json_object_set_new(o, "accountId", json_string(doc_str(doc, "project_id", "")));
+	json_object_set_new(o, "architecture",
+			    json_string(doc_str(ec2, "architecture", MDR_DEFN_ARCHITECTURE)));
+	json_object_set_new(o, "availabilityZone",
+			    json_string(doc_str(doc, "availability_zone", "")));
+	json_object_set_new(o, "billingProducts", json_null());
+	json_object_set_new(o, "devpayProductCodes", json_null());
+	json_object_set_new(o, "marketplaceProductCodes", json_null());
+	json_object_set_new(o, "imageId", json_string(doc_str(ec2, "ami_id", "")));
+	json_object_set_new(o, "instanceId", json_string(doc_str(ec2, "instance_id", "")));
+	json_object_set_new(o, "instanceType", json_string(doc_str(ec2, "instance_type", "")));
+	s = doc_str(ec2, "kernel_id", NULL);
+	json_object_set_new(o, "kernelId", OPT_STR(s));
+	s = doc_str(ec2, "pending_time", NULL);
+	json_object_set_new(o, "pendingTime", OPT_STR(s));
+	json_object_set_new(o, "privateIp", OPT_STR(private_ip));
+	s = doc_str(ec2, "ramdisk_id", NULL);
+	json_object_set_new(o, "ramdiskId", OPT_STR(s));
+	json_object_set_new(o, "region", json_string(doc_str(doc, "region", MDR_DEFN_REGION)));
+	json_object_set_new(o, "version", json_string(MDR_IDENTITY_DOC_VERSION));
+#undef OPT_STR
+	mdr_buf_puts(&b, "{\n");
+	json_object_foreach(o, k, v) {
+		json_t *key = json_string(k);
+
+		if (i++)
+			mdr_buf_puts(&b, ",\n");
+		mdr_buf_puts(&b, "  ");
+		mdr_pyjson_dump(&b, key);
+		mdr_buf_puts(&b, " : ");
+		mdr_pyjson_dump(&b, v);
+		json_decref(key);
+	}
+	mdr_buf_puts(&b, "\n}");
+	json_decref(o);
+	text = mdr_buf_take(&b, &len);
+	out = text ? json_stringn(text, len) : NULL;
+	free(text);
+	return out ? out : json_string("");
+}
+
 /* nova's get_ec2_metadata(version) as a JSON tree. */
 static json_t *ec2_tree(const struct req *r, const char *ver)
 {
@@ -368,6 +424,14 @@ static json_t *ec2_tree(const struct req *r, const char *ver)
 	if (since(ver, "2008-09-01"))
 		json_object_set_new(md, "instance-action", json_string("none"));
 	json_object_set_new(top, "meta-data", md);
+	/* AWS has dynamic/ since 2009-04-04; nova's versions stay nova's */
+	if (since(ver, EC2_FIRST_AWS)) {
+		const char *lip = doc_str(ec2, "local_ipv4", remote_ipv4(r->ctx));
+
+		json_object_set_new(top, "dynamic",
+				    json_pack("{s:{s:o}}", "instance-identity", "document",
+					      identity_document(doc, lip)));
+	}
 	if (r->d->has_user_data)
 		json_object_set_new(top, "user-data", json_string(""));
 	return top;
