@@ -34,6 +34,10 @@ EC2_VERSIONS='1.0
 2008-02-01
 2008-09-01
 2009-04-04
+2016-09-02
+2018-09-24
+2019-10-01
+2021-03-23
 latest'
 OS_VERSIONS='2012-08-10
 2013-04-04
@@ -72,12 +76,13 @@ load_guests() { # binding kind
 
 tokens_of() { jq_py "$(defn_of "$1")" 'd.get("imds", {}).get("tokens", "optional")'; }
 
-# cloud-init crawls. An instance with tokens required refuses the token-less
-# OpenStack crawl (401) and is crawled the way cloud-init does on AWS.
+# cloud-init crawls. An instance with tokens required (today's single field:
+# the EC2 tree) still serves the token-less OpenStack crawl, refuses its
+# EC2 part (401), and is crawled the way cloud-init does on AWS.
 crawl_guests() {
 	_i=1
 	while [ $_i -le "$NGUESTS" ]; do
-		if [ "$(tokens_of $_i)" = required ]; then _kinds="openstack:openstack-refused ec2-token:ec2-token"
+		if [ "$(tokens_of $_i)" = required ]; then _kinds="openstack:openstack-ec2-locked ec2-token:ec2-token"
 		else _kinds="openstack:openstack ec2:ec2"; fi
 		for _kv in $_kinds; do
 			_k=${_kv%%:*} _v=${_kv#*:}
@@ -114,8 +119,8 @@ curl_checks() { # on guest 1 (vm1: tokens optional, user data, two files)
 		"$(printf 'meta_data.json\nuser_data\npassword\nvendor_data.json\nnetwork_data.json\nvendor_data2.json')"
 	check_eq "$MODE: curl /openstack/2012-08-10 (no password before 2013-04-04)" \
 		"$(gcurl $g $META/openstack/2012-08-10)" "$(printf 'meta_data.json\nuser_data')"
-	check_eq "$MODE: curl /latest lists meta-data/ and user-data" \
-		"$(gcurl $g $META/latest)" "$(printf 'meta-data/\nuser-data')"
+	check_eq "$MODE: curl /latest lists dynamic/, meta-data/ and user-data; /2009-04-04 as nova" \
+		"$(gcurl $g $META/latest; echo; gcurl $g $META/2009-04-04)" "$(printf 'dynamic/\nmeta-data/\nuser-data\nmeta-data/\nuser-data')"
 	check_eq "$MODE: curl /latest/meta-data/ (sorted, dirs end in /)" \
 		"$(gcurl $g $META/latest/meta-data/)" \
 		"$(printf 'ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\niam/\ninstance-action\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nreservation-id\nsecurity-groups')"
@@ -179,6 +184,24 @@ curl_checks() { # on guest 1 (vm1: tokens optional, user data, two files)
 	check_eq "$MODE: IPv6 link-local, guest 3 gets its own user data" \
 		"$(gcurl 3 -g 'http://[fe80::a9fe:a9fe%25eth0]/latest/user-data' | sha256sum)" \
 		"$(jq_py "$(defn_of 3)" 'd["user_data"]' | base64 -d | sha256sum)"
+	# Issue 15: Date header, dated EC2 versions, placement, identity document,
+	# the OpenStack tree of a tokens-required guest.
+	in_guest $g curl -sS -m 5 -o /dev/null -D "$E2E_TMP/date.txt" $META/latest/meta-data/ami-id
+	check "$MODE: responses carry an IMF-fixdate Date header" grep -Eq \
+		'^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT' \
+		"$E2E_TMP/date.txt"
+	for v in 2021-03-23 2018-09-24 2016-09-02 2019-10-01; do
+		check_eq "$MODE: cloud-init/afterburn probe /$v/meta-data/instance-id" \
+			"$(gcurl $g $META/$v/meta-data/instance-id)" "i-0000000a"
+	done
+	check_eq "$MODE: placement/region (default RegionOne)" \
+		"$(gcurl $g $META/latest/meta-data/placement/region)" "RegionOne"
+	check_eq "$MODE: identity document: JSON with instanceId, region, privateIp" \
+		"$(gcurl $g $META/2019-10-01/dynamic/instance-identity/document | "$GUEST_PY" -c \
+			'import json,sys; d=json.load(sys.stdin); print(d["instanceId"], d["region"], d["privateIp"])' 2>&1)" \
+		"i-0000000a RegionOne $(jq_py "$(defn_of $g)" 'd["ec2"]["local_ipv4"]')"
+	check_eq "$MODE: tokens required (EC2 tree): /openstack without a token is 200" \
+		"$(gstat 2 $META/openstack/latest/meta_data.json | cut -d';' -f1)" "200 application/json"
 	# IMDSv2 on guest 2 (tokens required).
 	check_eq "$MODE: tokens required: GET without a token is 401" \
 		"$(gstat 2 $META/latest/meta-data/instance-id | cut -d' ' -f1)" 401

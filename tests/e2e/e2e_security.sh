@@ -209,7 +209,8 @@ hrow() {
 topo_create --mode port --guests 6 || e2e_done
 start_mdrd && start_responder || { dump_logs; e2e_done; }
 inst_write "$DATA/vm1.json" 1 port # tokens optional, hop limit 1
-inst_write "$DATA/vm2.json" 2 port # tokens required
+# tokens required on both trees (vm2.json's "required" alone is the EC2 tree)
+inst_write "$DATA/vm2.json" 2 port imds.tokens='{"ec2":"required","openstack":"required"}'
 inst_write "$DATA/vm3.json" 3 port imds.hop_limit=$G3_HOP_LIMIT \
 	imds.max_connections=$G3_MAX_CONNS imds.max_request=$G3_MAX_REQUEST
 inst_write "$DATA/vm4-nokeys.json" 4 port imds.rate_pps=$G4_RATE imds.burst=$G4_BURST

@@ -4,7 +4,7 @@
 instance definition the guest should have received. Prints one line per
 check for lib.sh's tap_lines: "ok<TAB>name" or "fail<TAB>name<TAB>why".
 
-verify.py openstack|openstack-refused|ec2|ec2-token DEFN.json RESULT.json LABEL
+verify.py openstack|openstack-ec2-locked|openstack-refused|ec2|ec2-token DEFN.json RESULT.json LABEL
 verify.py boto-creds DEFN.json RESULT.json LABEL CREDS.json ROLE
 verify.py boto-region DEFN.json RESULT.json LABEL
 """
@@ -111,7 +111,10 @@ def content_type_checks(label, res, path_types):
         check(f"{label}: content type of {suffix}", ct == want, f"got {hits[0][3]!r}")
 
 
-def verify_openstack(label, d, res):
+def verify_openstack(label, d, res, ec2_locked=False):
+    """ec2_locked: the EC2 tree requires tokens (imds.tokens "required"),
+    /openstack does not: the OpenStack part must succeed, and the EC2
+    part of the datasource (no token) must get 401 on every request."""
     if not check(f"{label}: cloud-init OpenStack crawl succeeded", res["error"] is None,
                  res["error"]):
         return
@@ -119,6 +122,11 @@ def verify_openstack(label, d, res):
     allowed = []
     if "user_data" not in d:
         allowed.append("/user_data")
+    if ec2_locked:
+        ec2 = [x for x in res["requests"] if "/openstack" not in x[1]]
+        check(f"{label}: its token-less EC2 requests get 401 (EC2 tree tokens required)",
+              ec2 and all(x[2] == 401 for x in ec2), short(ec2[:3]))
+        res = dict(res, requests=[x for x in res["requests"] if "/openstack" in x[1]])
     trace_checks(label, res, allowed)
     md = r["metadata"]
     for k in ("uuid", "hostname", "name", "availability_zone", "launch_index", "project_id"):
@@ -152,7 +160,8 @@ def verify_openstack(label, d, res):
                                      ("/vendor_data.json", "application/json"),
                                      ("/vendor_data2.json", "application/json"),
                                      ("/network_data.json", "text/plain")])
-    ec2_checks(label, d, r.get("ec2-metadata"))
+    if not ec2_locked:
+        ec2_checks(label, d, r.get("ec2-metadata"))
 
 
 def verify_openstack_refused(label, d, res):
@@ -221,6 +230,8 @@ def main():
     if res is not None:
         if kind == "openstack":
             verify_openstack(label, d, res)
+        elif kind == "openstack-ec2-locked":
+            verify_openstack(label, d, res, ec2_locked=True)
         elif kind == "openstack-refused":
             verify_openstack_refused(label, d, res)
         elif kind in ("ec2", "ec2-token"):

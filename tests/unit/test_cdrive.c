@@ -195,10 +195,10 @@ static const char EXP_EC2_FULL[] =
 static const char EXP_EC2_MINIMAL[] =
 	"{\"ami-id\": \"ami-00000000\", \"ami-launch-index\": 0, \"ami-manifest-path\": \"FIXME\", "
 	"\"instance-id\": \"i-d8e02d56\", \"hostname\": "
-	"\"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"local-ipv4\": null, "
+	"\"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"local-ipv4\": null, "
 	"\"reservation-id\": \"r-2648415b\", \"security-groups\": [], \"local-hostname\": "
-	"\"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"public-hostname\": "
-	"\"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"public-ipv4\": \"\", "
+	"\"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"public-hostname\": "
+	"\"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"public-ipv4\": \"\", "
 	"\"instance-type\": \"\", \"block-device-mapping\": {\"ami\": \"vda\", \"root\": "
 	"\"/dev/vda\"}, \"placement\": {\"availability-zone\": \"nova\"}, \"instance-action\": "
 	"\"none\"}";

@@ -130,6 +130,7 @@ static const struct bad_case bad_cases[] = {
 	{"name wrong type", HEAD "\"name\":1}", "name: expected a string, got an integer", NULL},
 	{"hostname with space", HEAD "\"hostname\":\"vm 1\"}", "hostname: \"vm 1\"", NULL},
 	{"hostname empty", HEAD "\"hostname\":\"\"}", "hostname: must not be empty", NULL},
+	{"dhcp_domain with space", HEAD "\"dhcp_domain\":\"a b\"}", "dhcp_domain: \"a b\"", NULL},
 	{"hostname non-ASCII", HEAD "\"hostname\":\"\303\251t\303\251\"}", "hostname:", NULL},
 	{"availability_zone control char", HEAD "\"availability_zone\":\"a\\nb\"}",
 	 "availability_zone: control character 0x0a", NULL},
@@ -191,6 +192,8 @@ static const struct bad_case bad_cases[] = {
 	{"ec2 bdm name with slash", HEAD "\"ec2\":{\"block_device_mapping\":{\"a/b\":\"vda\"}}}", "'/' is not allowed", NULL},
 	{"ec2 instance_id control char", HEAD "\"ec2\":{\"instance_id\":\"i-1\\n\"}}", "ec2.instance_id: control character", NULL},
 	{"imds tokens invalid", HEAD "\"imds\":{\"tokens\":\"maybe\"}}", "imds.tokens: \"maybe\" is not \"optional\" or \"required\"", NULL},
+	{"imds tokens tree invalid", HEAD "\"imds\":{\"tokens\":{\"openstack\":\"maybe\"}}}", "imds.tokens.openstack: \"maybe\" is not \"optional\" or \"required\"", NULL},
+	{"imds tokens unknown tree", HEAD "\"imds\":{\"tokens\":{\"gce\":\"required\"}}}", "imds.tokens", NULL},
 	{"imds hop_limit 0", HEAD "\"imds\":{\"hop_limit\":0}}", "imds.hop_limit: 0 is out of range 1..64", NULL},
 	{"imds hop_limit 65", HEAD "\"imds\":{\"hop_limit\":65}}", "imds.hop_limit: 65 is out of range 1..64", NULL},
 	{"imds rate too high", HEAD "\"imds\":{\"rate_pps\":10000001}}", "imds.rate_pps: 10000001 is out of range", NULL},
@@ -226,7 +229,7 @@ static void test_minimal_doc_has_defaults(void **state)
 
 	(void)state;
 	assert_string_equal(d->doc_text,
-		"{\"uuid\":\"" UUID "\",\"name\":\"Server-" UUID "\",\"hostname\":\"server-" UUID "\","
+		"{\"uuid\":\"" UUID "\",\"name\":\"Server-" UUID "\",\"hostname\":\"server-" UUID ".novalocal\","
 		"\"availability_zone\":\"nova\",\"project_id\":\"\",\"launch_index\":0,"
 		"\"ec2\":{\"instance_id\":\"i-d8e02d56\",\"ami_id\":\"ami-00000000\",\"instance_type\":\"\","
 		"\"public_ipv4\":\"\",\"reservation_id\":\"r-2648415b\",\"security_groups\":[],"
@@ -314,6 +317,39 @@ static void test_null_means_absent(void **state)
 	mdr_defn_free(d);
 }
 
+/* imds.tokens: today's string is the EC2 tree's policy and leaves
+ * /openstack optional; {"ec2", "openstack"} sets each tree. */
+static void test_tokens_per_tree(void **state)
+{
+	struct mdr_defn *a = load(HEAD "\"imds\":{\"tokens\":\"required\"}}");
+	struct mdr_defn *b = load(HEAD "\"imds\":{\"tokens\":{\"openstack\":\"required\"}}}");
+	struct mdr_defn *c = load(HEAD "\"imds\":{\"tokens\":{\"ec2\":\"required\"}}}");
+	struct mdr_defn *r = NULL;
+	char err[MDR_DEFN_ERR_SIZE];
+
+	(void)state;
+	assert_int_equal(a->imds.tokens, MDR_TOKENS_REQUIRED);
+	assert_int_equal(a->imds.tokens_openstack, MDR_TOKENS_OPTIONAL);
+	assert_non_null(strstr(a->doc_text, "\"imds\":{\"tokens\":\"required\","));
+	assert_int_equal(b->imds.tokens, MDR_TOKENS_OPTIONAL);
+	assert_int_equal(b->imds.tokens_openstack, MDR_TOKENS_REQUIRED);
+	assert_non_null(strstr(b->doc_text,
+			       "\"imds\":{\"tokens\":{\"ec2\":\"optional\",\"openstack\":\"required\"},"));
+	/* the stored form reads back the same */
+	if (mdr_defn_from_doc(b->doc_text, b->doc_len, &r, err, sizeof(err)))
+		fail_msg("doc rejected: %s", err);
+	assert_int_equal(r->imds.tokens_openstack, MDR_TOKENS_REQUIRED);
+	assert_string_equal(r->doc_text, b->doc_text);
+	/* same as the string form */
+	assert_int_equal(c->imds.tokens, MDR_TOKENS_REQUIRED);
+	assert_int_equal(c->imds.tokens_openstack, MDR_TOKENS_OPTIONAL);
+	assert_non_null(strstr(c->doc_text, "\"imds\":{\"tokens\":\"required\","));
+	mdr_defn_free(a);
+	mdr_defn_free(b);
+	mdr_defn_free(c);
+	mdr_defn_free(r);
+}
+
 static void test_name_and_hostname_default_to_each_other(void **state)
 {
 	struct mdr_defn *a = load(HEAD "\"name\":\"My Web_Server.1!\"}");
@@ -321,10 +357,27 @@ static void test_name_and_hostname_default_to_each_other(void **state)
 
 	(void)state;
 	/* nova's sanitize_hostname: [ _.] -> '-', other symbols dropped, lower case */
-	assert_non_null(strstr(a->doc_text, "\"name\":\"My Web_Server.1!\",\"hostname\":\"my-web-server-1\""));
+	assert_non_null(strstr(a->doc_text, "\"name\":\"My Web_Server.1!\",\"hostname\":\"my-web-server-1.novalocal\""));
 	assert_non_null(strstr(b->doc_text, "\"name\":\"web1.example\",\"hostname\":\"web1.example\""));
 	mdr_defn_free(a);
 	mdr_defn_free(b);
+}
+
+/* nova's _get_hostname(): the derived hostname + "." + [api] dhcp_domain
+ * (default "novalocal", "" = none); an explicit hostname stays verbatim. */
+static void test_dhcp_domain_suffix(void **state)
+{
+	struct mdr_defn *a = load(HEAD "\"name\":\"vm1\",\"dhcp_domain\":\"example.org\"}");
+	struct mdr_defn *b = load(HEAD "\"name\":\"vm1\",\"dhcp_domain\":\"\"}");
+	struct mdr_defn *c = load(HEAD "\"hostname\":\"vm1\",\"dhcp_domain\":\"example.org\"}");
+
+	(void)state;
+	assert_non_null(strstr(a->doc_text, "\"hostname\":\"vm1.example.org\",\"dhcp_domain\":\"example.org\""));
+	assert_non_null(strstr(b->doc_text, "\"hostname\":\"vm1\",\"dhcp_domain\":\"\""));
+	assert_non_null(strstr(c->doc_text, "\"hostname\":\"vm1\",\"dhcp_domain\""));
+	mdr_defn_free(a);
+	mdr_defn_free(b);
+	mdr_defn_free(c);
 }
 
 static void test_limits_accepted_at_the_edge(void **state)
@@ -565,6 +618,8 @@ int main(void)
 		cmocka_unit_test(test_uuid_and_mac_helpers),
 		cmocka_unit_test(test_null_means_absent),
 		cmocka_unit_test(test_name_and_hostname_default_to_each_other),
+		cmocka_unit_test(test_dhcp_domain_suffix),
+		cmocka_unit_test(test_tokens_per_tree),
 		cmocka_unit_test(test_limits_accepted_at_the_edge),
 		cmocka_unit_test(test_base64_whitespace_tolerated),
 		cmocka_unit_test(test_doc_roundtrip_is_identity),

@@ -23,25 +23,25 @@
 /* ---- expected documents (generated from nova's logic, see above) ---- */
 static const char *const EXP_META_MINIMAL[] = {
 	/* 2012-08-10 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\"}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\"}",
 	/* 2013-04-04 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\"}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\"}",
 	/* 2013-10-17 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\"}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\"}",
 	/* 2015-10-15 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\"}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\"}",
 	/* 2016-06-30 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
 	/* 2016-10-06 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
 	/* 2017-02-22 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
 	/* 2018-08-27 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": []}",
 	/* 2020-10-14 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": [], \"dedicated_cpus\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": [], \"dedicated_cpus\": []}",
 	/* 2025-04-04 */
-	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": [], \"dedicated_cpus\": []}",
+	"{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"hostname\": \"server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal\", \"name\": \"Server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"launch_index\": 0, \"availability_zone\": \"nova\", \"random_seed\": \"@SEED@\", \"project_id\": \"\", \"devices\": [], \"dedicated_cpus\": []}",
 };
 static const char *const EXP_META_FULL[] = {
 	/* 2012-08-10 */
@@ -198,7 +198,8 @@ static char *vpath(const char *fmt, const char *v)
 }
 
 #define EC2_ALL_VERSIONS "1.0\n2007-01-19\n2007-03-01\n2007-08-29\n2007-10-10\n2007-12-15\n" \
-			 "2008-02-01\n2008-09-01\n2009-04-04\nlatest"
+			 "2008-02-01\n2008-09-01\n2009-04-04\n2016-09-02\n2018-09-24\n" \
+			 "2019-10-01\n2021-03-23\nlatest"
 #define OS_ALL_VERSIONS "2012-08-10\n2013-04-04\n2013-10-17\n2015-10-15\n2016-06-30\n" \
 			"2016-10-06\n2017-02-22\n2018-08-27\n2020-10-14\n2025-04-04\nlatest"
 
@@ -478,7 +479,7 @@ static void test_large_user_data(void **state)
 	expect_blob(d, "/openstack/latest/user_data", MDR_BLOB_USER_DATA, MDR_USER_DATA_MAX);
 	expect_blob(d, "/latest/user-data", MDR_BLOB_USER_DATA, MDR_USER_DATA_MAX);
 	assert_memory_equal(d->user_data, raw, n);
-	expect_text(d, "/latest", "meta-data/\nuser-data");
+	expect_text(d, "/latest", "dynamic/\nmeta-data/\nuser-data");
 	free(raw);
 	free(json);
 	mdr_defn_free(d);
@@ -564,7 +565,7 @@ static void test_ec2_leaves(void **state)
 		{"ramdisk-id", "ari-00000003"},
 		{"reservation-id", "r-3ux3hp7u"},
 		{"security-groups", "default\nweb"},
-		{"placement", "availability-zone"},
+		{"placement", "availability-zone\navailability-zone-id\nregion"},
 		{"placement/availability-zone", "az1"},
 		{"block-device-mapping", "ami\nephemeral0\nroot\nswap"},
 		{"block-device-mapping/ami", "vda"},
@@ -579,7 +580,7 @@ static void test_ec2_leaves(void **state)
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
 		snprintf(p, sizeof(p), "/latest/meta-data/%s", leaves[i].path);
 		expect_text(d, p, leaves[i].body);
-		snprintf(p, sizeof(p), "/2009-04-04/meta-data/%s/", leaves[i].path);
+		snprintf(p, sizeof(p), "/2021-03-23/meta-data/%s/", leaves[i].path); /* = latest */
 		expect_text(d, p, leaves[i].body);
 	}
 	mdr_defn_free(d);
@@ -593,7 +594,7 @@ static void test_ec2_minimal_defaults(void **state)
 	expect_text(d, "/latest/meta-data/instance-id", "i-d8e02d56");
 	expect_text(d, "/latest/meta-data/reservation-id", "r-2648415b");
 	expect_text(d, "/latest/meta-data/ami-id", "ami-00000000");
-	expect_text(d, "/latest/meta-data/hostname", "server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8");
+	expect_text(d, "/latest/meta-data/hostname", "server-d8e02d56-2648-415b-b62a-3a1b9ce1d0f8.novalocal");
 	/* nova: the fixed IP, else the address the request came from */
 	expect_text(d, "/latest/meta-data/local-ipv4", "192.0.2.9");
 	expect_text(d, "/latest/meta-data/public-ipv4", "");
@@ -605,6 +606,151 @@ static void test_ec2_minimal_defaults(void **state)
 	expect_404(d, "/latest/meta-data/kernel-id");
 	expect_404(d, "/latest/meta-data/ramdisk-id");
 	mdr_defn_free(d);
+}
+
+/* DEL is escaped as \u007f, as Python's json.dumps (ensure_ascii) does. */
+static void test_del_escaped_like_python(void **state)
+{
+	struct mdr_defn *d = load("{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", "
+				  "\"name\": \"vm1\", \"meta\": {\"k\": \"a\\u007fb\"}}");
+
+	(void)state;
+	expect_body(d, "/openstack/2012-08-10/meta_data.json", MDR_CT_JSON,
+		    "{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", \"meta\": {\"k\": "
+		    "\"a\\u007fb\"}, \"hostname\": \"vm1.novalocal\", \"name\": \"vm1\", "
+		    "\"launch_index\": 0, \"availability_zone\": \"nova\"}");
+	mdr_defn_free(d);
+}
+
+/* Over IPv6 the request's address is not an IPv4 one: local-ipv4 is
+ * empty (served) or null (config drive), never the IPv6 address. */
+static void test_local_ipv4_never_ipv6(void **state)
+{
+	struct mdr_defn *d = load(SAMPLE_MINIMAL);
+	struct mdr_render_ctx v6 = {.remote_ip = "fe80::a9fe:a9fe"};
+	struct mdr_reply r;
+	char *json;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(mdr_render(d, "/latest/meta-data/local-ipv4", &v6, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	mdr_reply_free(&r);
+	assert_int_equal(mdr_render_ec2_meta_json(d, "latest", &v6, &json, &len), 0);
+	assert_non_null(strstr(json, "\"local-ipv4\": null"));
+	free(json);
+	mdr_defn_free(d);
+}
+
+/* The dated versions agents ask for answer (cloud-init's Ec2 probes,
+ * afterburn's 2019-10-01), "latest" is the newest; others stay 404. */
+static void test_ec2_aws_versions(void **state)
+{
+	static const char *const probes[] = {"2021-03-23", "2018-09-24", "2016-09-02",
+					     "2019-10-01", "latest"};
+	struct mdr_defn *d = load(SAMPLE_FULL);
+	char p[128];
+
+	(void)state;
+	assert_int_equal(mdr_n_ec2_aws_versions, 4);
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		snprintf(p, sizeof(p), "/%s/meta-data/instance-id", probes[i]);
+		expect_text(d, p, "i-0000000a");
+		snprintf(p, sizeof(p), "/ec2/%s/", probes[i]);
+		expect_text(d, p, "dynamic/\nmeta-data/\nuser-data");
+	}
+	expect_404(d, "/2020-10-27/meta-data/instance-id");
+	expect_404(d, "/2016-09-03/meta-data/instance-id");
+	mdr_defn_free(d);
+}
+
+/* placement/: availability-zone (2008-02-01, nova), availability-zone-id
+ * (2019-10-01) and region (2020-08-24), as AWS introduced them. */
+static void test_ec2_placement_gated(void **state)
+{
+	struct mdr_defn *m = load(SAMPLE_MINIMAL);
+	struct mdr_defn *f = load("{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", "
+				  "\"availability_zone\": \"eu-west-1b\", \"region\": \"eu-west-1\", "
+				  "\"availability_zone_id\": \"euw1-az2\"}");
+
+	(void)state;
+	expect_text(m, "/2009-04-04/meta-data/placement", "availability-zone");
+	expect_text(m, "/2018-09-24/meta-data/placement", "availability-zone");
+	expect_text(m, "/2019-10-01/meta-data/placement", "availability-zone\navailability-zone-id");
+	expect_404(m, "/2019-10-01/meta-data/placement/region");
+	expect_text(m, "/2021-03-23/meta-data/placement/",
+		    "availability-zone\navailability-zone-id\nregion");
+	/* defaults: the zone's name, and RegionOne (not "nov" from "nova") */
+	expect_text(m, "/latest/meta-data/placement/availability-zone-id", "nova");
+	expect_text(m, "/latest/meta-data/placement/region", "RegionOne");
+	expect_text(f, "/latest/meta-data/placement/availability-zone", "eu-west-1b");
+	expect_text(f, "/2019-10-01/meta-data/placement/availability-zone-id", "euw1-az2");
+	expect_text(f, "/latest/meta-data/placement/region", "eu-west-1");
+	mdr_defn_free(m);
+	mdr_defn_free(f);
+}
+
+/* dynamic/instance-identity/document: AWS's fields, order and layout,
+ * unsigned; only in the versions mdr adds (nova's nine stay nova's). */
+static void test_identity_document(void **state)
+{
+	struct mdr_defn *f = load(SAMPLE_FULL);
+	struct mdr_defn *m = load("{\"uuid\": \"d8e02d56-2648-415b-b62a-3a1b9ce1d0f8\", "
+				  "\"availability_zone\": \"eu-west-1b\", \"region\": \"eu-west-1\", "
+				  "\"ec2\": {\"architecture\": \"arm64\", "
+				  "\"pending_time\": \"2026-12-07T03:40:00Z\"}}");
+	struct mdr_render_ctx v6 = {.remote_ip = "fe80::1"};
+	struct mdr_reply r;
+
+	(void)state;
+	expect_text(f, "/2019-10-01/dynamic", "instance-identity/");
+	expect_text(f, "/latest/dynamic/instance-identity/", "document");
+	expect_text(f, "/2019-10-01/dynamic/instance-identity/document",
+		    "{\n"
+		    "  \"accountId\" : \"4fd44f30292945e481c7b8a0c8908869\",\n"
+		    "  \"architecture\" : \"x86_64\",\n"
+		    "  \"availabilityZone\" : \"az1\",\n"
+		    "  \"billingProducts\" : null,\n"
+		    "  \"devpayProductCodes\" : null,\n"
+		    "  \"marketplaceProductCodes\" : null,\n"
+		    "  \"imageId\" : \"ami-00000001\",\n"
+		    "  \"instanceId\" : \"i-0000000a\",\n"
+		    "  \"instanceType\" : \"m1.small\",\n"
+		    "  \"kernelId\" : \"aki-00000002\",\n"
+		    "  \"pendingTime\" : null,\n"
+		    "  \"privateIp\" : \"10.0.0.5\",\n"
+		    "  \"ramdiskId\" : \"ari-00000003\",\n"
+		    "  \"region\" : \"RegionOne\",\n"
+		    "  \"version\" : \"2017-09-30\"\n"
+		    "}");
+	expect_text(m, "/latest/dynamic/instance-identity/document",
+		    "{\n"
+		    "  \"accountId\" : \"\",\n"
+		    "  \"architecture\" : \"arm64\",\n"
+		    "  \"availabilityZone\" : \"eu-west-1b\",\n"
+		    "  \"billingProducts\" : null,\n"
+		    "  \"devpayProductCodes\" : null,\n"
+		    "  \"marketplaceProductCodes\" : null,\n"
+		    "  \"imageId\" : \"ami-00000000\",\n"
+		    "  \"instanceId\" : \"i-d8e02d56\",\n"
+		    "  \"instanceType\" : \"\",\n"
+		    "  \"kernelId\" : null,\n"
+		    "  \"pendingTime\" : \"2026-12-07T03:40:00Z\",\n"
+		    "  \"privateIp\" : \"192.0.2.9\",\n"
+		    "  \"ramdiskId\" : null,\n"
+		    "  \"region\" : \"eu-west-1\",\n"
+		    "  \"version\" : \"2017-09-30\"\n"
+		    "}");
+	/* over IPv6 privateIp is null, never the IPv6 address */
+	assert_int_equal(mdr_render(m, "/latest/dynamic/instance-identity/document", &v6, &r), 0);
+	assert_non_null(memmem(r.body, r.body_len, "\"privateIp\" : null,", 19));
+	mdr_reply_free(&r);
+	expect_text(f, "/2009-04-04", "meta-data/\nuser-data");
+	expect_404(f, "/2009-04-04/dynamic/instance-identity/document");
+	expect_404(f, "/latest/dynamic/instance-identity/signature");
+	mdr_defn_free(f);
+	mdr_defn_free(m);
 }
 
 static void test_ec2_version_gated_leaves(void **state)
@@ -964,7 +1110,7 @@ static void test_rm_hides_subtree(void **state)
 	mdr_reply_free(&r);
 	rm(d, "/latest/user-data");
 	expect_404(d, "/latest/user-data");
-	expect_text(d, "/latest", "meta-data/");
+	expect_text(d, "/latest", "dynamic/\nmeta-data/");
 	mdr_defn_free(d);
 }
 
@@ -1024,6 +1170,11 @@ int main(void)
 		cmocka_unit_test(test_ec2_meta_data_listing_every_version),
 		cmocka_unit_test(test_ec2_leaves),
 		cmocka_unit_test(test_ec2_minimal_defaults),
+		cmocka_unit_test(test_del_escaped_like_python),
+		cmocka_unit_test(test_ec2_aws_versions),
+		cmocka_unit_test(test_ec2_placement_gated),
+		cmocka_unit_test(test_identity_document),
+		cmocka_unit_test(test_local_ipv4_never_ipv6),
 		cmocka_unit_test(test_ec2_version_gated_leaves),
 		cmocka_unit_test(test_ec2_public_keys_layout),
 		cmocka_unit_test(test_ec2_several_public_keys),

@@ -385,6 +385,7 @@ static void test_required_no_token_401(void **state)
 {
 	struct fixture *f = *state;
 	f->inst.tokens = MDR_TOKENS_REQUIRED;
+	f->inst.tokens_openstack = MDR_TOKENS_REQUIRED;
 	static const char *const reqs[] = {
 		"GET /latest/meta-data/ HTTP/1.1\r\n\r\n",
 		"HEAD /latest/meta-data/ HTTP/1.1\r\n\r\n",
@@ -399,6 +400,50 @@ static void test_required_no_token_401(void **state)
 			fail_msg("%s: status %d", reqs[i], st);
 		assert_int_equal(f->resp.content_length, 0);
 		assert_false(f->resp.store_password);
+	}
+}
+
+/* One policy per tree: each tree answers 401 to a token-less GET exactly
+ * when its own policy is `required`; the other tree is untouched. */
+static void test_token_policy_per_tree(void **state)
+{
+	static const struct {
+		const char *path;
+		bool openstack;
+	} paths[] = {
+		{"/", false},
+		{"/latest/meta-data/instance-id", false},
+		{"/ec2/2009-04-04/meta-data/", false},
+		{"/2021-03-23/meta-data/placement/region", false},
+		{"/openstack", true},
+		{"/openstack/latest/meta_data.json", true},
+		{"/openstack/2013-04-04/password", true},
+		{"/openstack//latest/../2012-08-10/meta_data.json", true},
+	};
+	struct fixture *f = *state;
+	char raw[256];
+
+	for (int ec2 = 0; ec2 < 2; ec2++) {
+		for (int os = 0; os < 2; os++) {
+			f->inst.tokens = ec2 ? MDR_TOKENS_REQUIRED : MDR_TOKENS_OPTIONAL;
+			f->inst.tokens_openstack = os ? MDR_TOKENS_REQUIRED : MDR_TOKENS_OPTIONAL;
+			for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+				bool locked = paths[i].openstack ? os : ec2;
+
+				snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\n\r\n", paths[i].path);
+				int st = serve(f, raw);
+				if (st != (locked ? 401 : 200))
+					fail_msg("ec2 %d openstack %d %s: status %d", ec2, os,
+						 paths[i].path, st);
+			}
+			/* the password POST follows the OpenStack policy */
+			{
+				int st = serve(f, "POST /openstack/latest/password HTTP/1.1\r\n"
+						  "Content-Length: 1\r\n\r\nx");
+				assert_int_equal(st, os ? 401 : 200);
+				assert_int_equal(f->resp.store_password, !os);
+			}
+		}
 	}
 }
 
@@ -624,14 +669,44 @@ static void test_parser_error_response_closes(void **state)
 	}
 }
 
+/* Every response carries Date (RFC 9110 6.6.1), from the injected clock:
+ * token replies with their TTL echo, 405s with Allow, parser errors once
+ * the caller dates them. */
+static void test_date_on_every_response(void **state)
+{
+	struct fixture *f = *state;
+	char head[HTTP_RESPONSE_HEAD_MAX];
+	size_t n;
+
+	assert_int_equal(serve_at(f, "DELETE / HTTP/1.1\r\n\r\n", 86400), 405);
+	n = mdr_serve_head(&f->resp, head, sizeof(head));
+	assert_true(n > 0);
+	head[n] = '\0';
+	assert_non_null(strstr(head, "\r\nDate: Fri, 02 Jan 1970 00:00:00 GMT\r\nAllow: GET, HEAD\r\n"));
+	assert_int_equal(serve(f, "PUT /latest/api/token HTTP/1.1\r\n"
+				  "X-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n"), 200);
+	n = mdr_serve_head(&f->resp, head, sizeof(head));
+	head[n] = '\0';
+	assert_non_null(strstr(head, "\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
+				     "X-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n"));
+	mdr_serve_resp_free(&f->resp);
+	mdr_serve_error(400, &f->resp);
+	mdr_serve_date(&f->resp, NOW);
+	n = mdr_serve_head(&f->resp, head, sizeof(head));
+	head[n] = '\0';
+	assert_non_null(strstr(head, "\r\nConnection: close\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\n\r\n"));
+}
+
 static void test_full_response_head_bytes(void **state)
 {
 	struct fixture *f = *state;
 	char head[HTTP_RESPONSE_HEAD_MAX];
 	assert_int_equal(serve(f, "GET /latest/meta-data/ami-launch-index HTTP/1.1\r\n\r\n"), 200);
 	size_t n = mdr_serve_head(&f->resp, head, sizeof(head));
+	/* NOW = 1700000000 = Tue, 14 Nov 2023 22:13:20 GMT (IMF-fixdate) */
 	const char *want = "HTTP/1.1 200 OK\r\nServer: mdr\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-			   "Content-Length: 1\r\nConnection: keep-alive\r\n\r\n";
+			   "Content-Length: 1\r\nConnection: keep-alive\r\n"
+			   "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n\r\n";
 	assert_int_equal(n, strlen(want));
 	assert_memory_equal(head, want, n);
 	assert_string_equal(body(&f->resp), "0");
@@ -679,6 +754,8 @@ int main(void)
 		T(test_unknown_instance_only_root),
 		T(test_keep_alive_follows_request),
 		T(test_parser_error_response_closes),
+		T(test_date_on_every_response),
+		T(test_token_policy_per_tree),
 		T(test_full_response_head_bytes),
 	};
 	return cmocka_run_group_tests_name("serve", tests, NULL, NULL);

@@ -693,7 +693,8 @@ static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *
 	static const char *const keys[] = {"instance_id", "ami_id", "instance_type", "local_ipv4",
 					   "public_ipv4", "reservation_id", "security_groups",
 					   "block_device_mapping", "kernel_id", "ramdisk_id",
-					   "public_hostname", "local_hostname", NULL};
+					   "public_hostname", "local_hostname", "architecture",
+					   "pending_time", NULL};
 	char hex[33], iid[16], rid[16];
 	json_t *out, *x, *sg;
 	size_t h = 0;
@@ -732,7 +733,33 @@ static int parse_ec2(struct pctx *c, const json_t *v, const char *uuid, json_t *
 	return ec2_str(c, v, out, "kernel_id", NULL, 0) ||
 	       ec2_str(c, v, out, "ramdisk_id", NULL, 0) ||
 	       ec2_str(c, v, out, "public_hostname", NULL, 0) ||
-	       ec2_str(c, v, out, "local_hostname", NULL, 0) ? -1 : 0;
+	       ec2_str(c, v, out, "local_hostname", NULL, 0) ||
+	       ec2_str(c, v, out, "architecture", NULL, 0) ||
+	       ec2_str(c, v, out, "pending_time", NULL, 0) ? -1 : 0;
+}
+
+/* "optional" / "required" into *mode; x NULL leaves it. 0 or -EINVAL. */
+static int tokens_mode(struct pctx *c, const char *path, const json_t *x,
+		       enum mdr_tokens_mode *mode)
+{
+	const char *s;
+
+	if (!x)
+		return 0;
+	if (!(s = want_string(c, path, x, 16, 0)))
+		return -EINVAL;
+	if (!strcmp(s, "required"))
+		*mode = MDR_TOKENS_REQUIRED;
+	else if (!strcmp(s, "optional"))
+		*mode = MDR_TOKENS_OPTIONAL;
+	else
+		return fail(c, "%s: \"%s\" is not \"optional\" or \"required\"", path, s);
+	return 0;
+}
+
+static const char *tokens_name(enum mdr_tokens_mode m)
+{
+	return m == MDR_TOKENS_REQUIRED ? "required" : "optional";
 }
 
 static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_t *nd)
@@ -748,15 +775,21 @@ static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_
 		return fail(c, "imds: expected an object, got %s", type_name(v));
 	if (v && only_keys(c, "imds", v, keys))
 		return -EINVAL;
+	d->imds.tokens_openstack = MDR_TOKENS_OPTIONAL;
+	/* "tokens": "<mode>" (the EC2 tree; today's form) or
+	 * {"ec2": "<mode>", "openstack": "<mode>"} */
 	if (v && (x = opt(v, "tokens"))) {
-		const char *s = want_string(c, "imds.tokens", x, 16, 0);
+		static const char *const trees[] = {"ec2", "openstack", NULL};
 
-		if (!s)
+		if (json_is_object(x)) {
+			if (only_keys(c, "imds.tokens", x, trees) ||
+			    tokens_mode(c, "imds.tokens.ec2", opt(x, "ec2"), &d->imds.tokens) ||
+			    tokens_mode(c, "imds.tokens.openstack", opt(x, "openstack"),
+					&d->imds.tokens_openstack))
+				return -EINVAL;
+		} else if (tokens_mode(c, "imds.tokens", x, &d->imds.tokens)) {
 			return -EINVAL;
-		if (!strcmp(s, "required"))
-			d->imds.tokens = MDR_TOKENS_REQUIRED;
-		else if (strcmp(s, "optional"))
-			return fail(c, "imds.tokens: \"%s\" is not \"optional\" or \"required\"", s);
+		}
 	}
 	if (v && (x = opt(v, "hop_limit"))) {
 		if (want_int(c, "imds.hop_limit", x, 1, MDR_DEFN_MAX_HOP_LIMIT, &n))
@@ -784,8 +817,13 @@ static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_
 		d->imds.max_request = (uint32_t)n;
 	}
 	out = json_object();
-	json_object_set_new(out, "tokens", json_string(d->imds.tokens == MDR_TOKENS_REQUIRED
-							       ? "required" : "optional"));
+	/* stored as today's string unless /openstack differs from the default */
+	if (d->imds.tokens_openstack == MDR_TOKENS_OPTIONAL)
+		json_object_set_new(out, "tokens", json_string(tokens_name(d->imds.tokens)));
+	else
+		json_object_set_new(out, "tokens",
+				    json_pack("{s:s,s:s}", "ec2", tokens_name(d->imds.tokens),
+					      "openstack", tokens_name(d->imds.tokens_openstack)));
 	json_object_set_new(out, "hop_limit", json_integer(d->imds.hop_limit));
 	json_object_set_new(out, "rate_pps", json_integer(d->imds.rate_pps));
 	json_object_set_new(out, "burst", json_integer(d->imds.burst));
@@ -948,19 +986,21 @@ static int refresh_doc_text(struct pctx *c, struct mdr_defn *d)
 }
 
 static const char *const top_keys_def[] = {
-	"uuid", "name", "hostname", "availability_zone", "project_id", "launch_index",
+	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
+	"region", "project_id", "launch_index",
 	"binding", "public_keys", "meta", "user_data", "files", "network_data", "vendor_data",
 	"vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides", NULL};
 static const char *const top_keys_doc[] = {
-	"uuid", "name", "hostname", "availability_zone", "project_id", "launch_index",
+	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
+	"region", "project_id", "launch_index",
 	"binding", "public_keys", "meta", "user_data_len", "files", "network_data",
 	"vendor_data", "vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides",
 	NULL};
 
 static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 {
-	char name_buf[64], host_buf[64];
-	const char *s, *name, *host;
+	char name_buf[64], host_buf[64 + MDR_DEFN_NAME_MAX + 1];
+	const char *s, *name, *host, *domain = MDR_DEFN_DHCP_DOMAIN;
 	json_t *x, *nd;
 	long long n = 0;
 
@@ -1003,20 +1043,53 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 			name = name_buf;
 		}
 	}
+	/* nova's _get_hostname(): instance.hostname + "." + CONF.api.dhcp_domain
+	 * (default "novalocal"; unset: no suffix). An explicit hostname is the
+	 * name served, verbatim. */
+	if ((x = opt(root, "dhcp_domain"))) {
+		if (!(domain = want_string(c, "dhcp_domain", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
+			return -EINVAL;
+		if (!valid_hostname(domain))
+			return fail(c, "dhcp_domain: \"%s\" has a character other than letters, "
+				    "digits, '.', '-', '_'", domain);
+	}
 	if (!host) {
-		sanitize_hostname(name, host_buf, sizeof(host_buf));
+		sanitize_hostname(name, host_buf, 64);
 		if (!host_buf[0])
-			snprintf(host_buf, sizeof(host_buf), "server-%s", d->uuid);
+			snprintf(host_buf, 64, "server-%s", d->uuid);
+		if (domain[0] && strlen(host_buf) + 1 + strlen(domain) <= MDR_DEFN_NAME_MAX) {
+			size_t hl = strlen(host_buf);
+
+			host_buf[hl] = '.';
+			memcpy(host_buf + hl + 1, domain, strlen(domain) + 1);
+		} else if (domain[0]) {
+			return fail(c, "dhcp_domain: \"%s\" makes the hostname longer than %d bytes",
+				    domain, MDR_DEFN_NAME_MAX);
+		}
 		host = host_buf;
 	}
 	json_object_set_new(nd, "name", json_string(name));
 	json_object_set_new(nd, "hostname", json_string(host));
+	if (opt(root, "dhcp_domain"))
+		json_object_set_new(nd, "dhcp_domain", json_string(domain));
 
 	s = "nova"; /* nova's default_availability_zone */
 	if ((x = opt(root, "availability_zone")) &&
 	    !(s = want_string(c, "availability_zone", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))
 		return -EINVAL;
 	json_object_set_new(nd, "availability_zone", json_string(s));
+	/* EC2 placement/availability-zone-id and placement/region: stored
+	 * when given, render applies the defaults (the zone; MDR_DEFN_REGION) */
+	if ((x = opt(root, "availability_zone_id"))) {
+		if (!(s = want_string(c, "availability_zone_id", x, MDR_DEFN_NAME_MAX, 0)))
+			return -EINVAL;
+		json_object_set_new(nd, "availability_zone_id", json_string(s));
+	}
+	if ((x = opt(root, "region"))) {
+		if (!(s = want_string(c, "region", x, MDR_DEFN_NAME_MAX, 0)))
+			return -EINVAL;
+		json_object_set_new(nd, "region", json_string(s));
+	}
 	s = "";
 	if ((x = opt(root, "project_id")) &&
 	    !(s = want_string(c, "project_id", x, MDR_DEFN_NAME_MAX, TXT_EMPTY_OK)))

@@ -29,6 +29,13 @@ struct json_t; /* jansson; the defn owns one reference */
 #define MDR_DEFN_MAX_DEPTH 32
 /* Strings naming things (hostname, name, key names, meta keys...). */
 #define MDR_DEFN_NAME_MAX 255
+/* Suffix of a derived hostname: nova's [api] dhcp_domain default. */
+#define MDR_DEFN_DHCP_DOMAIN "novalocal"
+/* EC2 placement/region when the definition names none: keystone's and
+ * devstack's default region name (OpenStack has regions, not zones' prefixes). */
+#define MDR_DEFN_REGION "RegionOne"
+/* The identity document's architecture when ec2.architecture is unset. */
+#define MDR_DEFN_ARCHITECTURE "x86_64"
 /* nova limits server metadata values to 255 characters; keys likewise. */
 #define MDR_DEFN_META_MAX 255
 /* Metadata items per server: nova's default quota is 128. */
@@ -57,7 +64,11 @@ struct mdr_defn_binding {
 
 /* Per-instance IMDS policy ("imds" object). 0 = use the daemon default. */
 struct mdr_defn_imds {
-	enum mdr_tokens_mode tokens; /* default MDR_TOKENS_OPTIONAL */
+	enum mdr_tokens_mode tokens; /* the EC2 tree; default MDR_TOKENS_OPTIONAL */
+	/* The /openstack tree; default MDR_TOKENS_OPTIONAL: its agents
+	 * (cloud-init's OpenStack datasource, cloudbase-init, afterburn)
+	 * never send a token. */
+	enum mdr_tokens_mode tokens_openstack;
 	uint8_t hop_limit;           /* 1..64, default 1 */
 	uint32_t rate_pps;           /* 0..MDR_MAX_RATE_PPS, 0 = default */
 	uint32_t burst;              /* 0 = default */

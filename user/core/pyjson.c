@@ -106,7 +106,8 @@ static void dump_string(struct mdr_buf *b, const char *s, size_t n)
 		unsigned char c = p[i];
 		const char *esc = NULL;
 
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+		/* Python escapes all but ' '..'~': DEL (0x7f) too */
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			i++;
 			run++;
 			continue;

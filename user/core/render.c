@@ -28,6 +28,15 @@ const char *const mdr_ec2_versions[] = {
 };
 const size_t mdr_n_ec2_versions = sizeof(mdr_ec2_versions) / sizeof(mdr_ec2_versions[0]);
 
+/* Dated EC2 versions nova lacks that real agents ask for: cloud-init's Ec2
+ * datasource probes 2021-03-23, 2018-09-24, 2016-09-02; afterburn reads
+ * 2019-10-01. "latest" is the newest of them on the wire. */
+const char *const mdr_ec2_aws_versions[] = {
+	"2016-09-02", "2018-09-24", "2019-10-01", "2021-03-23",
+};
+const size_t mdr_n_ec2_aws_versions =
+	sizeof(mdr_ec2_aws_versions) / sizeof(mdr_ec2_aws_versions[0]);
+
 const char *const mdr_openstack_versions[] = {
 	"2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15", "2016-06-30",
 	"2016-10-06", "2017-02-22", "2018-08-27", "2020-10-14", "2025-04-04",
@@ -35,9 +44,16 @@ const char *const mdr_openstack_versions[] = {
 const size_t mdr_n_openstack_versions =
 	sizeof(mdr_openstack_versions) / sizeof(mdr_openstack_versions[0]);
 
-/* Indexes into the version lists (nova's names for them). */
-enum { EC2_2007_01_19 = 1, EC2_2007_08_29 = 3, EC2_2007_12_15 = 5, EC2_2008_02_01 = 6,
-       EC2_2008_09_01 = 7 };
+/* nova's newest EC2 version: "latest" on a config drive. */
+#define EC2_NOVA_LATEST "2009-04-04"
+/* First version mdr adds beyond nova's: what only mdr serves starts here,
+ * so nova's nine versions stay byte-identical to nova's. */
+#define EC2_FIRST_AWS "2016-09-02"
+/* AWS's "version introduced" of the categories mdr adds. */
+#define EC2_SINCE_AZ_ID "2019-10-01"
+#define EC2_SINCE_REGION "2020-08-24"
+/* The "version" an EC2 identity document carries (the format's date). */
+#define MDR_IDENTITY_DOC_VERSION "2017-09-30"
 enum { OS_FOLSOM, OS_GRIZZLY, OS_HAVANA, OS_LIBERTY, OS_NEWTON_ONE, OS_NEWTON_TWO, OS_OCATA,
        OS_ROCKY, OS_VICTORIA, OS_EPOXY };
 
@@ -243,6 +259,28 @@ static int version_index(const char *tok, const char *const *list, size_t n)
 	return -1;
 }
 
+/* The EC2 version a path segment names ("latest": the newest served), or
+ * NULL when unknown. */
+static const char *ec2_version(const char *tok)
+{
+	if (!strcmp(tok, "latest"))
+		return mdr_ec2_aws_versions[mdr_n_ec2_aws_versions - 1];
+	for (size_t i = 0; i < mdr_n_ec2_versions; i++)
+		if (!strcmp(tok, mdr_ec2_versions[i]))
+			return mdr_ec2_versions[i];
+	for (size_t i = 0; i < mdr_n_ec2_aws_versions; i++)
+		if (!strcmp(tok, mdr_ec2_aws_versions[i]))
+			return mdr_ec2_aws_versions[i];
+	return NULL;
+}
+
+/* nova's _check_version(required, version): EC2 versions are "1.0" then
+ * dates, so byte order is their order. */
+static int since(const char *ver, const char *required)
+{
+	return strcmp(ver, required) >= 0;
+}
+
 static const char *doc_str(const json_t *o, const char *key, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -252,12 +290,75 @@ static const char *doc_str(const json_t *o, const char *key, const char *dflt)
 
 /* ---- EC2 ---------------------------------------------------------------- */
 
+/* The request's source address when it is IPv4, else NULL: local-ipv4
+ * is never a guest's IPv6 address (nova would serve it; EC2 does not). */
+static const char *remote_ipv4(const struct mdr_render_ctx *ctx)
+{
+	if (!ctx || !ctx->remote_ip || strchr(ctx->remote_ip, ':'))
+		return NULL;
+	return ctx->remote_ip;
+}
+
+/* AWS's instance identity document (dynamic/instance-identity/document),
+ * unsigned: the fields and order EC2 prints, its "key" : value layout. */
+static json_t *identity_document(const json_t *doc, const char *private_ip)
+{
+	const json_t *ec2 = json_object_get(doc, "ec2");
+	const char *k, *s;
+	struct mdr_buf b = {0};
+	json_t *out, *v;
+	size_t len, i = 0;
+	char *text;
+	json_t *o = json_object();
+
+#define OPT_STR(x) ((x) && (x)[0] ? json_string(x) : json_null())
+	json_object_set_new(o, "accountId", json_string(doc_str(doc, "project_id", "")));
+	json_object_set_new(o, "architecture",
+			    json_string(doc_str(ec2, "architecture", MDR_DEFN_ARCHITECTURE)));
+	json_object_set_new(o, "availabilityZone",
+			    json_string(doc_str(doc, "availability_zone", "")));
+	json_object_set_new(o, "billingProducts", json_null());
+	json_object_set_new(o, "devpayProductCodes", json_null());
+	json_object_set_new(o, "marketplaceProductCodes", json_null());
+	json_object_set_new(o, "imageId", json_string(doc_str(ec2, "ami_id", "")));
+	json_object_set_new(o, "instanceId", json_string(doc_str(ec2, "instance_id", "")));
+	json_object_set_new(o, "instanceType", json_string(doc_str(ec2, "instance_type", "")));
+	s = doc_str(ec2, "kernel_id", NULL);
+	json_object_set_new(o, "kernelId", OPT_STR(s));
+	s = doc_str(ec2, "pending_time", NULL);
+	json_object_set_new(o, "pendingTime", OPT_STR(s));
+	json_object_set_new(o, "privateIp", OPT_STR(private_ip));
+	s = doc_str(ec2, "ramdisk_id", NULL);
+	json_object_set_new(o, "ramdiskId", OPT_STR(s));
+	json_object_set_new(o, "region", json_string(doc_str(doc, "region", MDR_DEFN_REGION)));
+	json_object_set_new(o, "version", json_string(MDR_IDENTITY_DOC_VERSION));
+#undef OPT_STR
+	mdr_buf_puts(&b, "{\n");
+	json_object_foreach(o, k, v) {
+		json_t *key = json_string(k);
+
+		if (i++)
+			mdr_buf_puts(&b, ",\n");
+		mdr_buf_puts(&b, "  ");
+		mdr_pyjson_dump(&b, key);
+		mdr_buf_puts(&b, " : ");
+		mdr_pyjson_dump(&b, v);
+		json_decref(key);
+	}
+	mdr_buf_puts(&b, "\n}");
+	json_decref(o);
+	text = mdr_buf_take(&b, &len);
+	out = text ? json_stringn(text, len) : NULL;
+	free(text);
+	return out ? out : json_string("");
+}
+
 /* nova's get_ec2_metadata(version) as a JSON tree. */
-static json_t *ec2_tree(const struct req *r, int vi)
+static json_t *ec2_tree(const struct req *r, const char *ver)
 {
 	json_t *doc = r->d->doc, *ec2 = json_object_get(doc, "ec2"), *x;
 	const char *host = doc_str(doc, "hostname", "");
-	const char *remote = r->ctx && r->ctx->remote_ip ? r->ctx->remote_ip : "";
+	const char *remote = remote_ipv4(r->ctx) ? remote_ipv4(r->ctx) : "";
 	json_t *md = json_object(), *top = json_object(), *keys;
 	const char *k, *s;
 	size_t i = 0;
@@ -289,17 +390,17 @@ static json_t *ec2_tree(const struct req *r, int vi)
 		}
 		json_object_set_new(md, "public-keys", pk);
 	}
-	if (vi >= EC2_2007_01_19) {
+	if (since(ver, "2007-01-19")) {
 		json_object_set_new(md, "local-hostname",
 				    json_string(doc_str(ec2, "local_hostname", host)));
 		json_object_set_new(md, "public-hostname",
 				    json_string(doc_str(ec2, "public_hostname", host)));
 		json_object_set_new(md, "public-ipv4", json_string(doc_str(ec2, "public_ipv4", "")));
 	}
-	if (vi >= EC2_2007_08_29)
+	if (since(ver, "2007-08-29"))
 		json_object_set_new(md, "instance-type",
 				    json_string(doc_str(ec2, "instance_type", "")));
-	if (vi >= EC2_2007_12_15) {
+	if (since(ver, "2007-12-15")) {
 		x = json_object_get(ec2, "block_device_mapping");
 		json_object_set_new(md, "block-device-mapping", x ? json_incref(x) : json_object());
 		if ((s = doc_str(ec2, "kernel_id", NULL)) && s[0])
@@ -307,13 +408,30 @@ static json_t *ec2_tree(const struct req *r, int vi)
 		if ((s = doc_str(ec2, "ramdisk_id", NULL)) && s[0])
 			json_object_set_new(md, "ramdisk-id", json_string(s));
 	}
-	if (vi >= EC2_2008_02_01)
-		json_object_set_new(md, "placement",
-				    json_pack("{s:s}", "availability-zone",
-					      doc_str(doc, "availability_zone", "")));
-	if (vi >= EC2_2008_09_01)
+	if (since(ver, "2008-02-01")) {
+		json_t *pl = json_pack("{s:s}", "availability-zone",
+				       doc_str(doc, "availability_zone", ""));
+
+		if (since(ver, EC2_SINCE_AZ_ID))
+			json_object_set_new(pl, "availability-zone-id",
+					    json_string(doc_str(doc, "availability_zone_id",
+								doc_str(doc, "availability_zone", ""))));
+		if (since(ver, EC2_SINCE_REGION))
+			json_object_set_new(pl, "region",
+					    json_string(doc_str(doc, "region", MDR_DEFN_REGION)));
+		json_object_set_new(md, "placement", pl);
+	}
+	if (since(ver, "2008-09-01"))
 		json_object_set_new(md, "instance-action", json_string("none"));
 	json_object_set_new(top, "meta-data", md);
+	/* AWS has dynamic/ since 2009-04-04; nova's versions stay nova's */
+	if (since(ver, EC2_FIRST_AWS)) {
+		const char *lip = doc_str(ec2, "local_ipv4", remote_ipv4(r->ctx));
+
+		json_object_set_new(top, "dynamic",
+				    json_pack("{s:{s:o}}", "instance-identity", "document",
+					      identity_document(doc, lip)));
+	}
 	if (r->d->has_user_data)
 		json_object_set_new(top, "user-data", json_string(""));
 	return top;
@@ -363,18 +481,20 @@ static void ec2_print(const json_t *v, struct node *n)
 static void render_ec2(const struct req *r, struct node *n)
 {
 	json_t *tree, *v;
-	int vi;
+	const char *ver;
 
 	if (r->ntok == 0) { /* "/" and "/ec2": the EC2 versions, then latest */
 		n->kind = N_LIST;
 		n->ctype = MDR_CT_TEXT;
 		for (size_t i = 0; i < mdr_n_ec2_versions; i++)
 			list_add(&n->list, mdr_ec2_versions[i], mdr_ec2_versions[i]);
+		for (size_t i = 0; i < mdr_n_ec2_aws_versions; i++)
+			list_add(&n->list, mdr_ec2_aws_versions[i], mdr_ec2_aws_versions[i]);
 		list_add(&n->list, "latest", "latest");
 		return;
 	}
-	vi = version_index(r->tok[0], mdr_ec2_versions, mdr_n_ec2_versions);
-	if (vi < 0)
+	ver = ec2_version(r->tok[0]);
+	if (!ver)
 		return;
 	if (r->ntok == 2 && !strcmp(r->tok[1], "user-data")) {
 		if (r->d->has_user_data) {
@@ -385,7 +505,7 @@ static void render_ec2(const struct req *r, struct node *n)
 		}
 		return;
 	}
-	tree = ec2_tree(r, vi);
+	tree = ec2_tree(r, ver);
 	v = tree;
 	/* find_path_in_tree: only dicts can be descended (nova fails with
 	 * a 500 on lists and leaves; a 404 here) */
@@ -649,7 +769,7 @@ static int is_known_version(const char *v, int openstack)
 	if (!strcmp(v, "latest"))
 		return 0;
 	return openstack ? version_index(v, mdr_openstack_versions, mdr_n_openstack_versions) >= 0
-			 : version_index(v, mdr_ec2_versions, mdr_n_ec2_versions) >= 0;
+			 : ec2_version(v) != NULL;
 }
 
 /* Split a canonical path into segments (in buf). */
@@ -902,6 +1022,7 @@ int mdr_render_ec2_meta_json(const struct mdr_defn *d, const char *version,
 	struct mdr_buf b = {0};
 	json_t *tree, *md;
 	struct req *r;
+	/* a drive holds nova's versions only; its "latest" is nova's newest */
 	int vi = version_index(version, mdr_ec2_versions, mdr_n_ec2_versions), gone = 0;
 
 	*out = NULL;
@@ -913,13 +1034,13 @@ int mdr_render_ec2_meta_json(const struct mdr_defn *d, const char *version,
 		return -1;
 	r->d = d;
 	r->ctx = ctx;
-	tree = ec2_tree(r, vi);
+	tree = ec2_tree(r, strcmp(version, "latest") ? mdr_ec2_versions[vi] : EC2_NOVA_LATEST);
 	free(r);
 	md = json_object_get(tree, "meta-data");
 	/* nova: local-ipv4 = fixed_ip or self.address, and a config drive has
 	 * no request address: null when the definition names no address */
 	ec2 = json_object_get(d->doc, "ec2");
-	if (!json_object_get(ec2, "local_ipv4") && !(ctx && ctx->remote_ip))
+	if (!json_object_get(ec2, "local_ipv4") && !remote_ipv4(ctx))
 		json_object_set_new(md, "local-ipv4", json_null());
 	/* public-keys/<i>/_name stays: metadata_for_config_drive() means to
 	 * delete it but looks for data['public-keys'] instead of

@@ -108,5 +108,10 @@ extern const char *const mdr_openstack_versions[];
 extern const size_t mdr_n_openstack_versions;
 extern const char *const mdr_ec2_versions[];
 extern const size_t mdr_n_ec2_versions;
+/* The dated EC2 versions mdr serves beyond nova's (oldest first); the
+ * listing at "/" is nova's, then these, then "latest" (= the newest). A
+ * config drive holds nova's only. */
+extern const char *const mdr_ec2_aws_versions[];
+extern const size_t mdr_n_ec2_aws_versions;
 
 #endif /* MDR_RENDER_H */

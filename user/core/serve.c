@@ -143,10 +143,19 @@ static int token_put(const struct http_req *req, const struct mdr_serve_inst *in
 	return 200;
 }
 
+/* "/openstack" or below it (after normalisation). */
+static bool is_openstack_path(const char *p)
+{
+	static const char pre[] = "/openstack";
+
+	return strncmp(p, pre, sizeof(pre) - 1) == 0 &&
+	       (p[sizeof(pre) - 1] == '\0' || p[sizeof(pre) - 1] == '/');
+}
+
 /* Token rules for every request but the PUT. 0 = go on, else the status
  * already written to out. */
 static int token_check(const struct http_req *req, const struct mdr_serve_inst *inst,
-		       uint64_t now_s, struct mdr_serve_resp *out)
+		       const char *path, uint64_t now_s, struct mdr_serve_resp *out)
 {
 	if (req->token.count > 1)
 		return simple(out, 400); /* which one? refuse to guess */
@@ -157,7 +166,8 @@ static int token_check(const struct http_req *req, const struct mdr_serve_inst *
 			return empty(out, 401);
 		return 0;
 	}
-	if (inst->tokens == MDR_TOKENS_REQUIRED)
+	if ((is_openstack_path(path) ? inst->tokens_openstack : inst->tokens) ==
+	    MDR_TOKENS_REQUIRED)
 		return empty(out, 401);
 	return 0;
 }
@@ -204,6 +214,7 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 	      struct mdr_serve_resp *out)
 {
 	resp_init(out, req);
+	mdr_serve_date(out, now_s);
 
 	char path[MDR_PATH_MAX];
 	if (mdr_path_normalize(req->target, path, sizeof(path)) != 0)
@@ -238,7 +249,7 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 	} else if (cls == PATH_TOKEN) {
 		return token_put(req, inst, now_s, rnd, out);
 	} else {
-		int st = token_check(req, inst, now_s, out);
+		int st = token_check(req, inst, path, now_s, out);
 		if (st)
 			return st;
 	}
@@ -275,10 +286,24 @@ void mdr_serve_error(int status, struct mdr_serve_resp *out)
 	out->keep_alive = false;
 }
 
+void mdr_serve_date(struct mdr_serve_resp *r, uint64_t now_s)
+{
+	http_format_date(r->date, now_s);
+}
+
 size_t mdr_serve_head(const struct mdr_serve_resp *r, char *buf, size_t cap)
 {
+	struct http_hdr h[MDR_SERVE_MAX_HDRS + 1];
+	size_t n = 0;
+
+	if (r->date[0]) {
+		h[n].name = "Date";
+		h[n++].value = r->date;
+	}
+	for (size_t i = 0; i < r->n_hdrs && i < MDR_SERVE_MAX_HDRS; i++)
+		h[n++] = r->hdrs[i];
 	return http_response_head(buf, cap, r->status, r->content_type,
-				  r->content_length, r->keep_alive, r->hdrs, r->n_hdrs);
+				  r->content_length, r->keep_alive, h, n);
 }
 
 void mdr_serve_resp_free(struct mdr_serve_resp *r)

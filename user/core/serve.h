@@ -15,9 +15,12 @@
  *  - PUT /latest/api/token: X-Forwarded-For present -> 400; TTL header
  *    missing, repeated, not decimal or outside 1..21600 -> 400; else 200,
  *    the token as text/plain, the TTL header echoed, IP TTL = hop limit.
- *  - Tokens (every path but the PUT itself, /openstack/... included: the
- *    same secrets are there): `optional` - no token is fine, a presented
- *    one must verify; `required` - no valid token -> 401. 401 has an
+ *  - Tokens (every path but the PUT itself), one policy per tree: `tokens`
+ *    for the EC2 tree ("/", "/latest/...", "/ec2/..."), `tokens_openstack`
+ *    for "/openstack/..." (its agents never send a token, so it defaults
+ *    to optional; the same secrets are there, see
+ *    docs/instance-definition.md): `optional` - no token is fine, a
+ *    presented one must verify; `required` - no valid token -> 401. 401 has an
  *    empty body, like EC2; cloud-init refetches a token on 401. Two token
  *    headers -> 400.
  *  - Password: POST body > MDR_PASSWORD_MAX -> 400; already set -> 409;
@@ -62,7 +65,8 @@ typedef int (*mdr_serve_render_fn)(void *opaque, const struct mdr_defn *defn,
 struct mdr_serve_inst {
 	uint32_t id;
 	const char *uuid;            /* canonical (mdr_instance.uuid) */
-	enum mdr_tokens_mode tokens;
+	enum mdr_tokens_mode tokens;           /* the EC2 tree */
+	enum mdr_tokens_mode tokens_openstack; /* "/openstack/..." */
 	uint8_t hop_limit;           /* IP TTL of the token PUT reply; 0 -> 1 */
 	const struct mdr_defn *defn; /* NULL: unknown instance */
 	bool has_password;           /* a password is stored */
@@ -104,6 +108,7 @@ struct mdr_serve_resp {
 	char *owned;                /* malloc'd body to free */
 	char ttl_buf[12];
 	char token_buf[MDR_TOKEN_BUF_SIZE];
+	char date[HTTP_DATE_SIZE];  /* the Date header's value; "" = none */
 };
 
 /*
@@ -121,9 +126,14 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
  * http_parser_feed): short text body, Connection: close. */
 void mdr_serve_error(int status, struct mdr_serve_resp *out);
 
+/* Set the response's Date header (RFC 9110 6.6.1: an origin server with a
+ * clock sends one; IMF-fixdate) from now_s, unix seconds. mdr_serve does
+ * it itself; the caller does it for mdr_serve_error responses. */
+void mdr_serve_date(struct mdr_serve_resp *r, uint64_t now_s);
+
 /*
  * Write the response head (status line, Content-Type, Content-Length,
- * Connection, the extra headers) into buf. Returns its length, or 0 when
+ * Connection, Date when set, the extra headers) into buf. Returns its length, or 0 when
  * it does not fit (HTTP_RESPONSE_HEAD_MAX always fits).
  */
 size_t mdr_serve_head(const struct mdr_serve_resp *r, char *buf, size_t cap);

@@ -428,6 +428,8 @@ static void respond(struct rsp_conn *k, int error_status)
 			uuid = i->rec.uuid;
 			si.uuid = i->rec.uuid;
 			si.tokens = (enum mdr_tokens_mode)i->rec.tokens;
+			si.tokens_openstack = i->defn ? i->defn->imds.tokens_openstack
+						       : MDR_TOKENS_OPTIONAL;
 			si.hop_limit = i->rec.hop_limit;
 			si.defn = i->defn;
 			si.render = rsp_cache_render;
@@ -493,6 +495,7 @@ static void respond(struct rsp_conn *k, int error_status)
 	if (!resp.send_body)
 		body_len = 0;
 
+	mdr_serve_date(&resp, unix_now_s()); /* error replies too */
 	head_len = mdr_serve_head(&resp, head, sizeof(head));
 	r = head_len ? out_write(k, head, head_len, resp.ip_ttl) : -EINVAL;
 	if (!r && body_len)
