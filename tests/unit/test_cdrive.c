@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -310,7 +311,7 @@ static void test_contents_not_attached(void **state)
 	(void)state;
 	/* a definition read back from its stored doc has no contents yet */
 	assert_int_equal(mdr_defn_from_doc(d->doc_text, d->doc_len, &s, err, sizeof(err)), 0);
-	assert_int_equal(mdr_cdrive_build(s, &CTX, &c, err, sizeof(err)), -1);
+	assert_int_equal(mdr_cdrive_build(s, &CTX, &c, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "contents not attached"));
 	assert_int_equal(c.n, 0);
 	mdr_defn_free(s);

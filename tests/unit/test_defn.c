@@ -603,10 +603,10 @@ static void test_b64_helpers(void **state)
 	assert_int_equal(mdr_b64_decode("", 0, 100, &out, &n), 0);
 	assert_int_equal(n, 0);
 	free(out);
-	assert_int_equal(mdr_b64_decode("aGVsbG8=", 8, 4, &out, &n), -2);
-	assert_int_equal(mdr_b64_decode("aGVsbG8", 7, 100, &out, &n), -1);
-	assert_int_equal(mdr_b64_decode("a===", 4, 100, &out, &n), -1);
-	assert_int_equal(mdr_b64_decode("aG-s", 4, 100, &out, &n), -1);
+	assert_int_equal(mdr_b64_decode("aGVsbG8=", 8, 4, &out, &n), -E2BIG);
+	assert_int_equal(mdr_b64_decode("aGVsbG8", 7, 100, &out, &n), -EINVAL);
+	assert_int_equal(mdr_b64_decode("a===", 4, 100, &out, &n), -EINVAL);
+	assert_int_equal(mdr_b64_decode("aG-s", 4, 100, &out, &n), -EINVAL);
 }
 
 int main(void)

@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -896,13 +897,13 @@ static void test_path_normalize_rejects(void **state)
 	char big[MDR_PATH_MAX + 16], out[MDR_PATH_MAX], small[8];
 
 	(void)state;
-	assert_int_equal(mdr_path_normalize("/a%00b", out, sizeof(out)), -1);
+	assert_int_equal(mdr_path_normalize("/a%00b", out, sizeof(out)), -EINVAL);
 	memset(big, 'a', sizeof(big) - 1);
 	big[0] = '/';
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(mdr_path_normalize(big, out, sizeof(out)), -1);
-	assert_int_equal(mdr_path_normalize("/latest/meta-data", small, sizeof(small)), -1);
-	assert_int_equal(mdr_path_normalize(NULL, out, sizeof(out)), -1);
+	assert_int_equal(mdr_path_normalize(big, out, sizeof(out)), -EINVAL);
+	assert_int_equal(mdr_path_normalize("/latest/meta-data", small, sizeof(small)), -EINVAL);
+	assert_int_equal(mdr_path_normalize(NULL, out, sizeof(out)), -EINVAL);
 }
 
 static void test_bad_path_is_400(void **state)

@@ -2,6 +2,8 @@
 /* b64.c - strict base64 over OpenSSL's block coders (see b64.h). */
 #include "b64.h"
 
+#include <errno.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -57,7 +59,7 @@ int mdr_b64_decode(const char *text, size_t len, size_t max, uint8_t **out,
 	*outlen = 0;
 	clean = malloc(len + 1);
 	if (!clean)
-		return -1;
+		return -ENOMEM;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 
@@ -67,24 +69,24 @@ int mdr_b64_decode(const char *text, size_t len, size_t max, uint8_t **out,
 			pad++;
 		} else if (!b64_char(c) || pad) {
 			free(clean); /* bad character, or data after padding */
-			return -1;
+			return -EINVAL;
 		}
 		clean[n++] = (char)c;
 	}
 	if (n % 4 || pad > 2) {
 		free(clean);
-		return -1;
+		return -EINVAL;
 	}
 	raw = n / 4 * 3 - pad;
 	if (raw > max) {
 		free(clean);
 		*outlen = raw; /* for the caller's error message */
-		return -2;
+		return -E2BIG;
 	}
 	buf = malloc(n / 4 * 3 + 1);
 	if (!buf) {
 		free(clean);
-		return -1;
+		return -ENOMEM;
 	}
 	if (n > (size_t)INT32_MAX) {
 		free(clean);
@@ -96,7 +98,7 @@ int mdr_b64_decode(const char *text, size_t len, size_t max, uint8_t **out,
 	/* EVP_DecodeBlock counts the padding as zero bytes: drop them. */
 	if (got < 0 || (size_t)got != n / 4 * 3) {
 		free(buf);
-		return -1;
+		return -EINVAL;
 	}
 	*out = buf;
 	*outlen = raw;

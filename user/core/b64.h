@@ -27,9 +27,9 @@ char *mdr_b64_encode_alloc(const void *in, size_t n);
  * line breaks are common in user data). The rest must be the standard
  * alphabet, a multiple of 4 characters, with '=' padding only at the end.
  * On success returns 0, *out is malloc'd (never NULL, even for 0 bytes)
- * and *outlen its length. Returns -1 when invalid (or on allocation
- * failure) and -2 when the decoded length (then in *outlen) would exceed
- * max.
+ * and *outlen its length. Returns -EINVAL when invalid, -ENOMEM when
+ * out of memory, and -E2BIG when the decoded length (then in *outlen)
+ * would exceed max.
  */
 int mdr_b64_decode(const char *text, size_t len, size_t max, uint8_t **out,
 		   size_t *outlen);

@@ -7,7 +7,9 @@
  * path, so the drive and the service cannot disagree.
  */
 #include "cdrive.h"
+#include "err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,19 +18,6 @@
 const char mdr_cdrive_ec2_skip[] = "1.0 2007-01-19 2007-03-01 2007-08-29 2007-10-10 "
 				   "2007-12-15 2008-02-01 2008-09-01";
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Append a file; takes owned (freed on failure too). */
 static int add(struct mdr_cdrive *c, const char *path, const void *data, size_t len, char *owned)
@@ -41,7 +30,7 @@ static int add(struct mdr_cdrive *c, const char *path, const void *data, size_t 
 
 		if (!nf) {
 			free(owned);
-			return -1;
+			return -EINVAL;
 		}
 		c->f = nf;
 		c->cap = cap;
@@ -67,7 +56,7 @@ static int add_rendered(struct mdr_cdrive *c, const struct mdr_defn *d,
 	size_t len;
 
 	if (mdr_render(d, gpath, ctx, &rep))
-		return fail(err, errlen, "out of memory rendering %s", gpath);
+		return mdr_errf(err, errlen, -ENOMEM, "out of memory rendering %s", gpath);
 	if (rep.status != 200 || rep.kind == MDR_REPLY_PASSWORD) {
 		mdr_reply_free(&rep);
 		return 0;
@@ -75,7 +64,7 @@ static int add_rendered(struct mdr_cdrive *c, const struct mdr_defn *d,
 	if (rep.kind == MDR_REPLY_BODY) {
 		/* the drive owns the body from here */
 		if (add(c, dpath, rep.body, rep.body_len, rep.body))
-			return fail(err, errlen, "out of memory");
+			return mdr_errf(err, errlen, -ENOMEM, "out of memory");
 		return 0;
 	}
 	if (rep.blob == MDR_BLOB_USER_DATA) {
@@ -86,9 +75,9 @@ static int add_rendered(struct mdr_cdrive *c, const struct mdr_defn *d,
 		len = d->file_len[rep.blob - MDR_BLOB_FILE0];
 	}
 	if (!data && len)
-		return fail(err, errlen, "%s: contents not attached to the definition", gpath);
+		return mdr_errf(err, errlen, -EINVAL, "%s: contents not attached to the definition", gpath);
 	if (add(c, dpath, data ? data : "", len, NULL))
-		return fail(err, errlen, "out of memory");
+		return mdr_errf(err, errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -113,13 +102,13 @@ static int add_ec2(struct mdr_cdrive *c, const struct mdr_defn *d,
 	snprintf(gpath, sizeof(gpath), "/%s/user-data", v);
 	snprintf(dpath, sizeof(dpath), "ec2/%s/user-data", v);
 	if (add_rendered(c, d, ctx, gpath, dpath, err, errlen))
-		return -1;
+		return -EINVAL;
 	r = mdr_render_ec2_meta_json(d, v, ctx, &json, &len);
 	if (r < 0)
-		return fail(err, errlen, "out of memory rendering ec2/%s/meta-data.json", v);
+		return mdr_errf(err, errlen, -ENOMEM, "out of memory rendering ec2/%s/meta-data.json", v);
 	snprintf(dpath, sizeof(dpath), "ec2/%s/meta-data.json", v);
 	if (r == 0 && add(c, dpath, json, len, json))
-		return fail(err, errlen, "out of memory");
+		return mdr_errf(err, errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -134,7 +123,7 @@ static int add_openstack(struct mdr_cdrive *c, const struct mdr_defn *d,
 
 	snprintf(gpath, sizeof(gpath), "/openstack/%s", v);
 	if (mdr_render(d, gpath, ctx, &rep))
-		return fail(err, errlen, "out of memory rendering %s", gpath);
+		return mdr_errf(err, errlen, -ENOMEM, "out of memory rendering %s", gpath);
 	if (rep.status != 200 || rep.kind != MDR_REPLY_BODY) {
 		mdr_reply_free(&rep);
 		return 0; /* the version was removed by an override */
@@ -181,7 +170,7 @@ int mdr_cdrive_build(const struct mdr_defn *d, const struct mdr_render_ctx *ctx,
 	return 0;
 fail:
 	mdr_cdrive_free(out);
-	return -1;
+	return -EINVAL;
 }
 
 const struct mdr_cdrive_file *mdr_cdrive_find(const struct mdr_cdrive *c, const char *path)

@@ -46,7 +46,7 @@ struct mdr_cdrive {
  * Render the config drive of d (contents attached: mdr_defn_parse, or
  * mdr_store_get with contents). ctx gives random_seed's randomness (see
  * render.h); its remote_ip should be NULL (a drive has no request).
- * Returns 0 (free with mdr_cdrive_free) or -1 with a message in err.
+ * Returns 0 (free with mdr_cdrive_free) or -errno with a message in err.
  */
 int mdr_cdrive_build(const struct mdr_defn *d, const struct mdr_render_ctx *ctx,
 		     struct mdr_cdrive *out, char *err, size_t errlen);

@@ -355,7 +355,7 @@ static int parse_user_data(struct pctx *c, const json_t *root, struct mdr_defn *
 			return fail(c, "user_data: expected a base64 string, got %s", type_name(x));
 		r = mdr_b64_decode(json_string_value(x), json_string_length(x), MDR_USER_DATA_MAX,
 				   &d->user_data, &d->user_data_len);
-		if (r == -2)
+		if (r == -E2BIG)
 			return fail(c, "user_data: %zu bytes decoded, the limit is %d",
 				    d->user_data_len, MDR_USER_DATA_MAX);
 		if (r)
@@ -417,7 +417,7 @@ static int parse_files(struct pctx *c, const json_t *v, struct mdr_defn *d, json
 					    type_name(x));
 			r = mdr_b64_decode(json_string_value(x), json_string_length(x), MDR_FILE_MAX,
 					   &d->file[i], &d->file_len[i]);
-			if (r == -2)
+			if (r == -E2BIG)
 				return fail(c, "%s: %zu bytes decoded, the limit is %d", path,
 					    d->file_len[i], MDR_FILE_MAX);
 			if (r)
@@ -911,7 +911,7 @@ static int parse_overrides(struct pctx *c, const json_t *v, json_t *nd)
 		r = mdr_b64_decode(json_string_value(x), json_string_length(x), MDR_OVERRIDE_MAX,
 				   &body, &blen);
 		if (r)
-			return fail(c, "%s: %s", path, r == -2 ? "body too large" : "not valid base64");
+			return fail(c, "%s: %s", path, r == -E2BIG ? "body too large" : "not valid base64");
 		free(body);
 		json_object_set(out, key, x);
 	}

@@ -111,7 +111,7 @@ struct mdr_blob {
 /*
  * Parse and validate a user-facing definition (JSON text, need not be
  * NUL-terminated). Decodes base64 user_data and files[].content.
- * Returns 0 and *out (free with mdr_defn_free), or -1 with a one-line
+ * Returns 0 and *out (free with mdr_defn_free), or -EINVAL with a one-line
  * message in err naming the field and the problem, e.g.
  *   "ec2.security_groups[1]: expected a string"
  *   "unknown field \"usr_data\""
@@ -133,7 +133,7 @@ size_t mdr_defn_n_blobs(const struct mdr_defn *d);
 /*
  * The blobs to store for this instance: blobs[MDR_BLOB_DOC] = doc_text,
  * blobs[MDR_BLOB_USER_DATA] = user data, blobs[MDR_BLOB_FILE0 + i] = file i.
- * Returns 0 with *n = mdr_defn_n_blobs(d), or -1 if max is too small.
+ * Returns 0 with *n = mdr_defn_n_blobs(d), or -EINVAL if max is too small.
  */
 int mdr_defn_blobs(const struct mdr_defn *d, struct mdr_blob *blobs,
 		   size_t max, size_t *n);
@@ -142,7 +142,7 @@ int mdr_defn_blobs(const struct mdr_defn *d, struct mdr_blob *blobs,
  * Attach the content of blob (MDR_BLOB_USER_DATA or MDR_BLOB_FILE0 + i),
  * copied; len must equal the length the doc records. Lets a reader of
  * the maps rebuild a complete definition (mdrctl put/rm then re-store,
- * mdrctl instance show). Returns 0 or -1 (bad blob id or length).
+ * mdrctl instance show). Returns 0 or -EINVAL (bad blob id or length).
  */
 int mdr_defn_set_blob(struct mdr_defn *d, unsigned blob, const void *data,
 		      size_t len, char *err, size_t errlen);
@@ -165,7 +165,7 @@ char *mdr_defn_to_json(const struct mdr_defn *d, int pretty);
  * version-specific override of the same path exists. New paths appear in
  * their parent listings. The password path cannot be overridden.
  * Stored in the doc's "overrides" (doc_text is refreshed).
- * Returns 0 or -1 with a message.
+ * Returns 0 or -EINVAL with a message.
  */
 int mdr_defn_set_override(struct mdr_defn *d, const char *path,
 			  const void *body, size_t len, char *err, size_t errlen);
@@ -173,13 +173,13 @@ int mdr_defn_set_override(struct mdr_defn *d, const char *path,
 /*
  * `mdrctl rm`: make `path` (and everything below it) answer 404 and
  * disappear from its parent listing. Replaces any override of that path.
- * Returns 0 or -1 with a message.
+ * Returns 0 or -EINVAL with a message.
  */
 int mdr_defn_remove_path(struct mdr_defn *d, const char *path, char *err,
 			 size_t errlen);
 
 /* Canonicalise a UUID (8-4-4-4-12 hex, or 32 hex without dashes, any
- * case) into out as lower-case with dashes. 0 or -1 when invalid. */
+ * case) into out as lower-case with dashes. 0 or -EINVAL when invalid. */
 int mdr_uuid_canonical(const char *s, char out[MDR_UUID_SIZE]);
 
 #endif /* MDR_DEFN_H */

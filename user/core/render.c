@@ -10,6 +10,8 @@
  * Overrides (mdrctl put/rm) are applied last, over the rendered node.
  */
 #include "render.h"
+
+#include <errno.h>
 #include "b64.h"
 #include "pyjson.h"
 
@@ -81,18 +83,18 @@ int mdr_path_normalize(const char *raw, char *out, size_t outlen)
 	const char *p;
 
 	if (!raw || outlen < 2)
-		return -1;
+		return -EINVAL;
 	/* percent-decode up to the query / fragment (WSGI path_info) */
 	dec[n++] = '/';
 	for (p = raw; *p && *p != '?' && *p != '#'; p++) {
 		char ch = *p;
 
 		if (n + 1 >= sizeof(dec))
-			return -1;
+			return -EINVAL;
 		if (ch == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
 			ch = (char)(hexval(p[1]) * 16 + hexval(p[2]));
 			if (!ch)
-				return -1;
+				return -EINVAL;
 			p += 2;
 		}
 		dec[n++] = ch;
@@ -116,15 +118,15 @@ int mdr_path_normalize(const char *raw, char *out, size_t outlen)
 				o = segs[--nseg];
 		} else {
 			if (nseg >= MDR_PATH_MAX_SEGS)
-				return -1;
+				return -EINVAL;
 			segs[nseg++] = o;
 			if (o > 1) {
 				if (o + 1 >= outlen)
-					return -1;
+					return -EINVAL;
 				out[o++] = '/';
 			}
 			if (o + len >= outlen)
-				return -1;
+				return -EINVAL;
 			memcpy(out + o, dec + i, len);
 			o += len;
 		}
@@ -1031,7 +1033,7 @@ int mdr_render_ec2_meta_json(const struct mdr_defn *d, const char *version,
 		return 1;
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return -1;
+		return -ENOMEM;
 	r->d = d;
 	r->ctx = ctx;
 	tree = ec2_tree(r, strcmp(version, "latest") ? mdr_ec2_versions[vi] : EC2_NOVA_LATEST);
@@ -1117,7 +1119,7 @@ int mdr_render(const struct mdr_defn *d, const char *raw_path, const struct mdr_
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return -1;
+		return -ENOMEM;
 	r->d = d;
 	r->ctx = ctx;
 	nt = split(norm, segbuf, sizeof(segbuf), r->tok);

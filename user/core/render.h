@@ -67,7 +67,7 @@ struct mdr_render_ctx {
  * "//", resolve "." and ".." (never above "/"), drop a trailing "/".
  * "/" stays "/". Examples: "/latest/meta-data/" -> "/latest/meta-data",
  * "//openstack/./latest/../2012-08-10?x=1" -> "/openstack/2012-08-10".
- * Returns 0, or -1 when the result does not fit outlen or the path
+ * Returns 0, or -EINVAL when the result does not fit outlen or the path
  * contains a NUL byte (encoded or not).
  */
 int mdr_path_normalize(const char *raw, char *out, size_t outlen);
@@ -77,7 +77,7 @@ int mdr_path_normalize(const char *raw, char *out, size_t outlen);
  * d == NULL (unknown instance): only "/" answers (the EC2 version list);
  * everything else is 404. Overrides in the definition win over rendered
  * values (see mdr_defn_set_override). Returns 0 (out filled; free with
- * mdr_reply_free) or -1 on allocation failure (out left empty).
+ * mdr_reply_free) or -ENOMEM (out left empty).
  * d is only read (jansson's reference counts are atomic), so threads may
  * render the same definition concurrently.
  */

@@ -4,6 +4,7 @@
  * libisofs, vfat through mkfs.vfat + mcopy, both written atomically.
  */
 #include "cdimage.h"
+#include "err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,17 +37,6 @@
 
 extern char **environ;
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int mdr_cdrive_format_parse(const char *s, enum mdr_cdrive_format *f)
 {
@@ -55,7 +45,7 @@ int mdr_cdrive_format_parse(const char *s, enum mdr_cdrive_format *f)
 	else if (!strcmp(s, "vfat"))
 		*f = MDR_CDRIVE_VFAT;
 	else
-		return -1;
+		return -EIO;
 	return 0;
 }
 
@@ -125,7 +115,7 @@ static int iso_build(const struct mdr_cdrive *c, IsoImage **out, char *err, size
 
 	r = iso_image_new(MDR_CDRIVE_LABEL, &img);
 	if (r < 0)
-		return fail(err, errlen, "libisofs: %s", iso_error_to_msg(r));
+		return mdr_errf(err, errlen, -EIO, "libisofs: %s", iso_error_to_msg(r));
 	iso_image_set_publisher_id(img, "mdr");
 	for (size_t i = 0; i < c->n; i++) {
 		const struct mdr_cdrive_file *f = &c->f[i];
@@ -136,7 +126,7 @@ static int iso_build(const struct mdr_cdrive *c, IsoImage **out, char *err, size
 
 		if (!copy) {
 			iso_image_unref(img);
-			return fail(err, errlen, "out of memory");
+			return mdr_errf(err, errlen, -ENOMEM, "out of memory");
 		}
 		memcpy(copy, f->data, f->len);
 		r = iso_memory_stream_new(copy, f->len, &st);
@@ -151,7 +141,7 @@ static int iso_build(const struct mdr_cdrive *c, IsoImage **out, char *err, size
 		}
 		if (r < 0) {
 			iso_image_unref(img);
-			return fail(err, errlen, "%s: libisofs: %s", f->path, iso_error_to_msg(r));
+			return mdr_errf(err, errlen, -EIO, "%s: libisofs: %s", f->path, iso_error_to_msg(r));
 		}
 	}
 	*out = img;
@@ -168,9 +158,9 @@ static int iso_write(const struct mdr_cdrive *c, int fd, char *err, size_t errle
 
 	pthread_once(&iso_once, iso_setup);
 	if (!iso_ready)
-		return fail(err, errlen, "libisofs could not be initialised");
+		return mdr_errf(err, errlen, -EIO, "libisofs could not be initialised");
 	if (iso_build(c, &img, err, errlen))
-		return -1;
+		return -EIO;
 	r = iso_write_opts_new(&opts, CDI_ISO_PROFILE);
 	if (r >= 0) {
 		iso_write_opts_set_iso_level(opts, CDI_ISO_LEVEL);
@@ -189,18 +179,18 @@ static int iso_write(const struct mdr_cdrive *c, int fd, char *err, size_t errle
 		iso_write_opts_free(opts);
 	if (r < 0) {
 		iso_image_unref(img);
-		return fail(err, errlen, "libisofs: %s", iso_error_to_msg(r));
+		return mdr_errf(err, errlen, -EIO, "libisofs: %s", iso_error_to_msg(r));
 	}
 	while ((n = bs->read_xt(bs, buf, sizeof(buf))) > 0) {
 		r = write_all(fd, buf, (size_t)n);
 		if (r) {
-			rc = fail(err, errlen, "%s", strerror(-r));
+			rc = mdr_errf(err, errlen, -EIO, "%s", strerror(-r));
 			bs->cancel(bs);
 			break;
 		}
 	}
 	if (!rc && n < 0)
-		rc = fail(err, errlen, "libisofs could not produce the image");
+		rc = mdr_errf(err, errlen, -EIO, "libisofs could not produce the image");
 	bs->free_data(bs);
 	free(bs);
 	iso_image_unref(img);
@@ -220,7 +210,7 @@ static int run_tool(char *const argv[], char *err, size_t errlen)
 	ssize_t n;
 
 	if (pipe2(pfd, O_CLOEXEC))
-		return fail(err, errlen, "pipe: %s", strerror(errno));
+		return mdr_errf(err, errlen, -EIO, "pipe: %s", strerror(errno));
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
@@ -230,7 +220,7 @@ static int run_tool(char *const argv[], char *err, size_t errlen)
 	close(pfd[1]);
 	if (r) {
 		close(pfd[0]);
-		return fail(err, errlen, "%s: %s%s", argv[0], strerror(r),
+		return mdr_errf(err, errlen, -EIO, "%s: %s%s", argv[0], strerror(r),
 			    r == ENOENT ? " (install dosfstools and mtools)" : "");
 	}
 	/* read to the end (the tool must never block on a full pipe), keep
@@ -257,7 +247,7 @@ static int run_tool(char *const argv[], char *err, size_t errlen)
 	for (char *p = msg; *p; p++)
 		if (*p == '\n')
 			*p = *(p + 1) ? ' ' : '\0';
-	return fail(err, errlen, "%s failed: %s", argv[0], got ? msg : "no message");
+	return mdr_errf(err, errlen, -EIO, "%s failed: %s", argv[0], got ? msg : "no message");
 }
 
 /* Write the files under a fresh directory stage (mkdtemp'd). */
@@ -274,15 +264,15 @@ static int stage_files(const struct mdr_cdrive *c, const char *stage, char *err,
 			r = mkdir(p, 0700);
 			*s = '/';
 			if (r && errno != EEXIST)
-				return fail(err, errlen, "%s: %s", p, strerror(errno));
+				return mdr_errf(err, errlen, -EIO, "%s: %s", p, strerror(errno));
 		}
 		fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return fail(err, errlen, "%s: %s", p, strerror(errno));
+			return mdr_errf(err, errlen, -EIO, "%s: %s", p, strerror(errno));
 		r = write_all(fd, c->f[i].data, c->f[i].len);
 		close(fd);
 		if (r)
-			return fail(err, errlen, "%s: %s", p, strerror(-r));
+			return mdr_errf(err, errlen, -EIO, "%s: %s", p, strerror(-r));
 	}
 	return 0;
 }
@@ -313,12 +303,12 @@ static int vfat_write(const struct mdr_cdrive *c, int fd, const char *tmp, char 
 	int r;
 
 	if (ftruncate(fd, MDR_CDRIVE_VFAT_BYTES))
-		return fail(err, errlen, "%s", strerror(errno));
+		return mdr_errf(err, errlen, -EIO, "%s", strerror(errno));
 	if (run_tool(mkfs, err, errlen))
-		return -1;
+		return -EIO;
 	snprintf(stage, sizeof(stage), "%s/mdr-cdrive.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if (!mkdtemp(stage))
-		return fail(err, errlen, "staging directory %s: %s", stage, strerror(errno));
+		return mdr_errf(err, errlen, -EIO, "staging directory %s: %s", stage, strerror(errno));
 	r = stage_files(c, stage, err, errlen);
 	if (!r) {
 		snprintf(src_ec2, sizeof(src_ec2), "%s/ec2", stage);
@@ -343,7 +333,7 @@ int mdr_cdrive_write(const struct mdr_cdrive *c, enum mdr_cdrive_format fmt, con
 	int fd, dfd, r;
 
 	if (strlen(path) + 16 >= sizeof(tmp))
-		return fail(err, errlen, "%s: path too long", path);
+		return mdr_errf(err, errlen, -EIO, "%s: path too long", path);
 	snprintf(dcopy, sizeof(dcopy), "%s", path);
 	snprintf(bcopy, sizeof(bcopy), "%s", path);
 	dir = dirname(dcopy);
@@ -351,7 +341,7 @@ int mdr_cdrive_write(const struct mdr_cdrive *c, enum mdr_cdrive_format fmt, con
 	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "%s: cannot create a file in %s: %s", path, dir,
+		return mdr_errf(err, errlen, -EIO, "%s: cannot create a file in %s: %s", path, dir,
 			    strerror(errno));
 	/* the mode an ordinary file creation would give (mkstemp: 0600) */
 	um = umask(0);
@@ -383,5 +373,5 @@ tool_fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	return fail(err, errlen, "writing %s: %s (nothing written)", path, why);
+	return mdr_errf(err, errlen, -EIO, "writing %s: %s (nothing written)", path, why);
 }

@@ -25,10 +25,10 @@ enum mdr_cdrive_format {
 /* nova's vfat config drive size (CONFIGDRIVESIZE_BYTES). */
 #define MDR_CDRIVE_VFAT_BYTES (64u << 20)
 
-/* "iso", "iso9660" or "vfat". 0 or -1. */
+/* "iso", "iso9660" or "vfat". 0 or -EINVAL. */
 int mdr_cdrive_format_parse(const char *s, enum mdr_cdrive_format *f);
 
-/* Write c to path atomically. 0, or -1 with a one-line message in err
+/* Write c to path atomically. 0, or -errno with a one-line message in err
  * (naming path and the cause) and nothing left behind. */
 int mdr_cdrive_write(const struct mdr_cdrive *c, enum mdr_cdrive_format fmt, const char *path,
 		     char *err, size_t errlen);

@@ -15,7 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "log.h"
+#include "err.h"
 
 static char chunk_names[MDR_CHUNK_CLASSES][16];
 
@@ -60,7 +60,7 @@ void mdr_maps_close(struct mdr_maps *m)
 	m->lock_fd = -1;
 }
 
-int mdr_maps_open(struct mdr_maps *m, const char *pin_dir)
+int mdr_maps_open(struct mdr_maps *m, const char *pin_dir, char *errbuf, size_t errlen)
 {
 	struct mdr_map_ref refs[MDR_MAPS_COUNT];
 	char path[PATH_MAX];
@@ -69,8 +69,8 @@ int mdr_maps_open(struct mdr_maps *m, const char *pin_dir)
 
 	mdr_maps_init(m);
 	if (strlen(pin_dir) >= sizeof(m->pin_dir)) {
-		mdr_log(MDR_LOG_ERR, "pin directory path too long: %s", pin_dir);
-		return -ENAMETOOLONG;
+		return mdr_errf(errbuf, errlen, -ENAMETOOLONG, "pin directory path too long: %s",
+				pin_dir);
 	}
 	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
 	n = mdr_maps_refs(m, refs);
@@ -82,19 +82,18 @@ int mdr_maps_open(struct mdr_maps *m, const char *pin_dir)
 			continue;
 		if (*refs[i].fd < 0) {
 			err = -errno;
-			mdr_log(MDR_LOG_ERR,
-				"cannot open pinned map %s: %s (was mdrd started with --pin-dir %s?)",
-				path, strerror(-err), pin_dir);
 			mdr_maps_close(m);
-			return err;
+			return mdr_errf(errbuf, errlen, err,
+					"cannot open pinned map %s: %s (was mdrd started with --pin-dir %s?)",
+					path, strerror(-err), pin_dir);
 		}
 	}
 	m->lock_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (m->lock_fd < 0) {
 		err = -errno;
-		mdr_log(MDR_LOG_ERR, "cannot open pin directory %s: %s", pin_dir, strerror(-err));
 		mdr_maps_close(m);
-		return err;
+		return mdr_errf(errbuf, errlen, err, "cannot open pin directory %s: %s", pin_dir,
+				strerror(-err));
 	}
 	return 0;
 }

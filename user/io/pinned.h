@@ -27,11 +27,11 @@ void mdr_maps_init(struct mdr_maps *m);
 
 /*
  * Open all pinned maps under pin_dir. On failure returns -errno, closes
- * what it opened and logs one line naming the missing pin, e.g.
+ * what it opened and, when err is not NULL, names the missing pin, e.g.
  * "cannot open pinned map /sys/fs/bpf/mdr/mdr_ports: No such file or
- * directory (is mdrd running / was the program loaded with this --pin-dir?)".
+ * directory (was mdrd started with --pin-dir ...?)".
  */
-int mdr_maps_open(struct mdr_maps *m, const char *pin_dir);
+int mdr_maps_open(struct mdr_maps *m, const char *pin_dir, char *err, size_t errlen);
 void mdr_maps_close(struct mdr_maps *m);
 
 /* Table view for generic code (status, purge): name and fd pointer. */

@@ -47,11 +47,13 @@ int ctl_usage(const char *fmt, ...)
 
 int ctl_open(void)
 {
+	char err[MDR_PIN_DIR_MAX + 128];
+
 	if (ctl_opened)
 		return CTL_OK;
-	/* mdr_maps_open logs the missing pin by name. */
-	if (mdr_maps_open(&ctl_maps, ctl_pin_dir))
-		return CTL_FAIL;
+	/* the message names the missing pin */
+	if (mdr_maps_open(&ctl_maps, ctl_pin_dir, err, sizeof(err)))
+		return ctl_fail("%s", err);
 	ctl_opened = 1;
 	return CTL_OK;
 }

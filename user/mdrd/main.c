@@ -494,9 +494,14 @@ int main(int argc, char **argv)
 				      "see the line above");
 		return 1;
 	}
-	if (mdr_maps_open(&mdrd_maps, mdrd_opts.pin_dir)) {
-		mdr_loader_close(skel);
-		return 1;
+	{
+		char err[MDR_PIN_DIR_MAX + 128];
+
+		if (mdr_maps_open(&mdrd_maps, mdrd_opts.pin_dir, err, sizeof(err))) {
+			mdr_log(MDR_LOG_ERR, "%s", err);
+			mdr_loader_close(skel);
+			return 1;
+		}
 	}
 	mdr_log(MDR_LOG_INFO, "program and maps pinned under %s", mdrd_opts.pin_dir);
 	apply_config();

@@ -214,9 +214,15 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	bool stop = false, link_event = false;
 
 	mdr_maps_init(&m);
-	err = mdr_maps_open(&m, pin_dir);
-	if (err)
-		return 1; /* logged */
+	{
+		char msg[MDR_PIN_DIR_MAX + 128];
+
+		err = mdr_maps_open(&m, pin_dir, msg, sizeof(msg));
+		if (err) {
+			mdr_log(MDR_LOG_ERR, "%s", msg);
+			return 1;
+		}
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = open_signals();
 	if (epfd < 0 || sfd < 0 || add_fd(epfd, sfd, EV_SIGNAL)) {
