@@ -2,6 +2,8 @@
 # mdr: XDP/AF_XDP instance-metadata responder.
 #   make            build everything into $(BUILD)
 #   make check      install missing deps, build, run every test suite
+#                   (SAN=1: everything built with ASan+UBSan in build-san)
+#   make check-san-unit  sanitized unit, bpf and fuzz suites only (quick)
 #   make bench      benchmark report (not a test)
 #   make demo       compute node + 3 guests in namespaces, left running
 #                   (VM=1: 3 real QEMU VMs instead of guest namespaces)
@@ -10,7 +12,14 @@
 #   make deb        Debian package in $(BUILD)/deb (debhelper)
 # Quiet unless V=1.
 
+# SAN=1 builds every program, test and tool with AddressSanitizer and
+# UndefinedBehaviorSanitizer, into its own directory by default so it never
+# mixes with a normal build (BPF objects are unchanged).
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+else
 BUILD   ?= build
+endif
 PREFIX  ?= /usr/local
 # systemd units (dist/systemd); /usr/local/lib/systemd/system is on
 # systemd's search path, as /lib/systemd/system is for PREFIX=/usr.
@@ -42,6 +51,11 @@ override CFLAGS += $(CSTD) $(WARN) -D_GNU_SOURCE -Imaps -Iuser/core -Iuser/io -I
 # Pure cores see only their own folder and the ABI: an #include of an I/O
 # header from user/core/ fails to compile (the "core never includes io" rule).
 CORE_CFLAGS = $(filter-out -Iuser/io,$(CFLAGS))
+# -fno-sanitize-recover: undefined behaviour aborts, so a test fails on it.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ifeq ($(SAN),1)
+override CFLAGS  += $(SAN_FLAGS)
+endif
 LDLIBS  := $(PC_LIBS) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf $(WARN) -Imaps -Ibpf -D__TARGET_ARCH_x86 \
 	-I/usr/include/$(shell uname -m)-linux-gnu
@@ -140,7 +154,7 @@ FAULT_LIBS := $(patsubst tests/fault/%.c,$(BUILD)/tests/fault_%.so,$(FAULT_SRCS)
 $(BUILD)/tests/fault_%.so: tests/fault/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
+	$(Q)$(CC) $(filter-out $(SAN_FLAGS),$(CFLAGS)) -shared -fPIC $< -o $@ -ldl
 
 # ---- fuzzers (libFuzzer; built by `make fuzz`, run briefly by the suite) ---
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -150,7 +164,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(CSTD) $(WARN) -D_GNU_SOURCE -Imaps -Iuser/core -I$(BUILD) $(PC_CFLAGS) \
-		-g -O1 -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB_SRCS) -o $@ $(LDLIBS)
+		-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$< $(FUZZ_LIB_SRCS) -o $@ $(LDLIBS)
 
 # ---- top-level targets ------------------------------------------------------
 ALL := $(BPF_OBJS) $(SKELS) $(LIBMDR) $(addprefix $(BUILD)/,$(PROGS)) $(TOOL_BINS) \
@@ -166,6 +181,15 @@ deps:
 check: deps
 	$(Q)$(MAKE) --no-print-directory all fuzz
 	$(Q)BUILD=$(BUILD) sh tests/run.sh
+
+# The sanitized unit, BPF and fuzz suites (no e2e): quick enough for every
+# change. Builds into build-san whatever BUILD the caller uses.
+SAN_BUILD ?= build-san
+check-san-unit: deps
+	$(Q)$(MAKE) --no-print-directory SAN=1 BUILD=$(SAN_BUILD) all fuzz
+	$(Q)BUILD=$(SAN_BUILD) sh tests/run.sh 'unit_*' && \
+		BUILD=$(SAN_BUILD) sh tests/run.sh 'bpf_*' && \
+		BUILD=$(SAN_BUILD) sh tests/run.sh 'fuzz_*'
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -214,4 +238,4 @@ deb:
 clean:
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all check bench demo demo-down install install-files deb clean deps fuzz
+.PHONY: all check check-san-unit bench demo demo-down install install-files deb clean deps fuzz

@@ -44,6 +44,11 @@
 #   mdrctl ARGS...           build/mdrctl --pin-dir $PIN, run in $HV
 #   skip_all REASON          the whole suite cannot run: one skipped test, exit 0
 #   dump_logs                tails of every log in $E2E_TMP (as diagnostics)
+# Sanitizers: with a sanitized build (make SAN=1) every mdr process stops at
+# its first AddressSanitizer / LeakSanitizer / UndefinedBehaviorSanitizer
+# report and writes it under $E2E_TMP/san; e2e_done stops the daemons (so
+# exit-time leak reports are written) and fails the suite on any report,
+# there or in a daemon's log.
 # Environment: BUILD (build dir), E2E_KEEP=1 keeps $E2E_TMP, E2E_NO_BINS=1
 # runs without mdr binaries (harness work), MDR_IFACE overrides the --iface
 # glob after topo_create, MDRD_WANT_IFACES how many attachments to await.
@@ -115,6 +120,7 @@ tap_lines() { # file written by a python helper
 	done <"$1"
 }
 e2e_done() {
+	san_check
 	printf '1..%d\n' "$_T_N"
 	[ "$_T_FAIL" -eq 0 ] && exit 0
 	diag "$_T_FAIL of $_T_N failed"
@@ -283,6 +289,34 @@ dump_logs() {
 	done
 }
 
+# ---- sanitizers -------------------------------------------------------------------
+# A sanitizer's report, as it starts in a log.
+SAN_RE='ERROR: (AddressSanitizer|LeakSanitizer)|UndefinedBehaviorSanitizer|: runtime error: '
+
+# Options for sanitized mdr binaries (ignored by everything else): stop at
+# the first report, write it to $E2E_TMP/san/<tool>.<pid>. Link order is not
+# checked: the fault suites LD_PRELOAD an uninstrumented shim.
+san_env() {
+	mkdir -p "$E2E_TMP/san"
+	ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:verify_asan_link_order=0:log_path=$E2E_TMP/san/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$E2E_TMP/san/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+	export ASAN_OPTIONS UBSAN_OPTIONS
+}
+
+# Fails the suite on any sanitizer report (one test, only emitted for a
+# sanitized build or when there is a report).
+san_check() {
+	for _p in $_E2E_PIDS; do stop_pid "$_p"; done
+	_sc_files=$( { ls "$E2E_TMP"/san/* 2>/dev/null; grep -lE "$SAN_RE" "$E2E_TMP"/*.log 2>/dev/null; } | sort -u)
+	if [ -n "$_sc_files" ]; then
+		not_ok "no sanitizer report from any process" "$(for _f in $_sc_files; do
+			printf '%s\n' "---- $_f"; grep -m1 -A25 -E "$SAN_RE" "$_f" || head -n 25 "$_f"
+		done)"
+	elif ldd "$BUILD_DIR/mdrd" 2>/dev/null | grep -q libasan; then
+		ok "no sanitizer report from any process"
+	fi
+}
+
 # ---- setup and cleanup ---------------------------------------------------------
 e2e_cleanup() {
 	[ "$_E2E_CLEANED" = 1 ] && return 0
@@ -306,6 +340,7 @@ e2e_init() { # suite name
 	# namespace names carry it; 3 letters of the suite + pid + random byte.
 	RUN_ID=$(printf '%.3s%d%02x' "$E2E_NAME" $$ "$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')")
 	E2E_TMP=$(mktemp -d "/tmp/mdr-e2e-$E2E_NAME.XXXXXX")
+	san_env
 	trap e2e_cleanup EXIT
 	trap 'e2e_cleanup; exit 130' INT
 	trap 'e2e_cleanup; exit 143' TERM

@@ -145,6 +145,8 @@ static const struct bad_case bad_cases[] = {
 	{"binding mac multicast", HEAD "\"binding\":{\"mac\":\"01:00:5e:00:00:01\"}}", "binding.mac: 01:00:5e:00:00:01 is a multicast address", NULL},
 	{"binding mac zero", HEAD "\"binding\":{\"mac\":\"00:00:00:00:00:00\"}}", "all-zero", NULL},
 	{"binding vlan 4095", HEAD "\"binding\":{\"mac\":\"52:54:00:12:34:56\",\"vlan\":4095}}", "binding.vlan: 4095 is out of range 0..4094", NULL},
+	{"unknown field with a newline", HEAD "\"bi\\nding\":{}}", "unknown field \"bi?ding\"", NULL},
+	{"unknown field with an escape", HEAD "\"x\\u001b[2J\":1}", "unknown field \"x?[2J\"", NULL},
 	{"binding unknown field", HEAD "\"binding\":{\"ifname\":\"tap1\"}}", "binding: unknown field \"ifname\"", NULL},
 	{"public_keys array", HEAD "\"public_keys\":[\"ssh-rsa A\"]}", "public_keys: expected an object", NULL},
 	{"public key not a string", HEAD "\"public_keys\":{\"k\":1}}", "public_keys.k: expected a string, got an integer", NULL},
@@ -218,6 +220,10 @@ static void test_bad_case(void **state)
 	assert_null(d);
 	if (!strstr(err, c->want))
 		fail_msg("error \"%s\" does not contain \"%s\"", err, c->want);
+	/* one line, whatever the definition holds (it becomes one log line) */
+	for (const char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			fail_msg("error \"%s\" holds control character 0x%02x", err, (unsigned char)*p);
 	free(gen);
 }
 

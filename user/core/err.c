@@ -7,8 +7,13 @@
 
 int mdr_verrf(char *err, size_t errlen, int code, const char *fmt, va_list ap)
 {
-	if (err && errlen)
+	if (err && errlen) {
 		vsnprintf(err, errlen, fmt, ap);
+		/* a message quotes input (a field name): keep it one line */
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
 	return code;
 }
 

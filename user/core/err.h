@@ -20,7 +20,9 @@
 #include <stddef.h>
 
 /* Fill err[0..errlen) with the formatted message (when err is not NULL
- * and errlen > 0) and return code (a negative errno). */
+ * and errlen > 0) and return code (a negative errno). Control characters
+ * (from quoted input, e.g. a field name holding a newline) become '?':
+ * a message is always one line. */
 int mdr_errf(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
