@@ -120,6 +120,8 @@ struct rsp_fail {
 /* First retry after a failure, doubling up to the maximum; a link event
  * retries everything at once. */
 #define RSP_RETRY_MIN_NS (150ull * 1000000ull)
+/* First retry of a bind that found its queue busy (see fail_note). */
+#define RSP_RETRY_BUSY_NS (10ull * 1000000ull)
 #define RSP_RETRY_MAX_NS (10000ull * 1000000ull)
 
 /* Interfaces using fewer RX queues than mdr_ifaces lists (the driver's
@@ -381,6 +383,14 @@ static bool fail_note(struct rsp_xsk *x, uint32_t ifindex, uint32_t queue, int e
 	 * will find it in use. */
 	if (err == -EINVAL && queue > 0)
 		f->delay_ns = RSP_RETRY_MAX_NS;
+	/* EBUSY: the queue's previous socket (closed by us moments ago) is
+	 * still being freed by the kernel, an RCU grace period: try again
+	 * soon, not after the backoff meant for a device that refuses. */
+	if (err == -EBUSY && f->delay_ns < RSP_RETRY_BUSY_NS * 8) {
+		f->delay_ns = f->delay_ns ? f->delay_ns * 2 : RSP_RETRY_BUSY_NS;
+		f->next_ns = x->now_ns + f->delay_ns;
+		return fresh;
+	}
 	f->delay_ns = f->delay_ns ? f->delay_ns * 2 : RSP_RETRY_MIN_NS;
 	if (f->delay_ns > RSP_RETRY_MAX_NS)
 		f->delay_ns = RSP_RETRY_MAX_NS;
@@ -722,10 +732,21 @@ static void reclaim(struct rsp_xsk *x)
 		if (!best)
 			break;
 		got += best->in_fill - x->fs.base;
+		if (x->n_hungry) {
+			/* A socket waits for frames (a new tap's first SYN is on
+			 * its way): give it the largest idle ring whole, now, and
+			 * stop there (destroying more would only make more hungry
+			 * sockets when the sync binds them again). The idle
+			 * socket is bound again by the next sync, as soon as the
+			 * kernel has freed its queue (fail_note's EBUSY retry). */
+			sock_destroy(x, best, "idle, frames reclaimed");
+			n++;
+			break;
+		}
 		recycle_close(x, best);
 		closed[n++] = best;
 	}
-	if (n)
+	if (n && !x->n_hungry)
 		reopen_all(x, closed, n);
 	if (n) {
 		mdr_log(MDR_LOG_DEBUG, "reclaimed %u UMEM frames from %u idle sockets for %u sockets below their share and %u boost frames",
