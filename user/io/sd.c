@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "sd.h"
+#include "clock.h"
 
 /* A STATUS= line. */
 #define SD_STATUS_MAX 256
@@ -19,20 +20,12 @@ static int wd_checked;
 static uint64_t wd_interval_ms; /* half of WatchdogSec, 0 = no watchdog */
 static uint64_t wd_next_ms;
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void send_status(int ready)
 {
 	char s[SD_STATUS_MAX] = "";
 
 	status_fn(s, sizeof(s));
-	next_status_ms = mono_ms() + MDR_SD_STATUS_EVERY_MS;
+	next_status_ms = mdr_mono_ms() + MDR_SD_STATUS_EVERY_MS;
 	if (!ready && !strcmp(s, last_status))
 		return;
 	memcpy(last_status, s, sizeof(s));
@@ -52,7 +45,7 @@ void mdr_sd_stopping(void)
 
 int mdr_sd_tick(void)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = mdr_mono_ms();
 
 	if (status_fn && now >= next_status_ms)
 		send_status(0);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "mdrd.h"
+#include "clock.h"
 #include "cdimage.h"
 #include "cdrive.h"
 #include "defn.h"
@@ -46,14 +47,6 @@ static struct cd_entry tab[MDR_MAX_INSTANCES];
 static size_t n_tab;
 static int64_t next_poll_ms;
 static int ready; /* configdrive_init checked the directory */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *ext(void)
 {
@@ -94,7 +87,7 @@ static void write_image(struct cd_entry *e)
 		mdr_log(MDR_LOG_INFO, "instance %s: config drive %s written (generation %u)", e->uuid,
 			path, e->gen);
 	} else {
-		e->retry_at_ms = now_ms() + CD_RETRY_MS;
+		e->retry_at_ms = mdr_mono_ms() + CD_RETRY_MS;
 		mdr_log(MDR_LOG_ERR, "instance %s: config drive %s not written: %s", e->uuid, path,
 			err);
 	}
@@ -123,7 +116,7 @@ static struct cd_entry *find(const char *uuid)
 void configdrive_sync(void)
 {
 	static uint32_t ids[MDR_MAX_INSTANCES];
-	int64_t now = now_ms();
+	int64_t now = mdr_mono_ms();
 	int cnt;
 
 	if (!ready)
@@ -221,7 +214,7 @@ int configdrive_init(void)
 
 int configdrive_timeout_ms(void)
 {
-	int64_t now = now_ms();
+	int64_t now = mdr_mono_ms();
 
 	if (!ready)
 		return -1;
@@ -230,6 +223,6 @@ int configdrive_timeout_ms(void)
 
 void configdrive_tick(void)
 {
-	if (ready && now_ms() >= next_poll_ms)
+	if (ready && mdr_mono_ms() >= next_poll_ms)
 		configdrive_sync();
 }

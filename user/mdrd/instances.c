@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 
 #include "mdrd.h"
+#include "clock.h"
 #include "defn.h"
 #include "log.h"
 #include "store.h"
@@ -54,14 +55,6 @@ static size_t n_files;
 static struct port_ref *ports_tab;
 static size_t n_ports_tab;
 static int ino_fd = -1;
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int is_defn_name(const char *n)
 {
@@ -265,12 +258,12 @@ static void file_removed(const char *name)
 	struct inst_file *f = find_file(name);
 
 	if (f)
-		f->remove_at_ms = now_ms() + INST_REMOVE_GRACE_MS;
+		f->remove_at_ms = mdr_mono_ms() + INST_REMOVE_GRACE_MS;
 }
 
 int instances_timeout_ms(void)
 {
-	int64_t first = 0, now = now_ms();
+	int64_t first = 0, now = mdr_mono_ms();
 
 	for (size_t i = 0; i < n_files; i++)
 		if (files[i].remove_at_ms && (!first || files[i].remove_at_ms < first))
@@ -282,7 +275,7 @@ int instances_timeout_ms(void)
 
 void instances_tick(void)
 {
-	int64_t now = now_ms();
+	int64_t now = mdr_mono_ms();
 	char path[2 * PATH_MAX];
 
 	for (size_t i = 0; i < n_files;) {
@@ -411,7 +404,7 @@ void instances_load_all(void)
 		for (int j = 0; j < n && !present; j++)
 			present = !strcmp(ents[j]->d_name, files[i].name);
 		if (!present && !files[i].remove_at_ms)
-			files[i].remove_at_ms = now_ms();
+			files[i].remove_at_ms = mdr_mono_ms();
 	}
 	for (int j = 0; j < n; j++) {
 		if (is_defn_name(ents[j]->d_name))

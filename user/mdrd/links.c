@@ -24,6 +24,7 @@
 #include <xdp/libxdp.h>
 
 #include "mdrd.h"
+#include "clock.h"
 #include "mac.h"
 #include "log.h"
 #include "rtnl.h"
@@ -59,14 +60,6 @@ static int xdp_prog_fd = -1;
  * without it, attach with bpf_xdp_attach() (see probe_dispatcher). */
 static int dispatcher_probed, attach_direct;
 static int64_t next_mac_check_ms;
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The MAC the program answers ARP/ND with: mdr_config's, or the built-in
  * default when the field is all zero (as the program does). 0 or -errno. */
@@ -740,7 +733,7 @@ static void meta_mac_sync(bool retry)
 	uint8_t mac[ETH_ALEN];
 	int any = 0, r;
 
-	next_mac_check_ms = mono_ms() + LINKS_META_MAC_POLL_MS;
+	next_mac_check_ms = mdr_mono_ms() + LINKS_META_MAC_POLL_MS;
 	for (size_t i = 0; i < n_links && !any; i++)
 		any = links[i].attached && links[i].is_bridge;
 	if (!any)
@@ -767,7 +760,7 @@ void links_meta_mac_resync(void)
 
 int links_timeout_ms(void)
 {
-	int64_t now = mono_ms();
+	int64_t now = mdr_mono_ms();
 
 	for (size_t i = 0; i < n_links; i++)
 		if (links[i].attached && links[i].is_bridge)

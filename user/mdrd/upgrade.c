@@ -32,6 +32,7 @@
 #include <linux/if_link.h>
 
 #include "mdrd.h"
+#include "clock.h"
 #include "loader.h"
 #include "log.h"
 #include "mdr_xdp.skel.h"
@@ -55,14 +56,6 @@ static size_t n_moved;
 static uint32_t found_version; /* 0 = fresh pins */
 static uint64_t start_ms;
 static char old_dir[PATH_MAX];
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int pin_path(char *buf, size_t len, const char *dir, const char *name)
 {
@@ -260,7 +253,7 @@ int upgrade_load(const char *pin_dir, struct mdr_xdp_bpf **skel)
 {
 	int r;
 
-	start_ms = mono_ms();
+	start_ms = mdr_mono_ms();
 	n_moved = 0;
 	if (pin_path(old_dir, sizeof(old_dir), pin_dir, UPGRADE_OLD_DIR))
 		return -ENAMETOOLONG;
@@ -333,6 +326,6 @@ void upgrade_finish(void)
 		mdr_log(MDR_LOG_INFO,
 			"upgrade: ABI version %u -> %u done in %llu ms (%zu map(s) rebuilt)",
 			found_version, MDR_ABI_VERSION,
-			(unsigned long long)(mono_ms() - start_ms), n_moved);
+			(unsigned long long)(mdr_mono_ms() - start_ms), n_moved);
 	n_moved = 0;
 }

@@ -29,6 +29,7 @@
 #include <linux/rtnetlink.h>
 
 #include "app.h"
+#include "clock.h"
 #include "log.h"
 #include "notify.h"
 #include "promhttp.h"
@@ -81,14 +82,6 @@
 #define MAX_SPIN_US 100000u /* 100 ms: beyond that use --busy-poll */
 
 enum { EV_SIGNAL = 2, EV_NETLINK = 3 }; /* RSP_EV_XSK is 1 */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void usage(FILE *f)
 {
@@ -248,7 +241,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		goto out;
 	rsp_app_set_xsk(app, x);
 
-	now = mono_ns();
+	now = mdr_mono_ns();
 	rsp_app_set_now(app, now);
 	rsp_xsk_sync(x, now, true);
 	next_check = now + DEVICE_CHECK_NS;
@@ -269,7 +262,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 
 		if (deadline < wake)
 			wake = deadline;
-		now = mono_ns();
+		now = mdr_mono_ns();
 		if (!xo->busy_poll && wake > now && now >= spin_until)
 			timeout_ms = (int)((wake - now + 999999ull) / 1000000ull);
 		if (wd >= 0 && timeout_ms > wd)
@@ -280,7 +273,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			fatal = 1;
 			break;
 		}
-		now = mono_ns();
+		now = mdr_mono_ns();
 		rsp_app_set_now(app, now);
 		for (int i = 0; i < n; i++) {
 			uint64_t d = ev[i].data.u64;
@@ -325,7 +318,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			}
 			rsp_xsk_flush(x);
 			/* From the end of the sync: creating sockets takes time. */
-			now = mono_ns();
+			now = mdr_mono_ns();
 			next_rescan = next_sync_at(x, now, fast_until);
 		}
 		if (now >= next_tick) {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "clock.h"
 #include "promhttp.h"
 #include "rspmetrics.h"
 
@@ -20,23 +21,15 @@ static struct mdr_prom_rsp snap;
 static struct mdr_promhttp *http;
 static struct mdr_prom_hist service; /* the event loop's, copied each tick */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t rsp_metrics_clock(void)
 {
-	return http ? mono_ns() : 0;
+	return http ? mdr_mono_ns() : 0;
 }
 
 void rsp_metrics_service(uint64_t t0)
 {
 	if (t0)
-		mdr_prom_hist_observe(&service, mono_ns() - t0);
+		mdr_prom_hist_observe(&service, mdr_mono_ns() - t0);
 }
 
 static int render(struct mdr_buf *out)

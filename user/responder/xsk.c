@@ -11,6 +11,7 @@
  * Shared sockets inherit copy mode and need-wakeup from it.
  */
 #include "xsk.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -634,14 +635,6 @@ static void recycle_close(struct rsp_xsk *x, struct rsp_sock *s)
 	s->rx_period = 0;
 }
 
-static uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Bind the sockets recycle_close() closed. The kernel frees a closed
  * socket's buffer pool after an RCU grace period (about 15 ms here): binds
  * before then fail with EBUSY. Closing them all first and waiting once lets
@@ -649,7 +642,7 @@ static uint64_t mono_now_ns(void)
  * destroyed; the next sync creates it again. */
 static void reopen_all(struct rsp_xsk *x, struct rsp_sock **v, uint32_t n)
 {
-	uint64_t deadline = mono_now_ns() + RSP_REOPEN_BUDGET_NS;
+	uint64_t deadline = mdr_mono_ns() + RSP_REOPEN_BUDGET_NS;
 	uint32_t left = n, waits = 0;
 	int err;
 
@@ -665,7 +658,7 @@ static void reopen_all(struct rsp_xsk *x, struct rsp_sock **v, uint32_t n)
 			v[i] = NULL;
 			left--;
 		}
-		if (!left || mono_now_ns() >= deadline)
+		if (!left || mdr_mono_ns() >= deadline)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = RSP_REOPEN_WAIT_NS }, NULL);
 		waits++;
