@@ -173,20 +173,25 @@ ALL := $(BPF_OBJS) $(SKELS) $(LIBMDR) $(addprefix $(BUILD)/,$(PROGS)) $(TOOL_BIN
 
 all: $(ALL)
 
+# `make fuzz` builds the targets; with FUZZ_SECONDS=N it also runs each for
+# N seconds from its corpus (FUZZ_GROW=1 merges inputs that add coverage back
+# into tests/fuzz/corpus/, minimised by libFuzzer's -merge=1).
 fuzz: $(FUZZ_BINS)
+	$(Q)$(if $(FUZZ_SECONDS),FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_GROW=$(FUZZ_GROW) \
+		BUILD=$(BUILD) sh tests/run.sh 'fuzz_*',:)
 
 deps:
 	$(Q)sh tools/install-deps.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all fuzz
+	$(Q)$(MAKE) --no-print-directory all fuzz FUZZ_SECONDS=
 	$(Q)BUILD=$(BUILD) sh tests/run.sh
 
 # The sanitized unit, BPF and fuzz suites (no e2e): quick enough for every
 # change. Builds into build-san whatever BUILD the caller uses.
 SAN_BUILD ?= build-san
 check-san-unit: deps
-	$(Q)$(MAKE) --no-print-directory SAN=1 BUILD=$(SAN_BUILD) all fuzz
+	$(Q)$(MAKE) --no-print-directory SAN=1 BUILD=$(SAN_BUILD) all fuzz FUZZ_SECONDS=
 	$(Q)BUILD=$(SAN_BUILD) sh tests/run.sh 'unit_*' && \
 		BUILD=$(SAN_BUILD) sh tests/run.sh 'bpf_*' && \
 		BUILD=$(SAN_BUILD) sh tests/run.sh 'fuzz_*'
