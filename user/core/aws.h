@@ -63,4 +63,16 @@ void mdr_aws_ec2_add(const json_t *doc, const char *ver, const struct mdr_render
  * NULL on allocation failure. */
 char *mdr_aws_pretty(const json_t *o, size_t *len);
 
+/*
+ * Set (value != NULL; the caller keeps its reference) or remove (NULL) the
+ * top-level member `key` of d's stored doc, then validate the doc again as
+ * mdr_defn_from_doc does: the runtime edits of orchestration (`mdrctl set`,
+ * `mdrctl credentials set`, the identity signer). Only the AWS members are
+ * settable (iam, tags, instance_metadata_tags, events, spot,
+ * instance_life_cycle, identity). 0, or -EINVAL with a message naming the
+ * field; d is unchanged on error.
+ */
+int mdr_defn_set_member(struct mdr_defn *d, const char *key, const json_t *value, char *err,
+			size_t errlen);
+
 #endif /* MDR_AWS_H */

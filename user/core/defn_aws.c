@@ -8,6 +8,8 @@
 #include "defn_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include "err.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -343,5 +345,44 @@ int mdr_defn_aws_parse(struct pctx *c, const json_t *root, json_t *nd)
 		return -EINVAL;
 	if ((x = opt(root, "identity")) && parse_identity(c, x, nd))
 		return -EINVAL;
+	return 0;
+}
+
+int mdr_defn_set_member(struct mdr_defn *d, const char *key, const json_t *value, char *err,
+			size_t errlen)
+{
+	static const char *const settable[] = {MDR_DEFN_AWS_KEYS, NULL};
+	struct mdr_defn *nd = NULL;
+	json_t *copy, *tmp;
+	char *text, *ttmp;
+	size_t ltmp;
+	int ok = 0, r;
+
+	for (size_t i = 0; settable[i]; i++)
+		ok |= !strcmp(key, settable[i]);
+	if (!ok)
+		return mdr_errf(err, errlen, -EINVAL, "\"%s\" cannot be set at run time (only %s)",
+				key, "iam, tags, instance_metadata_tags, events, spot, "
+				"instance_life_cycle");
+	copy = json_deep_copy(d->doc);
+	if (!copy)
+		return mdr_errf(err, errlen, -ENOMEM, "out of memory");
+	if (value && !json_is_null(value))
+		json_object_set(copy, key, (json_t *)value);
+	else
+		json_object_del(copy, key);
+	text = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(copy);
+	if (!text)
+		return mdr_errf(err, errlen, -ENOMEM, "out of memory");
+	/* the doc parser puts the member in its place and validates it */
+	r = mdr_defn_from_doc(text, strlen(text), &nd, err, errlen);
+	free(text);
+	if (r)
+		return r;
+	tmp = d->doc, d->doc = nd->doc, nd->doc = tmp;
+	ttmp = d->doc_text, d->doc_text = nd->doc_text, nd->doc_text = ttmp;
+	ltmp = d->doc_len, d->doc_len = nd->doc_len, nd->doc_len = ltmp;
+	mdr_defn_free(nd);
 	return 0;
 }
