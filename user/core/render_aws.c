@@ -69,12 +69,20 @@ static json_t *text_value(char *text, size_t len)
 	return v ? v : json_string("");
 }
 
+/* The text of b as a string value (b is emptied). */
+static json_t *buf_value(struct mdr_buf *b)
+{
+	size_t len = 0;
+	char *t = mdr_buf_take(b, &len);
+
+	return text_value(t, len);
+}
+
 /* events/maintenance/scheduled: the layout of the EC2 user guide's example
  * ("[ ", each event indented by 2, "} ", "]"); "[]" without events. */
 static json_t *events_text(const json_t *events)
 {
 	struct mdr_buf b = {0};
-	size_t len;
 
 	if (!json_array_size(events))
 		return json_string("[]");
@@ -86,7 +94,7 @@ static json_t *events_text(const json_t *events)
 		pretty_obj(&b, json_array_get(events, i), "  ");
 	}
 	mdr_buf_puts(&b, " \n]");
-	return text_value(mdr_buf_take(&b, &len), len);
+	return buf_value(&b);
 }
 
 static int64_t wall_now(const struct mdr_render_ctx *ctx)
@@ -146,12 +154,10 @@ void mdr_aws_ec2_add(const json_t *doc, const char *ver, const struct mdr_render
 		json_t *o = json_object();
 		const char *action = json_string_value(json_object_get(spot, "action"));
 		struct mdr_buf b = {0};
-		size_t len;
 
 		if (since(ver, AWS_SINCE_SPOT_ACTION)) {
 			mdr_pyjson_dump(&b, spot);
-			json_object_set_new(o, "instance-action",
-					    text_value(mdr_buf_take(&b, &len), len));
+			json_object_set_new(o, "instance-action", buf_value(&b));
 		}
 		if (since(ver, AWS_SINCE_TERMINATION_TIME) && action &&
 		    !strcmp(action, "terminate"))
