@@ -331,6 +331,47 @@ static void test_signed_identity_served(void **state)
 	mdr_defn_free(plain);
 }
 
+/* Region default: the zone's region when the zone is AWS-shaped (what
+ * botocore's cut gives), else RegionOne; "region" always wins. */
+static void test_region_default(void **state)
+{
+	static const struct {
+		const char *zone, *region;
+	} t[] = {
+		{"eu-west-1b", "eu-west-1"}, {"us-gov-west-1a", "us-gov-west-1"},
+		{"ap-southeast-2c", "ap-southeast-2"}, {"nova", "RegionOne"},
+		{"az1", "RegionOne"}, {"eu-west-1", "RegionOne"}, {"eu-west-1bb", "RegionOne"},
+		{"EU-west-1b", "RegionOne"}, {"", "RegionOne"},
+	};
+	char json[256], want[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct mdr_defn *d;
+
+		snprintf(json, sizeof(json), "{" UUID ", \"availability_zone\": \"%s\"}", t[i].zone);
+		d = load(json);
+		expect(d, "/latest/meta-data/placement/region", 200, t[i].region);
+		snprintf(want, sizeof(want), "\"region\" : \"%s\"", t[i].region);
+		{
+			size_t len;
+			char *doc = mdr_render_identity_document(d, &len);
+
+			if (!strstr(doc, want))
+				fail_msg("%s: %s", t[i].zone, doc);
+			free(doc);
+		}
+		mdr_defn_free(d);
+	}
+	{
+		struct mdr_defn *d = load("{" UUID ", \"availability_zone\": \"eu-west-1b\", "
+					  "\"region\": \"RegionTwo\"}");
+
+		expect(d, "/latest/meta-data/placement/region", 200, "RegionTwo");
+		mdr_defn_free(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_events_spot_life_cycle),
 		cmocka_unit_test(test_set_member_runtime),
 		cmocka_unit_test(test_signed_identity_served),
+		cmocka_unit_test(test_region_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

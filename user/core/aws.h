@@ -63,6 +63,14 @@ void mdr_aws_ec2_add(const json_t *doc, const char *ver, const struct mdr_render
  * NULL on allocation failure. */
 char *mdr_aws_pretty(const json_t *o, size_t *len);
 
+/* The EC2 region of the stored doc: "region" when given; else the zone
+ * without its last letter when the zone is named as AWS names them
+ * ("eu-west-1b" -> "eu-west-1": what botocore and cloud-init derive from
+ * placement/availability-zone); else MDR_DEFN_REGION. Uses buf (>= the
+ * zone's length) for the derived name. */
+#define MDR_AWS_REGION_SIZE (MDR_DEFN_NAME_MAX + 1)
+const char *mdr_aws_region(const json_t *doc, char *buf, size_t buflen);
+
 /*
  * Set (value != NULL; the caller keeps its reference) or remove (NULL) the
  * top-level member `key` of d's stored doc, then validate the doc again as

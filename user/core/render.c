@@ -308,6 +308,7 @@ static const char *remote_ipv4(const struct mdr_render_ctx *ctx)
 static char *identity_text(const json_t *doc, const char *private_ip, size_t *len)
 {
 	const json_t *ec2 = json_object_get(doc, "ec2");
+	char region[MDR_AWS_REGION_SIZE];
 	const char *s;
 	char *text;
 	json_t *o = json_object();
@@ -331,7 +332,7 @@ static char *identity_text(const json_t *doc, const char *private_ip, size_t *le
 	json_object_set_new(o, "privateIp", OPT_STR(private_ip));
 	s = doc_str(ec2, "ramdisk_id", NULL);
 	json_object_set_new(o, "ramdiskId", OPT_STR(s));
-	json_object_set_new(o, "region", json_string(doc_str(doc, "region", MDR_DEFN_REGION)));
+	json_object_set_new(o, "region", json_string(mdr_aws_region(doc, region, sizeof(region))));
 	json_object_set_new(o, "version", json_string(MDR_IDENTITY_DOC_VERSION));
 #undef OPT_STR
 	text = mdr_aws_pretty(o, len);
@@ -429,9 +430,12 @@ static json_t *ec2_tree(const struct req *r, const char *ver)
 			json_object_set_new(pl, "availability-zone-id",
 					    json_string(doc_str(doc, "availability_zone_id",
 								doc_str(doc, "availability_zone", ""))));
-		if (since(ver, EC2_SINCE_REGION))
+		if (since(ver, EC2_SINCE_REGION)) {
+			char region[MDR_AWS_REGION_SIZE];
+
 			json_object_set_new(pl, "region",
-					    json_string(doc_str(doc, "region", MDR_DEFN_REGION)));
+					    json_string(mdr_aws_region(doc, region, sizeof(region))));
+		}
 		json_object_set_new(md, "placement", pl);
 	}
 	if (since(ver, "2008-09-01"))

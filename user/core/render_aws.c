@@ -184,3 +184,46 @@ void mdr_aws_ec2_add(const json_t *doc, const char *ver, const struct mdr_render
 		json_object_set_new(md, "tags", json_pack("{s:o}", "instance", inst));
 	}
 }
+
+/* "us-east-1b", "ap-southeast-2a", "us-gov-west-1a": two letters, one or
+ * more "-word", "-digits", one letter. */
+static int aws_shaped_zone(const char *z)
+{
+	size_t i = 0, n = strlen(z), words = 0;
+
+	if (n < 6 || z[0] < 'a' || z[0] > 'z' || z[1] < 'a' || z[1] > 'z' || z[2] != '-')
+		return 0;
+	i = 3;
+	for (;;) { /* -word ... then digits */
+		size_t s = i;
+
+		while (i < n && z[i] >= 'a' && z[i] <= 'z')
+			i++;
+		if (i == s || i >= n || z[i] != '-')
+			break;
+		words++;
+		i++;
+		if (i < n && z[i] >= '0' && z[i] <= '9')
+			break;
+	}
+	if (!words || i >= n || z[i] < '0' || z[i] > '9')
+		return 0;
+	while (i < n && z[i] >= '0' && z[i] <= '9')
+		i++;
+	return i == n - 1 && z[i] >= 'a' && z[i] <= 'z';
+}
+
+const char *mdr_aws_region(const json_t *doc, char *buf, size_t buflen)
+{
+	const char *r = json_string_value(json_object_get(doc, "region"));
+	const char *z = json_string_value(json_object_get(doc, "availability_zone"));
+
+	if (r)
+		return r;
+	if (z && aws_shaped_zone(z) && strlen(z) <= buflen) {
+		memcpy(buf, z, strlen(z) - 1);
+		buf[strlen(z) - 1] = '\0';
+		return buf;
+	}
+	return MDR_DEFN_REGION;
+}
