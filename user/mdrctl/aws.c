@@ -104,8 +104,8 @@ int cmd_credentials(int argc, char **argv)
 	const char *uuid, *role;
 	int64_t exp;
 
-	optind = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, "+", opts, NULL)) != -1) {
+	optind = 0; /* options may follow UUID ROLE (GNU permutation) */
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
 		if (c == 'f')
 			file = optarg;
 		else if (c == 'a')
@@ -113,12 +113,12 @@ int cmd_credentials(int argc, char **argv)
 		else
 			return ctl_usage("credentials: unknown option");
 	}
-	if (argc - 1 - optind != 3 || (!rm && strcmp(argv[1], "set")) || (rm && (file || arn)) ||
+	if (argc - 1 - optind != 2 || (!rm && strcmp(argv[1], "set")) || (rm && (file || arn)) ||
 	    (!rm && !file))
 		return ctl_usage("usage: credentials set UUID ROLE --file FILE|- [--profile-arn ARN]"
 				 " | credentials rm UUID ROLE");
-	uuid = argv[1 + optind + 1];
-	role = argv[1 + optind + 2];
+	uuid = argv[1 + optind];
+	role = argv[1 + optind + 1];
 
 	if (!rm) {
 		char *text;
@@ -140,9 +140,10 @@ int cmd_credentials(int argc, char **argv)
 		}
 		if (!mdr_aws_time_parse(json_string_value(json_object_get(one, "Expiration")), &exp) &&
 		    exp <= mdr_wall_s(NULL)) {
+			ctl_fail("credentials set: %s: Expiration %s has passed", file,
+				 json_string_value(json_object_get(one, "Expiration")));
 			json_decref(one);
-			return ctl_fail("credentials set: %s: Expiration %s has passed", file,
-					json_string_value(json_object_get(one, "Expiration")));
+			return CTL_FAIL;
 		}
 	}
 	if (ctl_open()) {
