@@ -42,8 +42,7 @@ static const struct ctl_command commands[] = {
 	{"config", "[--policy-unknown pass|drop] [--policy-no-xsk pass|drop] [--meta-mac MAC]\n"
 		   "[--rate N] [--burst N] [--arp on|off] [--endpoint ADDR:PORT ...] [-j]",
 	 "change and print mdr_config (no option: print)", cmd_config},
-	{"set", "UUID FIELD JSON|@FILE|-", "set (null: remove) an EC2 category: tags, instance_metadata_tags,\n"
-		"events, spot, instance_life_cycle, iam", cmd_set},
+	{"set", "UUID FIELD JSON|@FILE|-", "set (null: remove) tags, instance_metadata_tags, events, spot, instance_life_cycle or iam", cmd_set},
 	{"credentials", "set UUID ROLE --file FILE|- [--profile-arn ARN]", "store or refresh a role's IAM credentials (EC2 JSON)", cmd_credentials},
 	{"credentials", "rm UUID ROLE", "remove a role's credentials", cmd_credentials},
 	{"password", "clear UUID", "empty the guest's password (nova's os-server-password DELETE)", cmd_password},
