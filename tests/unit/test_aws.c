@@ -188,6 +188,25 @@ static void test_iam_rejects(void **state)
 		   "iam.credentials.r: unknown field \"Secret\"");
 }
 
+/* A definition's own output loads back (found by fuzz_defn: the default
+ * instance_profile_id "" was refused when read back). */
+static void test_aws_members_roundtrip(void **state)
+{
+	struct mdr_defn *d = load("{" UUID ", \"iam\": {\"instance_profile_arn\": \"a\"}, "
+				  "\"events\": [{\"Code\": \"c\", \"EventId\": \"e\", "
+				  "\"NotBefore\": \"n\", \"State\": \"s\", \"Description\": \"\"}]}");
+	struct mdr_defn *back = NULL;
+	char err[MDR_DEFN_ERR_SIZE], *j = mdr_defn_to_json(d, 1);
+
+	(void)state;
+	if (mdr_defn_parse(j, strlen(j), &back, err, sizeof(err)))
+		fail_msg("%s\n%s", err, j);
+	assert_string_equal(back->doc_text, d->doc_text);
+	free(j);
+	mdr_defn_free(back);
+	mdr_defn_free(d);
+}
+
 static void test_tags_opt_in(void **state)
 {
 	struct mdr_defn *off = load("{" UUID ", \"tags\": {\"Name\": \"web-1\", \"env\": \"prod\"}}");
@@ -380,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_iam_without_clock_serves_none),
 		cmocka_unit_test(test_clock_read_only_under_iam),
 		cmocka_unit_test(test_iam_rejects),
+		cmocka_unit_test(test_aws_members_roundtrip),
 		cmocka_unit_test(test_tags_opt_in),
 		cmocka_unit_test(test_events_spot_life_cycle),
 		cmocka_unit_test(test_set_member_runtime),

@@ -90,7 +90,8 @@ static int want_time(struct pctx *c, const char *path, const json_t *x)
 	return 0;
 }
 
-/* A string member of obj: required, or optional with dflt (NULL: not stored). */
+/* A string member of obj: required (not empty), or optional with dflt
+ * (NULL: not stored). */
 static int member(struct pctx *c, const char *path, const json_t *obj, const char *key,
 		  size_t max, int required, const char *dflt, json_t *out)
 {
@@ -105,7 +106,9 @@ static int member(struct pctx *c, const char *path, const json_t *obj, const cha
 			json_object_set_new(out, key, json_string(dflt));
 		return 0;
 	}
-	if (!want_string(c, p, x, max, 0))
+	/* an optional member may be empty (it may also be stored as its
+	 * default "", e.g. instance_profile_id) */
+	if (!want_string(c, p, x, max, required ? 0 : TXT_EMPTY_OK))
 		return -EINVAL;
 	json_object_set(out, key, x);
 	return 0;
