@@ -142,6 +142,9 @@ gc2 $META/latest/dynamic/instance-identity/signature | base64 -d >"$E2E_TMP/sig.
 openssl x509 -pubkey -noout -in "$E2E_TMP/c.pem" >"$E2E_TMP/pub.pem"
 check "openssl dgst -sha256 -verify: signature of the served document" \
 	openssl dgst -sha256 -verify "$E2E_TMP/pub.pem" -signature "$E2E_TMP/sig.bin" "$E2E_TMP/doc"
+mdrctl --node-key-dir "$KEYDIR" instance load "$DEF_DIR/g2.json" >/dev/null
+check_eq "loading it again signs to the same bytes (deterministic: no signing time)" \
+	"$(gc2 $META/latest/dynamic/instance-identity/pkcs7)" "$(sed '1d;$d' "$E2E_TMP/pkcs7.pem")"
 sed 's/eu-west-1b/eu-west-1c/' "$E2E_TMP/doc" >"$E2E_TMP/doc.bad"
 check_not "a document with one byte changed does not verify" \
 	openssl smime -verify -in "$E2E_TMP/pkcs7.pem" -inform PEM -content "$E2E_TMP/doc.bad" \
