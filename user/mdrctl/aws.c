@@ -80,6 +80,9 @@ int cmd_set(int argc, char **argv)
 
 	if (argc != 4)
 		return ctl_usage("usage: set UUID FIELD JSON|@FILE|-");
+	if (!strcmp(argv[2], "identity"))
+		return ctl_fail("set: identity is written when a definition is loaded, signed "
+				"with the node key (mdrctl node-key install)");
 	if (!(v = read_value(argv[3])))
 		return CTL_FAIL;
 	snprintf(what, sizeof(what), "%s %s", json_is_null(v) ? "removed" : "set", argv[2]);
