@@ -116,41 +116,85 @@ out:
 	return out;
 }
 
-static char *sign_raw(EVP_PKEY *key, const char *doc, size_t len)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char *sig = NULL;
-	size_t sl = 0;
-	char *out = NULL;
-
-	if (md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
-	    EVP_DigestSign(md, NULL, &sl, (const unsigned char *)doc, len) == 1 &&
-	    (sig = malloc(sl)) &&
-	    EVP_DigestSign(md, sig, &sl, (const unsigned char *)doc, len) == 1)
-		out = b64_wrapped(sig, sl);
-	free(sig);
-	EVP_MD_CTX_free(md);
-	return out;
-}
-
-/* Detached SignedData, no certificates, no signed attributes, SHA-256. */
-static char *sign_pkcs7(EVP_PKEY *key, X509 *cert, const char *doc, size_t len)
+/* Detached SignedData, no certificates, no signed attributes, SHA-256.
+ * Without signed attributes the signer's encryptedDigest is the RSA
+ * PKCS#1 v1.5 SHA-256 signature of the document itself: *raw gets it
+ * (AWS's `signature`), one RSA operation for the three. */
+static char *sign_pkcs7(EVP_PKEY *key, X509 *cert, const char *doc, size_t len, char **raw)
 {
 	int flags = PKCS7_DETACHED | PKCS7_BINARY | PKCS7_NOCERTS | PKCS7_NOATTR |
 		    PKCS7_PARTIAL;
 	BIO *in = BIO_new_mem_buf(doc, (int)len);
 	PKCS7 *p7 = in ? PKCS7_sign(NULL, NULL, NULL, NULL, flags) : NULL;
 	unsigned char *der = NULL;
+	PKCS7_SIGNER_INFO *si;
 	char *out = NULL;
 	int n;
 
+	*raw = NULL;
 	if (p7 && PKCS7_sign_add_signer(p7, cert, key, EVP_sha256(), flags) &&
-	    PKCS7_final(p7, in, flags) == 1 && (n = i2d_PKCS7(p7, &der)) > 0)
+	    PKCS7_final(p7, in, flags) == 1 && (n = i2d_PKCS7(p7, &der)) > 0 &&
+	    (si = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(p7), 0)) &&
+	    (*raw = b64_wrapped(ASN1_STRING_get0_data(si->enc_digest),
+				(size_t)ASN1_STRING_length(si->enc_digest))))
 		out = b64_wrapped(der, (size_t)n);
 	OPENSSL_free(der);
 	PKCS7_free(p7);
 	BIO_free(in);
 	return out;
+}
+
+/* The pair last loaded, kept while neither file changes: parsing a PEM key
+ * costs OpenSSL 3 tens of milliseconds, mdrd signs every file it loads. */
+static struct {
+	char key_path[4096];
+	struct stat key_st, cert_st;
+	EVP_PKEY *key;
+	X509 *cert;
+} cached;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_mode == b->st_mode;
+}
+
+/* load_pair through the cache; *key and *cert are borrowed from it. */
+static int cached_pair(const char *key_path, const char *cert_path, EVP_PKEY **key, X509 **cert,
+		       char *err, size_t errlen)
+{
+	struct stat ks, cs;
+	int r;
+
+	if (cached.key && !stat(key_path, &ks) && !stat(cert_path, &cs) &&
+	    !strcmp(cached.key_path, key_path) && same_file(&ks, &cached.key_st) &&
+	    same_file(&cs, &cached.cert_st)) {
+		*key = cached.key;
+		*cert = cached.cert;
+		return 0;
+	}
+	EVP_PKEY_free(cached.key);
+	X509_free(cached.cert);
+	memset(&cached, 0, sizeof(cached));
+	/* stat before reading: a file replaced in between is read again next time */
+	if (stat(key_path, &ks) || stat(cert_path, &cs))
+		memset(&ks, 0, sizeof(ks));
+	if ((r = load_pair(key_path, cert_path, 1, key, cert, err, errlen))) {
+		EVP_PKEY_free(*key);
+		X509_free(*cert);
+		*key = NULL;
+		*cert = NULL;
+		return r;
+	}
+	if (ks.st_ino) {
+		snprintf(cached.key_path, sizeof(cached.key_path), "%s", key_path);
+		cached.key_st = ks;
+		cached.cert_st = cs;
+		cached.key = *key;
+		cached.cert = *cert;
+	}
+	return 0;
 }
 
 int mdr_identity_sign(struct mdr_defn *d, const char *dir, char *err, size_t errlen)
@@ -168,15 +212,14 @@ int mdr_identity_sign(struct mdr_defn *d, const char *dir, char *err, size_t err
 		r = mdr_defn_set_member(d, "identity", NULL, err, errlen);
 		return r ? r : 1;
 	}
-	if ((r = load_pair(key_path, cert_path, 1, &key, &cert, err, errlen)))
-		goto out;
+	if ((r = cached_pair(key_path, cert_path, &key, &cert, err, errlen)))
+		return r;
 	doc = mdr_render_identity_document(d, &len);
 	if (!doc) {
 		r = mdr_errf(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
-	sig = sign_raw(key, doc, len);
-	p7 = sign_pkcs7(key, cert, doc, len);
+	p7 = sign_pkcs7(key, cert, doc, len, &sig);
 	if (!sig || !p7) {
 		r = mdr_errf(err, errlen, -EIO, "signing the identity document: %s", ssl_reason());
 	} else {
@@ -190,8 +233,10 @@ int mdr_identity_sign(struct mdr_defn *d, const char *dir, char *err, size_t err
 out:
 	free(sig);
 	free(p7);
-	EVP_PKEY_free(key);
-	X509_free(cert);
+	if (key != cached.key) { /* not kept (its files could not be stat'ed) */
+		EVP_PKEY_free(key);
+		X509_free(cert);
+	}
 	return r;
 }
 
