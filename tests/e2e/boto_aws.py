@@ -1,3 +1,5 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """botocore's own providers in a guest (system Python, Debian's botocore).
 
   /usr/bin/python3 boto_aws.py creds [BASE]    InstanceMetadataProvider.load()
