@@ -221,7 +221,7 @@ static int entry_cmp(const void *a, const void *b)
 /* "\n"-joined, no trailing newline (nova's ec2_md_print). */
 static void list_print(struct listing *l, struct mdr_buf *b)
 {
-	if (l->sorted)
+	if (l->sorted && l->n) /* an empty listing (tags/instance without tags) has no array */
 		qsort(l->e, l->n, sizeof(l->e[0]), entry_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		if (i)
