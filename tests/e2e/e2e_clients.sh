@@ -123,7 +123,7 @@ curl_checks() { # on guest 1 (vm1: tokens optional, user data, two files)
 		"$(gcurl $g $META/latest; echo; gcurl $g $META/2009-04-04)" "$(printf 'dynamic/\nmeta-data/\nuser-data\nmeta-data/\nuser-data')"
 	check_eq "$MODE: curl /latest/meta-data/ (sorted, dirs end in /)" \
 		"$(gcurl $g $META/latest/meta-data/)" \
-		"$(printf 'ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\niam/\ninstance-action\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nreservation-id\nsecurity-groups')"
+		"$(printf 'ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\niam/\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nreservation-id\nsecurity-groups')"
 	check_eq "$MODE: curl public-keys/ lists 0=alice" "$(gcurl $g $META/latest/meta-data/public-keys/)" "0=alice"
 	check_eq "$MODE: curl public-keys/0/openssh-key" \
 		"$(gcurl $g $META/latest/meta-data/public-keys/0/openssh-key)" \

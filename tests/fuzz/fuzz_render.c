@@ -31,7 +31,15 @@ static void fuzz_random(void *buf, size_t len, void *opaque)
 	memset(buf, 0x5a, len); /* deterministic: replies must compare equal */
 }
 
-static const struct mdr_render_ctx ctx = {.random = fuzz_random, .remote_ip = "10.1.2.3"};
+/* A fixed wall clock (2026-12-07T06:00:00Z): credentials are rendered. */
+static int64_t fuzz_wall(void *opaque)
+{
+	(void)opaque;
+	return 1796623200;
+}
+
+static const struct mdr_render_ctx ctx = {.random = fuzz_random, .remote_ip = "10.1.2.3",
+					  .wall = fuzz_wall};
 
 static void check_reply(const struct mdr_defn *d, const struct mdr_reply *r)
 {

@@ -82,6 +82,9 @@ static const char *const EXP_EC2_MD_FULL[] = {
 	/* 2008-09-01 */ "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\ninstance-action\ninstance-id\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups",
 	/* 2009-04-04 */ "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\ninstance-action\ninstance-id\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups",
 };
+/* latest (2021-03-23) adds AWS's events/ and instance-life-cycle to 2009-04-04's */
+#define EXP_EC2_MD_FULL_LATEST "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups"
+#define EXP_EC2_MD_MINIMAL_LATEST "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\nreservation-id\nsecurity-groups"
 static const char *const EXP_EC2_MD_MINIMAL[] = {
 	/* 1.0 */ "ami-id\nami-launch-index\nami-manifest-path\nhostname\ninstance-id\nlocal-ipv4\nreservation-id\nsecurity-groups",
 	/* 2007-01-19 */ "ami-id\nami-launch-index\nami-manifest-path\nhostname\ninstance-id\nlocal-hostname\nlocal-ipv4\npublic-hostname\npublic-ipv4\nreservation-id\nsecurity-groups",
@@ -540,8 +543,8 @@ static void test_ec2_meta_data_listing_every_version(void **state)
 		expect_text(full, vpath("/ec2/%s/meta-data/", mdr_ec2_versions[i]), EXP_EC2_MD_FULL[i]);
 		expect_text(min, vpath("/%s/meta-data/", mdr_ec2_versions[i]), EXP_EC2_MD_MINIMAL[i]);
 	}
-	expect_text(full, "/latest/meta-data/", EXP_EC2_MD_FULL[8]);
-	expect_text(min, "/ec2/latest/meta-data", EXP_EC2_MD_MINIMAL[8]);
+	expect_text(full, "/latest/meta-data/", EXP_EC2_MD_FULL_LATEST);
+	expect_text(min, "/ec2/latest/meta-data", EXP_EC2_MD_MINIMAL_LATEST);
 	mdr_defn_free(full);
 	mdr_defn_free(min);
 }
@@ -1024,7 +1027,7 @@ static void test_override_replaces_leaf(void **state)
 	/* a "latest" override applies to every version */
 	expect_text(d, "/2007-01-19/meta-data/instance-id", "i-override");
 	expect_text(d, "/ec2/1.0/meta-data/instance-id/", "i-override");
-	expect_text(d, "/latest/meta-data/", EXP_EC2_MD_FULL[8]); /* listing unchanged */
+	expect_text(d, "/latest/meta-data/", EXP_EC2_MD_FULL_LATEST); /* listing unchanged */
 	mdr_defn_free(d);
 }
 

@@ -8,6 +8,7 @@
  * doc gives back exactly the same doc.
  */
 #include "defn.h"
+#include "defn_int.h"
 #include "err.h"
 #include "mac.h"
 #include "b64.h"
@@ -45,13 +46,7 @@
 #define MDR_DEFN_MAX_HOP_LIMIT 64
 
 /* Validation context: where the error goes, which form we parse. */
-struct pctx {
-	char *err;
-	size_t errlen;
-	int doc_mode; /* stored doc: lengths instead of contents */
-};
-
-__attribute__((format(printf, 2, 3))) static int fail(struct pctx *c, const char *fmt, ...)
+int fail(struct pctx *c, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -62,7 +57,7 @@ __attribute__((format(printf, 2, 3))) static int fail(struct pctx *c, const char
 	return r;
 }
 
-static const char *type_name(const json_t *v)
+const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -79,13 +74,7 @@ static const char *type_name(const json_t *v)
 
 /* ---- small validators ------------------------------------------------ */
 
-/* Text flags */
-#define TXT_EMPTY_OK (1u << 0)   /* "" accepted */
-#define TXT_NEWLINES_OK (1u << 1) /* \n, \r accepted (key text, meta) */
-#define TXT_SEGMENT (1u << 2)    /* becomes a path segment: no '/', not . or .. */
-#define TXT_ANY (1u << 3)        /* any control character accepted */
-
-static int check_text(struct pctx *c, const char *path, const char *s, size_t len,
+int check_text(struct pctx *c, const char *path, const char *s, size_t len,
 		      size_t max, unsigned flags)
 {
 	if (!len && !(flags & TXT_EMPTY_OK))
@@ -108,7 +97,7 @@ static int check_text(struct pctx *c, const char *path, const char *s, size_t le
 }
 
 /* v must be a string; returns it or NULL after setting the error. */
-static const char *want_string(struct pctx *c, const char *path, const json_t *v,
+const char *want_string(struct pctx *c, const char *path, const json_t *v,
 			       size_t max, unsigned flags)
 {
 	if (!json_is_string(v)) {
@@ -120,7 +109,7 @@ static const char *want_string(struct pctx *c, const char *path, const json_t *v
 	return json_string_value(v);
 }
 
-static int want_int(struct pctx *c, const char *path, const json_t *v, long long lo,
+int want_int(struct pctx *c, const char *path, const json_t *v, long long lo,
 		    long long hi, long long *out)
 {
 	if (!json_is_integer(v))
@@ -132,7 +121,7 @@ static int want_int(struct pctx *c, const char *path, const json_t *v, long long
 }
 
 /* Optional member: absent and JSON null both mean "not given". */
-static json_t *opt(const json_t *obj, const char *key)
+json_t *opt(const json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -140,7 +129,7 @@ static json_t *opt(const json_t *obj, const char *key)
 }
 
 /* Every member of obj must be one of keys (NULL-terminated). */
-static int only_keys(struct pctx *c, const char *path, const json_t *obj,
+int only_keys(struct pctx *c, const char *path, const json_t *obj,
 		     const char *const *keys)
 {
 	const char *k;
@@ -989,13 +978,14 @@ static const char *const top_keys_def[] = {
 	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
 	"region", "project_id", "launch_index",
 	"binding", "public_keys", "meta", "user_data", "files", "network_data", "vendor_data",
-	"vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides", NULL};
+	"vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", MDR_DEFN_AWS_KEYS,
+	"overrides", NULL};
 static const char *const top_keys_doc[] = {
 	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
 	"region", "project_id", "launch_index",
 	"binding", "public_keys", "meta", "user_data_len", "files", "network_data",
-	"vendor_data", "vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides",
-	NULL};
+	"vendor_data", "vendor_data2", "devices", "dedicated_cpus", "ec2", "imds",
+	MDR_DEFN_AWS_KEYS, "overrides", NULL};
 
 static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 {
@@ -1121,6 +1111,8 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 	if (parse_ec2(c, opt(root, "ec2"), d->uuid, nd))
 		return -EINVAL;
 	if (parse_imds(c, opt(root, "imds"), d, nd))
+		return -EINVAL;
+	if (mdr_defn_aws_parse(c, root, nd))
 		return -EINVAL;
 	if ((x = opt(root, "overrides")) && json_object_size(x) && parse_overrides(c, x, nd))
 		return -EINVAL;

@@ -10,6 +10,7 @@
  * Overrides (mdrctl put/rm) are applied last, over the rendered node.
  */
 #include "render.h"
+#include "aws.h"
 
 #include <errno.h>
 #include "b64.h"
@@ -220,7 +221,7 @@ static int entry_cmp(const void *a, const void *b)
 /* "\n"-joined, no trailing newline (nova's ec2_md_print). */
 static void list_print(struct listing *l, struct mdr_buf *b)
 {
-	if (l->sorted)
+	if (l->sorted && l->n) /* an empty listing (tags/instance without tags) has no array */
 		qsort(l->e, l->n, sizeof(l->e[0]), entry_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		if (i)
@@ -302,14 +303,13 @@ static const char *remote_ipv4(const struct mdr_render_ctx *ctx)
 }
 
 /* AWS's instance identity document (dynamic/instance-identity/document),
- * unsigned: the fields and order EC2 prints, its "key" : value layout. */
-static json_t *identity_document(const json_t *doc, const char *private_ip)
+ * as rendered from the definition: the fields and order EC2 prints, its
+ * "key" : value layout. NULL on allocation failure. */
+static char *identity_text(const json_t *doc, const char *private_ip, size_t *len)
 {
 	const json_t *ec2 = json_object_get(doc, "ec2");
-	const char *k, *s;
-	struct mdr_buf b = {0};
-	json_t *out, *v;
-	size_t len, i = 0;
+	char region[MDR_AWS_REGION_SIZE];
+	const char *s;
 	char *text;
 	json_t *o = json_object();
 
@@ -332,27 +332,39 @@ static json_t *identity_document(const json_t *doc, const char *private_ip)
 	json_object_set_new(o, "privateIp", OPT_STR(private_ip));
 	s = doc_str(ec2, "ramdisk_id", NULL);
 	json_object_set_new(o, "ramdiskId", OPT_STR(s));
-	json_object_set_new(o, "region", json_string(doc_str(doc, "region", MDR_DEFN_REGION)));
+	json_object_set_new(o, "region", json_string(mdr_aws_region(doc, region, sizeof(region))));
 	json_object_set_new(o, "version", json_string(MDR_IDENTITY_DOC_VERSION));
 #undef OPT_STR
-	mdr_buf_puts(&b, "{\n");
-	json_object_foreach(o, k, v) {
-		json_t *key = json_string(k);
-
-		if (i++)
-			mdr_buf_puts(&b, ",\n");
-		mdr_buf_puts(&b, "  ");
-		mdr_pyjson_dump(&b, key);
-		mdr_buf_puts(&b, " : ");
-		mdr_pyjson_dump(&b, v);
-		json_decref(key);
-	}
-	mdr_buf_puts(&b, "\n}");
+	text = mdr_aws_pretty(o, len);
 	json_decref(o);
-	text = mdr_buf_take(&b, &len);
-	out = text ? json_stringn(text, len) : NULL;
+	return text;
+}
+
+char *mdr_render_identity_document(const struct mdr_defn *d, size_t *len)
+{
+	const json_t *ec2 = json_object_get(d->doc, "ec2");
+
+	return identity_text(d->doc, doc_str(ec2, "local_ipv4", NULL), len);
+}
+
+/* dynamic/instance-identity/: the document signed at load time with its
+ * signatures when the loader stored them (mdr_identity_sign), else the
+ * document rendered for this request, unsigned (no signature paths). */
+static json_t *identity_tree(const json_t *doc, const char *private_ip)
+{
+	const json_t *signed_id = json_object_get(doc, "identity");
+	json_t *out, *v;
+	size_t len;
+	char *text;
+
+	if (signed_id)
+		return json_deep_copy(signed_id);
+	text = identity_text(doc, private_ip, &len);
+	v = text ? json_stringn(text, len) : NULL;
 	free(text);
-	return out ? out : json_string("");
+	out = json_object();
+	json_object_set_new(out, "document", v ? v : json_string(""));
+	return out;
 }
 
 /* nova's get_ec2_metadata(version) as a JSON tree. */
@@ -418,21 +430,28 @@ static json_t *ec2_tree(const struct req *r, const char *ver)
 			json_object_set_new(pl, "availability-zone-id",
 					    json_string(doc_str(doc, "availability_zone_id",
 								doc_str(doc, "availability_zone", ""))));
-		if (since(ver, EC2_SINCE_REGION))
+		if (since(ver, EC2_SINCE_REGION)) {
+			char region[MDR_AWS_REGION_SIZE];
+
 			json_object_set_new(pl, "region",
-					    json_string(doc_str(doc, "region", MDR_DEFN_REGION)));
+					    json_string(mdr_aws_region(doc, region, sizeof(region))));
+		}
 		json_object_set_new(md, "placement", pl);
 	}
 	if (since(ver, "2008-09-01"))
 		json_object_set_new(md, "instance-action", json_string("none"));
+	if (since(ver, EC2_FIRST_AWS))
+		mdr_aws_ec2_add(doc, ver, r->ctx,
+				r->ntok >= 3 && !strcmp(r->tok[1], "meta-data") &&
+					!strcmp(r->tok[2], "iam"),
+				md);
 	json_object_set_new(top, "meta-data", md);
 	/* AWS has dynamic/ since 2009-04-04; nova's versions stay nova's */
 	if (since(ver, EC2_FIRST_AWS)) {
 		const char *lip = doc_str(ec2, "local_ipv4", remote_ipv4(r->ctx));
 
 		json_object_set_new(top, "dynamic",
-				    json_pack("{s:{s:o}}", "instance-identity", "document",
-					      identity_document(doc, lip)));
+				    json_pack("{s:o}", "instance-identity", identity_tree(doc, lip)));
 	}
 	if (r->d->has_user_data)
 		json_object_set_new(top, "user-data", json_string(""));

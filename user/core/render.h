@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "defn.h"
 
 #define MDR_CT_TEXT "text/plain; charset=UTF-8"
@@ -59,6 +60,10 @@ struct mdr_render_ctx {
 	 * when the definition sets no ec2.local_ipv4 (nova serves the fixed
 	 * IP, else the request's address). NULL = empty. */
 	const char *remote_ip;
+	/* The wall clock, Unix seconds: whether IAM credentials are still
+	 * valid (aws.h). Asked only for paths under meta-data/iam. NULL: the
+	 * time is unknown and no credentials are served. */
+	int64_t (*wall)(void *opaque);
 };
 
 /*
@@ -85,6 +90,12 @@ int mdr_render(const struct mdr_defn *d, const char *raw_path,
 	       const struct mdr_render_ctx *ctx, struct mdr_reply *out);
 
 void mdr_reply_free(struct mdr_reply *r);
+
+/* The identity document of d as the loader signs it (mdr_identity_sign):
+ * AWS's fields from the definition, privateIp = ec2.local_ipv4 (null when
+ * unset: a signed document cannot follow each request's address).
+ * malloc'd text, *len; NULL on allocation failure. */
+char *mdr_render_identity_document(const struct mdr_defn *d, size_t *len);
 
 /*
  * A config drive's ec2/<version>/meta-data.json (not a served path): nova's

@@ -20,4 +20,15 @@ static inline int64_t mdr_mono_ms(void)
 	return (int64_t)(mdr_mono_ns() / 1000000ull);
 }
 
+/* The wall clock in Unix seconds (CLOCK_REALTIME), for what is dated in
+ * UTC: IAM credentials' Expiration (mdr_render_ctx.wall; opaque unused). */
+static inline int64_t mdr_wall_s(void *opaque)
+{
+	struct timespec ts;
+
+	(void)opaque;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 #endif /* MDR_CLOCK_H */

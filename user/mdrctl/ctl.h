@@ -57,6 +57,17 @@ int cmd_config(int argc, char **argv);
 int cmd_token_key(int argc, char **argv);
 json_t *ctl_config_json(const struct mdr_config *c);
 
+/* aws.c: EC2's categories at run time, password reset, node key */
+extern const char *ctl_node_key_dir;
+int cmd_set(int argc, char **argv);
+int cmd_credentials(int argc, char **argv);
+int cmd_password(int argc, char **argv);
+int cmd_node_key(int argc, char **argv);
+struct mdr_defn;
+/* Sign d's identity document with the node key (none: unsigned).
+ * CTL_OK or CTL_FAIL (message printed, d unchanged). */
+int ctl_sign(struct mdr_defn *d, const char *what);
+
 /* why.c: walk one guest's chain, name the first broken link */
 int cmd_why(int argc, char **argv);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "mac.h"
 #include "defn.h"
@@ -53,6 +54,10 @@ static int instance_load(int argc, char **argv)
 	free(text);
 	if (r)
 		return ctl_fail("%s: invalid definition: %s", argv[optind], err);
+	if (ctl_sign(d, argv[optind])) {
+		mdr_defn_free(d);
+		return CTL_FAIL;
+	}
 	if (ctl_open()) {
 		mdr_defn_free(d);
 		return CTL_FAIL;
@@ -395,7 +400,7 @@ int cmd_unbind(int argc, char **argv) { return bind_or_unbind(argc, argv, 1); }
 
 int cmd_get(int argc, char **argv)
 {
-	const struct mdr_render_ctx ctx = { .random = ctl_random_bytes };
+	const struct mdr_render_ctx ctx = { .random = ctl_random_bytes, .wall = mdr_wall_s };
 	struct mdr_reply rep = { 0 };
 	struct mdr_password pw;
 	struct mdr_defn *d;

@@ -42,6 +42,11 @@ static const struct ctl_command commands[] = {
 	{"config", "[--policy-unknown pass|drop] [--policy-no-xsk pass|drop] [--meta-mac MAC]\n"
 		   "[--rate N] [--burst N] [--arp on|off] [--endpoint ADDR:PORT ...] [-j]",
 	 "change and print mdr_config (no option: print)", cmd_config},
+	{"set", "UUID FIELD JSON|@FILE|-", "set (null: remove) tags, instance_metadata_tags, events, spot, instance_life_cycle or iam", cmd_set},
+	{"credentials", "set UUID ROLE --file FILE|- [--profile-arn ARN]", "store or refresh a role's IAM credentials (EC2 JSON)", cmd_credentials},
+	{"credentials", "rm UUID ROLE", "remove a role's credentials", cmd_credentials},
+	{"password", "clear UUID", "empty the guest's password (nova's os-server-password DELETE)", cmd_password},
+	{"node-key", "install KEY.pem CERT.pem", "install the node key that signs identity documents", cmd_node_key},
 	{"token-key", "rotate", "new IMDSv2 key; the current one stays valid as previous", cmd_token_key},
 	{"help", "", "this text", cmd_help},
 };
@@ -50,7 +55,7 @@ static const struct ctl_command commands[] = {
 
 static void usage(FILE *f)
 {
-	fputs("usage: mdrctl [--pin-dir DIR] COMMAND ...\n", f);
+	fputs("usage: mdrctl [--pin-dir DIR] [--node-key-dir DIR] COMMAND ...\n", f);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const struct ctl_command *c = &commands[i];
 		const char *a = c->args, *nl;
@@ -62,7 +67,7 @@ static void usage(FILE *f)
 		}
 		fprintf(f, "%s%s\n      %s\n", *a ? " " : "", a, c->help);
 	}
-	fputs("--pin-dir defaults to " MDR_DEFAULT_PIN_DIR ".\n", f);
+	fputs("--pin-dir defaults to " MDR_DEFAULT_PIN_DIR ", --node-key-dir to /etc/mdr.\n", f);
 }
 
 static int cmd_help(int argc, char **argv)
@@ -85,6 +90,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "node-key-dir", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -97,6 +103,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P': ctl_pin_dir = optarg; break;
+		case 'K': ctl_node_key_dir = optarg; break;
 		case 'h': usage(stdout); return CTL_OK;
 		default: usage(stderr); return CTL_USAGE;
 		}

@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 
 #include "mdrd.h"
+#include "identity.h"
 #include "clock.h"
 #include "defn.h"
 #include "log.h"
@@ -179,6 +180,12 @@ static void load_file(const char *name)
 	free(text);
 	if (r) {
 		mdr_log(MDR_LOG_ERR, "%s: invalid definition: %s (maps unchanged)", path, err);
+		return;
+	}
+	/* signed once here, before the unchanged check (signing is deterministic) */
+	if (mdr_identity_sign(d, mdrd_opts.node_key_dir, err, sizeof(err)) < 0) {
+		mdr_log(MDR_LOG_ERR, "%s: identity document: %s (maps unchanged)", path, err);
+		mdr_defn_free(d);
 		return;
 	}
 	f = find_file(name);

@@ -24,6 +24,7 @@
 #include <xdp/libxdp.h>
 
 #include "mdrd.h"
+#include "identity.h"
 #include "cdimage.h"
 #include "loader.h"
 #include "settings.h"
@@ -51,6 +52,8 @@ static void usage(FILE *f)
 	      "  --config FILE          key=value settings (same names as these flags)\n"
 	      "  --config-drive-dir DIR keep DIR/<uuid>.iso, each instance's config drive\n"
 	      "  --config-drive-format iso|vfat  (vfat: DIR/<uuid>.img; default iso)\n"
+	      "  --node-key-dir DIR     node-key.pem + node-cert.pem signing identity\n"
+	      "                         documents (default " MDR_DEFAULT_NODE_KEY_DIR "; none: unsigned)\n"
 	      "  --purge-on-exit        remove the pinned maps and program on exit\n"
 	      "  --xdp-mode auto|native|generic\n"
 	      "                         how the program is attached (default auto: native,\n"
@@ -142,6 +145,10 @@ static int apply_setting(struct mdrd_opts *o, const char *key, const char *val,
 				where);
 			return -1;
 		}
+	} else if (!strcmp(key, "node-key-dir")) {
+		if (strlen(val) >= sizeof(o->node_key_dir))
+			goto toolong;
+		snprintf(o->node_key_dir, sizeof(o->node_key_dir), "%s", val);
 	} else if (!strcmp(key, "metrics")) {
 		if (metrics_check_addr(val)) {
 			mdr_log(MDR_LOG_ERR, "%s: metrics: expected ADDR:PORT or [ADDR6]:PORT", where);
@@ -236,6 +243,10 @@ static int build_opts(void)
 		o.xdp_mode = cli.xdp_mode;
 	if (cli.metrics[0])
 		snprintf(o.metrics, sizeof(o.metrics), "%s", cli.metrics);
+	if (cli.node_key_dir[0])
+		snprintf(o.node_key_dir, sizeof(o.node_key_dir), "%s", cli.node_key_dir);
+	else if (!o.node_key_dir[0])
+		snprintf(o.node_key_dir, sizeof(o.node_key_dir), "%s", MDR_DEFAULT_NODE_KEY_DIR);
 	if (cli_has_cd_dir)
 		snprintf(o.config_drive_dir, sizeof(o.config_drive_dir), "%s", cli.config_drive_dir);
 	if (cli_has_cd_format)
@@ -305,6 +316,7 @@ static int parse_cli(int argc, char **argv)
 		{ "probe", no_argument, NULL, 'p' },
 		MDR_SETTING_OPTIONS,
 		{ "metrics", required_argument, NULL, 0 },
+		{ "node-key-dir", required_argument, NULL, 0 },
 		{ "config-drive-dir", required_argument, NULL, 'D' },
 		{ "config-drive-format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },

@@ -43,6 +43,7 @@ struct mdrd_opts {
 	int config_drive_format;           /* enum mdr_cdrive_format (cdimage.h) */
 	struct mdr_config_edit cfg;        /* settings for mdr_config */
 	char metrics[MDRD_METRICS_ADDR_MAX]; /* --metrics ADDR:PORT, "" = off */
+	char node_key_dir[PATH_MAX];       /* identity.h: the node key's directory */
 };
 
 extern struct mdr_maps mdrd_maps;

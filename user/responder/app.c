@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Frames to HTTP responses and back (see app.h). */
 #include "app.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -405,7 +406,8 @@ static void respond(struct rsp_conn *k, int error_status)
 {
 	struct rsp_app *a = k->a;
 	uint32_t id = tcp_conn_instance(k->c);
-	struct mdr_render_ctx rctx = { .random = fill_random, .remote_ip = k->remote_ip };
+	struct mdr_render_ctx rctx = { .random = fill_random, .remote_ip = k->remote_ip,
+				       .wall = mdr_wall_s };
 	struct mdr_serve_resp resp;
 	struct mdr_password pw;
 	const uint8_t *body = NULL;

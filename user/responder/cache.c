@@ -330,6 +330,16 @@ static void spy_random(void *buf, size_t len, void *opaque)
 		memset(buf, 0, len); /* what mdr_render does without a source */
 }
 
+/* So does the wall clock (credentials' expiry): such a reply is never
+ * memoised either, it is decided again at each request. */
+static int64_t spy_wall(void *opaque)
+{
+	struct rnd_spy *sp = opaque;
+
+	sp->used = true;
+	return sp->orig && sp->orig->wall ? sp->orig->wall(sp->orig->opaque) : -1;
+}
+
 static uint32_t memo_hash(const char *path, size_t pl, const char *remote, size_t rl)
 {
 	static const uint8_t sep = 0xff; /* a separator no path byte can be */
@@ -366,6 +376,7 @@ int rsp_cache_render(void *opaque, const struct mdr_defn *defn, const char *raw_
 		.random = spy_random,
 		.opaque = &sp,
 		.remote_ip = rnd ? rnd->remote_ip : NULL,
+		.wall = spy_wall,
 	};
 	struct rsp_memo *m, **head = &i->memo[h & (RSP_MEMO_BUCKETS - 1)];
 	bool miss;
