@@ -82,6 +82,8 @@ static const char *const EXP_EC2_MD_FULL[] = {
 	/* 2008-09-01 */ "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\ninstance-action\ninstance-id\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups",
 	/* 2009-04-04 */ "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\ninstance-action\ninstance-id\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups",
 };
+/* the versions mdr adds (>= 2011-01-01) list the NIC's mac and network/ too */
+static const char EXP_EC2_MD_LATEST_FULL[] = "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\ninstance-action\ninstance-id\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nmac\nnetwork/\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups";
 static const char *const EXP_EC2_MD_MINIMAL[] = {
 	/* 1.0 */ "ami-id\nami-launch-index\nami-manifest-path\nhostname\ninstance-id\nlocal-ipv4\nreservation-id\nsecurity-groups",
 	/* 2007-01-19 */ "ami-id\nami-launch-index\nami-manifest-path\nhostname\ninstance-id\nlocal-hostname\nlocal-ipv4\npublic-hostname\npublic-ipv4\nreservation-id\nsecurity-groups",
@@ -540,7 +542,7 @@ static void test_ec2_meta_data_listing_every_version(void **state)
 		expect_text(full, vpath("/ec2/%s/meta-data/", mdr_ec2_versions[i]), EXP_EC2_MD_FULL[i]);
 		expect_text(min, vpath("/%s/meta-data/", mdr_ec2_versions[i]), EXP_EC2_MD_MINIMAL[i]);
 	}
-	expect_text(full, "/latest/meta-data/", EXP_EC2_MD_FULL[8]);
+	expect_text(full, "/latest/meta-data/", EXP_EC2_MD_LATEST_FULL);
 	expect_text(min, "/ec2/latest/meta-data", EXP_EC2_MD_MINIMAL[8]);
 	mdr_defn_free(full);
 	mdr_defn_free(min);
@@ -1024,7 +1026,7 @@ static void test_override_replaces_leaf(void **state)
 	/* a "latest" override applies to every version */
 	expect_text(d, "/2007-01-19/meta-data/instance-id", "i-override");
 	expect_text(d, "/ec2/1.0/meta-data/instance-id/", "i-override");
-	expect_text(d, "/latest/meta-data/", EXP_EC2_MD_FULL[8]); /* listing unchanged */
+	expect_text(d, "/latest/meta-data/", EXP_EC2_MD_LATEST_FULL); /* listing unchanged */
 	mdr_defn_free(d);
 }
 

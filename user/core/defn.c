@@ -8,6 +8,7 @@
  * doc gives back exactly the same doc.
  */
 #include "defn.h"
+#include "defn_int.h"
 #include "err.h"
 #include "mac.h"
 #include "b64.h"
@@ -44,14 +45,7 @@
 /* IMDSv2 token PUT reply TTL (EC2: 1..64). */
 #define MDR_DEFN_MAX_HOP_LIMIT 64
 
-/* Validation context: where the error goes, which form we parse. */
-struct pctx {
-	char *err;
-	size_t errlen;
-	int doc_mode; /* stored doc: lengths instead of contents */
-};
-
-__attribute__((format(printf, 2, 3))) static int fail(struct pctx *c, const char *fmt, ...)
+int fail(struct pctx *c, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -62,7 +56,7 @@ __attribute__((format(printf, 2, 3))) static int fail(struct pctx *c, const char
 	return r;
 }
 
-static const char *type_name(const json_t *v)
+const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -79,13 +73,7 @@ static const char *type_name(const json_t *v)
 
 /* ---- small validators ------------------------------------------------ */
 
-/* Text flags */
-#define TXT_EMPTY_OK (1u << 0)   /* "" accepted */
-#define TXT_NEWLINES_OK (1u << 1) /* \n, \r accepted (key text, meta) */
-#define TXT_SEGMENT (1u << 2)    /* becomes a path segment: no '/', not . or .. */
-#define TXT_ANY (1u << 3)        /* any control character accepted */
-
-static int check_text(struct pctx *c, const char *path, const char *s, size_t len,
+int check_text(struct pctx *c, const char *path, const char *s, size_t len,
 		      size_t max, unsigned flags)
 {
 	if (!len && !(flags & TXT_EMPTY_OK))
@@ -107,8 +95,7 @@ static int check_text(struct pctx *c, const char *path, const char *s, size_t le
 	return 0;
 }
 
-/* v must be a string; returns it or NULL after setting the error. */
-static const char *want_string(struct pctx *c, const char *path, const json_t *v,
+const char *want_string(struct pctx *c, const char *path, const json_t *v,
 			       size_t max, unsigned flags)
 {
 	if (!json_is_string(v)) {
@@ -120,7 +107,7 @@ static const char *want_string(struct pctx *c, const char *path, const json_t *v
 	return json_string_value(v);
 }
 
-static int want_int(struct pctx *c, const char *path, const json_t *v, long long lo,
+int want_int(struct pctx *c, const char *path, const json_t *v, long long lo,
 		    long long hi, long long *out)
 {
 	if (!json_is_integer(v))
@@ -131,16 +118,14 @@ static int want_int(struct pctx *c, const char *path, const json_t *v, long long
 	return 0;
 }
 
-/* Optional member: absent and JSON null both mean "not given". */
-static json_t *opt(const json_t *obj, const char *key)
+json_t *opt(const json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 
 	return json_is_null(v) ? NULL : v;
 }
 
-/* Every member of obj must be one of keys (NULL-terminated). */
-static int only_keys(struct pctx *c, const char *path, const json_t *obj,
+int only_keys(struct pctx *c, const char *path, const json_t *obj,
 		     const char *const *keys)
 {
 	const char *k;
@@ -160,7 +145,7 @@ static int only_keys(struct pctx *c, const char *path, const json_t *obj,
 	return 0;
 }
 
-static int depth_ok(const json_t *v, int left)
+int depth_ok(const json_t *v, int left)
 {
 	const char *k;
 	json_t *x;
@@ -208,79 +193,7 @@ int mdr_uuid_canonical(const char *s, char out[MDR_UUID_SIZE])
 	return hex == 32 && o == 36 ? 0 : -1;
 }
 
-static json_t *mac_text(const uint8_t m[6])
-{
-	char t[MDR_MAC_STRLEN];
-
-	return json_string(mdr_mac_fmt(m, t));
-}
-
-/* Linux dev_valid_name(): 1..15 bytes, no '/', ':' or whitespace, not . or .. */
-static int valid_ifname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n >= MDR_IFNAME_SIZE || !strcmp(s, ".") || !strcmp(s, ".."))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '/' || ch == ':' || ch <= ' ' || ch == 0x7f)
-			return 0;
-	}
-	return 1;
-}
-
 /* ---- sections -------------------------------------------------------- */
-
-static int parse_binding(struct pctx *c, const json_t *v, struct mdr_defn *d, json_t *nd)
-{
-	static const char *const keys[] = {"port", "mac", "vlan", NULL};
-	json_t *out, *x;
-	long long vlan = 0;
-
-	if (!json_is_object(v))
-		return fail(c, "binding: expected an object, got %s", type_name(v));
-	if (only_keys(c, "binding", v, keys))
-		return -EINVAL;
-	out = json_object();
-	json_object_set_new(nd, "binding", out);
-	if ((x = opt(v, "port"))) {
-		const char *p = want_string(c, "binding.port", x, MDR_IFNAME_SIZE - 1, 0);
-
-		if (!p)
-			return -EINVAL;
-		if (!valid_ifname(p))
-			return fail(c, "binding.port: \"%s\" is not a valid interface name", p);
-		d->binding.has_port = 1;
-		snprintf(d->binding.port, sizeof(d->binding.port), "%s", p);
-		json_object_set_new(out, "port", json_string(p));
-	}
-	if ((x = opt(v, "mac"))) {
-		const char *m = want_string(c, "binding.mac", x, 32, 0);
-
-		if (!m)
-			return -EINVAL;
-		if (mdr_mac_parse(m, d->binding.mac))
-			return fail(c, "binding.mac: \"%s\" is not a MAC address (52:54:00:12:34:56)", m);
-		if (d->binding.mac[0] & 1)
-			return fail(c, "binding.mac: %s is a multicast address", m);
-		if (!(d->binding.mac[0] | d->binding.mac[1] | d->binding.mac[2] |
-		      d->binding.mac[3] | d->binding.mac[4] | d->binding.mac[5]))
-			return fail(c, "binding.mac: the all-zero address is not allowed");
-		d->binding.has_mac = 1;
-		json_object_set_new(out, "mac", mac_text(d->binding.mac));
-	}
-	if ((x = opt(v, "vlan"))) {
-		if (want_int(c, "binding.vlan", x, 0, MDR_DEFN_MAX_VLAN, &vlan))
-			return -EINVAL;
-	}
-	if (!d->binding.has_port && !d->binding.has_mac)
-		return fail(c, "binding: needs \"port\", \"mac\" or both");
-	d->binding.vlan = (uint16_t)vlan;
-	json_object_set_new(out, "vlan", json_integer(vlan));
-	return 0;
-}
 
 static int parse_public_keys(struct pctx *c, const json_t *v, json_t *nd)
 {
@@ -444,7 +357,7 @@ static int parse_free_object(struct pctx *c, const json_t *root, const char *key
 	return 0;
 }
 
-static int parse_string_list(struct pctx *c, const char *path, const json_t *v, size_t max_n,
+int parse_string_list(struct pctx *c, const char *path, const json_t *v, size_t max_n,
 			     size_t max_len, json_t **out)
 {
 	char p[96];
@@ -988,12 +901,13 @@ static int refresh_doc_text(struct pctx *c, struct mdr_defn *d)
 static const char *const top_keys_def[] = {
 	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
 	"region", "project_id", "launch_index",
-	"binding", "public_keys", "meta", "user_data", "files", "network_data", "vendor_data",
+	"binding", "bindings", "public_keys", "meta", "user_data", "files", "network_data",
+	"vendor_data",
 	"vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides", NULL};
 static const char *const top_keys_doc[] = {
 	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
 	"region", "project_id", "launch_index",
-	"binding", "public_keys", "meta", "user_data_len", "files", "network_data",
+	"binding", "bindings", "public_keys", "meta", "user_data_len", "files", "network_data",
 	"vendor_data", "vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", "overrides",
 	NULL};
 
@@ -1100,7 +1014,7 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 		return -EINVAL;
 	json_object_set_new(nd, "launch_index", json_integer(n));
 
-	if ((x = opt(root, "binding")) && parse_binding(c, x, d, nd))
+	if (mdr_nics_parse_bindings(c, root, d, nd))
 		return -EINVAL;
 	if ((x = opt(root, "public_keys")) && parse_public_keys(c, x, nd))
 		return -EINVAL;
@@ -1110,7 +1024,7 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 		return -EINVAL;
 	if ((x = opt(root, "files")) && parse_files(c, x, d, nd))
 		return -EINVAL;
-	if (parse_free_object(c, root, "network_data", nd) ||
+	if (mdr_nics_parse_network_data(c, root, nd) ||
 	    parse_free_object(c, root, "vendor_data", nd) ||
 	    parse_free_object(c, root, "vendor_data2", nd))
 		return -EINVAL;

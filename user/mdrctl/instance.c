@@ -64,9 +64,10 @@ static int instance_load(int argc, char **argv)
 	}
 	printf("instance %s %s (id %u, generation %u)\n", d->uuid,
 	       res.created ? "created" : "replaced", res.id, res.gen);
-	if (res.port_pending)
-		printf("instance %s port %s: no such interface yet, binding deferred\n",
-		       d->uuid, d->binding.port);
+	for (size_t i = 0; res.port_pending && i < d->n_bindings; i++)
+		if (d->bindings[i].has_port && !if_nametoindex(d->bindings[i].port))
+			printf("instance %s port %s: no such interface yet, binding deferred\n",
+			       d->uuid, d->bindings[i].port);
 	mdr_defn_free(d);
 	return CTL_OK;
 }
