@@ -1254,6 +1254,33 @@ static void test_several_bindings_conflict_changes_nothing(void **state)
 	clear_all();
 }
 
+/* mdrctl bind --mac on an instance with several NICs: the NIC that names
+ * the MAC gives the port; without one, several ports are ambiguous. */
+static void test_mac_port_of_several_nics(void **state)
+{
+	static const uint8_t ma[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+	static const uint8_t mb[6] = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef };
+	static const uint8_t mc[6] = { 0x52, 0x54, 0, 0, 0x0c, 0x0c };
+	struct mdr_store_result res;
+	struct mdr_defn *d;
+	uint32_t ifx = 99;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"bindings\":[{\"port\":\"lo\",\"mac\":\"" MAC_OLD "\"},"
+		 "{\"port\":\"nosuchif9\",\"mac\":\"" MAC_NEW "\"}]}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, MDR_STORE_F_DEFER_PORT, &res, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_mac_port_for(&M, res.id, ma, 0, &ifx, err, sizeof(err)), 0);
+	assert_int_equal(ifx, 1);
+	assert_int_equal(mdr_store_mac_port_for(&M, res.id, mb, 0, &ifx, err, sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "nosuchif9"));
+	assert_int_equal(mdr_store_mac_port_for(&M, res.id, mc, 0, &ifx, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "binds several ports"));
+	assert_int_equal(mdr_store_mac_port(&M, res.id, &ifx, err, sizeof(err)), -EINVAL);
+	mdr_defn_free(d);
+	clear_all();
+}
+
 /* A fault on any binding of a list puts every map back as it was. */
 static void test_put_fault_several_bindings(void **state)
 {
@@ -1314,6 +1341,7 @@ int main(void)
 		cmocka_unit_test(test_put_fault_publish),
 		cmocka_unit_test(test_several_bindings_put_replace_delete),
 		cmocka_unit_test(test_several_bindings_conflict_changes_nothing),
+		cmocka_unit_test(test_mac_port_of_several_nics),
 		cmocka_unit_test(test_put_fault_several_bindings),
 		cmocka_unit_test(test_put_fault_retire_old),
 		cmocka_unit_test(test_sweep_chunks_removes_only_stale_generations),

@@ -542,6 +542,13 @@ int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
 int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 		       char *err, size_t errlen)
 {
+	return mdr_store_mac_port_for(m, id, NULL, 0, ifindex, err, errlen);
+}
+
+int mdr_store_mac_port_for(const struct mdr_maps *m, uint32_t id, const uint8_t *mac,
+			   uint16_t vlan, uint32_t *ifindex, char *err, size_t errlen)
+{
+	const struct mdr_defn_binding *pick = NULL;
 	struct mdr_defn *d = NULL;
 	uint32_t key, next, found = 0;
 	void *prev = NULL;
@@ -551,25 +558,35 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 	r = mdr_store_get(m, NULL, id, 0, NULL, NULL, &d, err, errlen);
 	if (r)
 		return r;
-	for (size_t i = 0; i < d->n_bindings; i++) {
+	/* the definition's NIC with this MAC decides: its port */
+	for (size_t i = 0; mac && i < d->n_bindings && !pick; i++) {
 		const struct mdr_defn_binding *b = &d->bindings[i];
 
-		if (!b->has_port)
+		if (b->has_port && b->has_mac && !memcmp(b->mac, mac, 6) && b->vlan == vlan)
+			pick = b;
+	}
+	/* else its one port */
+	for (size_t i = 0; !pick && !r && i < d->n_bindings; i++) {
+		if (!d->bindings[i].has_port)
 			continue;
-		if (n++) {
+		if (n++)
 			r = mdr_errf(err, errlen, -EINVAL, "instance %s binds several ports: name "
 				     "the port (--port)", d->uuid);
-			break;
-		}
-		*ifindex = if_nametoindex(b->port);
+	}
+	for (size_t i = 0; !pick && n == 1 && i < d->n_bindings; i++)
+		if (d->bindings[i].has_port)
+			pick = &d->bindings[i];
+	if (pick) {
+		*ifindex = if_nametoindex(pick->port);
 		r = *ifindex ? 0 :
 		    mdr_errf(err, errlen, -ENODEV,
 			     "instance %s is bound to port %s, which is not present: a MAC "
-			     "binding now would be trusted on any port", d->uuid, b->port);
+			     "binding now would be trusted on any port", d->uuid, pick->port);
 	}
 	mdr_defn_free(d);
-	if (n)
+	if (r || pick)
 		return r;
+	n = 0;
 	/* Ports bound by hand (mdrctl bind --port). */
 	while (bpf_map_get_next_key(m->ports, prev, &next) == 0) {
 		struct mdr_port_binding pb;

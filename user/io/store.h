@@ -175,6 +175,11 @@ int mdr_store_forget_ifindex(struct mdr_maps *m, uint32_t ifindex);
  * bridge-device mode). */
 int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 		       char *err, size_t errlen);
+/* The same for the MAC mac (+ vlan) being bound: the port of the NIC of
+ * the definition that names that MAC, when there is one (mac NULL: as
+ * mdr_store_mac_port). */
+int mdr_store_mac_port_for(const struct mdr_maps *m, uint32_t id, const uint8_t *mac,
+			   uint16_t vlan, uint32_t *ifindex, char *err, size_t errlen);
 
 /* Apply d's bindings for instance id now (e.g. a port just appeared).
  * *port_pending = the number of bindings whose port is still absent; a

@@ -372,7 +372,8 @@ static int bind_or_unbind(int argc, char **argv, int unbind)
 		r = mdr_store_bind_port(&ctl_maps, id, ifindex, has_mac ? mac : NULL, vlan, force,
 					err, sizeof(err));
 	/* A MAC of an instance with a port is trusted on that port only. */
-	else if (!(r = mdr_store_mac_port(&ctl_maps, id, &ifindex, err, sizeof(err))))
+	else if (!(r = mdr_store_mac_port_for(&ctl_maps, id, mac, vlan, &ifindex, err,
+					      sizeof(err))))
 		r = mdr_store_bind_mac(&ctl_maps, id, mac, vlan, ifindex, force, err,
 				       sizeof(err));
 	mdr_maps_unlock(&ctl_maps);
