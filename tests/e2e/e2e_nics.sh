@@ -112,6 +112,10 @@ check_eq "network_data.json is generated from the bindings (links: ports and MAC
 	"$(jpy '[(l["id"], l["ethernet_mac_address"], l["mtu"]) for l in d["links"]], [(n["type"], n["link"], n["ip_address"], n["netmask"]) for n in d["networks"]], d["services"]' <"$E2E_TMP/nd.json")" \
 	"[('tap1', '$MAC1', 1500), ('tap2', '$MAC2', None)] [('ipv4', 'tap1', '$IP1', '255.255.255.0'), ('ipv4', 'tap2', '$IP2', '255.255.255.0'), ('ipv6', 'tap2', '$IP6', 'ffff:ffff:ffff:ffff::')] [{'type': 'dns', 'address': '10.99.0.53'}]"
 
+"$GUEST_PY" "$E2E_PY/nics_nova_nd.py" "$INST_DIR/nics.json" >"$E2E_TMP/nd-nova.json" 2>&1
+check "network_data.json is byte-identical to nova's get_network_metadata() of the same NICs" \
+	cmp "$E2E_TMP/nd.json" "$E2E_TMP/nd-nova.json"
+
 # ---- cloud-init's Ec2 datasource builds the network configuration ----------------------------
 gpy 1 nics_cloudinit.py >"$E2E_TMP/ci.json" 2>"$E2E_TMP/ci.err"
 diag "cloud-init path: $(jpy 'd["path"], d["api"], d.get("datasource_error", "")' <"$E2E_TMP/ci.json" 2>&1)"
