@@ -146,6 +146,28 @@ check_eq "its MAC is pinned to tap3" "$(bindings_of)" \
 	"[(['tap1', 'tap2', 'tap3'], [('$MAC1', $T1), ('$MAC2', $T2), ('$MAC3', $T3)])]"
 check "the late binding is logged" grep -q "instance $U port tap3: bound" "$E2E_TMP/mdrd-$TOPO.log"
 
+# ---- mdrctl: load, bind --mac on an instance with several NICs ------------------------------------
+UC=8c3b6f0a-15a1-4c2e-9f0e-0000000000c7
+MX=52:54:00:00:07:01 MY=52:54:00:00:07:02
+printf '{"uuid": "%s", "bindings": [{"port": "tap1", "mac": "%s"}, {"port": "tap7", "mac": "%s"}]}' \
+	"$UC" "$MX" "$MY" >"$E2E_TMP/c.json"
+mdrctl instance load "$E2E_TMP/c.json" >"$E2E_TMP/c.out" 2>&1
+check_eq "mdrctl instance load: tap1 is the other instance's, bindings[1]'s port absent: refused" \
+	"$(grep -c 'already bound to instance\|no interface named' "$E2E_TMP/c.out")/$(mdrctl instance list -j | jpy "'$UC' in [i['uuid'] for i in d]")" "1/False"
+printf '{"uuid": "%s", "bindings": [{"mac": "%s"}, {"port": "tap7", "mac": "%s"}, {"port": "tap8"}]}' \
+	"$UC" "$MX" "$MY" >"$E2E_TMP/c.json"
+check_eq "mdrctl instance load --allow-missing-port names each pending port" \
+	"$(mdrctl instance load --allow-missing-port "$E2E_TMP/c.json" | grep -o 'port tap[0-9]: no such interface yet' | tr '\n' ' ')" \
+	"port tap7: no such interface yet port tap8: no such interface yet "
+check_eq "its MAC pinned to absent tap7 is not bound; the other MAC is (any port)" \
+	"$(mdrctl instance list -j | jpy "[sorted((m['mac'], m['ifindex']) for m in i['bindings']['macs']) for i in d if i['uuid']=='$UC']")" \
+	"[[('$MX', 0)]]"
+check_eq "mdrctl bind --mac of the NIC on absent tap7: refused, never trusted on any port" \
+	"$(mdrctl bind "$UC" --mac "$MY" 2>&1 | grep -c 'tap7, which is not present')" 1
+check_eq "mdrctl bind --mac of a MAC no NIC names: refused (several ports, name one)" \
+	"$(mdrctl bind "$UC" --mac 52:54:00:00:07:09 2>&1 | grep -c 'binds several ports')" 1
+mdrctl instance del "$UC" >/dev/null
+
 # ---- back to one NIC, then removed: no orphan ------------------------------------------------------
 put_file nics.json "{\"uuid\": \"$U\", \"bindings\": [{\"port\": \"tap2\", \"mac\": \"$MAC2\"}]}"
 within "a definition with one NIC left drops the other two bindings" has_ports "['tap2']"
