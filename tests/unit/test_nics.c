@@ -317,6 +317,8 @@ static void test_ec2_interfaces_defaults(void **state)
 	struct mdr_defn *d = load(HEAD "\"binding\":{\"port\":\"tap1\",\"mac\":\"" MAC1 "\"},"
 				  "\"ec2\":{\"public_ipv4\":\"198.51.100.4\"}}");
 	struct mdr_defn *portonly = load(HEAD "\"binding\":{\"port\":\"tap1\"}}");
+	struct mdr_defn *twovlans = load(HEAD "\"bindings\":[{\"mac\":\"" MAC1 "\",\"vlan\":5},"
+					 "{\"mac\":\"" MAC1 "\",\"vlan\":6}]}");
 	struct mdr_defn *v6 = load(HEAD "\"binding\":{\"port\":\"tap1\",\"mac\":\"" MAC1 "\"}}");
 	struct mdr_render_ctx saved = ctx;
 
@@ -327,6 +329,9 @@ static void test_ec2_interfaces_defaults(void **state)
 	expect(d, "/latest/meta-data/network/interfaces/macs/" MAC1 "/owner-id", 200, "");
 	/* a port-only binding has no MAC: no mac, no network/ */
 	expect(portonly, "/latest/meta-data/mac", 404, NULL);
+	/* one MAC on two VLANs is two bindings, one EC2 entry (the first) */
+	expect(twovlans, "/latest/meta-data/network/interfaces/macs/", 200, MAC1 "/");
+	expect(twovlans, "/latest/meta-data/network/interfaces/macs/" MAC1 "/device-number", 200, "0");
 	expect(portonly, "/latest/meta-data/network/", 404, NULL);
 	/* over IPv6, local-ipv4s is never the guest's IPv6 address */
 	ctx.remote_ip = "fe80::5054:ff:fe00:101";
@@ -334,6 +339,7 @@ static void test_ec2_interfaces_defaults(void **state)
 	ctx = saved;
 	mdr_defn_free(d);
 	mdr_defn_free(portonly);
+	mdr_defn_free(twovlans);
 	mdr_defn_free(v6);
 }
 

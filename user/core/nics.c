@@ -733,8 +733,10 @@ void mdr_nics_ec2(const json_t *doc, const char *ver, const char *local_ipv4, js
 		char buf[64];
 		json_t *e, *v4, *l;
 
-		if (!mac)
-			continue; /* a port-only binding: its MAC is not known */
+		/* a port-only binding: its MAC is not known; one MAC on two VLANs:
+		 * the first NIC (EC2 has one entry per MAC) */
+		if (!mac || json_object_get(macs, mac))
+			continue;
 		first = first ? first : mac;
 		e = json_object();
 		json_object_set_new(macs, mac, e);
