@@ -121,9 +121,11 @@ curl_checks() { # on guest 1 (vm1: tokens optional, user data, two files)
 		"$(gcurl $g $META/openstack/2012-08-10)" "$(printf 'meta_data.json\nuser_data')"
 	check_eq "$MODE: curl /latest lists dynamic/, meta-data/ and user-data; /2009-04-04 as nova" \
 		"$(gcurl $g $META/latest; echo; gcurl $g $META/2009-04-04)" "$(printf 'dynamic/\nmeta-data/\nuser-data\nmeta-data/\nuser-data')"
+	# a NIC bound by MAC also lists mac and network/ (the interfaces tree)
+	nics=$(jq_py "$(defn_of $g)" '"mac\\nnetwork/\\n" if "mac" in d.get("binding", {}) else ""')
 	check_eq "$MODE: curl /latest/meta-data/ (sorted, dirs end in /)" \
 		"$(gcurl $g $META/latest/meta-data/)" \
-		"$(printf 'ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\niam/\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nreservation-id\nsecurity-groups')"
+		"$(printf "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\niam/\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\n${nics}placement/\npublic-hostname\npublic-ipv4\npublic-keys/\nreservation-id\nsecurity-groups")"
 	check_eq "$MODE: curl public-keys/ lists 0=alice" "$(gcurl $g $META/latest/meta-data/public-keys/)" "0=alice"
 	check_eq "$MODE: curl public-keys/0/openssh-key" \
 		"$(gcurl $g $META/latest/meta-data/public-keys/0/openssh-key)" \

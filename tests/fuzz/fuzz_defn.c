@@ -28,6 +28,9 @@ static void same_defn(const struct mdr_defn *a, const struct mdr_defn *b)
 	if (a->user_data_len && (!a->user_data || !b->user_data ||
 				 memcmp(a->user_data, b->user_data, a->user_data_len)))
 		abort();
+	if (a->n_bindings != b->n_bindings ||
+	    memcmp(a->bindings, b->bindings, sizeof(a->bindings)))
+		abort();
 	if (a->n_files != b->n_files)
 		abort();
 	for (size_t i = 0; i < a->n_files; i++) {

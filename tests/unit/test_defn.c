@@ -108,7 +108,7 @@ static char *gen_huge_doc(void)
 {
 	size_t n = MDR_DOC_MAX + 10;
 	char *j = malloc(n + 128);
-	size_t o = (size_t)sprintf(j, HEAD "\"network_data\":{\"blob\":\"");
+	size_t o = (size_t)sprintf(j, HEAD "\"vendor_data\":{\"blob\":\"");
 
 	memset(j + o, 'x', n);
 	o += n;
@@ -245,8 +245,7 @@ static void test_minimal_doc_has_defaults(void **state)
 	assert_int_equal(d->doc_len, strlen(d->doc_text));
 	assert_false(d->has_user_data);
 	assert_int_equal(d->n_files, 0);
-	assert_false(d->binding.has_port);
-	assert_false(d->binding.has_mac);
+	assert_int_equal(d->n_bindings, 0);
 	assert_int_equal(d->imds.tokens, MDR_TOKENS_OPTIONAL);
 	assert_int_equal(d->imds.hop_limit, 1);
 	mdr_defn_free(d);
@@ -259,11 +258,11 @@ static void test_full_fields_decoded(void **state)
 
 	(void)state;
 	assert_string_equal(d->uuid, UUID);
-	assert_true(d->binding.has_port);
-	assert_string_equal(d->binding.port, "tap1");
-	assert_true(d->binding.has_mac);
-	assert_memory_equal(d->binding.mac, mac, 6);
-	assert_int_equal(d->binding.vlan, 100);
+	assert_true(d->bindings[0].has_port);
+	assert_string_equal(d->bindings[0].port, "tap1");
+	assert_true(d->bindings[0].has_mac);
+	assert_memory_equal(d->bindings[0].mac, mac, 6);
+	assert_int_equal(d->bindings[0].vlan, 100);
 	assert_int_equal(d->imds.tokens, MDR_TOKENS_REQUIRED);
 	assert_int_equal(d->imds.hop_limit, 2);
 	assert_int_equal(d->imds.rate_pps, 2048);
@@ -402,7 +401,7 @@ static void test_limits_accepted_at_the_edge(void **state)
 	d = load(j);
 	assert_int_equal(d->n_files, MDR_MAX_FILES);
 	assert_int_equal(d->imds.hop_limit, 64);
-	assert_int_equal(d->binding.vlan, 4094);
+	assert_int_equal(d->bindings[0].vlan, 4094);
 	mdr_defn_free(d);
 	free(j);
 }
@@ -436,7 +435,8 @@ static void test_doc_roundtrip_is_identity(void **state)
 		assert_int_equal(d2->n_files, d->n_files);
 		for (size_t f = 0; f < d->n_files; f++)
 			assert_int_equal(d2->file_len[f], d->file_len[f]);
-		assert_memory_equal(&d2->binding, &d->binding, sizeof(d->binding));
+		assert_int_equal(d2->n_bindings, d->n_bindings);
+		assert_memory_equal(d2->bindings, d->bindings, sizeof(d->bindings));
 		assert_memory_equal(&d2->imds, &d->imds, sizeof(d->imds));
 		mdr_defn_free(d);
 		mdr_defn_free(d2);

@@ -82,8 +82,9 @@ static const char *const EXP_EC2_MD_FULL[] = {
 	/* 2008-09-01 */ "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\ninstance-action\ninstance-id\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups",
 	/* 2009-04-04 */ "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nhostname\ninstance-action\ninstance-id\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups",
 };
-/* latest (2021-03-23) adds AWS's events/ and instance-life-cycle to 2009-04-04's */
-#define EXP_EC2_MD_FULL_LATEST "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups"
+/* latest (2021-03-23) adds AWS's events/ and instance-life-cycle to 2009-04-04's,
+ * and the NIC's mac and network/ (the versions mdr adds, >= 2011-01-01) */
+#define EXP_EC2_MD_FULL_LATEST "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nkernel-id\nlocal-hostname\nlocal-ipv4\nmac\nnetwork/\nplacement/\npublic-hostname\npublic-ipv4\npublic-keys/\nramdisk-id\nreservation-id\nsecurity-groups"
 #define EXP_EC2_MD_MINIMAL_LATEST "ami-id\nami-launch-index\nami-manifest-path\nblock-device-mapping/\nevents/\nhostname\ninstance-action\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-hostname\npublic-ipv4\nreservation-id\nsecurity-groups"
 static const char *const EXP_EC2_MD_MINIMAL[] = {
 	/* 1.0 */ "ami-id\nami-launch-index\nami-manifest-path\nhostname\ninstance-id\nlocal-ipv4\nreservation-id\nsecurity-groups",

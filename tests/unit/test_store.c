@@ -1172,6 +1172,135 @@ static void test_sweep_chunks_removes_only_stale_generations(void **state)
 	clear_all();
 }
 
+/* ---- several bindings (NICs) per instance ------------------------------- */
+
+#define MAC_C "52:54:00:00:0c:0c"
+
+/* Every binding is written with the record, a pending one (absent port)
+ * writes neither its port nor its pinned MAC, a replace drops exactly the
+ * bindings the new list lacks, a delete leaves none. */
+static void test_several_bindings_put_replace_delete(void **state)
+{
+	struct mdr_mac_key ka = { .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } };
+	struct mdr_mac_key kb = { .mac = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef }, .vlan = 5 };
+	struct mdr_mac_key kc = { .mac = { 0x52, 0x54, 0, 0, 0x0c, 0x0c } };
+	struct mdr_store_result res;
+	struct mdr_port_binding pb;
+	struct mdr_mac_binding mb;
+	struct mdr_defn *d, *d2;
+	uint32_t lo = 1;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"bindings\":[{\"port\":\"lo\",\"mac\":\"" MAC_OLD "\"},"
+		 "{\"mac\":\"" MAC_NEW "\",\"vlan\":5},{\"port\":\"nosuchif9\",\"mac\":\"" MAC_C
+		 "\"}]}", UUID_A);
+	/* without DEFER_PORT an absent port is an error naming the binding */
+	assert_int_equal(mdr_store_put(&M, d, 0, &res, err, sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "bindings[2].port: no interface named \"nosuchif9\""));
+	assert_int_equal(count(M.inst) + count(M.ports) + count(M.macs), 0);
+	assert_int_equal(mdr_store_put(&M, d, MDR_STORE_F_DEFER_PORT, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.port_pending, 1);
+	assert_int_equal(res.ifindex, lo);
+	assert_int_equal(count(M.ports), 1);
+	assert_int_equal(bpf_map_lookup_elem(M.ports, &lo, &pb), 0);
+	assert_int_equal(pb.instance_id, res.id);
+	assert_memory_equal(pb.mac, ka.mac, 6);
+	assert_int_equal(count(M.macs), 2);
+	assert_int_equal(bpf_map_lookup_elem(M.macs, &ka, &mb), 0);
+	assert_int_equal(mb.ifindex, lo);
+	assert_int_equal(bpf_map_lookup_elem(M.macs, &kb, &mb), 0);
+	assert_int_equal(mb.instance_id, res.id);
+	assert_int_equal(mb.ifindex, 0);
+	/* pending and pinned: never written as "any port" */
+	assert_int_not_equal(bpf_map_lookup_elem(M.macs, &kc, &mb), 0);
+	/* applying again (mdrd on a port event) keeps it pending */
+	assert_int_equal(mdr_store_apply_bindings(&M, res.id, d, &res.port_pending, err,
+						  sizeof(err)), 0);
+	assert_int_equal(res.port_pending, 1);
+	assert_int_not_equal(bpf_map_lookup_elem(M.macs, &kc, &mb), 0);
+	/* replaced by a list without the first NIC */
+	d2 = defn("{\"uuid\":\"%s\",\"bindings\":[{\"mac\":\"" MAC_NEW "\",\"vlan\":5}]}",
+		  UUID_A);
+	assert_int_equal(mdr_store_put(&M, d2, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(count(M.ports), 0);
+	assert_int_equal(count(M.macs), 1);
+	assert_int_equal(bpf_map_lookup_elem(M.macs, &kb, &mb), 0);
+	assert_int_equal(mdr_store_delete(&M, UUID_A, err, sizeof(err)), 0);
+	assert_int_equal(count(M.ports) + count(M.macs) + count(M.inst), 0);
+	mdr_defn_free(d);
+	mdr_defn_free(d2);
+	clear_all();
+}
+
+/* A second NIC taken by another instance: the put changes nothing. */
+static void test_several_bindings_conflict_changes_nothing(void **state)
+{
+	struct mdr_defn *a, *b;
+	struct census before;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	a = defn("{\"uuid\":\"%s\",\"binding\":{\"mac\":\"" MAC_C "\"}}", UUID_A);
+	b = defn("{\"uuid\":\"%s\",\"bindings\":[{\"port\":\"lo\",\"mac\":\"" MAC_NEW "\"},"
+		 "{\"mac\":\"" MAC_C "\"}]}", UUID_B);
+	assert_int_equal(mdr_store_put(&M, a, 0, NULL, err, sizeof(err)), 0);
+	before = take_census();
+	assert_int_equal(mdr_store_put(&M, b, 0, NULL, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, UUID_A));
+	assert_census(take_census(), before);
+	mdr_defn_free(a);
+	mdr_defn_free(b);
+	clear_all();
+}
+
+/* mdrctl bind --mac on an instance with several NICs: the NIC that names
+ * the MAC gives the port; without one, several ports are ambiguous. */
+static void test_mac_port_of_several_nics(void **state)
+{
+	static const uint8_t ma[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+	static const uint8_t mb[6] = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef };
+	static const uint8_t mc[6] = { 0x52, 0x54, 0, 0, 0x0c, 0x0c };
+	struct mdr_store_result res;
+	struct mdr_defn *d;
+	uint32_t ifx = 99;
+	char err[256];
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	d = defn("{\"uuid\":\"%s\",\"bindings\":[{\"port\":\"lo\",\"mac\":\"" MAC_OLD "\"},"
+		 "{\"port\":\"nosuchif9\",\"mac\":\"" MAC_NEW "\"}]}", UUID_A);
+	assert_int_equal(mdr_store_put(&M, d, MDR_STORE_F_DEFER_PORT, &res, err, sizeof(err)), 0);
+	assert_int_equal(mdr_store_mac_port_for(&M, res.id, ma, 0, &ifx, err, sizeof(err)), 0);
+	assert_int_equal(ifx, 1);
+	assert_int_equal(mdr_store_mac_port_for(&M, res.id, mb, 0, &ifx, err, sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "nosuchif9"));
+	assert_int_equal(mdr_store_mac_port_for(&M, res.id, mc, 0, &ifx, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "binds several ports"));
+	assert_int_equal(mdr_store_mac_port(&M, res.id, &ifx, err, sizeof(err)), -EINVAL);
+	mdr_defn_free(d);
+	clear_all();
+}
+
+/* A fault on any binding of a list puts every map back as it was. */
+static void test_put_fault_several_bindings(void **state)
+{
+	static const struct fault_case cases[] = {
+		{ "writing the second NIC's MAC", F_MACS, MDR_STORE_SEAM_UPDATE, 1, -E2BIG },
+		{ "writing the second NIC's port", F_PORTS, MDR_STORE_SEAM_UPDATE, 0, -E2BIG },
+		{ "flipping the record after both NICs", F_INST, MDR_STORE_SEAM_UPDATE, 0, -ENOMEM },
+	};
+	struct mdr_defn *nd;
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	/* the old version binds lo + MAC_OLD; the new one MAC_C on any port
+	 * first, then lo + MAC_NEW */
+	nd = defn("{\"uuid\":\"%s\",\"user_data\":\"aGk=\",\"bindings\":[{\"mac\":\"" MAC_C
+		  "\"},{\"port\":\"lo\",\"mac\":\"" MAC_NEW "\",\"vlan\":3}]}", UUID_A);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_put_fault(&cases[i], nd);
+	mdr_defn_free(nd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -1210,6 +1339,10 @@ int main(void)
 		cmocka_unit_test(test_put_fault_check_conflicts),
 		cmocka_unit_test(test_put_fault_write_generation),
 		cmocka_unit_test(test_put_fault_publish),
+		cmocka_unit_test(test_several_bindings_put_replace_delete),
+		cmocka_unit_test(test_several_bindings_conflict_changes_nothing),
+		cmocka_unit_test(test_mac_port_of_several_nics),
+		cmocka_unit_test(test_put_fault_several_bindings),
 		cmocka_unit_test(test_put_fault_retire_old),
 		cmocka_unit_test(test_sweep_chunks_removes_only_stale_generations),
 	};

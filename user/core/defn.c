@@ -149,7 +149,7 @@ int only_keys(struct pctx *c, const char *path, const json_t *obj,
 	return 0;
 }
 
-static int depth_ok(const json_t *v, int left)
+int depth_ok(const json_t *v, int left)
 {
 	const char *k;
 	json_t *x;
@@ -197,79 +197,7 @@ int mdr_uuid_canonical(const char *s, char out[MDR_UUID_SIZE])
 	return hex == 32 && o == 36 ? 0 : -1;
 }
 
-static json_t *mac_text(const uint8_t m[6])
-{
-	char t[MDR_MAC_STRLEN];
-
-	return json_string(mdr_mac_fmt(m, t));
-}
-
-/* Linux dev_valid_name(): 1..15 bytes, no '/', ':' or whitespace, not . or .. */
-static int valid_ifname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n >= MDR_IFNAME_SIZE || !strcmp(s, ".") || !strcmp(s, ".."))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '/' || ch == ':' || ch <= ' ' || ch == 0x7f)
-			return 0;
-	}
-	return 1;
-}
-
 /* ---- sections -------------------------------------------------------- */
-
-static int parse_binding(struct pctx *c, const json_t *v, struct mdr_defn *d, json_t *nd)
-{
-	static const char *const keys[] = {"port", "mac", "vlan", NULL};
-	json_t *out, *x;
-	long long vlan = 0;
-
-	if (!json_is_object(v))
-		return fail(c, "binding: expected an object, got %s", type_name(v));
-	if (only_keys(c, "binding", v, keys))
-		return -EINVAL;
-	out = json_object();
-	json_object_set_new(nd, "binding", out);
-	if ((x = opt(v, "port"))) {
-		const char *p = want_string(c, "binding.port", x, MDR_IFNAME_SIZE - 1, 0);
-
-		if (!p)
-			return -EINVAL;
-		if (!valid_ifname(p))
-			return fail(c, "binding.port: \"%s\" is not a valid interface name", p);
-		d->binding.has_port = 1;
-		snprintf(d->binding.port, sizeof(d->binding.port), "%s", p);
-		json_object_set_new(out, "port", json_string(p));
-	}
-	if ((x = opt(v, "mac"))) {
-		const char *m = want_string(c, "binding.mac", x, 32, 0);
-
-		if (!m)
-			return -EINVAL;
-		if (mdr_mac_parse(m, d->binding.mac))
-			return fail(c, "binding.mac: \"%s\" is not a MAC address (52:54:00:12:34:56)", m);
-		if (d->binding.mac[0] & 1)
-			return fail(c, "binding.mac: %s is a multicast address", m);
-		if (!(d->binding.mac[0] | d->binding.mac[1] | d->binding.mac[2] |
-		      d->binding.mac[3] | d->binding.mac[4] | d->binding.mac[5]))
-			return fail(c, "binding.mac: the all-zero address is not allowed");
-		d->binding.has_mac = 1;
-		json_object_set_new(out, "mac", mac_text(d->binding.mac));
-	}
-	if ((x = opt(v, "vlan"))) {
-		if (want_int(c, "binding.vlan", x, 0, MDR_DEFN_MAX_VLAN, &vlan))
-			return -EINVAL;
-	}
-	if (!d->binding.has_port && !d->binding.has_mac)
-		return fail(c, "binding: needs \"port\", \"mac\" or both");
-	d->binding.vlan = (uint16_t)vlan;
-	json_object_set_new(out, "vlan", json_integer(vlan));
-	return 0;
-}
 
 static int parse_public_keys(struct pctx *c, const json_t *v, json_t *nd)
 {
@@ -433,7 +361,7 @@ static int parse_free_object(struct pctx *c, const json_t *root, const char *key
 	return 0;
 }
 
-static int parse_string_list(struct pctx *c, const char *path, const json_t *v, size_t max_n,
+int parse_string_list(struct pctx *c, const char *path, const json_t *v, size_t max_n,
 			     size_t max_len, json_t **out)
 {
 	char p[96];
@@ -977,13 +905,13 @@ static int refresh_doc_text(struct pctx *c, struct mdr_defn *d)
 static const char *const top_keys_def[] = {
 	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
 	"region", "project_id", "launch_index",
-	"binding", "public_keys", "meta", "user_data", "files", "network_data", "vendor_data",
+	"binding", "bindings", "public_keys", "meta", "user_data", "files", "network_data", "vendor_data",
 	"vendor_data2", "devices", "dedicated_cpus", "ec2", "imds", MDR_DEFN_AWS_KEYS,
 	"overrides", NULL};
 static const char *const top_keys_doc[] = {
 	"uuid", "name", "hostname", "dhcp_domain", "availability_zone", "availability_zone_id",
 	"region", "project_id", "launch_index",
-	"binding", "public_keys", "meta", "user_data_len", "files", "network_data",
+	"binding", "bindings", "public_keys", "meta", "user_data_len", "files", "network_data",
 	"vendor_data", "vendor_data2", "devices", "dedicated_cpus", "ec2", "imds",
 	MDR_DEFN_AWS_KEYS, "overrides", NULL};
 
@@ -1090,7 +1018,7 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 		return -EINVAL;
 	json_object_set_new(nd, "launch_index", json_integer(n));
 
-	if ((x = opt(root, "binding")) && parse_binding(c, x, d, nd))
+	if (mdr_nics_parse_bindings(c, root, d, nd))
 		return -EINVAL;
 	if ((x = opt(root, "public_keys")) && parse_public_keys(c, x, nd))
 		return -EINVAL;
@@ -1100,7 +1028,7 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 		return -EINVAL;
 	if ((x = opt(root, "files")) && parse_files(c, x, d, nd))
 		return -EINVAL;
-	if (parse_free_object(c, root, "network_data", nd) ||
+	if (mdr_nics_parse_network_data(c, root, nd) ||
 	    parse_free_object(c, root, "vendor_data", nd) ||
 	    parse_free_object(c, root, "vendor_data2", nd))
 		return -EINVAL;

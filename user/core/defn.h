@@ -53,7 +53,14 @@ struct json_t; /* jansson; the defn owns one reference */
 /* Normalised request paths (and override keys) fit in this. */
 #define MDR_PATH_MAX 1024
 
-/* Where the XDP program recognises this instance's frames. */
+/* Bindings (NICs) of one instance: a VM's NICs sit on its PCI bus, which
+ * has 32 slots. The maps bound the node's total (MDR_MAX_PORTS port,
+ * MDR_MAX_MACS MAC bindings): a put past them fails and changes nothing. */
+#define MDR_DEFN_MAX_BINDINGS 32
+
+/* Where the XDP program recognises this instance's frames: one per NIC
+ * (docs/instance-definition.md, "binding" / "bindings"). Addresses and
+ * the EC2 interface ids stay in the doc (render reads them there). */
 struct mdr_defn_binding {
 	int has_port;                /* "port": ingress interface */
 	char port[MDR_IFNAME_SIZE];
@@ -85,7 +92,8 @@ struct mdr_defn_imds {
  */
 struct mdr_defn {
 	char uuid[MDR_UUID_SIZE];    /* canonical lower-case */
-	struct mdr_defn_binding binding;
+	size_t n_bindings;           /* <= MDR_DEFN_MAX_BINDINGS; 0 = bind later */
+	struct mdr_defn_binding bindings[MDR_DEFN_MAX_BINDINGS]; /* device order */
 	struct mdr_defn_imds imds;
 
 	int has_user_data;           /* "user_data" present (may be 0 bytes) */

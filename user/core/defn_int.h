@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * defn_int.h - the validators of defn.c shared with the other parsers of
- * the definition (defn_aws.c). Internal to user/core: not an API.
+ * the definition (defn_aws.c, nics.c). Internal to user/core: not an API.
  */
 #ifndef MDR_DEFN_INT_H
 #define MDR_DEFN_INT_H
@@ -30,6 +30,8 @@ struct pctx {
 #define want_int mdr_defn_int_want_int
 #define opt mdr_defn_int_opt
 #define only_keys mdr_defn_int_only_keys
+#define parse_string_list mdr_defn_int_string_list
+#define depth_ok mdr_defn_int_depth_ok
 
 /* The error message (path: problem) into c->err; returns -EINVAL. */
 __attribute__((format(printf, 2, 3))) int fail(struct pctx *c, const char *fmt, ...);
@@ -55,5 +57,19 @@ int only_keys(struct pctx *c, const char *path, const json_t *obj, const char *c
 	"iam", "tags", "instance_metadata_tags", "events", "spot", "instance_life_cycle",   \
 		"identity"
 int mdr_defn_aws_parse(struct pctx *c, const json_t *root, json_t *nd);
+
+/* An array of <= max_n strings of <= max_len bytes into *out (new). */
+int parse_string_list(struct pctx *c, const char *path, const json_t *v, size_t max_n,
+		      size_t max_len, json_t **out);
+
+/* 1 when v nests at most `left` levels. */
+int depth_ok(const json_t *v, int left);
+
+/* nics.c: "binding" (one object, today's form) or "bindings" (an array)
+ * of root into d->bindings and the doc nd (stored in the form given). */
+int mdr_nics_parse_bindings(struct pctx *c, const json_t *root, struct mdr_defn *d,
+			    json_t *nd);
+/* nics.c: "network_data" validated against nova's shape, copied into nd. */
+int mdr_nics_parse_network_data(struct pctx *c, const json_t *root, json_t *nd);
 
 #endif /* MDR_DEFN_INT_H */

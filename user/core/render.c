@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include "b64.h"
+#include "nics.h"
 #include "pyjson.h"
 
 #include <jansson.h>
@@ -445,6 +446,8 @@ static json_t *ec2_tree(const struct req *r, const char *ver)
 				r->ntok >= 3 && !strcmp(r->tok[1], "meta-data") &&
 					!strcmp(r->tok[2], "iam"),
 				md);
+	/* mac, network/interfaces/macs/ (AWS 2011-01-01 on) */
+	mdr_nics_ec2(doc, ver, doc_str(ec2, "local_ipv4", remote), md);
 	json_object_set_new(top, "meta-data", md);
 	/* AWS has dynamic/ since 2009-04-04; nova's versions stay nova's */
 	if (since(ver, EC2_FIRST_AWS)) {
@@ -765,11 +768,11 @@ static void render_openstack(const struct req *r, struct node *n)
 	} else if (!strcmp(f, "network_data.json")) {
 		/* nova serves it under every version (not version-checked) and
 		 * never sets its MIME type: text/plain */
-		json_t *empty = json_object();
+		json_t *nd = mdr_nics_network_data(doc);
 
-		x = json_object_get(doc, "network_data");
-		set_json_body(n, x ? x : empty, MDR_CT_TEXT);
-		json_decref(empty);
+		if (nd)
+			set_json_body(n, nd, MDR_CT_TEXT);
+		json_decref(nd);
 	} else if (!strcmp(f, "version")) {
 		/* nova routes ".../version" to the version listing too */
 		version_listing(r, vi, n);

@@ -494,25 +494,21 @@ int mdr_store_forget_ifindex(struct mdr_maps *m, uint32_t ifindex)
 	return r < 0 ? n : n + r;
 }
 
-int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
-			     const struct mdr_defn *d, int *port_pending,
-			     char *err, size_t errlen)
+/* One binding of a definition, now; *pending when its port is absent. */
+static int apply_binding(struct mdr_maps *m, uint32_t id, const struct mdr_defn_binding *b,
+			 int *pending, char *err, size_t errlen)
 {
-	const struct mdr_defn_binding *b = &d->binding;
 	uint32_t ifindex = 0;
 	int r;
 
-	if (port_pending)
-		*port_pending = 0;
+	*pending = 0;
 	if (b->has_port) {
 		ifindex = if_nametoindex(b->port);
-		if (!ifindex) {
-			if (port_pending)
-				*port_pending = 1;
-		} else if ((r = mdr_store_bind_port(m, id, ifindex, b->has_mac ? b->mac : NULL,
-						    b->vlan, 0, err, errlen))) {
+		if (!ifindex)
+			*pending = 1;
+		else if ((r = mdr_store_bind_port(m, id, ifindex, b->has_mac ? b->mac : NULL,
+						  b->vlan, 0, err, errlen)))
 			return r;
-		}
 	}
 	if (b->has_mac && b->has_port && !ifindex) {
 		/* Pinned to a port that is absent: pending, never "any port". */
@@ -525,9 +521,34 @@ int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
 	return 0;
 }
 
+int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
+			     const struct mdr_defn *d, int *port_pending,
+			     char *err, size_t errlen)
+{
+	int pending, n = 0, r = 0;
+
+	/* every binding is tried: one that fails leaves the others applied */
+	for (size_t i = 0; i < d->n_bindings; i++) {
+		int ri = apply_binding(m, id, &d->bindings[i], &pending, err, errlen);
+
+		r = r ? r : ri;
+		n += pending;
+	}
+	if (port_pending)
+		*port_pending = n;
+	return r;
+}
+
 int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 		       char *err, size_t errlen)
 {
+	return mdr_store_mac_port_for(m, id, NULL, 0, ifindex, err, errlen);
+}
+
+int mdr_store_mac_port_for(const struct mdr_maps *m, uint32_t id, const uint8_t *mac,
+			   uint16_t vlan, uint32_t *ifindex, char *err, size_t errlen)
+{
+	const struct mdr_defn_binding *pick = NULL;
 	struct mdr_defn *d = NULL;
 	uint32_t key, next, found = 0;
 	void *prev = NULL;
@@ -537,17 +558,35 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 	r = mdr_store_get(m, NULL, id, 0, NULL, NULL, &d, err, errlen);
 	if (r)
 		return r;
-	if (d->binding.has_port) {
-		*ifindex = if_nametoindex(d->binding.port);
+	/* the definition's NIC with this MAC decides: its port */
+	for (size_t i = 0; mac && i < d->n_bindings && !pick; i++) {
+		const struct mdr_defn_binding *b = &d->bindings[i];
+
+		if (b->has_port && b->has_mac && !memcmp(b->mac, mac, 6) && b->vlan == vlan)
+			pick = b;
+	}
+	/* else its one port */
+	for (size_t i = 0; !pick && !r && i < d->n_bindings; i++) {
+		if (!d->bindings[i].has_port)
+			continue;
+		if (n++)
+			r = mdr_errf(err, errlen, -EINVAL, "instance %s binds several ports: name "
+				     "the port (--port)", d->uuid);
+	}
+	for (size_t i = 0; !pick && n == 1 && i < d->n_bindings; i++)
+		if (d->bindings[i].has_port)
+			pick = &d->bindings[i];
+	if (pick) {
+		*ifindex = if_nametoindex(pick->port);
 		r = *ifindex ? 0 :
 		    mdr_errf(err, errlen, -ENODEV,
 			     "instance %s is bound to port %s, which is not present: a MAC "
-			     "binding now would be trusted on any port", d->uuid,
-			     d->binding.port);
-		mdr_defn_free(d);
-		return r;
+			     "binding now would be trusted on any port", d->uuid, pick->port);
 	}
 	mdr_defn_free(d);
+	if (r || pick)
+		return r;
+	n = 0;
 	/* Ports bound by hand (mdrctl bind --port). */
 	while (bpf_map_get_next_key(m->ports, prev, &next) == 0) {
 		struct mdr_port_binding pb;
@@ -566,20 +605,40 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 	return 0;
 }
 
+/* Does d bind port (name) / mac+vlan? */
+static int names_port(const struct mdr_defn *d, const char *port)
+{
+	for (size_t i = 0; i < d->n_bindings; i++)
+		if (d->bindings[i].has_port && !strcmp(d->bindings[i].port, port))
+			return 1;
+	return 0;
+}
+
+static int names_mac(const struct mdr_defn *d, const uint8_t mac[6], uint16_t vlan)
+{
+	for (size_t i = 0; i < d->n_bindings; i++)
+		if (d->bindings[i].has_mac && !memcmp(d->bindings[i].mac, mac, 6) &&
+		    d->bindings[i].vlan == vlan)
+			return 1;
+	return 0;
+}
+
 /* Remove the bindings the old definition named that the new one does not. */
 static void drop_old_bindings(struct mdr_maps *m, uint32_t id, const struct mdr_defn *old,
 			      const struct mdr_defn *d)
 {
-	const struct mdr_defn_binding *o = &old->binding, *n = &d->binding;
+	for (size_t i = 0; i < old->n_bindings; i++) {
+		const struct mdr_defn_binding *o = &old->bindings[i];
 
-	if (o->has_port && (!n->has_port || strcmp(o->port, n->port))) {
-		uint32_t ifindex = if_nametoindex(o->port);
+		if (o->has_port && !names_port(d, o->port)) {
+			uint32_t ifindex = if_nametoindex(o->port);
 
-		if (ifindex)
-			mdr_store_unbind_port(m, ifindex, id);
+			if (ifindex)
+				mdr_store_unbind_port(m, ifindex, id);
+		}
+		if (o->has_mac && !names_mac(d, o->mac, o->vlan))
+			mdr_store_unbind_mac(m, o->mac, o->vlan, id);
 	}
-	if (o->has_mac && (!n->has_mac || memcmp(o->mac, n->mac, 6) || o->vlan != n->vlan))
-		mdr_store_unbind_mac(m, o->mac, o->vlan, id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -684,7 +743,9 @@ struct put {
 	int have_old;            /* old is this uuid's live record */
 	struct mdr_instance old;
 	struct mdr_defn *old_d;  /* old's doc, NULL when unreadable */
-	struct saved uuid, limits, port, mac;
+	struct saved uuid, limits;
+	struct saved port[MDR_DEFN_MAX_BINDINGS], mac[MDR_DEFN_MAX_BINDINGS];
+	uint32_t ifindex[MDR_DEFN_MAX_BINDINGS]; /* of each binding's port, 0 = none/absent */
 	struct mdr_store_result out;
 };
 
@@ -704,14 +765,24 @@ static int put_check_input(struct put *p, unsigned flags)
 		return mdr_errf(p->err, p->errlen, -EINVAL, "definition has no uuid");
 	if ((r = check_blobs(d, p->blobs, &p->nb, p->err, p->errlen)))
 		return r;
-	if (d->binding.has_port) {
-		p->out.ifindex = if_nametoindex(d->binding.port);
-		if (!p->out.ifindex && !(flags & MDR_STORE_F_DEFER_PORT))
+	for (size_t i = 0; i < d->n_bindings; i++) {
+		const struct mdr_defn_binding *b = &d->bindings[i];
+
+		if (!b->has_port)
+			continue;
+		p->ifindex[i] = if_nametoindex(b->port);
+		if (!p->ifindex[i] && !(flags & MDR_STORE_F_DEFER_PORT)) {
+			char label[32] = "binding";
+
+			if (d->n_bindings > 1)
+				snprintf(label, sizeof(label), "bindings[%zu]", i);
 			return mdr_errf(p->err, p->errlen, -ENODEV,
-					"binding.port: no interface named \"%s\" in this network "
-					"namespace", d->binding.port);
-		p->out.port_pending = !p->out.ifindex;
+					"%s.port: no interface named \"%s\" in this network "
+					"namespace", label, b->port);
+		}
+		p->out.port_pending += !p->ifindex[i];
 	}
+	p->out.ifindex = d->n_bindings ? p->ifindex[0] : 0;
 	uuid_key(&p->uk, d->uuid);
 	return 0;
 }
@@ -760,14 +831,18 @@ static int put_resolve_id(struct put *p)
  * doc (its bindings and blob lengths, for step 5). */
 static int put_check_conflicts(struct put *p)
 {
-	const struct mdr_defn_binding *b = &p->d->binding;
 	int r;
 
-	if (p->out.ifindex &&
-	    (r = port_conflict(p->m, p->out.id, p->out.ifindex, p->err, p->errlen)))
-		return r;
-	if (b->has_mac && (r = mac_conflict(p->m, p->out.id, b->mac, b->vlan, p->err, p->errlen)))
-		return r;
+	for (size_t i = 0; i < p->d->n_bindings; i++) {
+		const struct mdr_defn_binding *b = &p->d->bindings[i];
+
+		if (p->ifindex[i] &&
+		    (r = port_conflict(p->m, p->out.id, p->ifindex[i], p->err, p->errlen)))
+			return r;
+		if (b->has_mac &&
+		    (r = mac_conflict(p->m, p->out.id, b->mac, b->vlan, p->err, p->errlen)))
+			return r;
+	}
 	if (p->have_old)
 		p->old_d = read_doc(p->m, p->out.id, &p->old);
 	return 0;
@@ -819,7 +894,6 @@ static int put_publish(struct put *p)
 {
 	struct mdr_maps *m = p->m;
 	const struct mdr_defn *d = p->d;
-	const struct mdr_defn_binding *b = &d->binding;
 	struct mdr_limits lim = { .rate_pps = d->imds.rate_pps, .burst = d->imds.burst };
 	struct mdr_instance rec = { 0 };
 	uint32_t id = p->out.id;
@@ -829,22 +903,28 @@ static int put_publish(struct put *p)
 		put_fail(p, r, "writing", MDR_MAP_NAME(limits));
 		goto undo;
 	}
-	if (p->out.ifindex) {
-		struct mdr_port_binding pb = port_binding(id, b->has_mac ? b->mac : NULL, b->vlan);
+	for (size_t i = 0; i < d->n_bindings; i++) {
+		const struct mdr_defn_binding *b = &d->bindings[i];
+		int pending = b->has_port && !p->ifindex[i];
 
-		if ((r = save_and_write(&p->port, m->ports, &p->out.ifindex, sizeof(uint32_t),
-					&pb, BPF_ANY))) {
-			put_fail(p, r, "writing", MDR_MAP_NAME(ports));
-			goto undo;
+		if (p->ifindex[i]) {
+			struct mdr_port_binding pb = port_binding(id, b->has_mac ? b->mac : NULL,
+								  b->vlan);
+
+			if ((r = save_and_write(&p->port[i], m->ports, &p->ifindex[i],
+						sizeof(uint32_t), &pb, BPF_ANY))) {
+				put_fail(p, r, "writing", MDR_MAP_NAME(ports));
+				goto undo;
+			}
 		}
-	}
-	if (b->has_mac && !p->out.port_pending) {
-		struct mdr_mac_key k = mac_key(b->mac, b->vlan);
-		struct mdr_mac_binding mb = { .instance_id = id, .ifindex = p->out.ifindex };
+		if (b->has_mac && !pending) {
+			struct mdr_mac_key k = mac_key(b->mac, b->vlan);
+			struct mdr_mac_binding mb = { .instance_id = id, .ifindex = p->ifindex[i] };
 
-		if ((r = save_and_write(&p->mac, m->macs, &k, sizeof(k), &mb, BPF_ANY))) {
-			put_fail(p, r, "writing", MDR_MAP_NAME(macs));
-			goto undo;
+			if ((r = save_and_write(&p->mac[i], m->macs, &k, sizeof(k), &mb, BPF_ANY))) {
+				put_fail(p, r, "writing", MDR_MAP_NAME(macs));
+				goto undo;
+			}
 		}
 	}
 	snprintf(rec.uuid, sizeof(rec.uuid), "%s", d->uuid);
@@ -861,8 +941,10 @@ static int put_publish(struct put *p)
 	}
 	return 0;
 undo:
-	restore(&p->mac);
-	restore(&p->port);
+	for (size_t i = d->n_bindings; i-- > 0;) {
+		restore(&p->mac[i]);
+		restore(&p->port[i]);
+	}
 	restore(&p->limits);
 	put_unwrite_generation(p);
 	return r;
@@ -891,15 +973,18 @@ static void retire_generation(struct mdr_maps *m, uint32_t id, const struct mdr_
  * mdr_store_sweep_chunks when mdrd starts. */
 static void put_retire_old(struct put *p)
 {
-	const struct mdr_defn_binding *b = &p->d->binding;
 	uint32_t id = p->out.id;
 
 	if (p->old_d)
 		drop_old_bindings(p->m, id, p->old_d, p->d);
 	/* A MAC pinned to an absent port is pending until the port appears
 	 * (mdrd), never bound as "any port". */
-	if (b->has_mac && p->out.port_pending)
-		mdr_store_unbind_mac(p->m, b->mac, b->vlan, id);
+	for (size_t i = 0; i < p->d->n_bindings; i++) {
+		const struct mdr_defn_binding *b = &p->d->bindings[i];
+
+		if (b->has_mac && b->has_port && !p->ifindex[i])
+			mdr_store_unbind_mac(p->m, b->mac, b->vlan, id);
+	}
 	if (!p->have_old)
 		return;
 	retire_generation(p->m, id, &p->old, p->old_d);
@@ -910,9 +995,11 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 		  struct mdr_store_result *res, char *err, size_t errlen)
 {
 	struct put p = { .m = m, .d = d, .err = err, .errlen = errlen, .uuid.fd = -1,
-			 .limits.fd = -1, .port.fd = -1, .mac.fd = -1 };
+			 .limits.fd = -1 };
 	int r;
 
+	for (size_t i = 0; i < MDR_DEFN_MAX_BINDINGS; i++)
+		p.port[i].fd = p.mac[i].fd = -1;
 	if ((r = put_check_input(&p, flags)))
 		return r;
 	if ((r = mdr_maps_lock(m)))

@@ -64,18 +64,18 @@ uint32_t mdr_instance_id_probe(const char *uuid, unsigned attempt);
 #define MDR_STORE_READ_RETRIES 16
 
 /* mdr_store_put flags */
-/* A binding.port that names no interface (yet) is not an error: the
+/* A binding's port that names no interface (yet) is not an error: the
  * instance is stored without that port binding, and without a MAC binding
- * pinned to it (mdrd writes both when the interface appears). Default:
- * error, nothing changed. */
+ * pinned to it (mdrd writes both when the interface appears; the other
+ * bindings are written now). Default: error, nothing changed. */
 #define MDR_STORE_F_DEFER_PORT (1u << 0)
 
 struct mdr_store_result {
 	uint32_t id;
 	uint32_t gen;
 	int created;       /* 1 = new instance, 0 = replaced */
-	int port_pending;  /* binding.port not present (MDR_STORE_F_DEFER_PORT) */
-	uint32_t ifindex;  /* binding.port's ifindex, 0 if none/pending */
+	int port_pending;  /* bindings whose port is not present (MDR_STORE_F_DEFER_PORT) */
+	uint32_t ifindex;  /* the first binding's port's ifindex, 0 if none/pending */
 };
 
 /*
@@ -91,10 +91,11 @@ struct mdr_store_result {
  * Once published the put succeeds; old chunks a delete could not remove
  * are swept by the next put or delete of the instance or by
  * mdr_store_sweep_chunks.
- * Bindings: the port binding (with MDR_PORT_F_CHECK_MAC when a MAC is
- * given too) and the MAC(+VLAN) binding named by d; bindings the previous
- * version named and d does not are removed; bindings made by hand
- * (mdr_store_bind_*) are kept.
+ * Bindings: for each of d's bindings (NICs), the port binding (with
+ * MDR_PORT_F_CHECK_MAC when a MAC is given too) and the MAC(+VLAN)
+ * binding, all published before the record, all put back on failure;
+ * bindings the previous version named and d does not are removed;
+ * bindings made by hand (mdr_store_bind_*) are kept.
  */
 int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 		  struct mdr_store_result *res, char *err, size_t errlen);
@@ -168,16 +169,22 @@ int mdr_store_unbind_mac(struct mdr_maps *m, const uint8_t mac[6], uint16_t vlan
 int mdr_store_forget_ifindex(struct mdr_maps *m, uint32_t ifindex);
 
 /* The port a MAC binding of instance id made by hand must be pinned to:
- * its definition's port (-ENODEV with a message while that port is
- * absent: never trust the MAC on any port), else the one port bound to id
- * (-EINVAL when several), else 0 (no port: bridge-device mode). */
+ * its definition's one port (-ENODEV with a message while that port is
+ * absent: never trust the MAC on any port; -EINVAL when it binds several),
+ * else the one port bound to id (-EINVAL when several), else 0 (no port:
+ * bridge-device mode). */
 int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 		       char *err, size_t errlen);
+/* The same for the MAC mac (+ vlan) being bound: the port of the NIC of
+ * the definition that names that MAC, when there is one (mac NULL: as
+ * mdr_store_mac_port). */
+int mdr_store_mac_port_for(const struct mdr_maps *m, uint32_t id, const uint8_t *mac,
+			   uint16_t vlan, uint32_t *ifindex, char *err, size_t errlen);
 
-/* Apply d's bindings for instance id now (e.g. its port just appeared).
- * *port_pending set when binding.port is still absent; a MAC binding
- * pinned to that port is then not written (and removed if present). 0 or
- * -errno. */
+/* Apply d's bindings for instance id now (e.g. a port just appeared).
+ * *port_pending = the number of bindings whose port is still absent; a
+ * MAC binding pinned to such a port is not written (and removed if
+ * present). Every binding is tried; 0 or the first -errno. */
 int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
 			     const struct mdr_defn *d, int *port_pending,
 			     char *err, size_t errlen);

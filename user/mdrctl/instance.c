@@ -69,9 +69,10 @@ static int instance_load(int argc, char **argv)
 	}
 	printf("instance %s %s (id %u, generation %u)\n", d->uuid,
 	       res.created ? "created" : "replaced", res.id, res.gen);
-	if (res.port_pending)
-		printf("instance %s port %s: no such interface yet, binding deferred\n",
-		       d->uuid, d->binding.port);
+	for (size_t i = 0; res.port_pending && i < d->n_bindings; i++)
+		if (d->bindings[i].has_port && !if_nametoindex(d->bindings[i].port))
+			printf("instance %s port %s: no such interface yet, binding deferred\n",
+			       d->uuid, d->bindings[i].port);
 	mdr_defn_free(d);
 	return CTL_OK;
 }
@@ -376,7 +377,8 @@ static int bind_or_unbind(int argc, char **argv, int unbind)
 		r = mdr_store_bind_port(&ctl_maps, id, ifindex, has_mac ? mac : NULL, vlan, force,
 					err, sizeof(err));
 	/* A MAC of an instance with a port is trusted on that port only. */
-	else if (!(r = mdr_store_mac_port(&ctl_maps, id, &ifindex, err, sizeof(err))))
+	else if (!(r = mdr_store_mac_port_for(&ctl_maps, id, mac, vlan, &ifindex, err,
+					      sizeof(err))))
 		r = mdr_store_bind_mac(&ctl_maps, id, mac, vlan, ifindex, force, err,
 				       sizeof(err));
 	mdr_maps_unlock(&ctl_maps);

@@ -114,12 +114,37 @@ static void find_by_defn(struct guest *g, int (*match)(const struct mdr_defn *, 
 
 static int defn_names_port(const struct mdr_defn *d, const void *name)
 {
-	return d->binding.has_port && !strcmp(d->binding.port, name);
+	for (size_t i = 0; i < d->n_bindings; i++)
+		if (d->bindings[i].has_port && !strcmp(d->bindings[i].port, name))
+			return 1;
+	return 0;
 }
 
 static int defn_names_mac(const struct mdr_defn *d, const void *mac)
 {
-	return d->binding.has_mac && !memcmp(d->binding.mac, mac, 6);
+	for (size_t i = 0; i < d->n_bindings; i++)
+		if (d->bindings[i].has_mac && !memcmp(d->bindings[i].mac, mac, 6))
+			return 1;
+	return 0;
+}
+
+/* The binding (NIC) of g's definition that this guest is: the one naming
+ * its port, else its MAC, else the first; an empty one without any. */
+static const struct mdr_defn_binding *gb(const struct guest *g)
+{
+	static const struct mdr_defn_binding none;
+
+	if (!g->d || !g->d->n_bindings)
+		return &none;
+	for (size_t i = 0; i < g->d->n_bindings; i++)
+		if (g->ifname[0] && g->d->bindings[i].has_port &&
+		    !strcmp(g->d->bindings[i].port, g->ifname))
+			return &g->d->bindings[i];
+	for (size_t i = 0; i < g->d->n_bindings; i++)
+		if (g->has_mac && g->d->bindings[i].has_mac &&
+		    !memcmp(g->d->bindings[i].mac, g->mac, 6))
+			return &g->d->bindings[i];
+	return &g->d->bindings[0];
 }
 
 /* The guest's port, MAC and instance from what the user named. */
@@ -167,12 +192,14 @@ static void resolve(struct guest *g)
 			find_by_defn(g, defn_names_port, g->ifname);
 	}
 	if (g->d && strcmp(g->kind, "port")) {
-		if (g->d->binding.has_port)
-			snprintf(g->ifname, sizeof(g->ifname), "%s", g->d->binding.port);
-		if (g->d->binding.has_mac && !g->has_mac) {
+		const struct mdr_defn_binding *b = gb(g);
+
+		if (b->has_port)
+			snprintf(g->ifname, sizeof(g->ifname), "%s", b->port);
+		if (b->has_mac && !g->has_mac) {
 			g->has_mac = 1;
-			memcpy(g->mac, g->d->binding.mac, 6);
-			g->vlan = g->d->binding.vlan;
+			memcpy(g->mac, b->mac, 6);
+			g->vlan = b->vlan;
 		}
 	}
 	if (g->ifname[0] && !g->ifindex)
@@ -274,7 +301,7 @@ static void check_port_binding(struct guest *g, struct link *l)
 	char m[MDR_MAC_STRLEN];
 
 	if (!g->ifindex || bpf_map_lookup_elem(ctl_maps.ports, &g->ifindex, &pb)) {
-		if (g->id && g->d && g->d->binding.has_port) {
+		if (g->id && g->d && gb(g)->has_port) {
 			set(l, 0, "pending: %s's definition names port %s, which is not bound",
 			    g->rec.uuid, g->ifname);
 			if (g->ifindex)
@@ -330,7 +357,7 @@ static void check_mac_binding(struct guest *g, struct link *l)
 static void check_binding(struct guest *g)
 {
 	struct link *l = &g->l[L_BIND];
-	int by_port = !strcmp(g->kind, "port") || (g->d && g->d->binding.has_port);
+	int by_port = !strcmp(g->kind, "port") || (g->d && gb(g)->has_port);
 
 	if (!g->id && !strcmp(g->kind, "uuid")) {
 		set(l, -1, "no instance %s", g->arg);
@@ -338,8 +365,8 @@ static void check_binding(struct guest *g)
 	}
 	if (by_port)
 		check_port_binding(g, l);
-	if ((!by_port || l->state == 1) && g->has_mac && (!g->d || g->d->binding.has_mac) &&
-	    !(by_port && g->d && g->d->binding.has_port)) {
+	if ((!by_port || l->state == 1) && g->has_mac && (!g->d || gb(g)->has_mac) &&
+	    !(by_port && g->d && gb(g)->has_port)) {
 		struct link m = { 0 };
 
 		check_mac_binding(g, &m);

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,9 @@ struct inst_file {
 	int64_t remove_at_ms; /* 0 = present; else removal pending */
 };
 
-/* Port bindings of every stored instance, cached by (id, gen): the
- * name -> instance table that binds a port when its interface appears. */
+/* Port bindings of every stored instance (one entry per binding with a
+ * port), cached by (id, gen): the name -> instance table that binds a
+ * port when its interface appears. */
 struct port_ref {
 	uint32_t id;
 	uint32_t gen;
@@ -221,11 +223,16 @@ static void load_file(const char *name)
 				*f = files[--n_files];
 			return;
 		}
-		if (d->binding.has_port)
-			mdr_log(MDR_LOG_INFO, "instance %s port %s: %s from %s (id %u, generation %u)%s",
-				d->uuid, d->binding.port, res.created ? "created" : "replaced", name,
-				res.id, res.gen, res.port_pending ? ", port not present yet" : "");
-		else
+		size_t ports = 0;
+
+		for (size_t i = 0; i < d->n_bindings; i++)
+			if (d->bindings[i].has_port && ++ports)
+				mdr_log(MDR_LOG_INFO, "instance %s port %s: %s from %s (id %u, "
+					"generation %u)%s", d->uuid, d->bindings[i].port,
+					res.created ? "created" : "replaced", name, res.id, res.gen,
+					if_nametoindex(d->bindings[i].port) ? "" :
+					", port not present yet");
+		if (!ports)
 			mdr_log(MDR_LOG_INFO, "instance %s: %s from %s (id %u, generation %u)",
 				d->uuid, res.created ? "created" : "replaced", name, res.id, res.gen);
 		configdrive_sync();
@@ -308,18 +315,38 @@ void instances_tick(void)
 
 /* ---- port bindings resolved when their interface appears ---- */
 
+/* Append *pr to t (n entries, cap slots), growing it; NULL (t freed) on
+ * allocation failure: the table stays as it was. */
+static struct port_ref *port_ref_add(struct port_ref *t, size_t *n, size_t *cap,
+				     const struct port_ref *pr)
+{
+	if (*n == *cap) {
+		struct port_ref *g = realloc(t, 2 * *cap * sizeof(*t));
+
+		if (!g) {
+			free(t);
+			return NULL;
+		}
+		t = g;
+		*cap *= 2;
+	}
+	t[(*n)++] = *pr;
+	return t;
+}
+
 static void port_table_refresh(void)
 {
 	static uint32_t ids[MDR_MAX_INSTANCES];
 	struct port_ref *nt;
-	size_t n = 0;
+	size_t n = 0, cap;
 	int cnt = mdr_store_ids(&mdrd_maps, ids, MDR_MAX_INSTANCES);
 
 	if (cnt < 0)
 		return;
 	if (cnt > MDR_MAX_INSTANCES)
 		cnt = MDR_MAX_INSTANCES;
-	nt = calloc((size_t)cnt + 1, sizeof(*nt));
+	cap = (size_t)cnt + 1;
+	nt = calloc(cap, sizeof(*nt));
 	if (!nt)
 		return;
 	for (int i = 0; i < cnt; i++) {
@@ -333,14 +360,29 @@ static void port_table_refresh(void)
 			if (ports_tab[j].id == ids[i] && ports_tab[j].gen == rec.gen)
 				break;
 		if (j < n_ports_tab) {
-			nt[n++] = ports_tab[j];
+			/* unchanged instance: its entries (consecutive) carry over */
+			for (; j < n_ports_tab && ports_tab[j].id == ids[i]; j++)
+				if (!(nt = port_ref_add(nt, &n, &cap, &ports_tab[j])))
+					return;
 			continue;
 		}
 		if (mdr_store_get(&mdrd_maps, NULL, ids[i], 0, NULL, &rec, &d, NULL, 0))
 			continue;
-		nt[n] = (struct port_ref){ .id = ids[i], .gen = rec.gen, .b = d->binding };
-		snprintf(nt[n].uuid, sizeof(nt[n].uuid), "%s", rec.uuid);
-		n++;
+		/* one entry per binding with a port, at least one per instance
+		 * (the (id, gen) cache key) */
+		for (j = 0; j < d->n_bindings || j == 0; j++) {
+			struct port_ref pr = { .id = ids[i], .gen = rec.gen };
+
+			if (j < d->n_bindings)
+				pr.b = d->bindings[j];
+			if (j && !pr.b.has_port)
+				continue;
+			snprintf(pr.uuid, sizeof(pr.uuid), "%s", rec.uuid);
+			if (!(nt = port_ref_add(nt, &n, &cap, &pr))) {
+				mdr_defn_free(d);
+				return;
+			}
+		}
 		mdr_defn_free(d);
 	}
 	free(ports_tab);
@@ -364,7 +406,8 @@ void instances_link_added(uint32_t ifindex, const char *name)
 		if (bpf_map_lookup_elem(mdrd_maps.ports, &ifindex, &cur) == 0 && cur.instance_id == p->id)
 			continue; /* already bound (mdrd or mdrctl did it) */
 		memset(&tmp, 0, sizeof(tmp));
-		tmp.binding = p->b;
+		tmp.n_bindings = 1;
+		tmp.bindings[0] = p->b;
 		if (mdr_maps_lock(&mdrd_maps))
 			continue;
 		r = mdr_store_apply_bindings(&mdrd_maps, p->id, &tmp, &pending, err, sizeof(err));
