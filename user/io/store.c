@@ -3,6 +3,7 @@
 #include "err.h"
 #include "mac.h"
 #include "hash.h"
+#include "rtnl.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -494,6 +495,21 @@ int mdr_store_forget_ifindex(struct mdr_maps *m, uint32_t ifindex)
 	return r < 0 ? n : n + r;
 }
 
+uint32_t mdr_store_pin_ifindex(const struct mdr_maps *m, uint32_t port)
+{
+	struct mdr_iface ifc;
+	int64_t master;
+	uint32_t b;
+
+	if (!port || !bpf_map_lookup_elem(m->ifaces, &port, &ifc))
+		return port; /* XDP runs on the port itself (or nothing does) */
+	master = mdr_rtnl_master(port);
+	if (master <= 0)
+		return port;
+	b = (uint32_t)master;
+	return bpf_map_lookup_elem(m->ifaces, &b, &ifc) ? port : b;
+}
+
 int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
 			     const struct mdr_defn *d, int *port_pending,
 			     char *err, size_t errlen)
@@ -520,7 +536,8 @@ int mdr_store_apply_bindings(struct mdr_maps *m, uint32_t id,
 		return 0;
 	}
 	if (b->has_mac &&
-	    (r = mdr_store_bind_mac(m, id, b->mac, b->vlan, ifindex, 0, err, errlen)))
+	    (r = mdr_store_bind_mac(m, id, b->mac, b->vlan, mdr_store_pin_ifindex(m, ifindex), 0,
+				    err, errlen)))
 		return r;
 	return 0;
 }
@@ -538,7 +555,7 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 	if (r)
 		return r;
 	if (d->binding.has_port) {
-		*ifindex = if_nametoindex(d->binding.port);
+		*ifindex = mdr_store_pin_ifindex(m, if_nametoindex(d->binding.port));
 		r = *ifindex ? 0 :
 		    mdr_errf(err, errlen, -ENODEV,
 			     "instance %s is bound to port %s, which is not present: a MAC "
