@@ -104,7 +104,8 @@ mdrd_SRCS          := $(wildcard user/mdrd/*.c)
 mdr-responder_SRCS := $(wildcard user/responder/*.c)
 mdrctl_SRCS        := $(wildcard user/mdrctl/*.c)
 # Libraries only one program needs (pkg-config names).
-mdrd_PC            := libmicrohttpd libsystemd
+mdrd_PC            := libmicrohttpd libsystemd libnftables
+mdrctl_PC          := libnftables
 mdr-responder_PC   := libmicrohttpd libsystemd
 
 define PROG_RULES

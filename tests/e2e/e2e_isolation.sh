@@ -12,9 +12,10 @@
 #     until the binding is updated (VM migration), then it is;
 #  6. a MAC pinned to a port that does not exist yet is trusted nowhere
 #     (counted as unknown) until the port appears, then it is served;
-#  7. bridge-device mode (XDP on br0): mdrctl status warns that MAC
-#     bindings need per-port anti-spoofing; with the rules docs/security.md
-#     gives, guest 2 forging guest 1's MAC (SYN, GET) is not served.
+#  7. bridge-device mode (XDP on br0): mdrd installs per-bridge-port
+#     source-MAC rules (nftables) for MACs bound with their port; guest 2
+#     forging guest 1's MAC (SYN, GET) is not served, the bridge does not
+#     learn MAC1 on tap2, the drops are counted, mdrctl status says so.
 # Usage: sh tests/e2e/e2e_isolation.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init isolation
@@ -171,33 +172,31 @@ check_not "$MODE: after the binding update, MAC1 on tap1 gets no SYN-ACK" \
 topo_teardown
 
 # ---- bridge-device mode: a forged neighbour's MAC (issue 12 hole 3) ----------
-# XDP on br0 sees every frame as coming from br0, so MAC bindings cannot be
-# pinned to a port: mdrctl status warns, and the operator's per-port
-# source-MAC rule (docs/security.md, nftables bridge family) is what stops
-# guest 2 from being served as guest 1. The rules live in this run's
-# hypervisor namespace only.
+# XDP on br0 sees every frame as coming from br0, so XDP cannot pin a MAC
+# binding to its port: mdrd does it in the bridge, with a per-port
+# source-MAC rule (nftables bridge family, prerouting, before FDB learning)
+# for every bound MAC whose binding names its port. Everything lives in this
+# run's hypervisor namespace.
 MODE=bridge-device
 diag "==== bridge-device mode, guest 2 forges guest 1's MAC"
 topo_create --mode bridge-device --guests 2 || e2e_done
 start_mdrd && start_responder || { dump_logs; e2e_done; }
 for i in 1 2; do
-	inst_write "$DATA/vm$i.json" $i mac
-	check "$MODE: load guest $i's definition (bound by MAC)" mdrctl instance load "$(defn_of $i)"
+	inst_write "$DATA/vm$i.json" $i port+mac # tapI is a port of br0
+	check "$MODE: load guest $i's definition (bound to its bridge port and MAC)" \
+		mdrctl instance load "$(defn_of $i)"
 done
 gw_mac=$(ip -n "$HV" -o link show br0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+ps_json() { mdrctl status -j | "$GUEST_PY" -c 'import json, sys; print(json.dumps(json.load(sys.stdin).get("port_security", [])))'; }
+ps_enforced() { ps_json | grep -q '"enforced": 2'; }
+check "$MODE: mdrd installs per-port source-MAC rules for both bindings" wait_for ps_enforced
 check_eq "$MODE: guest 1 is served" "$(meta_uuid 1)" "$(uuid_of 1)"
 check_eq "$MODE: guest 2 is served" "$(meta_uuid 2)" "$(uuid_of 2)"
-check "$MODE: mdrctl status warns that MAC bindings on br0 need per-port anti-spoofing" \
-	sh -c "nsenter --net=/run/netns/$HV '$BUILD_DIR/mdrctl' --pin-dir '$PIN' status | grep -q '^warning: port br0: .*2 MAC binding(s) are trusted on it'"
-# Measured, not asserted: what the attack achieves without the rule.
-if probe 2 --src-mac "$MAC1" --src-ip "$IP2" --dst-mac "$gw_mac" >/dev/null 2>&1; then
-	diag "$MODE: without anti-spoofing, guest 2 forging MAC1 gets a SYN-ACK (the hole)"
-else diag "$MODE: without anti-spoofing, guest 2 forging MAC1 gets no SYN-ACK"; fi
-ip -n "$TOPO-g1" neigh flush all; meta_uuid 1 >/dev/null # the bridge re-learns MAC1 on tap1
-# The operator's rule (docs/security.md): each port may only send its guest's MAC.
-printf 'table bridge mdr_antispoof_%s {\n\tchain prerouting {\n\t\ttype filter hook prerouting priority -200; policy accept;\n\t\tiifname "tap1" ether saddr != %s counter drop\n\t\tiifname "tap2" ether saddr != %s counter drop\n\t}\n}\n' \
-	"$RUN_ID" "$MAC1" "$MAC2" >"$E2E_TMP/antispoof.nft"
-check "$MODE: per-port source-MAC rules installed (hypervisor namespace)" in_hv nft -f "$E2E_TMP/antispoof.nft"
+check "$MODE: mdrctl status says enforcement is on (no warning)" \
+	sh -c "nsenter --net=/run/netns/$HV '$BUILD_DIR/mdrctl' --pin-dir '$PIN' status >'$E2E_TMP/ps-status.txt' &&
+		grep -q '^port security: port br0: source-MAC anti-spoofing enforced per bridge port for 2 MAC binding' '$E2E_TMP/ps-status.txt' &&
+		! grep -q '^warning: port br0' '$E2E_TMP/ps-status.txt'"
+ip -n "$TOPO-g1" neigh flush all; meta_uuid 1 >/dev/null # the bridge learns MAC1 on tap1
 check_not "$MODE: guest 2 SYN with guest 1's MAC gets no SYN-ACK" \
 	probe 2 --src-mac "$MAC1" --src-ip "$IP2" --dst-mac "$gw_mac"
 # A GET with guest 1's MAC: guest 2's interface takes MAC1 for the request.
@@ -207,14 +206,21 @@ forged=$(in_guest 2 curl -s -m 3 $META/openstack/latest/meta_data.json)
 in_guest 2 ip link set eth0 address "$MAC2"
 in_guest 2 ip neigh flush all
 check_eq "$MODE: guest 2 GET with guest 1's MAC is not served" "$forged" ""
+check "$MODE: the bridge did not learn guest 1's MAC on guest 2's port" \
+	sh -c "! ip -n '$HV' -o link show tap2 >/dev/null || ! bridge -n '$HV' fdb show br br0 dev tap2 | grep -qi '^$MAC1 '"
 check_eq "$MODE: guest 1 is still served its own data" "$(meta_uuid 1)" "$(uuid_of 1)"
 check_eq "$MODE: guest 2 is still served with its own MAC" "$(meta_uuid 2)" "$(uuid_of 2)"
-drops=$(in_hv nft -j list table bridge "mdr_antispoof_$RUN_ID" | "$GUEST_PY" -c '
-import json, sys
-print(sum(e["counter"]["packets"] for o in json.load(sys.stdin)["nftables"] if "rule" in o
-          for e in o["rule"]["expr"] if "counter" in e))')
-check "$MODE: the forged frames are counted by the rule ($drops)" test "${drops:-0}" -gt 0
-in_hv nft delete table bridge "mdr_antispoof_$RUN_ID"
+drops=$(ps_json | "$GUEST_PY" -c 'import json, sys; print(sum(b["dropped"] for b in json.load(sys.stdin)))')
+check "$MODE: the forged frames are counted (mdrctl status: $drops dropped)" test "${drops:-0}" -gt 0
+table=$(in_hv nft -j list tables bridge | "$GUEST_PY" -c 'import json, sys
+print(" ".join(t["table"]["name"] for t in json.load(sys.stdin)["nftables"] if "table" in t and t["table"]["name"].startswith("mdr_ps_")))')
+diag "$MODE: mdrd's table: bridge $table"
+# The binding goes: its rule goes with it (atomic replacement).
+check "$MODE: delete guest 2's instance" mdrctl instance del "$(uuid_of 2)"
+one_rule() { [ "$(in_hv nft list chain bridge "$table" prerouting 2>/dev/null | grep -c 'ether saddr')" = 1 ]; }
+check "$MODE: mdrd removes guest 2's rule (one rule left)" wait_for one_rule
+stop_pid "$MDRD_PID"; MDRD_PID=""
+check "$MODE: a clean mdrd exit removes its table" sh -c "! nsenter --net=/run/netns/$HV nft list table bridge '$table' >/dev/null 2>&1"
 [ "$_T_FAIL" -gt 0 ] && dump_logs
 topo_teardown
 e2e_done

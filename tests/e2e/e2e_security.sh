@@ -93,8 +93,11 @@ G5_UUID=5ec0a77a-0000-4000-8000-00000000f100
 # Guest 5's user data: big replies for the amplification attack.
 G5_USER_DATA_BYTES=16384
 # Amplification attack: seconds, ACKs per second (under guest 5's 1024
-# packets/s), and the bound on responder frames per guest packet: at most
-# TCP_BURST_SEGS (10) segments per packet in, plus the ACK/RST replies.
+# packets/s), and the bound on responder frames per guest packet: an ACK
+# releases at most twice the bytes it acknowledges (tcp.h), and the
+# instance's output budget gives at most 8 frames per packet/s of its
+# allowance (RSP_OUT_FRAMES_PER_PKT: ~9 per packet at 900 packets/s), plus
+# the ACK/RST replies.
 AMP_S=5
 AMP_ACK_RATE=900
 AMP_RATIO_MAX=11

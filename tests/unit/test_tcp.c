@@ -1655,9 +1655,26 @@ static unsigned data_segs(struct h *h, size_t min)
 	return n;
 }
 
+/* Data bytes in the queue not yet looked at (marks them looked at). */
+static size_t data_bytes(struct h *h)
+{
+	size_t n = 0;
+
+	for (; h->qr < h->qn; h->qr++)
+		n += h->q[h->qr].len;
+	return n;
+}
+
+/* The end (sequence) of the last segment in the queue, or hi. */
+static uint32_t q_hi(struct h *h, uint32_t hi)
+{
+	return h->qn ? h->q[h->qn - 1].seq + (uint32_t)h->q[h->qn - 1].len : hi;
+}
+
 /* A guest announces MSS 88 and a 64 KiB window, pipelines requests for a
  * big reply and ACKs the highest sequence number: segments stay >= 536
- * bytes and one segment in releases at most TCP_BURST_SEGS segments. */
+ * bytes, the first flight is the initial window and every ACK releases at
+ * most twice the bytes it newly acknowledges. */
 static void test_tiny_mss_and_ack_storm_bounded(void **state)
 {
 	struct h *h = *state;
@@ -1669,21 +1686,25 @@ static void test_tiny_mss_and_ack_storm_bounded(void **state)
 	h->reply_len = sizeof(body);
 	isn = open_conn(h, CISN, 88);
 	in_full(h, A | P, CISN + 1, isn, 65535, 0, "GET", 3);
-	assert_int_equal(data_segs(h, TCP_MSS_MIN), TCP_BURST_SEGS);
+	assert_int_equal(data_segs(h, TCP_MSS_MIN), TCP_INIT_WND_SEGS);
 	assert_int_equal(h->q[h->qn - 1].len, TCP_MSS_MIN);
-	hi = h->q[h->qn - 1].seq + (uint32_t)h->q[h->qn - 1].len;
-	total = TCP_BURST_SEGS;
+	hi = q_hi(h, isn);
+	total = TCP_INIT_WND_SEGS;
+	q_clear(h);
 	/* the highest sequence acknowledged, over and over */
-	for (int i = 0; i < 200 && hi != isn + sizeof(body); i++) {
+	for (uint32_t una = isn, i = 0; i < 200 && hi != isn + sizeof(body);
+	     i++) {
 		unsigned n;
 
 		h->now += MS;
 		in_full(h, A, CISN + 4, hi, 65535, 0, NULL, 0);
+		h->qr = 0;
 		n = data_segs(h, TCP_MSS_MIN);
-		assert_true(n <= TCP_BURST_SEGS);
+		h->qr = 0;
+		assert_true(data_bytes(h) <= 2u * (hi - una));
+		una = hi;
 		total += n;
-		if (h->qn)
-			hi = h->q[h->qn - 1].seq + (uint32_t)h->q[h->qn - 1].len;
+		hi = q_hi(h, hi);
 		q_clear(h);
 	}
 	assert_int_equal(hi, isn + sizeof(body));
@@ -1693,6 +1714,69 @@ static void test_tiny_mss_and_ack_storm_bounded(void **state)
 	for (int i = 0; i < 5; i++)
 		in_full(h, A, CISN + 4, hi, 65535, 0, NULL, 0);
 	assert_int_equal(data_segs(h, 0), 0);
+}
+
+/* A client with MSS 1460 and a 64 KiB window gets a 16 KiB reply (and its
+ * headers) in the first flight, without waiting for an ACK; the next
+ * reply on the keep-alive connection, once all is acknowledged, too. */
+static void test_16k_reply_one_flight(void **state)
+{
+	struct h *h = *state;
+	static uint8_t body[16384 + 300];
+	uint32_t isn, hi;
+
+	fill(body, sizeof(body), 3);
+	h->reply = body;
+	h->reply_len = sizeof(body);
+	isn = open_conn(h, CISN, 1460);
+	in_full(h, A | P, CISN + 1, isn, 65535, 0, "GET", 3);
+	assert_int_equal(data_bytes(h), sizeof(body));
+	hi = q_hi(h, isn);
+	assert_int_equal(hi, isn + sizeof(body));
+	q_clear(h);
+	h->now += MS;
+	in_full(h, A | P, CISN + 4, hi, 65535, 0, "GET", 3);
+	assert_int_equal(data_bytes(h), sizeof(body));
+}
+
+/* Duplicate ACKs release nothing, an ACK of 1 byte at most one segment,
+ * and 1-byte ACKs one after another release at most twice what they
+ * acknowledge together (plus a segment) however many there are. */
+static void test_small_acks_release_little(void **state)
+{
+	struct h *h = *state;
+	static uint8_t body[60000];
+	uint32_t isn, una;
+	size_t out = 0;
+
+	h->reply = body;
+	h->reply_len = sizeof(body);
+	isn = open_conn(h, CISN, 1460);
+	in_full(h, A | P, CISN + 1, isn, 65535, 0, "GET", 3);
+	assert_int_equal(data_bytes(h), (size_t)TCP_INIT_WND_SEGS * 1460);
+	q_clear(h);
+	/* the third one retransmits the first segment (fast retransmit),
+	 * nothing beyond the first flight leaves */
+	for (int i = 0; i < 50; i++) {
+		h->now += MS;
+		in_full(h, A, CISN + 4, isn, 65535, 0, NULL, 0);
+	}
+	for (; h->qr < h->qn; h->qr++)
+		assert_true((int32_t)(h->q[h->qr].seq +
+				      (uint32_t)h->q[h->qr].len -
+				      (isn + TCP_INIT_WND_SEGS * 1460)) <= 0);
+	q_clear(h);
+	una = isn + 1;
+	in_full(h, A, CISN + 4, una, 65535, 0, NULL, 0);
+	assert_true(data_segs(h, 0) <= 1);
+	q_clear(h);
+	for (int i = 0; i < 300; i++) {
+		h->now += MS;
+		in_full(h, A, CISN + 4, ++una, 65535, 0, NULL, 0);
+		out += data_bytes(h);
+		q_clear(h);
+	}
+	assert_true(out <= 2u * 300 + 1460);
 }
 
 /* The instance's output budget holds segments back (counted) and sends
@@ -1732,12 +1816,12 @@ static void test_out_budget(void **state)
 	to_deadline(h);
 	assert_int_equal(data_segs(h, 0), 1);
 	q_clear(h);
-	/* a second later the bucket is full again (64): the ACK releases
-	 * its TCP_BURST_SEGS */
+	/* a second later the bucket is full again (64): the ACK of all
+	 * that was sent releases the initial window, no more */
 	h->now += SEC;
 	in_full(h, A, CISN + 4, isn + (uint32_t)(65 * TCP_MSS_DEFAULT), 65535,
 		0, NULL, 0);
-	assert_int_equal(data_segs(h, 0), TCP_BURST_SEGS);
+	assert_int_equal(data_segs(h, 0), TCP_INIT_WND_SEGS);
 	q_clear(h);
 	/* empty the bucket again; closing and reopening does not refill it */
 	hi = isn + (uint32_t)(75 * TCP_MSS_DEFAULT);
@@ -1963,6 +2047,8 @@ int main(void)
 		T4(test_empty_engine_has_no_deadline),
 		TB(test_wire_roundtrip),
 		TB(test_tiny_mss_and_ack_storm_bounded),
+		T4(test_16k_reply_one_flight),
+		T4(test_small_acks_release_little),
 		T4(test_out_budget),
 		T4(test_zero_window_answered_gives_up),
 		T4(test_inst_sndbuf_bounded),

@@ -97,6 +97,8 @@ struct tcp_conn {
 	uint32_t fin_seq;
 	uint8_t *sbuf;
 	uint32_t scap, soff, slen;    /* bytes from snd_una at sbuf + soff */
+	uint32_t cwnd;                /* bytes that may be in flight (from
+	                                 snd_una); 0 = the initial window */
 	/* receive side */
 	uint32_t irs, rcv_nxt;
 	/* timers */
@@ -834,7 +836,13 @@ static void emit_syn_ack(struct tcp_conn *c)
 		 our_mss(c->e, c->key.family), 0, NULL, 0);
 }
 
-/* Send what the window allows, at most max_segs segments (0 = no limit). */
+static uint32_t init_wnd(const struct tcp_conn *c)
+{
+	return (uint32_t)TCP_INIT_WND_SEGS * c->mss;
+}
+
+/* Send what the peer's window and ours (cwnd) allow, at most max_segs
+ * segments (0 = no limit). */
 static void conn_output(struct tcp_conn *c, unsigned max_segs)
 {
 	unsigned sent = 0;
@@ -842,6 +850,8 @@ static void conn_output(struct tcp_conn *c, unsigned max_segs)
 
 	if (c->state != ST_SYNCED)
 		return;
+	if (c->snd_max == c->snd_una && c->cwnd < init_wnd(c))
+		c->cwnd = init_wnd(c); /* the initial window: nothing in flight */
 	if (c->throttle_at) {
 		if (c->e->now < c->throttle_at)
 			return; /* over budget: the throttle timer resumes */
@@ -873,6 +883,11 @@ static void conn_output(struct tcp_conn *c, unsigned max_segs)
 				n = room;
 			if (n == 0)
 				break; /* window closed: persist timer */
+			/* Ours: a segment leaves whole within cwnd or waits
+			 * for the ACKs of those in flight; the first
+			 * unacknowledged one may always go (retransmission). */
+			if (seq != c->snd_una && seq - c->snd_una + n > c->cwnd)
+				break;
 			if (seq + n == end)
 				flags |= PKT_TCP_PSH;
 		}
@@ -1084,9 +1099,19 @@ static bool conn_ack(struct tcp_conn *c, const struct tcp_seg_in *in)
 		}
 	} else {
 		uint32_t acked = ack - c->snd_una, data = acked;
+		uint32_t flight = c->snd_max - c->snd_una, cw;
 
 		if (data > c->slen)
 			data = c->slen; /* the rest is our FIN */
+		/* Slow start, counted in bytes: what left the flight plus
+		 * as much again. The flight after this ACK may reach the
+		 * flight before it plus what it acknowledged, so the ACK
+		 * releases at most twice that (a window we were not using
+		 * does not grow, and a duplicate ACK releases nothing). */
+		cw = c->cwnd + acked;
+		if (cw > flight + acked)
+			cw = flight + acked;
+		c->cwnd = cw < TCP_CWND_MAX ? cw : TCP_CWND_MAX;
 		c->snd_una = ack;
 		if (seq_lt(c->snd_nxt, ack))
 			c->snd_nxt = ack;
@@ -1244,7 +1269,7 @@ static void conn_input(struct tcp_conn *c, const struct tcp_seg_in *in,
 	app_writable(c);
 	if (c->state == ST_DEAD)
 		return;
-	conn_output(c, TCP_BURST_SEGS);
+	conn_output(c, 0);
 	if (c->ack_pending)
 		send_ack(c);
 	if (c->fin_acked && c->peer_fin) {
@@ -1409,7 +1434,7 @@ static void inst_kick(struct tcp_engine *e, struct tcp_inst *i)
 			break;
 		conn_enter(w);
 		app_writable(w);
-		conn_output(w, TCP_BURST_SEGS);
+		conn_output(w, 0);
 		conn_leave(w);
 	}
 }
@@ -1446,7 +1471,7 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->throttle_at && now >= c->throttle_at) {
 		c->throttle_at = 0;
-		conn_output(c, TCP_BURST_SEGS);
+		conn_output(c, 0);
 	}
 	if (c->rto_at && now >= c->rto_at) {
 		c->rto_at = 0;
@@ -1464,8 +1489,11 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 			emit_syn_ack(c);
 		} else {
 			/* Go back to the first unacknowledged byte; ACKs
-			 * clock out the rest. */
+			 * clock out the rest, from one segment again (RFC
+			 * 5681's loss window: a peer that stops ACKing cannot
+			 * have a whole window resent per ACK). */
 			c->snd_nxt = c->snd_una;
+			c->cwnd = c->mss;
 			conn_output(c, 1);
 		}
 		arm_rto(c);
@@ -1619,7 +1647,7 @@ int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,
 	/* Inside a callback the engine sends when it returns: replies and
 	 * a following close then share segments (FIN rides on the data). */
 	if (c->cb_depth == 0) {
-		conn_output(c, TCP_BURST_SEGS);
+		conn_output(c, 0);
 		conn_resched(c);
 	}
 	return 0;
@@ -1633,7 +1661,7 @@ void tcp_conn_close(struct tcp_conn *c)
 	c->want_writable = false;
 	c->fin_seq = snd_end(c);
 	if (c->cb_depth == 0) {
-		conn_output(c, TCP_BURST_SEGS);
+		conn_output(c, 0);
 		conn_resched(c);
 	}
 }

@@ -12,8 +12,10 @@
  *   MSS option is honoured (default 536, clamped to [TCP_MSS_MIN, our MSS],
  *   0 ignored); the SYN-ACK carries the MSS option only (no window scale,
  *   SACK or timestamps);
- * - output is bounded whatever the peer advertises: at most TCP_BURST_SEGS
- *   segments leave per received segment (or timer), and every instance has
+ * - output is bounded whatever the peer advertises: at most
+ *   TCP_INIT_WND_SEGS segments in flight at the start, then an ACK
+ *   releases at most twice the bytes it newly acknowledges (a duplicate
+ *   ACK nothing), and every instance has
  *   an output budget (frames/s and bytes/s, a token bucket on the engine's
  *   clock; ops->out_budget or cfg): a segment over budget is held back
  *   (counted, TCP_CNT_OUT_DEFERRED) and sent when the bucket refills;
@@ -68,9 +70,17 @@
                                  every IPv4 host takes 576-byte datagrams
                                  (RFC 791), and a tiny MSS only multiplies
                                  the frames a guest's request costs us */
-#define TCP_BURST_SEGS 10     /* segments sent per received segment or timer
-                                 at most (RFC 6928's initial window): one
-                                 ACK cannot release a whole 64 KiB window */
+#define TCP_INIT_WND_SEGS 16  /* bytes in flight at the start (and after a
+                                 timeout), in segments: a 16 KiB reply with
+                                 its headers leaves in one flight at MSS
+                                 1460 (RFC 6928's 10 would need a second
+                                 round trip) */
+/* Beyond the initial window an ACK releases at most twice the bytes it
+ * newly acknowledges (slow start, RFC 5681, with no loss reaction but the
+ * timeout's): a guest ACKing the same sequence again and again releases
+ * nothing, an ACK of 1 byte at most one segment. */
+#define TCP_CWND_MAX TCP_SNDBUF_MAX /* bytes in flight at most (the peer's
+                                 window, at most 64 KiB, bounds it first) */
 /* Send buffer per connection: a 64 KiB user-data reply with its headers
  * plus a few pipelined small replies. tcp_conn_send never queues beyond. */
 #define TCP_SNDBUF_MAX (128u * 1024u)

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "mac.h"
 #include "hash.h"
+#include "rtnl.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -494,6 +495,21 @@ int mdr_store_forget_ifindex(struct mdr_maps *m, uint32_t ifindex)
 	return r < 0 ? n : n + r;
 }
 
+uint32_t mdr_store_pin_ifindex(const struct mdr_maps *m, uint32_t port)
+{
+	struct mdr_iface ifc;
+	int64_t master;
+	uint32_t b;
+
+	if (!port || !bpf_map_lookup_elem(m->ifaces, &port, &ifc))
+		return port; /* XDP runs on the port itself (or nothing does) */
+	master = mdr_rtnl_master(port);
+	if (master <= 0)
+		return port;
+	b = (uint32_t)master;
+	return bpf_map_lookup_elem(m->ifaces, &b, &ifc) ? port : b;
+}
+
 /* One binding of a definition, now; *pending when its port is absent. */
 static int apply_binding(struct mdr_maps *m, uint32_t id, const struct mdr_defn_binding *b,
 			 int *pending, char *err, size_t errlen)
@@ -516,7 +532,8 @@ static int apply_binding(struct mdr_maps *m, uint32_t id, const struct mdr_defn_
 		return 0;
 	}
 	if (b->has_mac &&
-	    (r = mdr_store_bind_mac(m, id, b->mac, b->vlan, ifindex, 0, err, errlen)))
+	    (r = mdr_store_bind_mac(m, id, b->mac, b->vlan, mdr_store_pin_ifindex(m, ifindex), 0,
+				    err, errlen)))
 		return r;
 	return 0;
 }
@@ -577,7 +594,7 @@ int mdr_store_mac_port_for(const struct mdr_maps *m, uint32_t id, const uint8_t 
 		if (d->bindings[i].has_port)
 			pick = &d->bindings[i];
 	if (pick) {
-		*ifindex = if_nametoindex(pick->port);
+		*ifindex = mdr_store_pin_ifindex(m, if_nametoindex(pick->port));
 		r = *ifindex ? 0 :
 		    mdr_errf(err, errlen, -ENODEV,
 			     "instance %s is bound to port %s, which is not present: a MAC "

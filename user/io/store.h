@@ -181,6 +181,13 @@ int mdr_store_mac_port(const struct mdr_maps *m, uint32_t id, uint32_t *ifindex,
 int mdr_store_mac_port_for(const struct mdr_maps *m, uint32_t id, const uint8_t *mac,
 			   uint16_t vlan, uint32_t *ifindex, char *err, size_t errlen);
 
+/* The ifindex a MAC bound to port is pinned to: the port, or, when XDP is
+ * not attached to the port but to its master (a bridge device, issue 12
+ * hole 3), the bridge: every frame from its ports arrives as the bridge's,
+ * and mdrd's per-port nftables rules (mdrd/portsec.c) stand in for the
+ * port check. */
+uint32_t mdr_store_pin_ifindex(const struct mdr_maps *m, uint32_t port);
+
 /* Apply d's bindings for instance id now (e.g. a port just appeared).
  * *port_pending = the number of bindings whose port is still absent; a
  * MAC binding pinned to such a port is not written (and removed if

@@ -71,4 +71,9 @@ int ctl_sign(struct mdr_defn *d, const char *what);
 /* why.c: walk one guest's chain, name the first broken link */
 int cmd_why(int argc, char **argv);
 
+/* portsec.c: MAC bindings trusted on bridge ifindex (unpinned or pinned
+ * to it), how many mdrd's nftables rules enforce, and the forged frames
+ * they dropped. Returns 1 when mdrd's table exists. */
+int ctl_portsec_bridge(uint32_t ifindex, int *trusted, int *enforced, long long *dropped);
+
 #endif

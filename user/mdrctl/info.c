@@ -204,46 +204,51 @@ static int is_bridge(const char *ifname)
 	return r == 0 && !strcmp(di.driver, "bridge");
 }
 
-/* MAC bindings XDP trusts on ifindex: unpinned (0) or pinned to it. */
-static int macs_trusted_on(uint32_t ifindex)
-{
-	struct mdr_mac_key k, next, *prev = NULL;
-	struct mdr_mac_binding mb;
-	int n = 0;
-
-	while (bpf_map_get_next_key(ctl_maps.macs, prev, &next) == 0) {
-		if (!bpf_map_lookup_elem(ctl_maps.macs, &next, &mb) &&
-		    (mb.ifindex == 0 || mb.ifindex == ifindex))
-			n++;
-		k = next;
-		prev = &k;
-	}
-	return n;
-}
-
 /*
  * Issue 12 hole 3: with XDP on a bridge device, every frame's ingress is
- * the bridge, so a MAC binding cannot be pinned to the guest's port: a
- * guest forging a neighbour's MAC is served as that neighbour unless the
- * bridge drops forged source MACs per port (docs/security.md). One warning
- * per such bridge; returns them as a JSON array.
+ * the bridge, so XDP cannot pin a MAC binding to the guest's port. mdrd
+ * enforces it with per-port nftables rules for bindings that name their
+ * port (mdrd/portsec.c); any MAC trusted on the bridge without such a rule
+ * can be claimed by a neighbour. One line per bridge: a warning when any
+ * MAC is unenforced, else what is enforced; returns the warnings as a JSON
+ * array, and the enforced bridges in *ps (when not NULL).
  */
-static json_t *bridge_warnings(const struct iface_row *ifs, size_t ni, int print)
+static json_t *bridge_warnings(const struct iface_row *ifs, size_t ni, int print, json_t **ps)
 {
 	json_t *w = json_array();
-	char msg[320];
+	char msg[384];
 
+	if (ps)
+		*ps = json_array();
 	for (size_t i = 0; i < ni; i++) {
 		char name[MDR_IFNAME_SIZE + 1];
-		int n;
+		int n, on, have;
+		long long dropped;
 
 		snprintf(name, sizeof(name), "%.*s", MDR_IFNAME_SIZE, ifs[i].v.name);
-		if (!is_bridge(name) || !(n = macs_trusted_on(ifs[i].ifindex)))
+		if (!is_bridge(name))
 			continue;
+		have = ctl_portsec_bridge(ifs[i].ifindex, &n, &on, &dropped);
+		if (!n)
+			continue;
+		if (ps)
+			json_array_append_new(*ps, json_pack("{s:s, s:i, s:i, s:b, s:I}", "port", name,
+							     "mac_bindings", n, "enforced", on,
+							     "table", have, "dropped",
+							     (json_int_t)dropped));
+		if (on == n) {
+			if (print)
+				printf("port security: port %s: source-MAC anti-spoofing enforced per "
+				       "bridge port for %d MAC binding(s), %lld forged frame(s) "
+				       "dropped\n", name, n, dropped);
+			continue;
+		}
 		snprintf(msg, sizeof(msg),
 			 "port %s: XDP on a bridge device cannot see a frame's bridge port; %d MAC "
-			 "binding(s) are trusted on it: without per-port source-MAC anti-spoofing on "
-			 "%s (docs/security.md), a guest can claim a neighbour's MAC", name, n, name);
+			 "binding(s) are trusted on it without per-port source-MAC anti-spoofing "
+			 "(%s): a guest can claim a neighbour's MAC (docs/security.md)", name,
+			 n - on, have ? "their bindings name no bridge port" :
+			 "mdrd's nftables rules are absent");
 		json_array_append_new(w, json_string(msg));
 		if (print)
 			printf("warning: %s\n", msg);
@@ -254,6 +259,7 @@ static json_t *bridge_warnings(const struct iface_row *ifs, size_t ni, int print
 int cmd_status(int argc, char **argv)
 {
 	int json = ctl_take_flag(&argc, argv, "-j");
+	json_t *ps = NULL;
 	static struct slot_row slots[MDR_MAX_XSKS];
 	static struct iface_row ifs[MDR_MAX_IFACES];
 	static uint32_t ids[MDR_MAX_INSTANCES];
@@ -312,13 +318,15 @@ int cmd_status(int argc, char **argv)
 							    (json_int_t)slots[s].k.ifindex, "queue",
 							    (json_int_t)slots[s].k.queue, "slot",
 							    (json_int_t)slots[s].slot));
+		json_t *warn = bridge_warnings(ifs, ni, 0, &ps);
+
 		return ctl_print_json(json_pack(
-			"{s:s, s:s, s:b, s:o, s:o, s:o, s:i, s:{s:I, s:I}, s:o}", "data_path",
+			"{s:s, s:s, s:b, s:o, s:o, s:o, s:i, s:{s:I, s:I}, s:o, s:o}", "data_path",
 			CTL_DATA_PATH_ID, "pin_dir", ctl_pin_dir,
 			"program_pinned", prog_pinned, "interfaces", ia, "xsk_slots", sa, "config",
 			ctl_config_json(&cfg), "instances", n_inst < 0 ? 0 : n_inst, "token_key",
 			"current_id", (json_int_t)tk.cur_id, "previous_id", (json_int_t)tk.prev_id,
-			"warnings", bridge_warnings(ifs, ni, 0)));
+			"warnings", warn, "port_security", ps));
 	}
 	printf("data path: %s\n", CTL_DATA_PATH);
 	printf("pin dir %s, program %s, %d instance(s), token key id %u\n", ctl_pin_dir,
@@ -336,7 +344,7 @@ int cmd_status(int argc, char **argv)
 		       ifs[i].v.num_rx_queues, nq);
 	}
 	config_text(&cfg);
-	json_decref(bridge_warnings(ifs, ni, 1));
+	json_decref(bridge_warnings(ifs, ni, 1, NULL));
 	return CTL_OK;
 }
 

@@ -546,6 +546,8 @@ int main(int argc, char **argv)
 	}
 	if ((r = links_resync()))
 		mdr_log(MDR_LOG_ERR, "reading links: %s", strerror(-r));
+	portsec_init();
+	portsec_sync(1);
 	upgrade_finish();
 	if (metrics_apply()) {
 		rc = 1;
@@ -562,8 +564,9 @@ int main(int argc, char **argv)
 		if (ino_fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = ino_fd, .events = POLLIN };
 		r = poll(pfd, (nfds_t)np,
-			 min_timeout(min_timeout(instances_timeout_ms(), links_timeout_ms()),
-				     min_timeout(configdrive_timeout_ms(), mdr_sd_tick())));
+			 min_timeout(min_timeout(min_timeout(instances_timeout_ms(), links_timeout_ms()),
+				     min_timeout(configdrive_timeout_ms(), mdr_sd_tick())),
+				     portsec_timeout_ms()));
 		if (r < 0 && errno != EINTR) {
 			mdr_log(MDR_LOG_ERR, "poll: %s", strerror(errno));
 			rc = 1;
@@ -582,6 +585,7 @@ int main(int argc, char **argv)
 					instances_load_all();
 					links_resync();
 					links_meta_mac_resync();
+					portsec_sync(1);
 				} else {
 					mdrd_keep_attached = si.ssi_signo == SIGUSR2;
 					mdr_log(MDR_LOG_INFO, "%s: %s and exiting",
@@ -599,12 +603,17 @@ int main(int argc, char **argv)
 		instances_tick();
 		links_tick();
 		configdrive_tick();
+		if ((np > 2 && pfd[2].revents) || pfd[1].revents)
+			portsec_sync(1);
+		else
+			portsec_tick();
 	}
 out:
 	mdr_sd_stopping();
 	metrics_stop();
 	if (!mdrd_keep_attached)
 		links_detach_all();
+	portsec_close(mdrd_keep_attached);
 	links_close();
 	instances_close();
 	mdr_maps_close(&mdrd_maps);

@@ -77,6 +77,14 @@ void instances_tick(void);
 void instances_link_added(uint32_t ifindex, const char *name);
 void instances_close(void);
 
+/* portsec.c: per-bridge-port source-MAC rules (nftables) for MACs bound
+ * on ports of an attached bridge (issue 12 hole 3) */
+void portsec_init(void);             /* probe nftables (a warning if absent) */
+void portsec_sync(int force);        /* rules <- stored bindings (force: even unchanged) */
+int portsec_timeout_ms(void);        /* poll timeout */
+void portsec_tick(void);
+void portsec_close(int keep);        /* remove the table unless keep (upgrade) */
+
 /* configdrive.c: --config-drive-dir, an image per stored instance */
 int configdrive_init(void);            /* 0, or -1 (directory unusable, logged) */
 void configdrive_sync(void);           /* write changed images, remove deleted ones */
