@@ -154,7 +154,7 @@ static const struct bad_case bad_cases[] = {
 	{"public key name control char", HEAD "\"public_keys\":{\"a\\tb\":\"ssh-rsa A\"}}", "control character", NULL},
 	{"meta not object", HEAD "\"meta\":[]}", "meta: expected an object", NULL},
 	{"meta value integer", HEAD "\"meta\":{\"role\":1}}", "meta.role: expected a string, got an integer", NULL},
-	{"meta value too long", NULL, "meta.k: 256 bytes, the limit is 255", gen_long_meta},
+	{"meta value too long", NULL, "meta.k: 256 characters, the limit is 255", gen_long_meta},
 	{"meta too many items", NULL, "meta: 129 items, the limit is 128", gen_many_meta},
 	{"user_data not base64", HEAD "\"user_data\":\"@@@@\"}", "user_data: not valid base64", NULL},
 	{"user_data bad padding", HEAD "\"user_data\":\"QQ\"}", "user_data: not valid base64", NULL},
@@ -280,6 +280,27 @@ static void test_full_fields_decoded(void **state)
 	assert_null(strstr(d->doc_text, "I2Nsb3Vk")); /* no contents in the doc */
 	assert_non_null(strstr(d->doc_text, "\"dedicated_cpus\":[1,2,3]"));
 	mdr_defn_free(d);
+}
+
+/* nova's API schema limits meta keys and values to 255 characters, not
+ * bytes: 255 two-byte letters are accepted, 256 are not. */
+static void test_meta_limit_in_characters(void **state)
+{
+	char buf[2048], val[2 * 256 + 1], err[256];
+	struct mdr_defn *d = NULL;
+
+	(void)state;
+	for (int i = 0; i < 256; i++)
+		memcpy(val + 2 * i, "\303\251", 2);
+	val[2 * 255] = '\0';
+	snprintf(buf, sizeof(buf), HEAD "\"meta\":{\"%s\":\"%s\"}}", val, val);
+	mdr_defn_free(load(buf));
+	val[2 * 255] = '\303';
+	val[2 * 255 + 1] = '\251';
+	val[2 * 256] = '\0';
+	snprintf(buf, sizeof(buf), HEAD "\"meta\":{\"k\":\"%s\"}}", val);
+	assert_int_not_equal(mdr_defn_parse(buf, strlen(buf), &d, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "meta.k: 256 characters, the limit is 255"));
 }
 
 static void test_uuid_canonicalised(void **state)
@@ -678,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_dhcp_domain_suffix),
 		cmocka_unit_test(test_hostname_derived_as_nova),
 		cmocka_unit_test(test_nova_field_coercions),
+		cmocka_unit_test(test_meta_limit_in_characters),
 		cmocka_unit_test(test_tokens_per_tree),
 		cmocka_unit_test(test_limits_accepted_at_the_edge),
 		cmocka_unit_test(test_base64_whitespace_tolerated),

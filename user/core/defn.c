@@ -84,14 +84,23 @@ static const char *type_name(const json_t *v)
 #define TXT_NEWLINES_OK (1u << 1) /* \n, \r accepted (key text, meta) */
 #define TXT_SEGMENT (1u << 2)    /* becomes a path segment: no '/', not . or .. */
 #define TXT_ANY (1u << 3)        /* any control character accepted */
+#define TXT_CHARS (1u << 4)      /* max counts characters (UTF-8), not bytes */
 
 static int check_text(struct pctx *c, const char *path, const char *s, size_t len,
 		      size_t max, unsigned flags)
 {
 	if (!len && !(flags & TXT_EMPTY_OK))
 		return fail(c, "%s: must not be empty", path);
-	if (len > max)
+	if (flags & TXT_CHARS) {
+		size_t nch = 0;
+
+		for (size_t i = 0; i < len; i++)
+			nch += ((unsigned char)s[i] & 0xc0) != 0x80;
+		if (nch > max)
+			return fail(c, "%s: %zu characters, the limit is %zu", path, nch, max);
+	} else if (len > max) {
 		return fail(c, "%s: %zu bytes, the limit is %zu", path, len, max);
+	}
 	for (size_t i = 0; i < len && !(flags & TXT_ANY); i++) {
 		unsigned char ch = (unsigned char)s[i];
 
@@ -321,9 +330,10 @@ static int parse_meta(struct pctx *c, const json_t *v, json_t *nd)
 	json_object_set_new(nd, "meta", out);
 	json_object_foreach((json_t *)v, k, x) {
 		snprintf(path, sizeof(path), "meta.%.*s", MDR_DEFN_META_MAX, k);
-		if (check_text(c, "meta (a key)", k, strlen(k), MDR_DEFN_META_MAX, 0))
+		/* nova's API schema: 255 characters (maxLength), not bytes */
+		if (check_text(c, "meta (a key)", k, strlen(k), MDR_DEFN_META_MAX, TXT_CHARS))
 			return -EINVAL;
-		if (!want_string(c, path, x, MDR_DEFN_META_MAX, TXT_EMPTY_OK | TXT_ANY))
+		if (!want_string(c, path, x, MDR_DEFN_META_MAX, TXT_EMPTY_OK | TXT_ANY | TXT_CHARS))
 			return -EINVAL;
 		json_object_set(out, k, x);
 	}
