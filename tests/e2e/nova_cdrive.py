@@ -61,6 +61,8 @@ def nova_metadata(d, address=None, derive_hostname=False):
     from nova import utils
     CONF = nova.conf.CONF
     if not _CONF_LOADED:
+        from oslo_log import log  # CONF.debug, read by the request handler
+        log.register_options(CONF)
         CONF([], project="nova", default_config_files=[])
         _CONF_LOADED.append(1)
     hostname = d.get("hostname")
