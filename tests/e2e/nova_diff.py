@@ -313,8 +313,11 @@ def run_one(netns, defn, ip, name):
             explained += 1
             reasons[why] = reasons.get(why, 0) + 1
             continue
+        at = next((i for i, (x, y) in enumerate(zip(nb, mb)) if x != y), min(len(nb), len(mb)))
+        lo = max(0, at - 120)
         out(False, "nova: %s: status, content type and bytes as nova's" % label,
-            "nova %r %r %r\nmdr  %r %r %r" % (n[0], n[1], nb[:400], m[0], m[1], mb[:400]))
+            "first difference at byte %d\nnova %r %r %r\nmdr  %r %r %r"
+            % (at, n[0], n[1], nb[lo:at + 200], m[0], m[1], mb[lo:at + 200]))
     nova.close()
     total = len(got)
     out(same + explained == total, "nova: %s: %d of %d paths byte-identical, %d explained"
