@@ -51,14 +51,21 @@ check "the comparison covered paths" test "$2" -gt 0
 
 # `instance show -j` output loads back and serves the same bytes.
 U=$("$GUEST_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$DEF_DIR/g3.json")
-for p in /openstack/latest/vendor_data.json /openstack/latest/meta_data.json /latest/meta-data/hostname; do
-	in_guest 3 curl -s -m 5 "$META$p" | sed 's/"random_seed": "[^"]*"//' >"$E2E_TMP/before"
-	mdrctl instance show "$U" -j >"$E2E_TMP/show.json" 2>&1
-	"$GUEST_PY" -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["definition"], sys.stdout, ensure_ascii=False)' \
-		"$E2E_TMP/show.json" >"$E2E_TMP/def.json"
-	check "mdrctl instance load of instance show -j's definition" mdrctl instance load "$E2E_TMP/def.json"
-	in_guest 3 curl -s -m 5 "$META$p" | sed 's/"random_seed": "[^"]*"//' >"$E2E_TMP/after"
-	check "show -j loaded back: $p byte-identical" cmp "$E2E_TMP/before" "$E2E_TMP/after"
+PATHS="/openstack/latest/vendor_data.json /openstack/latest/meta_data.json /latest/meta-data/hostname"
+k=0
+for p in $PATHS; do
+	k=$((k + 1))
+	in_guest 3 curl -s -m 5 "$META$p" | sed 's/"random_seed": "[^"]*"//' >"$E2E_TMP/before$k"
+done
+mdrctl instance show "$U" -j >"$E2E_TMP/show.json" 2>&1
+"$GUEST_PY" -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["definition"], sys.stdout, ensure_ascii=False)' \
+	"$E2E_TMP/show.json" >"$E2E_TMP/def.json"
+check "mdrctl instance load of instance show -j's definition" mdrctl instance load "$E2E_TMP/def.json"
+k=0
+for p in $PATHS; do
+	k=$((k + 1))
+	in_guest 3 curl -s -m 5 "$META$p" | sed 's/"random_seed": "[^"]*"//' >"$E2E_TMP/after$k"
+	check "show -j loaded back: $p byte-identical" cmp "$E2E_TMP/before$k" "$E2E_TMP/after$k"
 done
 [ "$_T_FAIL" -gt 0 ] && dump_logs
 e2e_done
