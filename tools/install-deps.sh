@@ -9,7 +9,7 @@ set -eu
 
 PKGS="clang llvm make gcc pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 bpftool xdp-tools iproute2 libjansson-dev libmnl-dev libssl-dev libcmocka-dev
-curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore
+curl wrk nginx-light tcpdump python3 python3-scapy cloud-init python3-botocore amazon-ec2-utils
 iperf3 gnuplot-nox util-linux procps libclang-rt-14-dev ethtool
 systemd libnftables-dev nftables libisofs-dev xorriso genisoimage mtools dosfstools
 python3-nova libmicrohttpd-dev libsystemd-dev prometheus debhelper lintian dpkg-dev

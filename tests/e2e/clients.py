@@ -10,6 +10,10 @@ Run with the system Python (Debian's cloud-init and botocore live there):
   /usr/bin/python3 clients.py ec2 [BASE]           cloud-init EC2 crawl + user-data
   /usr/bin/python3 clients.py ec2-token [BASE]     the same with an IMDSv2 token
                                                    (cloud-init's flow on AWS)
+  /usr/bin/python3 clients.py ec2-ds [BASE]        cloud-init's Ec2 datasource
+                                                   crawl_metadata() as on AWS:
+                                                   IMDSv2 token, newest API
+                                                   version, identity document
   /usr/bin/python3 clients.py boto-creds [BASE]    botocore IAM credentials
   /usr/bin/python3 clients.py boto-region [BASE]   botocore region from the AZ
 BASE defaults to http://169.254.169.254. Exit status 0 when the client
@@ -126,6 +130,24 @@ def run_ec2_token(base):
     return run_ec2(base, token=True)
 
 
+def run_ec2_ds(base):
+    """DataSourceEc2.crawl_metadata() unmodified, with the platform it
+    identifies on AWS (from DMI, absent in a namespace) and BASE as its
+    metadata_urls: token PUT, version probes, the crawl, the identity
+    document."""
+    import tempfile
+    hook_requests()
+    from cloudinit import distros, helpers
+    from cloudinit.sources import DataSourceEc2 as ds_ec2
+    tmp = tempfile.mkdtemp(prefix="ci-ec2-")
+    paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp})
+    distro = distros.fetch("debian")("debian", {}, paths)
+    cfg = {"datasource": {"Ec2": {"metadata_urls": [base], "max_wait": 10, "timeout": 2}}}
+    ds = ds_ec2.DataSourceEc2(cfg, distro, paths)
+    ds._cloud_name = ds_ec2.CloudNames.AWS
+    return ds.crawl_metadata()
+
+
 def run_boto_creds(base):
     hook_botocore()
     from botocore.utils import InstanceMetadataFetcher
@@ -145,6 +167,7 @@ def main():
     base = sys.argv[2] if len(sys.argv) > 2 else META
     install_hooks()
     fn = {"openstack": run_openstack, "ec2": run_ec2, "ec2-token": run_ec2_token,
+          "ec2-ds": run_ec2_ds,
           "boto-creds": run_boto_creds, "boto-region": run_boto_region}[what]
     out = {"client": what, "base": base}
     t0 = time.monotonic()

@@ -109,6 +109,33 @@ boto_guests() { # guests 1 (tokens optional) and 2 (tokens required)
 	done
 }
 
+# amazon-ec2-utils' `ec2-metadata --all` (an IMDSv2 token, then a GET per
+# field) and cloud-init's Ec2 datasource as on AWS (token, newest API
+# version, identity document), unmodified, compared field by field with
+# the definition. All guests in port mode, guests 1 (tokens optional) and 2
+# (required) in the others.
+ec2_tools_guests() {
+	_last=2
+	[ "$MODE" = port ] && _last=$NGUESTS
+	_i=1
+	while [ $_i -le "$_last" ]; do
+		eval "_ip=\$IP$_i"
+		if command -v ec2-metadata >/dev/null 2>&1; then
+			in_guest $_i ec2-metadata --all >"$E2E_TMP/$MODE-g$_i-ec2md.txt" 2>&1
+			"$GUEST_PY" "$E2E_PY/verify.py" ec2-metadata "$(defn_of $_i)" \
+				"$E2E_TMP/$MODE-g$_i-ec2md.txt" "$MODE g$_i" "$_ip" >"$E2E_TMP/v.tap" 2>&1
+			tap_lines "$E2E_TMP/v.tap"
+		else
+			skip "$MODE g$_i: ec2-metadata --all" "amazon-ec2-utils is not installed"
+		fi
+		gpy $_i clients.py ec2-ds >"$E2E_TMP/$MODE-g$_i-ec2-ds.json" 2>"$E2E_TMP/$MODE-g$_i-ec2-ds.err"
+		"$GUEST_PY" "$E2E_PY/verify.py" ec2-ds "$(defn_of $_i)" "$E2E_TMP/$MODE-g$_i-ec2-ds.json" \
+			"$MODE g$_i ec2-ds" "$_ip" >"$E2E_TMP/v.tap" 2>&1
+		tap_lines "$E2E_TMP/v.tap"
+		_i=$((_i + 1))
+	done
+}
+
 curl_checks() { # on guest 1 (vm1: tokens optional, user data, two files)
 	g=1
 	ud_len=$(jq_py "$(defn_of $g)" 'len(__import__("base64").b64decode(d["user_data"]))')
@@ -257,6 +284,7 @@ run_mode() {
 	crawl_guests
 	if [ "$MODE" != port-tap ]; then
 		boto_guests
+		ec2_tools_guests
 		curl_checks
 	fi
 	check "$MODE: mdrd still running" _alive "$MDRD_PID"

@@ -25,6 +25,7 @@ Differences that are facts, not bugs, and are reported as such:
 Prints "ok\\tNAME" / "fail\\tNAME\\tWHY" lines (tests/e2e/lib.sh tap_lines).
 """
 import base64
+import contextlib
 import json
 import os
 import re
@@ -40,17 +41,35 @@ def out(ok, name, why=""):
     sys.stdout.flush()
 
 
-def nova_files(d):
-    """(path, bytes) pairs from nova's metadata_for_config_drive()."""
+_CONF_LOADED = []
+
+
+@contextlib.contextmanager
+def nova_metadata(d, address=None, derive_hostname=False):
+    """nova's InstanceMetadata of definition d, with the database and
+    neutron lookups replaced while the context lasts. address: the
+    request's source (nova's local-ipv4 without a fixed IP). With
+    derive_hostname, a definition without "hostname" gets nova's compute
+    API hostname (sanitize_hostname(name) or Server-<uuid>) and its
+    dhcp_domain (default novalocal), as mdr derives it."""
     import nova.conf
     from nova import objects
     objects.register_all()
     from nova.api.metadata import base, vendordata_dynamic
     from nova.network import model as network_model
 
+    from nova import utils
     CONF = nova.conf.CONF
-    CONF([], project="nova", default_config_files=[])
+    if not _CONF_LOADED:
+        from oslo_log import log  # CONF.debug, read by the request handler
+        log.register_options(CONF)
+        CONF([], project="nova", default_config_files=[])
+        _CONF_LOADED.append(1)
+    hostname = d.get("hostname")
     CONF.set_override("dhcp_domain", "", group="api")  # hostname as given
+    if hostname is None and derive_hostname:
+        hostname = utils.sanitize_hostname(d["name"]) or "Server-%s" % d["uuid"]
+        CONF.set_override("dhcp_domain", d.get("dhcp_domain", "novalocal"), group="api")
 
     ec2 = d.get("ec2") or {}
     vd = d.get("vendor_data") or {}
@@ -105,7 +124,7 @@ def nova_files(d):
             id=0, cpuset=set(), pcpuset=set(cpus), memory=512)])
 
     inst = objects.Instance(
-        uuid=d["uuid"], hostname=d["hostname"], display_name=d["name"],
+        uuid=d["uuid"], hostname=hostname, display_name=d["name"],
         launch_index=d.get("launch_index", 0),
         availability_zone=d.get("availability_zone", "nova"),
         project_id=d.get("project_id", ""),
@@ -123,7 +142,8 @@ def nova_files(d):
         flavor=objects.Flavor(name=ec2.get("instance_type", "")),
         info_cache=objects.InstanceInfoCache(network_info=network_model.NetworkInfo([])))
 
-    ip_info = {"fixed_ips": [ec2["local_ipv4"]] if ec2.get("local_ipv4") else [],
+    fixed = ec2.get("local_ipv4") or address
+    ip_info = {"fixed_ips": [fixed] if fixed else [],
                "fixed_ip6s": [],
                "floating_ips": [ec2["public_ipv4"]] if ec2.get("public_ipv4") else []}
     content = [(f["path"], base64.b64decode(f["content"])) for f in d.get("files") or []]
@@ -135,15 +155,23 @@ def nova_files(d):
             mock.patch.object(base.netutils, "get_ec2_ip_info", return_value=ip_info), \
             mock.patch.object(vendordata_dynamic.DynamicVendorData, "get",
                               return_value=dynamic):
-        md = base.InstanceMetadata(inst, content=content,
-                                   network_info=network_model.NetworkInfo([]),
-                                   network_metadata=d.get("network_data") or {})
-        files = []
+        try:
+            yield base.InstanceMetadata(inst, address=address, content=content,
+                                        network_info=network_model.NetworkInfo([]),
+                                        network_metadata=d.get("network_data") or {})
+        finally:
+            os.unlink(tmp.name)
+
+
+def nova_files(d):
+    """(path, bytes) pairs from nova's metadata_for_config_drive()."""
+    from nova.api.metadata import base
+    files = []
+    with nova_metadata(d) as md:
         for path, data in md.metadata_for_config_drive():
             if isinstance(data, str):
                 data = data.encode("utf-8")  # what ConfigDriveBuilder._add_file does
             files.append((path, data))
-    os.unlink(tmp.name)
     return files, base.OPENSTACK_VERSIONS[-1]
 
 

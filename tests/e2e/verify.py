@@ -38,14 +38,16 @@ def short(x):
     return s if len(s) < 200 else s[:200] + "..."
 
 
-def trace_checks(label, res, allowed_404=()):
-    """Every request answered 200 (except allowed 404s), no retries."""
+def trace_checks(label, res, allowed_404=(), twice_ok=()):
+    """Every request answered 200 (except allowed 404s), no retries (URLs
+    ending in twice_ok are asked twice by design)."""
     bad = [r for r in res["requests"]
            if r[2] != 200 and not (r[2] == 404 and any(r[1].endswith(a) for a in allowed_404))]
     check(f"{label}: every request answered 200", not bad,
           "; ".join(f"{r[0]} {r[1]} -> {r[2]}" for r in bad[:8]))
     urls = [r[1] for r in res["requests"]]
-    dup = sorted({u for u in urls if urls.count(u) > 1})
+    dup = sorted({u for u in urls if urls.count(u) > 1 and
+                  not (urls.count(u) == 2 and any(u.endswith(t) for t in twice_ok))})
     retries = [l for l in res["log"]
                if "Please wait" in l or re.search(r": \[[1-9][0-9]*/[0-9]+\] open ", l)]
     check(f"{label}: no retries logged", not retries and not dup,
@@ -188,6 +190,101 @@ def verify_ec2(label, d, res):
     check(f"{label}: EC2 leaves are text/plain", not bad, short(bad[:3]))
 
 
+def verify_ec2_ds(label, d, res, guest_ip):
+    """cloud-init's Ec2 datasource on AWS: token first, every request with
+    it, the newest API version, the crawl and the identity document."""
+    if not check(f"{label}: cloud-init Ec2 datasource crawl succeeded",
+                 res["error"] is None and res["result"], f"{res['error']} {short(res['log'][-4:])}"):
+        return
+    r = res["result"]
+    reqs = res["requests"]
+    check(f"{label}: Ec2 datasource: IMDSv2 token PUT first (200)",
+          reqs and reqs[0][0] == "PUT" and reqs[0][1].endswith("/latest/api/token") and
+          reqs[0][2] == 200, short(reqs[:2]))
+    check(f"{label}: Ec2 datasource: every GET carried the token",
+          all(x[4] for x in reqs if x[0] == "GET"), short([x for x in reqs if not x[4]][:3]))
+    check(f"{label}: Ec2 datasource settled on API version 2021-03-23",
+          r.get("_metadata_api_version") == "2021-03-23", f"got {r.get('_metadata_api_version')!r}")
+    allowed = [] if "user_data" in d else ["/user-data"]
+    # the version probe asks instance-id, the crawl asks it again
+    trace_checks(label, res, allowed, twice_ok=["/2021-03-23/meta-data/instance-id"])
+    ec2_checks(label, d, r.get("meta-data"))
+    ud = unb64(r.get("user-data"))
+    want_ud = base64.b64decode(d["user_data"]) if "user_data" in d else b""
+    check(f"{label}: Ec2 datasource user-data bytes ({len(want_ud)})", ud == want_ud,
+          f"got {len(ud) if isinstance(ud, bytes) else ud!r} bytes")
+    doc = (r.get("dynamic") or {}).get("instance-identity", {}).get("document", {})
+    e = d.get("ec2") or {}
+    want = {"instanceId": e.get("instance_id"), "imageId": e.get("ami_id"),
+            "instanceType": e.get("instance_type"),
+            "availabilityZone": d.get("availability_zone", "nova"),
+            "region": d.get("region", "RegionOne"), "accountId": d.get("project_id", ""),
+            "privateIp": e.get("local_ipv4") or guest_ip}
+    got = {k: doc.get(k) if isinstance(doc, dict) else None for k in want}
+    check(f"{label}: identity document fields as the definition", got == want,
+          f"got {short(got)} want {short(want)}")
+    pl = (r.get("meta-data") or {}).get("placement") or {}
+    check(f"{label}: placement/region as the definition",
+          pl.get("region") == d.get("region", "RegionOne"), f"got {short(pl)}")
+
+
+def ec2_metadata_expected(d, guest_ip):
+    """What amazon-ec2-utils' `ec2-metadata --all` prints for definition d
+    (its print_all(): one "name: value" per field, "not available" for an
+    absent or empty one, block devices and keys on their own lines)."""
+    e = d.get("ec2") or {}
+
+    def f(name, v):
+        return ["%s: %s" % (name, v if v not in (None, "") else "not available")]
+
+    host = d.get("hostname")
+    keys = d.get("public_keys") or {}
+    bdm = e.get("block_device_mapping") or {}
+    lines = f("ami-id", e.get("ami_id")) + f("ami-launch-index", d.get("launch_index", 0)) + \
+        f("ami-manifest-path", "FIXME") + f("ancestor-ami-ids", None) + ["block-device-mapping: "]
+    lines += ["\t %s: %s" % (k, bdm[k]) for k in sorted(bdm)] or ["not available"]
+    lines += f("instance-id", e.get("instance_id")) + f("instance-type", e.get("instance_type")) + \
+        f("local-hostname", e.get("local_hostname", host)) + \
+        f("local-ipv4", e.get("local_ipv4") or guest_ip) + f("kernel-id", e.get("kernel_id")) + \
+        f("placement", d.get("availability_zone", "nova")) + f("product-codes", None) + \
+        f("public-hostname", e.get("public_hostname", host)) + f("public-ipv4", e.get("public_ipv4"))
+    lines.append("public-keys: ")
+    for i, (name, key) in enumerate(keys.items()):
+        lines += ["keyname:" + name, "index:%d" % i, "format:openssh-key",
+                  "key:(begins from next line)", key]
+    if not keys:
+        lines.append("not available")
+    ud = base64.b64decode(d["user_data"]).decode() if "user_data" in d else None
+    lines += f("ramdisk-id", e.get("ramdisk_id")) + f("reservation-id", e.get("reservation_id")) + \
+        f("security-groups", "\n".join(e.get("security_groups") or [])) + \
+        f("user-data", ud.rstrip("\n") if ud else None) + ["tags: ", "not available"]
+    return "\n".join(lines).split("\n")
+
+
+def verify_ec2_metadata(label, d, path, guest_ip):
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        got = fh.read().rstrip("\n").split("\n")
+    want = ec2_metadata_expected(d, guest_ip)
+    check(f"{label}: ec2-metadata --all printed {len(want)} lines",
+          len(got) == len(want), f"got {len(got)} lines: {short(got[:4])}")
+    fields = {}
+    name = None
+    for g, w in zip(got, want):
+        m = re.match(r"^([a-z0-9-]+): ", w)
+        if m:
+            name = m.group(1)
+        if g != w:
+            fields.setdefault(name, (g, w))
+    for name in ("ami-id", "instance-id", "instance-type", "local-hostname", "local-ipv4",
+                 "placement", "public-hostname", "public-ipv4", "public-keys",
+                 "reservation-id", "security-groups", "user-data", "block-device-mapping"):
+        bad = fields.pop(name, None)
+        check(f"{label}: ec2-metadata {name} as the definition", bad is None,
+              f"got {short(bad[0])} want {short(bad[1])}" if bad else "")
+    check(f"{label}: ec2-metadata: every other field as the definition", not fields,
+          short(fields))
+
+
 def verify_boto_creds(label, d, res, creds, role):
     tokens = (d.get("imds") or {}).get("tokens", "optional")
     r = res["result"] or {}
@@ -222,6 +319,10 @@ def verify_boto_region(label, d, res):
 def main():
     kind, defn, result, label = sys.argv[1:5]
     d = json.load(open(defn))
+    if kind == "ec2-metadata":  # the tool's text output, not a clients.py result
+        verify_ec2_metadata(label, d, result, sys.argv[5])
+        print("\n".join(LINES))
+        return
     try:
         res = json.load(open(result))
     except (OSError, ValueError) as e:
@@ -242,6 +343,8 @@ def main():
                 check(f"{label}: every GET carried the IMDSv2 token",
                       len(toks) == 1 and gets and all(g[4] for g in gets),
                       short(res["requests"][:3]))
+        elif kind == "ec2-ds":
+            verify_ec2_ds(label, d, res, sys.argv[5])
         elif kind == "boto-creds":
             verify_boto_creds(label, d, res, json.load(open(sys.argv[5])), sys.argv[6])
         elif kind == "boto-region":

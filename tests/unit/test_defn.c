@@ -131,7 +131,7 @@ static const struct bad_case bad_cases[] = {
 	{"hostname with space", HEAD "\"hostname\":\"vm 1\"}", "hostname: \"vm 1\"", NULL},
 	{"hostname empty", HEAD "\"hostname\":\"\"}", "hostname: must not be empty", NULL},
 	{"dhcp_domain with space", HEAD "\"dhcp_domain\":\"a b\"}", "dhcp_domain: \"a b\"", NULL},
-	{"hostname non-ASCII", HEAD "\"hostname\":\"\303\251t\303\251\"}", "hostname:", NULL},
+	{"hostname beyond Latin-1", HEAD "\"hostname\":\"\316\251mega\"}", "hostname:", NULL},
 	{"availability_zone control char", HEAD "\"availability_zone\":\"a\\nb\"}",
 	 "availability_zone: control character 0x0a", NULL},
 	{"launch_index negative", HEAD "\"launch_index\":-1}", "launch_index: -1 is out of range", NULL},
@@ -154,7 +154,7 @@ static const struct bad_case bad_cases[] = {
 	{"public key name control char", HEAD "\"public_keys\":{\"a\\tb\":\"ssh-rsa A\"}}", "control character", NULL},
 	{"meta not object", HEAD "\"meta\":[]}", "meta: expected an object", NULL},
 	{"meta value integer", HEAD "\"meta\":{\"role\":1}}", "meta.role: expected a string, got an integer", NULL},
-	{"meta value too long", NULL, "meta.k: 256 bytes, the limit is 255", gen_long_meta},
+	{"meta value too long", NULL, "meta.k: 256 characters, the limit is 255", gen_long_meta},
 	{"meta too many items", NULL, "meta: 129 items, the limit is 128", gen_many_meta},
 	{"user_data not base64", HEAD "\"user_data\":\"@@@@\"}", "user_data: not valid base64", NULL},
 	{"user_data bad padding", HEAD "\"user_data\":\"QQ\"}", "user_data: not valid base64", NULL},
@@ -281,6 +281,27 @@ static void test_full_fields_decoded(void **state)
 	mdr_defn_free(d);
 }
 
+/* nova's API schema limits meta keys and values to 255 characters, not
+ * bytes: 255 two-byte letters are accepted, 256 are not. */
+static void test_meta_limit_in_characters(void **state)
+{
+	char buf[2048], val[2 * 256 + 1], err[256];
+	struct mdr_defn *d = NULL;
+
+	(void)state;
+	for (int i = 0; i < 256; i++)
+		memcpy(val + 2 * i, "\303\251", 2);
+	val[2 * 255] = '\0';
+	snprintf(buf, sizeof(buf), HEAD "\"meta\":{\"%s\":\"%s\"}}", val, val);
+	mdr_defn_free(load(buf));
+	val[2 * 255] = '\303';
+	val[2 * 255 + 1] = '\251';
+	val[2 * 256] = '\0';
+	snprintf(buf, sizeof(buf), HEAD "\"meta\":{\"k\":\"%s\"}}", val);
+	assert_int_not_equal(mdr_defn_parse(buf, strlen(buf), &d, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "meta.k: 256 characters, the limit is 255"));
+}
+
 static void test_uuid_canonicalised(void **state)
 {
 	struct mdr_defn *d = load("{\"uuid\":\"D8E02D562648415BB62A3A1B9CE1D0F8\"}");
@@ -366,6 +387,57 @@ static void test_name_and_hostname_default_to_each_other(void **state)
 	assert_non_null(strstr(b->doc_text, "\"name\":\"web1.example\",\"hostname\":\"web1.example\""));
 	mdr_defn_free(a);
 	mdr_defn_free(b);
+}
+
+/* nova's utils.sanitize_hostname() and the compute API's fallback, values
+ * from nova 26 itself: truncated to 63 characters before symbols are
+ * dropped, Latin-1 letters kept (lower-cased), other characters dropped,
+ * "Server-<uuid>" when nothing is left. */
+static void test_hostname_derived_as_nova(void **state)
+{
+	static const struct {
+		const char *name, *host;
+	} cases[] = {
+		{"!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!abcdefgh", "abc"},
+		{"Caf\303\251 \303\234n\303\257code \303\227 \302\275",
+		 "caf\303\251-\303\274n\303\257code--\302\275"},
+		{"\346\227\245\346\234\254", "Server-" UUID},
+		{"\316\251mega_\303\200\303\236.\303\277\303\237",
+		 "mega-\303\240\303\276-\303\277\303\237"},
+	};
+	char buf[512], want[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mdr_defn *d, *back;
+
+		snprintf(buf, sizeof(buf), HEAD "\"name\":\"%s\",\"dhcp_domain\":\"\"}", cases[i].name);
+		d = load(buf);
+		snprintf(want, sizeof(want), "\"hostname\":\"%s\"", cases[i].host);
+		if (!strstr(d->doc_text, want))
+			fail_msg("case %zu: %s lacks %s", i, d->doc_text, want);
+		/* the served hostname loads back as an explicit one */
+		snprintf(buf, sizeof(buf), HEAD "\"hostname\":\"%s\"}", cases[i].host);
+		back = load(buf);
+		mdr_defn_free(back);
+		mdr_defn_free(d);
+	}
+}
+
+/* nova's object fields: MACAddressField and PCIAddressField lower-case;
+ * dedicated_cpus come from a set (pcpuset): a duplicate is served once. */
+static void test_nova_field_coercions(void **state)
+{
+	struct mdr_defn *d = load(HEAD "\"devices\":[{\"type\":\"nic\",\"bus\":\"pci\","
+				  "\"address\":\"0000:0A:1F.0\",\"mac\":\"FA:16:3E:AB:CD:EF\",\"tags\":[\"x\"]},"
+				  "{\"type\":\"disk\",\"bus\":\"scsi\",\"address\":\"0:0:0:0\"}],"
+				  "\"dedicated_cpus\":[3,1,3,2,1]}");
+
+	(void)state;
+	assert_non_null(strstr(d->doc_text, "\"address\":\"0000:0a:1f.0\""));
+	assert_non_null(strstr(d->doc_text, "\"mac\":\"fa:16:3e:ab:cd:ef\""));
+	assert_non_null(strstr(d->doc_text, "\"dedicated_cpus\":[1,2,3]"));
+	mdr_defn_free(d);
 }
 
 /* nova's _get_hostname(): the derived hostname + "." + [api] dhcp_domain
@@ -625,6 +697,9 @@ int main(void)
 		cmocka_unit_test(test_null_means_absent),
 		cmocka_unit_test(test_name_and_hostname_default_to_each_other),
 		cmocka_unit_test(test_dhcp_domain_suffix),
+		cmocka_unit_test(test_hostname_derived_as_nova),
+		cmocka_unit_test(test_nova_field_coercions),
+		cmocka_unit_test(test_meta_limit_in_characters),
 		cmocka_unit_test(test_tokens_per_tree),
 		cmocka_unit_test(test_limits_accepted_at_the_edge),
 		cmocka_unit_test(test_base64_whitespace_tolerated),

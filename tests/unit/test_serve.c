@@ -161,6 +161,62 @@ static void test_unknown_path_404(void **state)
 	assert_true(f->resp.keep_alive);
 }
 
+/* nova's error bodies are webob's, by Accept header; bytes from webob 1.8
+ * (Debian 12) itself. */
+#define WEBOB_404_HTML "<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n" \
+	"  <h1>404 Not Found</h1>\n  The resource could not be found.<br /><br />\n\n\n\n </body>\n</html>"
+#define WEBOB_404_TEXT "404 Not Found\n\nThe resource could not be found.\n\n   "
+#define WEBOB_404_JSON "{\"message\": \"The resource could not be found.<br /><br />\\n\\n\\n\", " \
+	"\"code\": \"404 Not Found\", \"title\": \"Not Found\"}"
+static void test_error_bodies_as_webob(void **state)
+{
+	static const struct {
+		const char *accept; /* NULL: no header */
+		const char *ctype, *body;
+	} cases[] = {
+		{"*/*", "text/html; charset=UTF-8", WEBOB_404_HTML}, /* curl, requests */
+		{NULL, "text/plain; charset=UTF-8", WEBOB_404_TEXT},
+		{"text/plain", "text/plain; charset=UTF-8", WEBOB_404_TEXT},
+		{"", "text/plain; charset=UTF-8", WEBOB_404_TEXT},
+		{"application/json", "application/json", WEBOB_404_JSON},
+		{"application/*", "application/json", WEBOB_404_JSON},
+		{"text/html;q=0, */*", "application/json", WEBOB_404_JSON},
+		{"application/json;q=0.9, */*;q=0.9", "text/html; charset=UTF-8", WEBOB_404_HTML},
+		{"application/json;q=0.9, text/html;q=0.8", "application/json", WEBOB_404_JSON},
+		{"text/plain, , */*", "text/html; charset=UTF-8", WEBOB_404_HTML},
+		{"text/html;level=1", "text/plain; charset=UTF-8", WEBOB_404_TEXT},
+		{"*/*;q=0", "text/plain; charset=UTF-8", WEBOB_404_TEXT},
+		{"image/png", "text/plain; charset=UTF-8", WEBOB_404_TEXT},
+		{"foo", "text/html; charset=UTF-8", WEBOB_404_HTML}, /* invalid: all */
+		{"TEXT/HTML", "text/html; charset=UTF-8", WEBOB_404_HTML},
+	};
+	struct fixture *f = *state;
+	char raw[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].accept)
+			snprintf(raw, sizeof(raw), "GET /latest/meta-data/nope HTTP/1.1\r\nAccept: %s\r\n\r\n",
+				 cases[i].accept);
+		else
+			snprintf(raw, sizeof(raw), "GET /latest/meta-data/nope HTTP/1.1\r\n\r\n");
+		assert_int_equal(serve(f, raw), 404);
+		if (strcmp(f->resp.content_type, cases[i].ctype) || strcmp(body(&f->resp), cases[i].body))
+			fail_msg("Accept %s: got %s %s", cases[i].accept ? cases[i].accept : "(none)",
+				 f->resp.content_type, body(&f->resp));
+		assert_int_equal(f->resp.content_length, strlen(cases[i].body));
+	}
+	/* POST password when one is set: webob's 409 */
+	f->inst.has_password = true;
+	f->inst.password = "x";
+	f->inst.password_len = 1;
+	assert_int_equal(serve(f, "POST /openstack/latest/password HTTP/1.1\r\nAccept: */*\r\n"
+				  "Content-Length: 3\r\n\r\nnew"), 409);
+	assert_string_equal(body(&f->resp),
+			    "<html>\n <head>\n  <title>409 Conflict</title>\n </head>\n <body>\n"
+			    "  <h1>409 Conflict</h1>\n  There was a conflict when trying to complete "
+			    "your request.<br /><br />\n\n\n\n </body>\n</html>");
+}
+
 static void test_head_same_head_no_body(void **state)
 {
 	struct fixture *f = *state;
@@ -721,6 +777,7 @@ int main(void)
 		T(test_get_listing),
 		T(test_user_data_is_blob),
 		T(test_unknown_path_404),
+		T(test_error_bodies_as_webob),
 		T(test_head_same_head_no_body),
 		T(test_head_of_blob),
 		T(test_unnormalisable_path_400),

@@ -79,8 +79,16 @@ int check_text(struct pctx *c, const char *path, const char *s, size_t len,
 {
 	if (!len && !(flags & TXT_EMPTY_OK))
 		return fail(c, "%s: must not be empty", path);
-	if (len > max)
+	if (flags & TXT_CHARS) {
+		size_t nch = 0;
+
+		for (size_t i = 0; i < len; i++)
+			nch += ((unsigned char)s[i] & 0xc0) != 0x80;
+		if (nch > max)
+			return fail(c, "%s: %zu characters, the limit is %zu", path, nch, max);
+	} else if (len > max) {
 		return fail(c, "%s: %zu bytes, the limit is %zu", path, len, max);
+	}
 	for (size_t i = 0; i < len && !(flags & TXT_ANY); i++) {
 		unsigned char ch = (unsigned char)s[i];
 
@@ -238,9 +246,10 @@ static int parse_meta(struct pctx *c, const json_t *v, json_t *nd)
 	json_object_set_new(nd, "meta", out);
 	json_object_foreach((json_t *)v, k, x) {
 		snprintf(path, sizeof(path), "meta.%.*s", MDR_DEFN_META_MAX, k);
-		if (check_text(c, "meta (a key)", k, strlen(k), MDR_DEFN_META_MAX, 0))
+		/* nova's API schema: 255 characters (maxLength), not bytes */
+		if (check_text(c, "meta (a key)", k, strlen(k), MDR_DEFN_META_MAX, TXT_CHARS))
 			return -EINVAL;
-		if (!want_string(c, path, x, MDR_DEFN_META_MAX, TXT_EMPTY_OK | TXT_ANY))
+		if (!want_string(c, path, x, MDR_DEFN_META_MAX, TXT_EMPTY_OK | TXT_ANY | TXT_CHARS))
 			return -EINVAL;
 		json_object_set(out, k, x);
 	}
@@ -444,7 +453,18 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 		s = "none";
 		if ((x = opt(dv, "address")) && !(s = want_string(c, p2, x, MDR_DEFN_NAME_MAX, 0)))
 			return -EINVAL;
-		json_object_set_new(o, "address", json_string(s));
+		if (!strcmp(json_string_value(json_object_get(o, "bus")), "pci")) {
+			/* nova's PCIAddressField lower-cases the address */
+			char low[MDR_DEFN_NAME_MAX + 1];
+			size_t k;
+
+			for (k = 0; s[k] && k < MDR_DEFN_NAME_MAX; k++)
+				low[k] = (s[k] >= 'A' && s[k] <= 'Z') ? (char)(s[k] - 'A' + 'a') : s[k];
+			low[k] = '\0';
+			json_object_set_new(o, "address", json_string(low));
+		} else {
+			json_object_set_new(o, "address", json_string(s));
+		}
 		if ((x = opt(dv, "tags"))) {
 			json_t *tags;
 
@@ -454,6 +474,7 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 			json_object_set_new(o, "tags", tags);
 		}
 		if (!strcmp(type, "nic")) {
+			char mt[MDR_MAC_STRLEN];
 			uint8_t mac[6];
 			long long vlan;
 
@@ -464,7 +485,8 @@ static int parse_devices(struct pctx *c, const json_t *v, json_t *nd)
 				return -EINVAL;
 			if (mdr_mac_parse(s, mac))
 				return fail(c, "%s: \"%s\" is not a MAC address", p2, s);
-			json_object_set_new(o, "mac", json_string(s));
+			/* nova's MACAddressField: lower case, ':' separators */
+			json_object_set_new(o, "mac", json_string(mdr_mac_fmt(mac, mt)));
 			if ((x = opt(dv, "vlan"))) {
 				snprintf(p2, sizeof(p2), "%s.vlan", path);
 				if (want_int(c, p2, x, 1, MDR_DEFN_MAX_VLAN, &vlan))
@@ -533,11 +555,13 @@ static int parse_cpus(struct pctx *c, const json_t *v, json_t *nd)
 			return -EINVAL;
 		}
 	}
-	/* nova serves sorted(chain(cell.pcpuset for cells)). */
+	/* nova serves sorted(chain(cell.pcpuset for cells)): pcpuset is a set,
+	 * so a CPU listed twice is served once */
 	qsort(cpus, n, sizeof(*cpus), cmp_ll);
 	out = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(out, json_integer(cpus[i]));
+		if (!i || cpus[i] != cpus[i - 1])
+			json_array_append_new(out, json_integer(cpus[i]));
 	free(cpus);
 	json_object_set_new(nd, "dedicated_cpus", out);
 	return 0;
@@ -835,43 +859,86 @@ static int parse_overrides(struct pctx *c, const json_t *v, json_t *nd)
 	return 0;
 }
 
-/* Like nova's sanitize_hostname(): [ _.] -> '-', other non-word
- * characters dropped, lower case, leading/trailing '-' stripped, at most
- * 63 bytes; but ASCII only (nova keeps latin-1 letters), as a hostname
- * ends up in DNS. */
-static void sanitize_hostname(const char *in, char *out, size_t outlen)
+/* Length of a derived hostname, in characters (nova: dnsmasq's limit). */
+#define HOSTNAME_MAX_CHARS 63
+
+/* Python's \w over U+0000..U+00FF (str.isalnum() or '_'). */
+static int latin1_word(unsigned cp)
 {
-	size_t o = 0;
+	if (cp < 0x80)
+		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+		       (cp >= '0' && cp <= '9') || cp == '_';
+	return cp == 0xaa || cp == 0xb2 || cp == 0xb3 || cp == 0xb5 || cp == 0xb9 ||
+	       cp == 0xba || (cp >= 0xbc && cp <= 0xbe) ||
+	       (cp >= 0xc0 && cp <= 0xff && cp != 0xd7 && cp != 0xf7);
+}
 
-	for (const unsigned char *p = (const unsigned char *)in; *p && o + 1 < outlen && o < 63;
-	     p++) {
-		unsigned char ch = *p;
+/* One code point of valid UTF-8 (jansson checked it) at *p; advances. */
+static unsigned utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	unsigned cp;
+	int n;
 
-		if (ch >= 0x80)
+	if (s[0] < 0x80) {
+		*p = s + 1;
+		return s[0];
+	}
+	n = s[0] >= 0xf0 ? 3 : s[0] >= 0xe0 ? 2 : 1;
+	cp = s[0] & (0x3fu >> n);
+	for (int i = 1; i <= n && s[i]; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	for (int i = 0; i <= n && *s; i++)
+		s++;
+	*p = s;
+	return cp;
+}
+
+/* nova's utils.sanitize_hostname(): characters beyond Latin-1 dropped,
+ * truncated to 63 characters, [ _.] -> '-', other non-word characters
+ * dropped (Latin-1 letters stay), lower case, '.' and '-' stripped at both
+ * ends. out (UTF-8) holds 2 * HOSTNAME_MAX_CHARS + 1 bytes. */
+static void sanitize_hostname(const char *in, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, nch = 0, lead;
+
+	while (*p && nch < HOSTNAME_MAX_CHARS) {
+		unsigned cp = utf8_next(&p);
+
+		if (cp > 0xff)
 			continue;
-		if (ch == ' ' || ch == '_' || ch == '.')
-			ch = '-';
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-'))
+		nch++;
+		if (cp == ' ' || cp == '_' || cp == '.')
+			cp = '-';
+		if (cp != '-' && !latin1_word(cp))
 			continue;
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (unsigned char)(ch - 'A' + 'a');
-		out[o++] = (char)ch;
+		if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xc0 && cp <= 0xde && cp != 0xd7))
+			cp += 0x20;
+		if (cp < 0x80) {
+			out[o++] = (char)cp;
+		} else {
+			out[o++] = (char)(0xc0 | cp >> 6);
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		}
 	}
 	out[o] = '\0';
 	while (o && out[o - 1] == '-')
 		out[--o] = '\0';
-	size_t lead = strspn(out, "-");
+	lead = strspn(out, "-");
 	memmove(out, out + lead, strlen(out + lead) + 1);
 }
 
+/* ASCII letters, digits, '.', '-', '_', and the Latin-1 letters a derived
+ * hostname may keep (so `instance show -j` output loads back). */
 static int valid_hostname(const char *s)
 {
-	for (; *s; s++) {
-		char ch = *s;
+	const unsigned char *p = (const unsigned char *)s;
 
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_'))
+	while (*p) {
+		unsigned cp = utf8_next(&p);
+
+		if (!latin1_word(cp) && cp != '-' && cp != '.')
 			return 0;
 	}
 	return 1;
@@ -917,7 +984,7 @@ static const char *const top_keys_doc[] = {
 
 static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 {
-	char name_buf[64], host_buf[64 + MDR_DEFN_NAME_MAX + 1];
+	char name_buf[64], host_buf[2 * HOSTNAME_MAX_CHARS + 1 + MDR_DEFN_NAME_MAX + 1];
 	const char *s, *name, *host, *domain = MDR_DEFN_DHCP_DOMAIN;
 	json_t *x, *nd;
 	long long n = 0;
@@ -972,9 +1039,9 @@ static int build(struct pctx *c, const json_t *root, struct mdr_defn *d)
 				    "digits, '.', '-', '_'", domain);
 	}
 	if (!host) {
-		sanitize_hostname(name, host_buf, 64);
-		if (!host_buf[0])
-			snprintf(host_buf, 64, "server-%s", d->uuid);
+		sanitize_hostname(name, host_buf);
+		if (!host_buf[0]) /* nova's compute API: f'Server-{instance.uuid}' */
+			snprintf(host_buf, sizeof(host_buf), "Server-%s", d->uuid);
 		if (domain[0] && strlen(host_buf) + 1 + strlen(domain) <= MDR_DEFN_NAME_MAX) {
 			size_t hl = strlen(host_buf);
 

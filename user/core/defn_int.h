@@ -21,6 +21,7 @@ struct pctx {
 #define TXT_NEWLINES_OK (1u << 1) /* \n, \r accepted (key text, meta) */
 #define TXT_SEGMENT (1u << 2)     /* becomes a path segment: no '/', not . or .. */
 #define TXT_ANY (1u << 3)         /* any control character accepted */
+#define TXT_CHARS (1u << 4)       /* max counts characters (UTF-8), not bytes */
 
 /* Library-wide names for the short ones the parsers use. */
 #define fail mdr_defn_int_fail

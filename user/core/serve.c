@@ -5,6 +5,8 @@
  */
 #include "serve.h"
 
+#include "webob.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,30 @@ static int empty(struct mdr_serve_resp *out, int status)
 	out->kind = MDR_SERVE_BODY;
 	out->body = "";
 	out->content_length = 0;
+	return status;
+}
+
+/* An error nova raises (webob.exc): webob's body in the format the
+ * request's Accept header picks. */
+static int webob_error(const struct http_req *req, struct mdr_serve_resp *out, int status,
+		       const char *explanation)
+{
+	const char *ctype;
+	size_t len;
+	char *b = mdr_webob_body(status, explanation,
+				 mdr_webob_negotiate(req->accept.count > 0, req->accept.value,
+						     req->accept.len),
+				 &len, &ctype);
+
+	if (!b)
+		return simple(out, 500);
+	free(out->owned);
+	out->owned = b;
+	out->body = b;
+	out->content_length = len;
+	out->content_type = ctype;
+	out->status = status;
+	out->kind = MDR_SERVE_BODY;
 	return status;
 }
 
@@ -245,7 +271,7 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 	if (!inst->defn) {
 		/* Unknown instance: render answers "/" alone, 404 otherwise. */
 		if (cls != PATH_TREE)
-			return simple(out, 404);
+			return webob_error(req, out, 404, NULL);
 	} else if (cls == PATH_TOKEN) {
 		return token_put(req, inst, now_s, rnd, out);
 	} else {
@@ -266,9 +292,9 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 		const char *ctype = r.content_type;
 		mdr_reply_free(&r);
 		if (inst->has_password && inst->password_len > 0)
-			return simple(out, 409); /* nova checks this first */
+			return webob_error(req, out, 409, NULL); /* nova checks this first */
 		if (req->body_len > MDR_PASSWORD_MAX)
-			return simple(out, 400);
+			return webob_error(req, out, 400, "Request is too large.");
 		out->store_password = true;
 		out->password = req->body;
 		out->password_len = req->body_len;
@@ -276,7 +302,10 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 		out->content_type = ctype; /* as GET: webob's default type */
 		return 200;
 	}
-	return from_reply(out, &r, inst);
+	from_reply(out, &r, inst);
+	if (out->status == 404) /* nova's HTTPNotFound */
+		return webob_error(req, out, 404, NULL);
+	return out->status;
 }
 
 void mdr_serve_error(int status, struct mdr_serve_resp *out)

@@ -64,7 +64,9 @@ int ctl_print_json(json_t *v)
 
 	if (!v)
 		return ctl_fail("out of memory");
-	r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	/* the document's own key order: meta, vendor_data and network_data are
+	 * served in it, so `instance load` of this output serves the same bytes */
+	r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(v);
 	return r ? CTL_FAIL : CTL_OK;
