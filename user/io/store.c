@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 #include "store.h"
+#include "chnotify.h"
 #include "err.h"
 #include "mac.h"
 #include "hash.h"
@@ -922,6 +923,8 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 		put_retire_old(&p);
 	mdr_maps_unlock(m);
 	mdr_defn_free(p.old_d);
+	if (r == 0)
+		mdr_chnotify_send(m->pin_dir, p.out.id); /* wake long-polls */
 	if (r == 0 && res)
 		*res = p.out;
 	return r;
@@ -969,6 +972,8 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
 	r = 0;
 out:
 	mdr_maps_unlock(m);
+	if (r == 0)
+		mdr_chnotify_send(m->pin_dir, id); /* its long-polls end */
 	return r;
 }
 
