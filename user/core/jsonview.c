@@ -87,6 +87,19 @@ static json_t *leaf(struct jv *v, const char *p, size_t n)
 
 static json_t *node(struct jv *v, const char *path, struct mdr_reply *r);
 
+/* A JSON document: served as application/json, or named "*.json" (nova
+ * serves network_data.json as text) with a body that parses. */
+static json_t *as_document(const char *path, const struct mdr_reply *r)
+{
+	size_t pl = strlen(path);
+	bool named = pl > 5 && !strcmp(path + pl - 5, ".json");
+
+	if (r->kind != MDR_REPLY_BODY || !r->content_type ||
+	    (strcmp(r->content_type, MDR_CT_JSON) && !named))
+		return NULL;
+	return json_loadb(r->body ? r->body : "", r->body_len, JSON_DECODE_ANY, NULL);
+}
+
 /* Render path; 0 with *r filled, or the error (set in v). */
 static int get(struct jv *v, const char *path, struct mdr_reply *r)
 {
@@ -178,22 +191,21 @@ static json_t *node(struct jv *v, const char *path, struct mdr_reply *r)
 	default:
 		break;
 	}
-	if (r->content_type && !strcmp(r->content_type, MDR_CT_JSON)) {
+	j = as_document(path, r);
+	if (j) {
 		v->bytes += r->body_len;
-		if (v->bytes > MDR_JSONVIEW_MAX) {
-			v->err = MDR_JSONVIEW_TOO_BIG;
-			return NULL;
-		}
-		j = json_loadb(r->body ? r->body : "", r->body_len, JSON_DECODE_ANY, NULL);
-		if (j)
+		if (v->bytes <= MDR_JSONVIEW_MAX)
 			return j;
-		/* not JSON after all: keep it as text */
-	} else {
+		json_decref(j);
+		v->err = MDR_JSONVIEW_TOO_BIG;
+		return NULL;
+	}
+	if (!r->content_type || strcmp(r->content_type, MDR_CT_JSON)) {
 		j = directory(v, path, r->body ? r->body : "", r->body_len);
 		if (j || v->err)
 			return j;
 	}
-	return leaf(v, r->body ? r->body : "", r->body_len);
+	return leaf(v, r->body ? r->body : "", r->body_len); /* text, or JSON that is not */
 }
 
 int mdr_jsonview(const struct mdr_jsonview_src *src, const char *path, char **out,
@@ -212,8 +224,10 @@ int mdr_jsonview(const struct mdr_jsonview_src *src, const char *path, char **ou
 		mdr_reply_free(&r);
 		return st;
 	}
-	if (r.kind == MDR_REPLY_BODY && r.content_type && !strcmp(r.content_type, MDR_CT_JSON)) {
+	j = as_document(path, &r);
+	if (j) {
 		/* a JSON document alone: its own bytes */
+		json_decref(j);
 		*out = malloc(r.body_len + 1);
 		if (!*out) {
 			mdr_reply_free(&r);

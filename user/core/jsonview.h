@@ -13,8 +13,10 @@
  *  - a directory is an object {name: view of the child} in listing order;
  *  - a leaf is a string (its bytes; a leaf that is not valid UTF-8, such
  *    as binary user data, is {"base64": "<standard base64>"});
- *  - a leaf served as application/json (meta_data.json, vendor_data.json,
- *    network_data.json, ...) is embedded as the JSON value it is;
+ *  - a JSON document is embedded as the JSON value it is: a leaf served
+ *    as application/json (meta_data.json, vendor_data.json, ...) or named
+ *    "*.json" with a body that parses (nova serves network_data.json as
+ *    text/plain);
  *  - the view of a leaf path alone is that leaf: a JSON document's own
  *    bytes unchanged, a text value as a JSON string;
  *  - output is Python json.dumps() text (pyjson.h), like nova's documents.

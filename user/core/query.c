@@ -128,13 +128,13 @@ static int one(struct mdr_query *q, unsigned *seen, const char *name, const char
 
 int mdr_query_parse(const char *target, struct mdr_query *q)
 {
-	const char *s = strchr(target, '?');
+	const char *s = target + strcspn(target, "?#");
 	unsigned seen = 0;
 
 	memset(q, 0, sizeof(*q));
 	q->timeout_s = MDR_WAIT_DEFAULT_S;
-	if (!s)
-		return 0;
+	if (*s != '?')
+		return 0; /* no query, or '?' only inside the fragment */
 	s++;
 	while (*s && *s != '#') {
 		size_t n = strcspn(s, "&#");
@@ -147,7 +147,7 @@ int mdr_query_parse(const char *target, struct mdr_query *q)
 			if (eq)
 				vlen = decode(eq + 1, n - nl - 1, val);
 			else
-				strcpy(val, "true");
+				vlen = (int)strlen(strcpy(val, "true"));
 			if (vlen < 0)
 				val[0] = '\0';
 			else
