@@ -765,10 +765,12 @@ if [ $OURS = 1 ] && want notify && have_time 60; then
 		"nsenter --net=/run/netns/$HV $BUILD_DIR/mdrctl --pin-dir $PIN put $UUID1 $NOTIFY_PATH $_nd/v{i}" \
 		>"$OUT/logs/notify.json" 2>&1; then
 		# shellcheck disable=SC2046 # split into fields on purpose
-		set -- $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["p50_ms"], d["p99_ms"])' \
+		set -- $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["p50_ms"], d["p99_ms"], d["cmd_p50_ms"], d["cmd_p99_ms"])' \
 			"$OUT/logs/notify.json")
 		raw notify_p50_ms ours "$1"
 		raw notify_p99_ms ours "$2"
+		raw notify_cmd_p50_ms ours "$3"
+		raw notify_cmd_p99_ms ours "$4"
 	else
 		log "change notification failed (see logs/notify.json)"
 	fi

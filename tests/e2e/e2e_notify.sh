@@ -47,6 +47,7 @@ for n in 1 2 3 4 5; do mdrctl instance load "$DEF_DIR/g$n.json" >/dev/null || no
 LP 1 get /latest/meta-data/hostname >"$E2E_TMP/a.json"
 LP 1 get /latest/meta-data/hostname >"$E2E_TMP/b.json"
 E=$(jpy 'd["headers"].get("etag","")' <"$E2E_TMP/a.json")
+diag "ETag of /latest/meta-data/hostname: $E"
 check "a 200 carries a quoted strong ETag" sh -c "echo '$E' | grep -Eqx '\"[0-9a-f]{16}\"'"
 check_eq "the ETag is stable" "$(jpy 'd["headers"]["etag"]' <"$E2E_TMP/b.json")" "$E"
 check_eq "If-None-Match with it: 304, no body" \

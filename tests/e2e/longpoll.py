@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import fcntl
+import threading
 
 HOST = os.environ.get("META_HOST", "169.254.169.254")
 SIOCOUTQ = 0x5411  # TIOCOUTQ: bytes not yet acknowledged by the peer
@@ -82,6 +83,7 @@ def acked(s):
 
 def cmd_delay(path, n, cmd):
     delays = []
+    cmd_ms = []
     last = {}
     sep = "&" if "?" in path else "?"
     for i in range(n):
@@ -92,12 +94,21 @@ def cmd_delay(path, n, cmd):
         end = time.monotonic() + 5
         while not acked(s) and time.monotonic() < end:
             select.select([], [], [], 0.001)
+        got = {}
+
+        def reader():
+            got["r"] = read_response(s, 30)
+            got["t"] = time.monotonic()
+        th = threading.Thread(target=reader)
+        th.start()
         t0 = time.monotonic()
         subprocess.run(cmd.replace("{i}", str(i)), shell=True, check=True,
                        stdout=subprocess.DEVNULL)
-        r = read_response(s, 30)
-        t1 = time.monotonic()
+        tc = time.monotonic()
+        th.join()
+        r, t1 = got.get("r"), got.get("t", 0)
         s.close()
+        cmd_ms.append((tc - t0) * 1000.0)
         if r is None:
             print(json.dumps({"error": "no answer", "round": i}))
             return 1
@@ -109,6 +120,9 @@ def cmd_delay(path, n, cmd):
     last["p50_ms"] = d[len(d) // 2]
     last["p99_ms"] = d[min(len(d) - 1, (len(d) * 99) // 100)]
     last["max_ms"] = d[-1]
+    c = sorted(cmd_ms)
+    last["cmd_p50_ms"] = c[len(c) // 2]  # CMD alone, start to exit
+    last["cmd_p99_ms"] = c[min(len(c) - 1, (len(c) * 99) // 100)]
     print(json.dumps(last))
     return 0
 

@@ -94,6 +94,10 @@ def rows(meta):
     r.append(("9", "change notification: mdrctl put -> guest's long-poll answer, p50",
               "notify_p50_ms", "ms", "ref", None, None, "%.1f"))
     r.append(("9", "change notification: p99", "notify_p99_ms", "ms", "ref", None, None, "%.1f"))
+    r.append(("9", "change notification: mdrctl put alone (start -> exit), p50", "notify_cmd_p50_ms",
+              "ms", "ref", None, None, "%.1f"))
+    r.append(("9", "change notification: mdrctl put alone, p99", "notify_cmd_p99_ms", "ms", "ref",
+              None, None, "%.1f"))
     for f, name in [("base", "no flood"), ("syn", "SYN flood"), ("conn", "connection flood"),
                     ("req", "request flood")]:
         r.append(("8", "victim during %s: success" % name, "flood_%s_ok" % f, "%", "nginx",

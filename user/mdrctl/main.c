@@ -42,6 +42,7 @@ static const struct ctl_command commands[] = {
 	{"config", "[--policy-unknown pass|drop] [--policy-no-xsk pass|drop] [--meta-mac MAC]\n"
 		   "[--rate N] [--burst N] [--arp on|off] [--endpoint ADDR:PORT ...] [-j]",
 	 "change and print mdr_config (no option: print)", cmd_config},
+	{"notify", "UUID", "wake the instance's long-polls after a change made by hand (bpftool)", cmd_notify},
 	{"token-key", "rotate", "new IMDSv2 key; the current one stays valid as previous", cmd_token_key},
 	{"help", "", "this text", cmd_help},
 };
