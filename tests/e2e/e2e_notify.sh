@@ -87,19 +87,27 @@ for i in $(seq 0 $((ROUNDS - 1))); do
 	printf 'value %s' "$i" >"$E2E_TMP/v$i"
 done
 MDRCTL="nsenter --net=/run/netns/$HV $BUILD_DIR/mdrctl --pin-dir $PIN"
+# The change happens inside mdrctl: its median from mdrctl's start, and
+# every answer no later than MAX_DELAY_MS after mdrctl exited (mdrctl's own
+# start-up, up to hundreds of ms on a loaded 2-core machine, is not the
+# responder's delay).
+delay_checks() { # file what
+	_dc=$(jpy '"p50 %.1f ms, max %.1f ms from mdrctl start; mdrctl alone p50 %.1f ms; answer - mdrctl exit <= %.1f ms" % (d["p50_ms"], d["max_ms"], d["cmd_p50_ms"], d["max_after_cmd_ms"])' <"$1")
+	diag "$2 -> guest answer over $ROUNDS changes: $_dc"
+	check "... median from mdrctl start within $MAX_DELAY_MS ms ($_dc)" \
+		awk "BEGIN{exit !($(jpy 'd["p50_ms"]' <"$1") < $MAX_DELAY_MS)}"
+	check "... every answer within $MAX_DELAY_MS ms of mdrctl's exit" \
+		awk "BEGIN{exit !($(jpy 'd["max_after_cmd_ms"]' <"$1") < $MAX_DELAY_MS)}"
+}
 LP 1 delay /openstack/latest/meta_data.json $ROUNDS "$MDRCTL instance load $DEF_DIR/g1-{i}.json" >"$E2E_TMP/d1.json"
 check_eq "meta_data.json long-poll: the new meta after mdrctl instance load" \
 	"$(jpy 'json.loads(d["body"])["meta"]["round"]' <"$E2E_TMP/d1.json" 2>&1)" "r$((ROUNDS - 1))"
-D=$(jpy '"%.1f" % d["max_ms"]' <"$E2E_TMP/d1.json")
-diag "instance load -> guest answer: p50 $(jpy '"%.1f" % d["p50_ms"]' <"$E2E_TMP/d1.json") ms, max $D ms over $ROUNDS"
-check "... within $MAX_DELAY_MS ms every time (max $D ms)" awk "BEGIN{exit !($D < $MAX_DELAY_MS)}"
+delay_checks "$E2E_TMP/d1.json" "instance load"
 LP 1 delay "/latest/meta-data/?recursive=true" $ROUNDS "$MDRCTL put $U1 /latest/meta-data/e2e-key $E2E_TMP/v{i}" >"$E2E_TMP/d2.json"
 check_eq "recursive long-poll: the new key after mdrctl put" \
 	"$(jpy 'json.loads(d["body"])["e2e-key"]' <"$E2E_TMP/d2.json" 2>&1)" "value $((ROUNDS - 1))"
 check_eq "... with a new ETag" "$(jpy 'd["old_etag"] != d["new_etag"]' <"$E2E_TMP/d2.json")" True
-D=$(jpy '"%.1f" % d["max_ms"]' <"$E2E_TMP/d2.json")
-diag "mdrctl put -> guest answer: p50 $(jpy '"%.1f" % d["p50_ms"]' <"$E2E_TMP/d2.json") ms, max $D ms"
-check "... within $MAX_DELAY_MS ms every time (max $D ms)" awk "BEGIN{exit !($D < $MAX_DELAY_MS)}"
+delay_checks "$E2E_TMP/d2.json" "mdrctl put"
 
 # ---- tokens apply --------------------------------------------------------------------------------
 check_eq "tokens required (guest 5): a long-poll without a token gets 401 at once" \
@@ -136,7 +144,7 @@ c1=$(cpu); t1=$(date +%s%N)
 PCT=$(awk "BEGIN{printf \"%.1f\", ($c1 - $c0) * 100 / $(getconf CLK_TCK) / (($t1 - $t0) / 1e9)}")
 diag "responder CPU with $TOTAL held long-polls: $PCT % of one CPU over ${CPU_WINDOW_S} s"
 check "... the responder stays idle (< $IDLE_CPU_PCT %: $PCT %)" awk "BEGIN{exit !($PCT < $IDLE_CPU_PCT)}"
-T=$(in_guest 2 curl -s -m 5 -o /dev/null -w '%{time_total}' "$META/latest/meta-data/hostname")
+T=$(in_guest 2 curl -s -m 5 -o /dev/null -w "%{time_total}" "$META/latest/meta-data/hostname"); in_guest 2 ss -tn state syn-sent >"$E2E_TMP/synsent"; mdrctl stats >"$E2E_TMP/stats.txt" 2>&1
 check "... and answers an ordinary request at once (${T} s)" awk "BEGIN{exit !($T < 1)}"
 for p in $_E2E_PIDS; do case " $RESP_PID $MDRD_PID " in *" $p "*) ;; *) stop_pid "$p" ;; esac; done
 
@@ -145,6 +153,7 @@ for p in $_E2E_PIDS; do case " $RESP_PID $MDRD_PID " in *" $p "*) ;; *) stop_pid
 # runs): the responder starts without it and learns of changes from its
 # once-a-second check of the instances that have waiters.
 stop_pid "$RESP_PID"
+mv "$E2E_TMP/responder-$TOPO.log" "$E2E_TMP/responder-first.log"
 NAME=$("$GUEST_PY" -c "import os; s=os.stat('$PIN'); print('mdr-change:%x:%x' % (s.st_dev, s.st_ino))")
 bg squat nsenter --net="/run/netns/$HV" "$GUEST_PY" -c "
 import socket, time

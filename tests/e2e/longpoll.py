@@ -10,8 +10,8 @@ longpoll.py delay PATH N CMD...
     delays_ms (CMD start -> answer complete), and for the last round the
     status, old and new ETag and body.
 hold N PATH READY_FILE [--expect-held K]
-    open N connections, each sending GET PATH (a long-poll); after 1 s
-    writes READY_FILE: "held H" (no answer yet) then one line per early
+    open N connections, each sending GET PATH (a long-poll); once the
+    responder acknowledged every request (+ 0.5 s) writes READY_FILE: "held H" (no answer yet) then one line per early
     answer "status S"; then keeps the connections until killed.
 get PATH [HEADER:VALUE ...]
     one GET: prints JSON {status, headers, body (text)}.
@@ -84,6 +84,7 @@ def acked(s):
 def cmd_delay(path, n, cmd):
     delays = []
     cmd_ms = []
+    after_ms = []
     last = {}
     sep = "&" if "?" in path else "?"
     for i in range(n):
@@ -109,6 +110,7 @@ def cmd_delay(path, n, cmd):
         r, t1 = got.get("r"), got.get("t", 0)
         s.close()
         cmd_ms.append((tc - t0) * 1000.0)
+        after_ms.append((t1 - tc) * 1000.0)
         if r is None:
             print(json.dumps({"error": "no answer", "round": i}))
             return 1
@@ -120,6 +122,9 @@ def cmd_delay(path, n, cmd):
     last["p50_ms"] = d[len(d) // 2]
     last["p99_ms"] = d[min(len(d) - 1, (len(d) * 99) // 100)]
     last["max_ms"] = d[-1]
+    # answer time - CMD's exit: negative when the guest had the answer
+    # before CMD exited (the change is made inside CMD)
+    last["max_after_cmd_ms"] = max(after_ms)
     c = sorted(cmd_ms)
     last["cmd_p50_ms"] = c[len(c) // 2]  # CMD alone, start to exit
     last["cmd_p99_ms"] = c[min(len(c) - 1, (len(c) * 99) // 100)]
@@ -147,7 +152,12 @@ def cmd_hold(n, path, ready):
             pending.discard(s)
     early = []
     live = [s for s in socks if s not in pending]
-    end = time.monotonic() + 1.0
+    # the responder has every request once it acknowledged its bytes (it
+    # answers or holds a request as it arrives); then refusals are in
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not all(acked(s) for s in live):
+        select.select([], [], [], 0.01)
+    end = time.monotonic() + 0.5
     while time.monotonic() < end:
         r, _, _ = select.select(live, [], [], max(0, end - time.monotonic()))
         for s in r:

@@ -298,13 +298,17 @@ static int etag_of(const struct mdr_serve_inst *inst, const struct mdr_reply *r,
 
 	switch (r->kind) {
 	case MDR_REPLY_BLOB:
-		if (inst->blob) {
+		if (inst->blob_hash || inst->blob) {
+			uint64_t bh = MDR_ETAG_INIT;
 			const uint8_t *d;
 			size_t n;
-			int e = inst->blob(inst->render_opaque, r->blob, &d, &n);
+			int e = inst->blob_hash ? inst->blob_hash(inst->render_opaque, r->blob, &bh)
+					: inst->blob(inst->render_opaque, r->blob, &d, &n);
 			if (e)
 				return e;
-			h = mdr_etag_update(h, d, n);
+			if (!inst->blob_hash)
+				bh = mdr_etag_update(bh, d, n);
+			h = mdr_etag_update(h, &bh, sizeof(bh));
 		} else {
 			h = mdr_etag_update(h, &r->blob, sizeof(r->blob));
 			h = mdr_etag_update(h, &r->blob_len, sizeof(r->blob_len));

@@ -98,6 +98,10 @@ struct mdr_serve_inst {
 	 * generation is gone (out->retry), other -errno. For the JSON view
 	 * and the ETag of user data and files; NULL: blobs hash by length. */
 	int (*blob)(void *opaque, unsigned blob, const uint8_t **data, size_t *len);
+	/* mdr_etag_update(MDR_ETAG_INIT, bytes of blob), kept by the caller
+	 * per generation (a 64 KiB blob is not hashed per request); same
+	 * returns as blob. NULL: hashed through blob. */
+	int (*blob_hash)(void *opaque, unsigned blob, uint64_t *h);
 	/* Long-poll: the request waits for a tag other than wait_etag (when
 	 * has_wait_etag; set by the caller for a held request without
 	 * last_etag); no_wait: its timeout passed, answer now. */

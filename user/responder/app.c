@@ -556,6 +556,13 @@ static int serve_blob(void *opaque, unsigned blob, const uint8_t **data, size_t 
 	return rsp_cache_blob(i->cache, i, blob, data, len);
 }
 
+static int serve_blob_hash(void *opaque, unsigned blob, uint64_t *h)
+{
+	struct rsp_inst *i = opaque;
+
+	return rsp_cache_blob_hash(i->cache, i, blob, h);
+}
+
 static void wait_rerun(struct rsp_conn *k);
 
 /* Answer k->req (or the parse error `error_status`). */
@@ -593,6 +600,7 @@ static void respond(struct rsp_conn *k, int error_status)
 			si.render = rsp_cache_render;
 			si.render_opaque = i;
 			si.blob = serve_blob;
+			si.blob_hash = serve_blob_hash;
 			si.has_wait_etag = k->waiting;
 			si.wait_etag = k->wait_etag;
 			si.no_wait = k->wait_expired;
