@@ -132,24 +132,35 @@ def cmd_delay(path, n, cmd):
     return 0
 
 
+HOLD_BATCH = 32  # connections opened at once (then acknowledged) by hold
+
+
 def cmd_hold(n, path, ready):
     socks = []
-    for _ in range(n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setblocking(False)
-        try:
-            s.connect((HOST, 80))
-        except BlockingIOError:
-            pass
-        socks.append(s)
-    pending = set(socks)
-    end = time.monotonic() + 10
-    while pending and time.monotonic() < end:
-        _, w, _ = select.select([], list(pending), [], 0.5)
-        for s in w:
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                s.sendall(request(path))
-            pending.discard(s)
+    pending = set()
+    for first in range(0, n, HOLD_BATCH):
+        batch = []
+        for _ in range(min(HOLD_BATCH, n - first)):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect((HOST, 80))
+            except BlockingIOError:
+                pass
+            batch.append(s)
+        socks += batch
+        todo = set(batch)
+        end = time.monotonic() + 10
+        while todo and time.monotonic() < end:
+            _, w, _ = select.select([], list(todo), [], 0.5)
+            for s in w:
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                    s.sendall(request(path))
+                todo.discard(s)
+        pending |= todo
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not all(acked(s) for s in batch if s not in todo):
+            select.select([], [], [], 0.005)
     early = []
     live = [s for s in socks if s not in pending]
     # the responder has every request once it acknowledged its bytes (it
