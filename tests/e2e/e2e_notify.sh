@@ -109,6 +109,9 @@ check_eq "recursive long-poll: the new key after mdrctl put" \
 check_eq "... with a new ETag" "$(jpy 'd["old_etag"] != d["new_etag"]' <"$E2E_TMP/d2.json")" True
 delay_checks "$E2E_TMP/d2.json" "mdrctl put"
 
+check_not "mdrctl notify of an unknown instance fails" mdrctl notify 00000000-0000-4000-8000-000000000000
+check "mdrctl notify of an instance (after a change by hand) succeeds" mdrctl notify "$U1"
+
 # ---- tokens apply --------------------------------------------------------------------------------
 check_eq "tokens required (guest 5): a long-poll without a token gets 401 at once" \
 	"$(in_guest 5 curl -s -m 5 -o /dev/null -w '%{http_code}' "$META/latest/meta-data/?wait_for_change=true&timeout_sec=2")" "401"
