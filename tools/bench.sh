@@ -9,7 +9,7 @@
 #   BENCH_QUICK=1   short runs for development (2 s wrk, 16-guest storm, ...)
 #   BENCH_REPS=N    A/B repetitions per comparison (default 2: A/B/A/B)
 #   BENCH_BUDGET_S  wall-clock budget; sections that would overrun are skipped
-#   BENCH_SECTIONS  subset of "wrk storm vmstorm flood pass scale" (development)
+#   BENCH_SECTIONS  subset of "wrk storm vmstorm flood pass notify scale" (development)
 #   BENCH_VMS       VMs in the VM boot storm (default 8)
 #   BENCH_RESP_ARGS extra mdr-responder arguments (default: none, its own
 #                   defaults, which serve 256 taps; see docs/perf.md)
@@ -84,7 +84,7 @@ elapsed() { echo $(( $(date +%s) - T_START )); }
 # have_time SECONDS: is there room for a section of about that long?
 have_time() { [ $(( $(elapsed) + $1 )) -le "$BUDGET_S" ]; }
 # want SECTION: selected by BENCH_SECTIONS (development: e.g. "storm scale")?
-want() { case " ${BENCH_SECTIONS:-wrk storm vmstorm flood pass scale} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${BENCH_SECTIONS:-wrk storm vmstorm flood pass notify scale} " in *" $1 "*) return 0 ;; esac; return 1; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # Is PID running (a zombie is not)?
 alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" | grep -q '^[ZX]'; }
@@ -744,6 +744,41 @@ PYEOF
 	fi
 else
 	note "skipped pass-through: time budget"
+fi
+
+# ---- 9: change notification (issue 18) -------------------------------------------
+# Guest 1 long-polls one value (wait_for_change with its last ETag); the
+# hypervisor changes it with `mdrctl put`; delay = mdrctl started -> the
+# guest has the new answer (mdrctl's own start-up included), NOTIFY_N times.
+NOTIFY_N=${BENCH_NOTIFY_N:-100}
+NOTIFY_PATH=/latest/meta-data/bench-notify
+if [ $OURS = 1 ] && want notify && have_time 60; then
+	log "change notification: $NOTIFY_N changes"
+	use_side ours
+	_nd=$E2E_TMP/notify
+	mkdir -p "$_nd"
+	i=0
+	while [ $i -lt "$NOTIFY_N" ]; do printf 'change %d' $i >"$_nd/v$i"; i=$((i + 1)); done
+	printf 'initial' >"$_nd/v"
+	mdrctl put "$UUID1" "$NOTIFY_PATH" "$_nd/v" >/dev/null 2>&1
+	if ip netns exec "$(gns 1)" "$PY" "$ROOT/tests/e2e/longpoll.py" delay "$NOTIFY_PATH" "$NOTIFY_N" \
+		"nsenter --net=/run/netns/$HV $BUILD_DIR/mdrctl --pin-dir $PIN put $UUID1 $NOTIFY_PATH $_nd/v{i}" \
+		>"$OUT/logs/notify.json" 2>&1; then
+		# shellcheck disable=SC2046 # split into fields on purpose
+		set -- $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["p50_ms"], d["p99_ms"], d["cmd_p50_ms"], d["cmd_p99_ms"])' \
+			"$OUT/logs/notify.json")
+		raw notify_p50_ms ours "$1"
+		raw notify_p99_ms ours "$2"
+		raw notify_cmd_p50_ms ours "$3"
+		raw notify_cmd_p99_ms ours "$4"
+	else
+		log "change notification failed (see logs/notify.json)"
+	fi
+	note "change notification: guest 1 long-polls $NOTIFY_PATH (wait_for_change=true, last_etag of" \
+		"its previous answer) and the hypervisor runs mdrctl put on it; delay = mdrctl started ->" \
+		"answer received in the guest (mdrctl's start-up and map writes included), $NOTIFY_N changes"
+elif [ $OURS = 1 ] && want notify; then
+	note "skipped change notification: time budget"
 fi
 
 # ---- 6: scale -----------------------------------------------------------------

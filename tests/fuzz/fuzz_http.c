@@ -45,8 +45,9 @@ static uint64_t summarise(const struct http_req *r)
 	h = fnv(h, &r->keep_alive, 1);
 	h = fnv(h, &r->content_length, sizeof(r->content_length));
 	h = fnv(h, r->body, r->body_len);
-	const struct http_field *f[] = {&r->token, &r->token_ttl, &r->host, &r->accept};
-	for (size_t i = 0; i < 4; i++) {
+	const struct http_field *f[] = {&r->token, &r->token_ttl, &r->host, &r->accept,
+					&r->if_none_match};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		h = fnv(h, &f[i]->count, 1);
 		h = fnv(h, f[i]->value, f[i]->len);
 	}

@@ -91,6 +91,13 @@ def rows(meta):
               "iperf_native_gbps", "Gbit/s", "ref", None, None, "%.2f"))
     r.append(("7", "iperf3 QEMU VM->hv over a real tap, attached as mdrd does (native) "
               "(baseline: detached)", "iperf_vm_gbps", "Gbit/s", "ref", "ge", 0.97, "%.2f"))
+    r.append(("9", "change notification: mdrctl put -> guest's long-poll answer, p50",
+              "notify_p50_ms", "ms", "ref", None, None, "%.1f"))
+    r.append(("9", "change notification: p99", "notify_p99_ms", "ms", "ref", None, None, "%.1f"))
+    r.append(("9", "change notification: mdrctl put alone (start -> exit), p50", "notify_cmd_p50_ms",
+              "ms", "ref", None, None, "%.1f"))
+    r.append(("9", "change notification: mdrctl put alone, p99", "notify_cmd_p99_ms", "ms", "ref",
+              None, None, "%.1f"))
     for f, name in [("base", "no flood"), ("syn", "SYN flood"), ("conn", "connection flood"),
                     ("req", "request flood")]:
         r.append(("8", "victim during %s: success" % name, "flood_%s_ok" % f, "%", "nginx",
@@ -102,7 +109,7 @@ def rows(meta):
 
 SECTIONS = {"1": "1 keep-alive", "2": "2 new connection", "3": "3 several guests",
             "4": "4 CPU cost", "5": "5 boot storm", "6": "6 scale", "7": "7 pass-through",
-            "8": "flood fairness"}
+            "8": "flood fairness", "9": "9 change notification"}
 
 
 def load(raw):

@@ -37,6 +37,7 @@ enum hdr_id {
 	H_TOKEN,
 	H_TOKEN_TTL,
 	H_FORWARDED_FOR,
+	H_IF_NONE_MATCH,
 };
 
 static const struct {
@@ -51,6 +52,7 @@ static const struct {
 	{"x-aws-ec2-metadata-token", H_TOKEN},
 	{"x-aws-ec2-metadata-token-ttl-seconds", H_TOKEN_TTL},
 	{"x-forwarded-for", H_FORWARDED_FOR},
+	{"if-none-match", H_IF_NONE_MATCH},
 };
 
 _Static_assert(sizeof("x-aws-ec2-metadata-token-ttl-seconds") - 1 <= HTTP_MAX_NAME,
@@ -115,7 +117,8 @@ static void req_reset(struct http_req *req)
 	req->keep_alive = false;
 	req->has_content_length = false;
 	req->content_length = 0;
-	struct http_field *f[] = {&req->token, &req->token_ttl, &req->host, &req->accept};
+	struct http_field *f[] = {&req->token, &req->token_ttl, &req->host, &req->accept,
+				  &req->if_none_match};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		f[i]->count = 0;
 		f[i]->len = 0;
@@ -276,6 +279,9 @@ static int header_finish(struct http_parser *p, struct http_req *req)
 		break;
 	case H_FORWARDED_FOR:
 		req->forwarded_for = true;
+		break;
+	case H_IF_NONE_MATCH:
+		field_store(p, &req->if_none_match);
 		break;
 	case H_NONE:
 		break;

@@ -45,7 +45,7 @@
 #define HTTP_MAX_HEAD 8192
 /* Header field lines per request -> 431 above. */
 #define HTTP_MAX_HEADERS 64
-/* Value of a header we keep (token, TTL, Host, Accept): tokens are < 100
+/* Value of a header we keep (token, TTL, Host, Accept, If-None-Match): tokens are < 100
  * bytes; a longer value of a kept header -> 431. */
 #define HTTP_MAX_VALUE 256
 /* Request body: the only body used is a password (MDR_PASSWORD_MAX =
@@ -97,6 +97,7 @@ struct http_req {
 	struct http_field token_ttl; /* X-aws-ec2-metadata-token-ttl-seconds */
 	struct http_field host;
 	struct http_field accept;
+	struct http_field if_none_match; /* ETag revalidation (serve.h) */
 	bool forwarded_for;          /* an X-Forwarded-For header (any case) */
 	size_t n_headers;            /* field lines seen */
 	size_t head_len;             /* bytes of request line + headers */

@@ -7,9 +7,12 @@
 
 #include "webob.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "jsonview.h"
 
 /* Content type of token replies, empty bodies and error texts. */
 #define CT_PLAIN "text/plain"
@@ -235,6 +238,187 @@ static int from_reply(struct mdr_serve_resp *out, struct mdr_reply *r,
 	return out->status;
 }
 
+/* The tree's renderer: the hook (a memo) or mdr_render. */
+static int render(const struct mdr_serve_inst *inst, const char *raw, const char *norm,
+		  const struct mdr_render_ctx *rnd, struct mdr_reply *r)
+{
+	return inst->render ? inst->render(inst->render_opaque, inst->defn, raw, norm, rnd, r)
+			    : mdr_render(inst->defn, raw, rnd, r);
+}
+
+/* Randomness passes through here: an answer that used it gets its ETag
+ * from a second rendering with zero bytes (see serve.h). */
+struct rnd_spy {
+	const struct mdr_render_ctx *orig;
+	bool used;
+};
+
+static void spy_random(void *buf, size_t len, void *opaque)
+{
+	struct rnd_spy *sp = opaque;
+
+	sp->used = true;
+	random_bytes(sp->orig, buf, len);
+}
+
+struct view_ctx {
+	const struct mdr_serve_inst *inst;
+	const struct mdr_render_ctx *rnd;
+};
+
+static int view_render(void *opaque, const char *path, struct mdr_reply *out)
+{
+	struct view_ctx *v = opaque;
+
+	return render(v->inst, path, path, v->rnd, out);
+}
+
+static int view_blob(void *opaque, unsigned blob, const uint8_t **data, size_t *len)
+{
+	const struct mdr_serve_inst *inst = ((struct view_ctx *)opaque)->inst;
+
+	return inst->blob(inst->render_opaque, blob, data, len);
+}
+
+/*
+ * The answer for the view asked: the JSON view (200 only; other statuses
+ * fall back to the text answer, which has nova's bytes) or the text.
+ * 0 with *r filled, -ENOENT (content changed: retry), other -errno, or a
+ * positive status to answer (MDR_JSONVIEW_TOO_BIG).
+ */
+static int answer(const struct mdr_serve_inst *inst, const char *raw, const char *path,
+		  const struct mdr_render_ctx *rnd, bool json, struct mdr_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (json) {
+		struct view_ctx vc = { .inst = inst, .rnd = rnd };
+		struct mdr_jsonview_src src = {
+			.render = view_render,
+			.blob = inst->blob ? view_blob : NULL,
+			.opaque = &vc,
+			.password = inst->has_password ? inst->password : NULL,
+			.password_len = inst->has_password ? inst->password_len : 0,
+		};
+		char *body;
+		size_t len;
+		int st = mdr_jsonview(&src, path, &body, &len);
+
+		if (st < 0 || st == MDR_JSONVIEW_TOO_BIG)
+			return st;
+		if (st == 200) {
+			r->status = 200;
+			r->content_type = MDR_CT_JSON;
+			r->kind = MDR_REPLY_BODY;
+			r->body = body;
+			r->body_len = len;
+			return 0;
+		}
+	}
+	return render(inst, raw, path, rnd, r) ? -ENOMEM : 0;
+}
+
+/* The ETag of a 200 answer r (see serve.h); 0 with *tag, or -errno. */
+static int etag_of(const struct mdr_serve_inst *inst, const struct mdr_reply *r, uint64_t *tag)
+{
+	uint64_t h = mdr_etag_update(MDR_ETAG_INIT, r->content_type, strlen(r->content_type) + 1);
+
+	switch (r->kind) {
+	case MDR_REPLY_BLOB:
+		if (inst->blob_hash || inst->blob) {
+			uint64_t bh = MDR_ETAG_INIT;
+			const uint8_t *d;
+			size_t n;
+			int e = inst->blob_hash ? inst->blob_hash(inst->render_opaque, r->blob, &bh)
+					: inst->blob(inst->render_opaque, r->blob, &d, &n);
+			if (e)
+				return e;
+			if (!inst->blob_hash)
+				bh = mdr_etag_update(bh, d, n);
+			h = mdr_etag_update(h, &bh, sizeof(bh));
+		} else {
+			h = mdr_etag_update(h, &r->blob, sizeof(r->blob));
+			h = mdr_etag_update(h, &r->blob_len, sizeof(r->blob_len));
+		}
+		break;
+	case MDR_REPLY_PASSWORD:
+		if (inst->has_password && inst->password)
+			h = mdr_etag_update(h, inst->password, inst->password_len);
+		break;
+	case MDR_REPLY_BODY:
+	default:
+		h = mdr_etag_update(h, r->body ? r->body : "", r->body ? r->body_len : 0);
+		break;
+	}
+	*tag = mdr_etag_final(h);
+	return 0;
+}
+
+/* GET/HEAD of the tree or the password: view, ETag, 304, long-poll. */
+static int tree_view(const struct http_req *req, const struct mdr_serve_inst *inst,
+		     const char *path, const struct mdr_render_ctx *rnd,
+		     const struct mdr_query *q, bool json, struct mdr_serve_resp *out)
+{
+	struct rnd_spy sp = { .orig = rnd };
+	struct mdr_render_ctx ctx = { .random = spy_random, .opaque = &sp,
+				      .remote_ip = rnd ? rnd->remote_ip : NULL };
+	struct mdr_reply r;
+	uint64_t tag;
+	int e = answer(inst, req->target, path, &ctx, json, &r);
+
+	if (e > 0)
+		return simple(out, e);
+	if (e == 0 && r.status == 200) {
+		if (sp.used) {
+			/* the tag of the answer with a zero seed */
+			struct mdr_render_ctx zero = { .remote_ip = ctx.remote_ip };
+			struct mdr_reply z;
+			e = answer(inst, req->target, path, &zero, json, &z);
+			if (e == 0)
+				e = etag_of(inst, &z, &tag);
+			if (e >= 0)
+				mdr_reply_free(&z);
+		} else {
+			e = etag_of(inst, &r, &tag);
+		}
+		if (e)
+			mdr_reply_free(&r);
+	}
+	if (e == -ENOENT) {
+		out->retry = true;
+		return simple(out, 503);
+	}
+	if (e)
+		return simple(out, e > 0 ? e : 500);
+	if (r.status != 200) {
+		from_reply(out, &r, inst);
+		if (out->status == 404) /* nova's HTTPNotFound */
+			return webob_error(req, out, 404, NULL);
+		return out->status;
+	}
+
+	out->etag = tag;
+	if (q->wait_for_change && !inst->no_wait) {
+		bool same = q->has_last_etag ? q->last_etag_valid && q->last_etag == tag
+					     : !inst->has_wait_etag || inst->wait_etag == tag;
+		if (same) {
+			mdr_reply_free(&r);
+			out->wait = true;
+			out->wait_s = q->timeout_s;
+			out->status = 200;
+			return 200;
+		}
+	}
+	from_reply(out, &r, inst);
+	mdr_etag_format(tag, out->etag_buf);
+	add_hdr(out, "ETag", out->etag_buf);
+	if (req->if_none_match.count &&
+	    mdr_etag_none_match(req->if_none_match.value, req->if_none_match.len, tag)) {
+		out->status = 304; /* Content-Length stays the 200's (RFC 9110 8.6) */
+		out->send_body = false;
+	}
+	return out->status;
+}
+
 int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 	      uint64_t now_s, const struct mdr_render_ctx *rnd,
 	      struct mdr_serve_resp *out)
@@ -280,11 +464,21 @@ int mdr_serve(const struct http_req *req, const struct mdr_serve_inst *inst,
 			return st;
 	}
 
+	struct mdr_query q;
+	bool view = (req->method == HTTP_M_GET || req->method == HTTP_M_HEAD) && inst->defn;
+	if (view) {
+		if (mdr_query_parse(req->target, &q) != 0)
+			return simple(out, 400);
+		bool json = q.alt == MDR_ALT_JSON ||
+			    (q.alt == MDR_ALT_NONE &&
+			     (q.recursive || (req->accept.count &&
+					      mdr_accept_json(req->accept.value, req->accept.len))));
+		return tree_view(req, inst, path, rnd, &q, json, out);
+	}
+
 	struct mdr_reply r;
 	memset(&r, 0, sizeof(r));
-	if ((inst->render ? inst->render(inst->render_opaque, inst->defn, req->target,
-					 path, rnd, &r)
-			  : mdr_render(inst->defn, req->target, rnd, &r)) != 0)
+	if (render(inst, req->target, path, rnd, &r) != 0)
 		return simple(out, 500);
 
 	if (cls == PATH_PASSWORD && r.kind == MDR_REPLY_PASSWORD &&

@@ -29,6 +29,22 @@
  *  - Unknown instance (defn NULL): only "/" answers; everything else 404.
  *    The token PUT then answers 404 too, which botocore reads as "no
  *    IMDSv2" (falls back to v1 GETs).
+ *  - GET/HEAD of the tree and the password (after the token rules, so
+ *    tokens apply to all of this):
+ *    - the query (query.h) is parsed: a bad one -> 400;
+ *    - the JSON view (jsonview.h) when alt=json, or recursive=true or an
+ *      Accept asking for application/json without alt=text; a view over
+ *      MDR_JSONVIEW_MAX -> 413. Otherwise the bytes are today's;
+ *    - every 200 carries an ETag: a hash of the content type and the
+ *      bytes of the answer (for meta_data.json, whose random_seed is new
+ *      on every request, of the answer rendered with a zero seed), so it
+ *      changes exactly when the answer does;
+ *    - If-None-Match naming the current tag (or "*") -> 304, no body;
+ *    - wait_for_change=true on a 200 whose tag equals last_etag (or,
+ *      without last_etag, always the first time): out->wait is set and
+ *      the caller holds the request, re-running mdr_serve with
+ *      inst->wait_etag when the instance changes and with inst->no_wait
+ *      after timeout_sec.
  */
 #ifndef MDR_SERVE_H
 #define MDR_SERVE_H
@@ -38,6 +54,7 @@
 #include <stdint.h>
 #include "mdr_abi.h"
 #include "http.h"
+#include "query.h"
 #include "render.h"
 #include "token.h"
 
@@ -77,6 +94,20 @@ struct mdr_serve_inst {
 	const struct mdr_token_keys *keys;
 	mdr_serve_render_fn render;  /* NULL: mdr_render */
 	void *render_opaque;
+	/* Bytes of a content blob (render_opaque): 0, -ENOENT when its
+	 * generation is gone (out->retry), other -errno. For the JSON view
+	 * and the ETag of user data and files; NULL: blobs hash by length. */
+	int (*blob)(void *opaque, unsigned blob, const uint8_t **data, size_t *len);
+	/* mdr_etag_update(MDR_ETAG_INIT, bytes of blob), kept by the caller
+	 * per generation (a 64 KiB blob is not hashed per request); same
+	 * returns as blob. NULL: hashed through blob. */
+	int (*blob_hash)(void *opaque, unsigned blob, uint64_t *h);
+	/* Long-poll: the request waits for a tag other than wait_etag (when
+	 * has_wait_etag; set by the caller for a held request without
+	 * last_etag); no_wait: its timeout passed, answer now. */
+	bool has_wait_etag;
+	uint64_t wait_etag;
+	bool no_wait;
 };
 
 enum mdr_serve_body {
@@ -104,11 +135,16 @@ struct mdr_serve_resp {
 	const uint8_t *password;    /* points into the request's body */
 	size_t password_len;
 	bool token_issued;          /* count in tokens_issued */
+	bool wait;                  /* hold the request (nothing to send yet) */
+	uint32_t wait_s;            /* ... at most this long (timeout_sec) */
+	bool retry;                 /* content changed under it: serve again */
+	uint64_t etag;              /* the answer's tag (200 and 304), 0 = none */
 	/* Internal storage. */
 	char *owned;                /* malloc'd body to free */
 	char ttl_buf[12];
 	char token_buf[MDR_TOKEN_BUF_SIZE];
 	char date[HTTP_DATE_SIZE];  /* the Date header's value; "" = none */
+	char etag_buf[MDR_ETAG_SIZE];
 };
 
 /*

@@ -83,6 +83,8 @@ struct tcp_conn {
 	bool want_writable;
 	bool ack_pending;
 	bool doomed;                  /* destroy when the callback returns */
+	bool held;                    /* the app holds a request (long-poll):
+	                                 no idle timeout, never evicted */
 	enum tcp_close_reason doom_reason;
 	int cb_depth;
 	uint16_t mss;                 /* send MSS */
@@ -506,7 +508,7 @@ static void heap_remove(struct tcp_engine *e, struct tcp_conn *c)
 static void conn_resched(struct tcp_conn *c)
 {
 	struct tcp_engine *e = c->e;
-	uint64_t d = c->last_rx + e->cfg.idle_ns;
+	uint64_t d = c->held ? UINT64_MAX : c->last_rx + e->cfg.idle_ns;
 
 	if (c->rto_at)
 		d = min64(d, c->rto_at);
@@ -616,7 +618,7 @@ static bool evict_one(struct tcp_engine *e, struct list *head, bool global)
 		struct tcp_conn *c = global ? container_of(n, struct tcp_conn, lru)
 					    : container_of(n, struct tcp_conn, ilru);
 
-		if (c->cb_depth > 0)
+		if (c->cb_depth > 0 || c->held)
 			continue;
 		if (c->state == ST_SYN_RCVD) {
 			/* Half-open: the ISN is a cookie, its ACK can still
@@ -1463,7 +1465,7 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_engine *e = c->e;
 
-	if (now >= c->last_rx + e->cfg.idle_ns) {
+	if (!c->held && now >= c->last_rx + e->cfg.idle_ns) {
 		if (c->state == ST_SYNCED)
 			count(e, c->key.inst, TCP_CNT_TIMEOUTS);
 		conn_reset(c, TCP_CLOSE_IDLE);
@@ -1677,6 +1679,16 @@ void tcp_conn_set_app(struct tcp_conn *c, void *app) { c->app = app; }
 void *tcp_conn_app(const struct tcp_conn *c) { return c->app; }
 uint32_t tcp_conn_instance(const struct tcp_conn *c) { return c->key.inst; }
 bool tcp_conn_peer_closed(const struct tcp_conn *c) { return c->peer_fin; }
+
+void tcp_conn_hold(struct tcp_conn *c, bool on)
+{
+	if (c->held == on)
+		return;
+	c->held = on;
+	if (!on)
+		c->last_rx = c->e->now; /* the wait counts as activity */
+	conn_resched(c);
+}
 
 const void *tcp_conn_route(const struct tcp_conn *c, size_t *len)
 {

@@ -298,6 +298,10 @@ uint32_t tcp_conn_instance(const struct tcp_conn *c);
 const void *tcp_conn_route(const struct tcp_conn *c, size_t *len);
 /* The peer has sent FIN (no more request bytes will come). */
 bool tcp_conn_peer_closed(const struct tcp_conn *c);
+/* The app holds a request on c (a long-poll, bounded by the app): while
+ * on, c has no idle timeout and is never evicted to make room; turning it
+ * off restarts the idle clock. */
+void tcp_conn_hold(struct tcp_conn *c, bool on);
 const struct tcp_conn_stats *tcp_conn_stats(const struct tcp_conn *c);
 
 const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *e);

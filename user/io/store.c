@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 #include "store.h"
+#include "chnotify.h"
 #include "err.h"
 #include "mac.h"
 #include "hash.h"
@@ -1022,8 +1023,11 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 	if ((r = mdr_maps_lock(m)))
 		return mdr_errf(err, errlen, r, "locking %s: %s", m->pin_dir, strerror(-r));
 	if (!(r = put_resolve_id(&p)) && !(r = put_check_conflicts(&p)) &&
-	    !(r = put_write_generation(&p)) && !(r = put_publish(&p)))
+	    !(r = put_write_generation(&p)) && !(r = put_publish(&p))) {
+		/* published: wake long-polls now, the retire can follow */
+		mdr_chnotify_send(m->pin_dir, p.out.id);
 		put_retire_old(&p);
+	}
 	mdr_maps_unlock(m);
 	mdr_defn_free(p.old_d);
 	if (r == 0 && res)
@@ -1073,6 +1077,8 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
 	r = 0;
 out:
 	mdr_maps_unlock(m);
+	if (r == 0)
+		mdr_chnotify_send(m->pin_dir, id); /* its long-polls end */
 	return r;
 }
 

@@ -55,6 +55,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_token_key(int argc, char **argv);
+int cmd_notify(int argc, char **argv);
 json_t *ctl_config_json(const struct mdr_config *c);
 
 /* aws.c: EC2's categories at run time, password reset, node key */

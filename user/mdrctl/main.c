@@ -47,6 +47,7 @@ static const struct ctl_command commands[] = {
 	{"credentials", "rm UUID ROLE", "remove a role's credentials", cmd_credentials},
 	{"password", "clear UUID", "empty the guest's password (nova's os-server-password DELETE)", cmd_password},
 	{"node-key", "install KEY.pem CERT.pem", "install the node key that signs identity documents", cmd_node_key},
+	{"notify", "UUID", "wake the instance's long-polls after a change made by hand (bpftool)", cmd_notify},
 	{"token-key", "rotate", "new IMDSv2 key; the current one stays valid as previous", cmd_token_key},
 	{"help", "", "this text", cmd_help},
 };

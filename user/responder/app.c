@@ -66,6 +66,16 @@ _Static_assert(RSP_RCV_WND >= 2 * 1460, "room for two full segments");
  * (cloud-init, wrk with Connection: close) would otherwise allocate and
  * clear ~6 KiB per connection; 1024 of them is ~6 MiB at most. */
 #define RSP_CONN_CACHE 1024
+/* Held long-polls of one instance, at most this share of its connection
+ * cap (num/den): the rest stays for its ordinary requests. */
+#define RSP_WAIT_INST_NUM 3u
+#define RSP_WAIT_INST_DEN 4u
+/* Instances with held long-polls, hash buckets (power of 2). */
+#define RSP_WAITQ_BUCKETS 1024u
+/* Statuses refusing a long-poll over the bounds: the instance's share
+ * (the guest's own doing) and the responder's total. */
+#define RSP_WAIT_REFUSED_INST 429
+#define RSP_WAIT_REFUSED_TOTAL 503
 
 /* What a connection's segments carry back to the shell: the socket and the
  * L2/L3 template of the guest. */
@@ -95,6 +105,23 @@ struct rsp_conn {
 	bool fin_after;       /* send FIN once the output drained */
 	char remote_ip[RSP_IP_STR];
 	struct rsp_conn *next_free;
+	/* long-poll: k->req is held until its answer changes or wait_until */
+	bool waiting;
+	bool wait_expired;    /* serve once more with no_wait */
+	uint64_t wait_until;  /* monotonic ns */
+	uint64_t wait_etag;   /* the tag it waits to change */
+	struct rsp_waitq *wq;
+	struct rsp_conn *wnext, *wprev; /* the instance's held requests */
+	struct rsp_conn *dnext, *dprev; /* all held requests by wait_until */
+};
+
+/* The held long-polls of one instance. */
+struct rsp_waitq {
+	uint32_t id;
+	uint32_t gen;         /* generation their answers were made from */
+	uint32_t n;
+	struct rsp_conn *head;
+	struct rsp_waitq *next;
 };
 
 struct rsp_ctr {
@@ -116,6 +143,9 @@ struct rsp_app {
 	uint64_t dropped_frames, bad_frames;
 	struct rsp_conn *conn_free; /* reusable connection states */
 	unsigned n_conn_free;
+	struct rsp_waitq *waitq[RSP_WAITQ_BUCKETS];
+	struct rsp_conn *dhead, *dtail; /* held requests by wait_until */
+	uint32_t n_waiting, max_waiting;
 };
 
 /* ---------------------------------------------------------------- clock */
@@ -401,6 +431,141 @@ static bool is_password_request(const struct http_req *req)
 	       strstr(path, "/password") != NULL;
 }
 
+/* ------------------------------------------------------------ long-poll */
+
+static unsigned waitq_bucket(uint32_t id)
+{
+	return (id * 2654435761u) >> 22 & (RSP_WAITQ_BUCKETS - 1);
+}
+
+static struct rsp_waitq *waitq_find(struct rsp_app *a, uint32_t id)
+{
+	struct rsp_waitq *q = a->waitq[waitq_bucket(id)];
+
+	while (q && q->id != id)
+		q = q->next;
+	return q;
+}
+
+/* Held requests instance id may have: a share of its connection cap. */
+static uint32_t wait_max_inst(struct rsp_app *a, uint32_t id)
+{
+	const struct mdr_instance *rec = rsp_cache_record(a->cache, id, a->now_ns,
+							  RSP_RECORD_MAX_AGE_NS);
+	uint32_t cap = rec && rec->max_conns ? rec->max_conns : TCP_DEFAULT_MAX_CONNS_PER_INST;
+	uint32_t m = (uint32_t)((uint64_t)cap * RSP_WAIT_INST_NUM / RSP_WAIT_INST_DEN);
+
+	return m ? m : 1;
+}
+
+/* Hold k (first time): 0, or the status refusing it. */
+static int wait_park(struct rsp_conn *k, uint32_t id, uint32_t gen, uint64_t etag,
+		     uint32_t wait_s)
+{
+	struct rsp_app *a = k->a;
+	struct rsp_waitq *q = waitq_find(a, id);
+	struct rsp_conn *d;
+
+	if (q && q->n >= wait_max_inst(a, id))
+		return RSP_WAIT_REFUSED_INST;
+	if (a->n_waiting >= a->max_waiting)
+		return RSP_WAIT_REFUSED_TOTAL;
+	if (!q) {
+		unsigned b = waitq_bucket(id);
+		q = calloc(1, sizeof(*q));
+		if (!q)
+			return 503;
+		q->id = id;
+		q->next = a->waitq[b];
+		a->waitq[b] = q;
+	}
+	q->gen = gen;
+	k->waiting = true;
+	k->wait_expired = false;
+	k->wait_etag = etag;
+	k->wait_until = a->now_ns + (uint64_t)wait_s * 1000000000ull;
+	k->wq = q;
+	k->wprev = NULL;
+	k->wnext = q->head;
+	if (q->head)
+		q->head->wprev = k;
+	q->head = k;
+	q->n++;
+	/* by deadline: from the tail, where equal timeouts put it */
+	for (d = a->dtail; d && d->wait_until > k->wait_until; d = d->dprev)
+		;
+	k->dprev = d;
+	k->dnext = d ? d->dnext : a->dhead;
+	if (k->dnext)
+		k->dnext->dprev = k;
+	else
+		a->dtail = k;
+	if (d)
+		d->dnext = k;
+	else
+		a->dhead = k;
+	a->n_waiting++;
+	tcp_conn_hold(k->c, true);
+	return 0;
+}
+
+/* k is answered (or gone: closing, TCP is destroying the connection). */
+static void wait_unpark_as(struct rsp_conn *k, bool closing)
+{
+	struct rsp_app *a = k->a;
+	struct rsp_waitq *q = k->wq;
+
+	if (!k->waiting)
+		return;
+	k->waiting = false;
+	if (k->wprev)
+		k->wprev->wnext = k->wnext;
+	else
+		q->head = k->wnext;
+	if (k->wnext)
+		k->wnext->wprev = k->wprev;
+	if (k->dprev)
+		k->dprev->dnext = k->dnext;
+	else
+		a->dhead = k->dnext;
+	if (k->dnext)
+		k->dnext->dprev = k->dprev;
+	else
+		a->dtail = k->dprev;
+	a->n_waiting--;
+	if (--q->n == 0) {
+		struct rsp_waitq **p = &a->waitq[waitq_bucket(q->id)];
+		while (*p != q)
+			p = &(*p)->next;
+		*p = q->next;
+		free(q);
+	}
+	k->wq = NULL;
+	if (!closing)
+		tcp_conn_hold(k->c, false);
+}
+
+static void wait_unpark(struct rsp_conn *k)
+{
+	wait_unpark_as(k, false);
+}
+
+static int serve_blob(void *opaque, unsigned blob, const uint8_t **data, size_t *len)
+{
+	struct rsp_inst *i = opaque;
+
+	return rsp_cache_blob(i->cache, i, blob, data, len);
+}
+
+static int serve_blob_hash(void *opaque, unsigned blob, uint64_t *h)
+{
+	struct rsp_inst *i = opaque;
+
+	return rsp_cache_blob_hash(i->cache, i, blob, h);
+}
+
+static void wait_rerun(struct rsp_conn *k);
+
 /* Answer k->req (or the parse error `error_status`). */
 static void respond(struct rsp_conn *k, int error_status)
 {
@@ -436,6 +601,11 @@ static void respond(struct rsp_conn *k, int error_status)
 			si.defn = i->defn;
 			si.render = rsp_cache_render;
 			si.render_opaque = i;
+			si.blob = serve_blob;
+			si.blob_hash = serve_blob_hash;
+			si.has_wait_etag = k->waiting;
+			si.wait_etag = k->wait_etag;
+			si.no_wait = k->wait_expired;
 			if (i->broken) {
 				mdr_serve_error(500, &resp);
 				done = true;
@@ -449,6 +619,26 @@ static void respond(struct rsp_conn *k, int error_status)
 			}
 		}
 		mdr_serve(&k->req, &si, unix_now_s(), &rctx, &resp);
+		if (resp.retry) {
+			mdr_serve_resp_free(&resp);
+			continue; /* a blob's generation went: redo with the new one */
+		}
+		if (resp.wait) {
+			int st;
+			if (k->waiting) {
+				k->wq->gen = i ? i->rec.gen : 0;
+				mdr_serve_resp_free(&resp);
+				return; /* still the same answer: keep holding */
+			}
+			st = wait_park(k, id, i ? i->rec.gen : 0, resp.etag, resp.wait_s);
+			mdr_serve_resp_free(&resp);
+			if (!st)
+				return; /* held: answered by wait_rerun */
+			mdr_serve_error(st, &resp);
+			mdr_serve_date(&resp, unix_now_s());
+			done = true;
+			break;
+		}
 
 		if (resp.store_password) {
 			struct mdr_password nw = { .len = (uint32_t)resp.password_len };
@@ -486,6 +676,7 @@ static void respond(struct rsp_conn *k, int error_status)
 		}
 		done = true;
 	}
+	wait_unpark(k); /* a held request is answered now */
 	if (!done) {
 		mdr_log(MDR_LOG_WARN, "instance %s: content kept changing under request", uuid);
 		mdr_serve_error(503, &resp);
@@ -530,7 +721,7 @@ static size_t consume(struct rsp_conn *k, const uint8_t *data, size_t len)
 {
 	size_t off = 0;
 
-	while (off < len && !k->closing && !k->out) {
+	while (off < len && !k->closing && !k->out && !k->waiting) {
 		size_t used = 0;
 		enum http_result r = http_parser_feed(&k->p, data + off, len - off, &used, &k->req);
 
@@ -551,7 +742,7 @@ static void resume(struct rsp_conn *k)
 {
 	size_t used;
 
-	if (!k->in_len || k->out || k->closing)
+	if (!k->in_len || k->out || k->closing || k->waiting)
 		return;
 	used = consume(k, k->in, k->in_len);
 	memmove(k->in, k->in + used, k->in_len - used);
@@ -562,7 +753,7 @@ static void resume(struct rsp_conn *k)
  * our side too (a keep-alive client leaving). */
 static void maybe_finish(struct rsp_conn *k)
 {
-	if (!k->closing && !k->out && !k->in_len && tcp_conn_peer_closed(k->c)) {
+	if (!k->closing && !k->out && !k->in_len && !k->waiting && tcp_conn_peer_closed(k->c)) {
 		k->closing = true;
 		tcp_conn_close(k->c);
 	}
@@ -595,6 +786,8 @@ static void on_open(void *opaque, struct tcp_conn *c)
 	k->closing = k->fin_after = false;
 	k->remote_ip[0] = '\0';
 	k->next_free = NULL;
+	k->waiting = k->wait_expired = false;
+	k->wq = NULL;
 	rec = rsp_cache_record(a->cache, tcp_conn_instance(c), a->now_ns, RSP_RECORD_MAX_AGE_NS);
 	http_parser_init(&k->p, rec ? rec->max_req : 0);
 	r = tcp_conn_route(c, &rl);
@@ -660,6 +853,7 @@ static void on_close(void *opaque, struct tcp_conn *c, enum tcp_close_reason why
 	(void)why;
 	if (!k)
 		return;
+	wait_unpark_as(k, true);
 	while (k->out) {
 		struct out_chunk *o = k->out;
 		k->out = o->next;
@@ -816,6 +1010,7 @@ struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
 	if (!a)
 		return NULL;
 	a->m = m;
+	a->max_waiting = o->max_waiting ? o->max_waiting : RSP_WAIT_MAX_DEFAULT;
 	fill_random(cfg.key, sizeof(cfg.key), NULL);
 	a->cache = rsp_cache_new(m);
 	a->tcp = tcp_engine_new(&cfg, &ops, a);
@@ -834,16 +1029,96 @@ void rsp_app_set_now(struct rsp_app *a, uint64_t now_ns) { a->now_ns = now_ns; }
 
 void rsp_app_rx_batch(struct rsp_app *a) { rsp_cache_new_batch(a->cache); }
 
+/* Serve a held request again (its instance changed, or it timed out):
+ * answered when the answer changed, else held on. Then the requests the
+ * guest pipelined behind it. */
+static void wait_rerun(struct rsp_conn *k)
+{
+	respond(k, 0);
+	if (!k->waiting) {
+		resume(k);
+		maybe_finish(k);
+	}
+}
+
 uint64_t rsp_app_timers(struct rsp_app *a)
 {
+	uint64_t d;
+
 	tcp_timers(a->tcp, a->now_ns);
-	return tcp_next_deadline(a->tcp);
+	while (a->dhead && a->dhead->wait_until <= a->now_ns) {
+		struct rsp_conn *k = a->dhead;
+		k->wait_expired = true;
+		rsp_cache_new_batch(a->cache); /* answer from the record as it is */
+		wait_rerun(k);
+		if (k->waiting) /* cannot be: no_wait answers */
+			wait_unpark(k);
+	}
+	d = tcp_next_deadline(a->tcp);
+	if (a->dhead && a->dhead->wait_until < d)
+		d = a->dhead->wait_until;
+	return d;
+}
+
+/* Serve every held request of q again. */
+static void waitq_rerun(struct rsp_waitq *q)
+{
+	struct rsp_conn *k = q->head, *next;
+	uint32_t n = q->n;
+
+	/* respond() only ever unparks the request it serves (q goes with
+	 * the last one): take the next before, and stop after n. */
+	while (k && n--) {
+		next = k->wnext;
+		wait_rerun(k);
+		k = next;
+	}
+}
+
+void rsp_app_changed(struct rsp_app *a, uint32_t id)
+{
+	rsp_cache_new_batch(a->cache); /* read the records again */
+	if (id) {
+		struct rsp_waitq *q = waitq_find(a, id);
+		if (q)
+			waitq_rerun(q);
+		return;
+	}
+	for (unsigned b = 0; b < RSP_WAITQ_BUCKETS; b++) {
+		struct rsp_waitq *q = a->waitq[b], *next;
+		for (; q; q = next) {
+			next = q->next;
+			waitq_rerun(q);
+		}
+	}
+}
+
+/* One record read per instance with held requests (none without). */
+static void waitq_check(struct rsp_app *a)
+{
+	bool fresh = false;
+
+	for (unsigned b = 0; b < RSP_WAITQ_BUCKETS; b++) {
+		struct rsp_waitq *q = a->waitq[b], *next;
+		for (; q; q = next) {
+			struct mdr_instance rec;
+			next = q->next;
+			if (bpf_map_lookup_elem(a->m->inst, &q->id, &rec) == 0 && rec.gen == q->gen)
+				continue;
+			if (!fresh) {
+				rsp_cache_new_batch(a->cache);
+				fresh = true;
+			}
+			waitq_rerun(q);
+		}
+	}
 }
 
 void rsp_app_tick(struct rsp_app *a)
 {
 	flush_counters(a);
 	load_keys(a, false);
+	waitq_check(a);
 	rsp_cache_expire(a->cache, a->now_ns, RSP_CACHE_IDLE_NS);
 }
 

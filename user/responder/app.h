@@ -13,9 +13,15 @@
 #include "pinned.h"
 #include "xsk.h"
 
+/* Long-polls (wait_for_change) held at once, all instances, by default:
+ * a quarter of the default connection table, so waiting guests never
+ * crowd out the table. */
+#define RSP_WAIT_MAX_DEFAULT 4096u
+
 struct rsp_app_opts {
 	uint32_t max_conns;       /* TCP connections, all instances; 0 = default */
 	uint64_t idle_timeout_ns; /* 0 = TCP default */
+	uint32_t max_waiting;     /* held long-polls, all instances; 0 = default */
 };
 
 struct rsp_app;
@@ -45,8 +51,15 @@ void rsp_app_port_down(void *app, struct rsp_port port);
  * for none). */
 uint64_t rsp_app_timers(struct rsp_app *a);
 
+/* Instance id changed (a datagram of the change channel, chnotify.h; 0 =
+ * any instance): its held long-polls are served again and answered when
+ * their answer changed. */
+void rsp_app_changed(struct rsp_app *a, uint32_t id);
+
 /* Housekeeping, about once a second: flush counters to mdr_rstats,
- * re-read the token keys, expire idle cache entries. */
+ * re-read the token keys, expire idle cache entries, and check the
+ * generation of every instance that has held long-polls (catches an
+ * update that sent no change datagram, e.g. bpftool on mdr_inst). */
 void rsp_app_tick(struct rsp_app *a);
 
 #endif /* MDR_RSP_APP_H */

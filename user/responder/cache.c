@@ -9,6 +9,7 @@
 #include "defn.h"
 #include "hash.h"
 #include "log.h"
+#include "query.h"
 #include "render.h"
 #include "store.h"
 
@@ -73,6 +74,8 @@ static void defn_drop(struct rsp_cache *c, struct rsp_inst *i)
 	memo_clear(c, i);
 	mdr_defn_free(i->defn);
 	i->defn = NULL;
+	free(i->blob_hash);
+	i->blob_hash = NULL;
 }
 
 static unsigned bucket_of(uint32_t id)
@@ -244,6 +247,29 @@ const struct mdr_instance *rsp_cache_record(struct rsp_cache *c, uint32_t id,
 		return &i->rec;
 	i = refresh_record(c, id, now_ns);
 	return i ? &i->rec : NULL;
+}
+
+int rsp_cache_blob_hash(struct rsp_cache *c, struct rsp_inst *i, unsigned blob, uint64_t *h)
+{
+	const uint8_t *data;
+	size_t len;
+	int r;
+
+	if (blob >= MDR_BLOB_FILE0 + MDR_MAX_FILES)
+		return -EINVAL;
+	if (i->blob_hash && i->blob_hash[blob]) {
+		*h = i->blob_hash[blob];
+		return 0;
+	}
+	r = rsp_cache_blob(c, i, blob, &data, &len);
+	if (r)
+		return r;
+	*h = mdr_etag_update(MDR_ETAG_INIT, data, len);
+	if (!i->blob_hash)
+		i->blob_hash = calloc(MDR_BLOB_FILE0 + MDR_MAX_FILES, sizeof(*i->blob_hash));
+	if (i->blob_hash)
+		i->blob_hash[blob] = *h; /* a 0 hash is only recomputed */
+	return 0;
 }
 
 int rsp_cache_blob(struct rsp_cache *c, struct rsp_inst *i, unsigned blob,

@@ -49,6 +49,8 @@ struct rsp_inst {
 	struct rsp_memo *memo[RSP_MEMO_BUCKETS]; /* replies rendered from defn */
 	uint32_t memo_n;          /* 200 replies memoised */
 	uint32_t memo_misses;     /* other replies (404s) memoised */
+	uint64_t *blob_hash;      /* per blob of defn_gen: its hash for ETags,
+				   * 0 = not yet (allocated on first use) */
 	size_t memo_bytes;
 	struct rsp_inst *next;
 };
@@ -82,6 +84,10 @@ const struct mdr_instance *rsp_cache_record(struct rsp_cache *c, uint32_t id,
  */
 int rsp_cache_blob(struct rsp_cache *c, struct rsp_inst *i, unsigned blob,
 		   const uint8_t **data, size_t *len);
+
+/* mdr_etag_update(MDR_ETAG_INIT, blob's bytes), computed once per
+ * generation (ETags of user data and files). Returns as rsp_cache_blob. */
+int rsp_cache_blob_hash(struct rsp_cache *c, struct rsp_inst *i, unsigned blob, uint64_t *h);
 
 /*
  * mdr_serve_render_fn over the memo of instance i (opaque = i): answers

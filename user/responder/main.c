@@ -29,6 +29,7 @@
 #include <linux/rtnetlink.h>
 
 #include "app.h"
+#include "chnotify.h"
 #include "clock.h"
 #include "log.h"
 #include "notify.h"
@@ -81,7 +82,7 @@
 #define DEF_SPIN_US 50u
 #define MAX_SPIN_US 100000u /* 100 ms: beyond that use --busy-poll */
 
-enum { EV_SIGNAL = 2, EV_NETLINK = 3 }; /* RSP_EV_XSK is 1 */
+enum { EV_SIGNAL = 2, EV_NETLINK = 3, EV_CHANGE = 4 }; /* RSP_EV_XSK is 1 */
 
 static void usage(FILE *f)
 {
@@ -92,6 +93,8 @@ static void usage(FILE *f)
 		"  --ring-size N          AF_XDP ring entries, power of 2 (default %u, %u..%u)\n"
 		"  --max-conns N          TCP connections in total (default %u)\n"
 		"  --idle-timeout-ms N    close connections idle this long (default %llu)\n"
+		"  --max-waiting N        long-polls (wait_for_change) held at once, all\n"
+		"                         instances (default %u)\n"
 		"  --busy-poll            poll the rings without sleeping (burns a core)\n"
 		"  --spin-us N            after frames arrived, poll N us before sleeping\n"
 		"                         (default %u, 0..%u; 0 = sleep at once)\n"
@@ -101,7 +104,7 @@ static void usage(FILE *f)
 		"  -v, --verbose          debug logs\n",
 		MDR_DEFAULT_PIN_DIR, DEF_UMEM_FRAMES, MIN_UMEM_FRAMES, MAX_UMEM_FRAMES,
 		DEF_RING_SIZE, MIN_RING_SIZE, MAX_RING_SIZE, TCP_DEFAULT_MAX_CONNS,
-		TCP_DEFAULT_IDLE_NS / 1000000ull, DEF_SPIN_US, MAX_SPIN_US);
+		TCP_DEFAULT_IDLE_NS / 1000000ull, RSP_WAIT_MAX_DEFAULT, DEF_SPIN_US, MAX_SPIN_US);
 }
 
 static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -201,7 +204,7 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	struct rsp_app *app = NULL;
 	struct rsp_xsk *x = NULL;
 	struct mnl_socket *nl = NULL;
-	int epfd = -1, sfd = -1, rc = 1, err, fatal = 0;
+	int epfd = -1, sfd = -1, chfd = -1, rc = 1, err, fatal = 0;
 	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline, next_check;
 	uint64_t spin_until = 0, no_xsk = 0;
 	bool stop = false, link_event = false;
@@ -234,6 +237,14 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	app = rsp_app_new(ao, &m);
 	if (!app)
 		goto out;
+	chfd = mdr_chnotify_listen(pin_dir);
+	if (chfd < 0 || add_fd(epfd, chfd, EV_CHANGE)) {
+		mdr_log(MDR_LOG_WARN, "no change channel (%s): held long-polls see changes within %llu ms",
+			strerror(chfd < 0 ? -chfd : errno), TICK_NS / 1000000ull);
+		if (chfd >= 0)
+			close(chfd);
+		chfd = -1;
+	}
 	xm.xsks_fd = m.xsks;
 	xm.slot_fd = m.xsk_slot;
 	xm.ifaces_fd = m.ifaces;
@@ -293,6 +304,12 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 				next_rescan = now;
 				fast_until = now + RESCAN_FAST_WINDOW_NS;
 				break;
+			case EV_CHANGE: {
+				uint32_t id;
+				while (mdr_chnotify_recv(chfd, &id) > 0)
+					rsp_app_changed(app, id);
+				break;
+			}
 			case EV_SIGNAL: {
 				struct signalfd_siginfo si;
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -349,6 +366,8 @@ out:
 		mnl_socket_close(nl);
 	if (sfd >= 0)
 		close(sfd);
+	if (chfd >= 0)
+		close(chfd);
 	if (epfd >= 0)
 		close(epfd);
 	mdr_maps_close(&m);
@@ -368,6 +387,7 @@ int main(int argc, char **argv)
 		{ "busy-poll", no_argument, NULL, 'b' },
 		{ "spin-us", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "max-waiting", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
@@ -416,6 +436,10 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			mdr_log_set_level(MDR_LOG_DEBUG);
+			break;
+		case 'w':
+			if (parse_u32("--max-waiting", optarg, 1, MAX_CONNS_OPT, &ao.max_waiting))
+				return 2;
 			break;
 		case 'm':
 			if (mdr_promhttp_check_addr(optarg)) {
