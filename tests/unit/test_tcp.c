@@ -1301,6 +1301,37 @@ static void test_time_wait_replaced_by_syn(void **state)
 	assert_int_equal(tcp_engine_stats(h->e)->conns, 1);
 }
 
+/* The same, when XDP answered the new SYN: the record gives way to the
+ * cookie ACK, which creates the connection (the SYN never came here). */
+static void test_time_wait_replaced_by_xdp_cookie(void **state)
+{
+	struct h *h = *state;
+	uint32_t isn, iss;
+
+	isn = open_conn(h, CISN, 0);
+	tcp_conn_close(h->c);
+	EXPECT(h, F | A, isn, CISN + 1, 0);
+	in_seg(h, F | A, CISN + 1, isn + 1, NULL, 0);
+	EXPECT(h, A, isn + 1, CISN + 2, 0);
+	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 1);
+	iss = xdp_cookie(h, CISN + 100000, 7);
+	in_seg(h, A, CISN + 100001, iss + 1, NULL, 0);
+	EXPECT_NONE(h);
+	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 0);
+	assert_int_equal(tcp_engine_stats(h->e)->conns, 1);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_COOKIES_OK], 1);
+	/* a late ACK of the old connection's FIN is still the record's */
+	h->cport++;
+	isn = open_conn(h, CISN, 0);
+	tcp_conn_close(h->c);
+	EXPECT(h, F | A, isn, CISN + 1, 0);
+	in_seg(h, F | A, CISN + 1, isn + 1, NULL, 0);
+	EXPECT(h, A, isn + 1, CISN + 2, 0);
+	in_seg(h, A, CISN + 2, isn + 2, NULL, 0);
+	EXPECT_NONE(h);
+	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 1);
+}
+
 static void test_time_wait_bounded(void **state)
 {
 	struct h *h = *state;
@@ -2023,6 +2054,7 @@ int main(void)
 		TB(test_xdp_cookie_creates_established),
 		TB(test_xdp_cookie_bad_gets_rst),
 		TB(test_xdp_cookie_over_instance_cap),
+		TB(test_time_wait_replaced_by_xdp_cookie),
 		T4(test_total_full_evicts_idle),
 		T4(test_same_tuple_other_instance),
 		TB(test_reply_piggybacks_ack),

@@ -995,6 +995,13 @@ static bool tw_input(struct tcp_engine *e, struct tcp_tw *t,
 		tw_free(e, t); /* a new connection replaces the record */
 		return false;
 	}
+	/* A new connection whose SYN XDP answered (it never reached us): its
+	 * ACK carries a cookie for this 4-tuple; the record gives way. */
+	if ((in->flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_ACK && in->ack != t->snd_nxt &&
+	    cookie_check(e, &t->key, in)) {
+		tw_free(e, t);
+		return false;
+	}
 	if (in->flags & (PKT_TCP_FIN | PKT_TCP_SYN) || in->len)
 		emit_raw(e, NULL, t->key.inst, t->route, t->route_len,
 			 t->snd_nxt, t->rcv_nxt, PKT_TCP_ACK, 0, 0, NULL, 0);
