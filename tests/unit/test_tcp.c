@@ -1916,6 +1916,34 @@ static void test_zero_window_answered_gives_up(void **state)
 	assert_int_equal(probes, 3);
 }
 
+/* The same on a connection XDP's handshake opened (created at the ACK). */
+static void test_zero_window_answered_gives_up_xdp_cookie(void **state)
+{
+	struct h *h = *state;
+	uint32_t isn;
+	int probes = 0;
+
+	h->reply = (const uint8_t *)"abc";
+	h->reply_len = 3;
+	isn = xdp_cookie(h, CISN, 7) + 1;
+	in_seg(h, A, CISN + 1, isn, NULL, 0);
+	assert_int_equal(h->opens, 1);
+	in_full(h, A, CISN + 1, isn, 0, 0, "x", 1);
+	q_clear(h);
+	for (int i = 0; i < 50 && h->closes == 0; i++) {
+		to_deadline(h);
+		if (h->qn && h->q[h->qn - 1].flags == A &&
+		    h->q[h->qn - 1].seq == isn - 1) {
+			probes++;
+			in_full(h, A, CISN + 2, isn, 0, 0, NULL, 0);
+		}
+		q_clear(h);
+	}
+	assert_int_equal(h->closes, 1);
+	assert_int_equal(h->why, TCP_CLOSE_TIMEOUT);
+	assert_int_equal(probes, 3);
+}
+
 /* The send buffers of one instance's connections are bounded together;
  * a connection waiting for the instance's room hears when another frees
  * it. */
@@ -2055,6 +2083,7 @@ int main(void)
 		TB(test_xdp_cookie_bad_gets_rst),
 		TB(test_xdp_cookie_over_instance_cap),
 		TB(test_time_wait_replaced_by_xdp_cookie),
+		TB(test_zero_window_answered_gives_up_xdp_cookie),
 		T4(test_total_full_evicts_idle),
 		T4(test_same_tuple_other_instance),
 		TB(test_reply_piggybacks_ack),
