@@ -23,11 +23,16 @@
 static const uint8_t sa_key[MDR_COOKIE_KEY_LEN] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
 						   0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01};
 
+/* Publish (or withdraw) a cookie key, and turn xdp-synack on with it. */
 static void sa_publish(int on)
 {
 	struct mdr_syncookie sc;
+	struct mdr_config cfg;
 	uint32_t k = 0;
 
+	config_get(&cfg);
+	cfg.flags &= ~MDR_CFG_F_NO_XDP_SYNACK;
+	config_put(&cfg);
 	memset(&sc, 0, sizeof(sc));
 	if (on) {
 		memcpy(sc.key, sa_key, sizeof(sc.key));
