@@ -95,6 +95,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mdr_istats SEC(".maps");
 
+/* The SYN cookie key and SYN-ACK parameters (written by the responder). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mdr_syncookie);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mdr_syncookie SEC(".maps");
+
 /* ---- user-space-only maps (defined here to be created and pinned once) ---- */
 
 struct {

@@ -3,6 +3,7 @@
  * mdr_xdp - the XDP classifier in front of every guest port.
  *
  *   ARP/NS for a metadata address from a known instance  -> reply, XDP_TX
+ *   SYN to a metadata endpoint from a known instance      -> cookie SYN-ACK, XDP_TX
  *   TCP to a metadata endpoint from a known instance      -> tag header + XSK redirect
  *   anything else                                          -> XDP_PASS, early
  *
@@ -11,7 +12,8 @@
  * strict validation, instance tagging and rate limiting only happen for
  * frames addressed to the metadata service. Headers: mdr_parse.h (parsing),
  * mdr_endpoint.h (config), mdr_tag.h (instances), mdr_ratelimit.h,
- * mdr_stats.h (counters), mdr_csum.h and mdr_l2resp.h (ARP/ND).
+ * mdr_stats.h (counters), mdr_csum.h and mdr_l2resp.h (ARP/ND), mdr_synack.h
+ * and mdr_siphash.h (the handshake).
  */
 #include "mdr_common.h"
 #include "mdr_parse.h"
@@ -20,6 +22,7 @@
 #include "mdr_tag.h"
 #include "mdr_ratelimit.h"
 #include "mdr_l2resp.h"
+#include "mdr_synack.h"
 
 /*
  * The tag travels in a header prepended to the frame (bpf_xdp_adjust_head),
@@ -89,6 +92,14 @@ static __always_inline int mdr_serve_tcp(struct xdp_md *ctx, void *data, const s
 		return mdr_fallback(cfg->no_xsk_policy, &cnt);
 	}
 	xsk = *slot;
+	/* A SYN is answered here when the responder's socket is alive (the
+	 * guest's ACK must reach it) and it published its cookie key. */
+	if (bpf_map_lookup_elem(&mdr_xsks, &xsk) &&
+	    mdr_synack(ctx, l2->l3_off | l4->l4_off << 8 | (flags & MDR_TAG_F_IPV6) << 16,
+		       l4->end_off, t.instance_id) == XDP_TX) {
+		MDR_COUNT(&cnt, synack_sent);
+		return XDP_TX;
+	}
 	frame_len = (__u16)((long)ctx->data_end - (long)ctx->data);
 	h = mdr_tag_push(ctx);
 	if (!h) {

@@ -60,7 +60,7 @@
  * "Upgrades"). 1 = pins without a version record (releases before it;
  * their XDP program may use the metadata-area tag "MDR1").
  */
-#define MDR_ABI_VERSION 2
+#define MDR_ABI_VERSION 3 /* 3: mdr_syncookie, XDP/responder cookie counters */
 #define MDR_ABI_MAGIC 0x4d445241u /* "MDRA" */
 
 /* ------------------------------------------------------------------ */
@@ -139,6 +139,8 @@ enum mdr_iface_mode {
 
 /* mdr_config.flags */
 #define MDR_CFG_F_NO_ARP (1u << 0) /* do not answer ARP/ND in XDP */
+#define MDR_CFG_F_NO_XDP_SYNACK (1u << 1) /* SYNs go to the responder, which
+                                             answers the handshake itself */
 
 /* mdr_tag_hdr.flags */
 #define MDR_TAG_F_IPV6 (1u << 0)
@@ -273,6 +275,56 @@ struct mdr_tag_hdr {
 	__u16 pad;         /* zero */
 };
 
+/*
+ * SYN cookies. XDP answers a SYN for a metadata endpoint with a SYN-ACK
+ * whose ISN is a cookie (docs/DESIGN.md "Handshake in XDP"); the responder
+ * creates the connection when an ACK that matches no connection carries a
+ * valid one (user/core/cookie.c, the same computation). The cookie is
+ *   ISN = (fold32(SipHash-2-4(key, struct mdr_cookie_in)) & ~7) | mss_idx
+ * where fold32(h) = low 32 bits of h ^ (h >> 32) and mss_idx indexes
+ * MDR_COOKIE_MSS (the largest entry <= the peer's MSS option; no option or
+ * less than 536: 536).
+ */
+#define MDR_COOKIE_SLOT_NS (64ull * 1000000000ull) /* the time counter's step
+                                  (CLOCK_MONOTONIC, bpf_ktime_get_ns): a
+                                  cookie lives 64 to 128 s */
+#define MDR_COOKIE_MSS_N 8 /* three low ISN bits */
+#define MDR_COOKIE_MSS {536, 768, 1024, 1220, 1300, 1360, 1440, 1460}
+#define MDR_COOKIE_KEY_LEN 16 /* SipHash-2-4 key */
+
+/* What the cookie's hash covers: everything that makes a connection (the
+ * responder's connection key), the peer's ISN, the time slot and the MSS
+ * index (so a guest cannot pick another MSS by changing the low bits).
+ * Addresses network order (IPv4 in addr[0..3], rest zero), ports host order. */
+struct mdr_cookie_in {
+	__u32 instance_id;
+	__u8 family;   /* 4 or 6 */
+	__u8 mss_idx;  /* index in MDR_COOKIE_MSS */
+	__u16 pad;     /* zero */
+	__u8 local[16];  /* the metadata address */
+	__u8 remote[16]; /* the guest's */
+	__u16 lport;
+	__u16 rport;
+	__u32 cisn;    /* the guest's ISN (the SYN's sequence number) */
+	__u32 slot;    /* now / MDR_COOKIE_SLOT_NS */
+	__u32 pad2;    /* zero: 7 SipHash blocks */
+};
+
+/* mdr_syncookie: ARRAY, 1 entry (key 0). Written by the responder at
+ * start-up: the cookie key (created by the first responder, kept by later
+ * ones so cookies survive a restart) and what its own SYN-ACKs carry. XDP
+ * answers SYNs only when key_set is 1 (and the config flag allows it). */
+struct mdr_syncookie {
+	__u8 key[MDR_COOKIE_KEY_LEN];
+	__u32 key_set;  /* 1: key holds a secret, the fields below are set */
+	__u16 mss4;     /* MSS option of an IPv4 SYN-ACK */
+	__u16 mss6;     /* ... of an IPv6 one */
+	__u16 win;      /* window advertised in the SYN-ACK */
+	__u8 ttl;       /* IPv4 TTL / IPv6 hop limit */
+	__u8 pad;
+	__u32 pad2;
+};
+
 /* ------------------------------------------------------------------ */
 /* Counters                                                            */
 /* ------------------------------------------------------------------ */
@@ -293,6 +345,7 @@ struct mdr_xdp_counters {
 	__u64 rate_limited;
 	__u64 malformed;     /* truncated / bad header for a metadata endpoint */
 	__u64 fragment;      /* IP fragment for a metadata endpoint */
+	__u64 synack_sent;   /* SYN answered by XDP with a cookie SYN-ACK (XDP_TX) */
 };
 
 /* Responder outcomes. mdr_rstats: HASH, key __u32 instance_id (0 = none). */
@@ -319,6 +372,8 @@ struct mdr_resp_counters {
 	__u64 bytes_sent;
 	__u64 frames_sent;     /* TCP segments sent (data, ACK, RST, SYN-ACK) */
 	__u64 frames_deferred; /* segments held back by the output budget */
+	__u64 cookies_ok;      /* connections created from a valid SYN cookie */
+	__u64 cookies_bad;     /* ACKs matching no connection, no valid cookie (RST) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -335,7 +390,8 @@ struct mdr_resp_counters {
  */
 #define MDR_MAP_LIST(X)                                                     \
 	X(config) X(ports) X(macs) X(limits) X(rl) X(inst) X(uuids) X(xsks) \
-	X(xsk_slot) X(ifaces) X(passwords) X(tokkey) X(stats) X(istats) X(rstats) X(abi)
+	X(xsk_slot) X(ifaces) X(passwords) X(tokkey) X(stats) X(istats) X(rstats) X(abi) \
+	X(syncookie)
 #define MDR_MAP_NAME(field) "mdr_" #field
 #define MDR_MAP_CHUNK_FMT "mdr_chunk%d" /* mdr_chunk0 .. mdr_chunk5 */
 
@@ -357,7 +413,9 @@ _Static_assert(sizeof(struct mdr_abi_record) == 24, "mdr_abi_record ABI");
 _Static_assert(sizeof(struct mdr_tag_hdr) == 24, "mdr_tag_hdr ABI");
 /* Small beside XDP_PACKET_HEADROOM (256), which every driver keeps. */
 _Static_assert(sizeof(struct mdr_tag_hdr) <= 64, "tag header fits the headroom");
-_Static_assert(sizeof(struct mdr_xdp_counters) == 13 * 8, "mdr_xdp_counters ABI");
-_Static_assert(sizeof(struct mdr_resp_counters) == 22 * 8, "mdr_resp_counters ABI");
+_Static_assert(sizeof(struct mdr_xdp_counters) == 14 * 8, "mdr_xdp_counters ABI");
+_Static_assert(sizeof(struct mdr_resp_counters) == 24 * 8, "mdr_resp_counters ABI");
+_Static_assert(sizeof(struct mdr_cookie_in) == 7 * 8, "mdr_cookie_in: whole SipHash blocks");
+_Static_assert(sizeof(struct mdr_syncookie) == 32, "mdr_syncookie ABI");
 
 #endif /* MDR_ABI_H */

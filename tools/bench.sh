@@ -552,6 +552,18 @@ attacker_rst_drop() { # on|off: a SYN flooder ignores SYN-ACKs (no RST back)
 	fi
 	return 0
 }
+# CPU time (clock ticks, user + system) of processes, and the server's
+# processes of a side: the responder (mdrd idles), or nginx's master and
+# workers. Softirq work (XDP, the host stack) is not in either.
+proc_ticks() {
+	for _p in "$@"; do
+		[ -r "/proc/$_p/stat" ] && sed 's/.*) //' "/proc/$_p/stat" | awk '{print $12 + $13}'
+	done | awk '{s += $1} END {print s + 0}'
+}
+server_pids() { # side
+	if [ "$1" = ours ]; then echo "${RESP_PID:-}"
+	else echo "${NGINX_PID:-} $(pgrep -P "${NGINX_PID:-0}" | tr '\n' ' ')"; fi
+}
 flood_case() { # side type
 	_f=$OUT/logs/flood-$2-$1.txt
 	_apid=""
@@ -566,8 +578,16 @@ flood_case() { # side type
 			sh "$BT/wrk-flood.sh" $((FLOOD_S + 1)) 64 "$META_URL$SMALL_PATH" ;;
 	esac
 	[ "$2" = base ] || { _apid=$BG_PID; sleep 0.5; } # let the flood build up first
+	_spids=$(server_pids "$1")
+	# shellcheck disable=SC2086 # a list of PIDs
+	_c0=$(proc_ticks $_spids)
 	timeout -k 5 $((FLOOD_S + 30)) ip netns exec "$(gns 1)" "$STORM" probe -p "$SMALL_PATH" -R $PROBE_RATE \
 		-D "$FLOOD_S" -t $PROBE_TIMEOUT_MS >"$_f" 2>&1
+	# shellcheck disable=SC2086
+	_c1=$(proc_ticks $_spids)
+	# server CPU ms per second of the probe (victim's requests included)
+	raw "flood_$2_cpu_ms" "$1" "$(fdiv "$(( (_c1 - _c0) * 1000 ))" "$(( HZ * FLOOD_S ))")"
+	echo "server_cpu_ticks=$((_c1 - _c0))" >>"$_f"
 	if [ -n "$_apid" ]; then
 		wait "$_apid"
 		stop_pid "$_apid" # forgets the finished PID

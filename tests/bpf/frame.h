@@ -75,6 +75,9 @@ struct fspec {
 	int arp_op;          /* ARP operation, 0 = request */
 	int hop;             /* IPv6 hop limit override, 0 = 64 (255 for ND) */
 	int nd_opts;         /* NS/NA: 0 = SLLA, -1 = none, 1 = SLLA + nonce */
+	uint8_t tcp_flags;   /* TCP flags, 0 = SYN */
+	uint16_t mss_opt;    /* MSS option first (before tcp_opts), 0 = none */
+	uint32_t ack;        /* TCP acknowledgment number */
 };
 
 struct frame {
@@ -92,6 +95,29 @@ static inline void put32(uint8_t *p, uint32_t v)
 {
 	put16(p, v >> 16);
 	put16(p + 2, v & 0xffff);
+}
+
+/* TCP header of a spec: ports, seq 1000, flags, MSS option, NOP options. */
+static inline size_t put_tcp(uint8_t *l4, const struct fspec *s)
+{
+	int mssb = s->mss_opt ? 4 : 0;
+	int doff = (20 + mssb + s->tcp_opts) / 4;
+
+	put16(l4, 40000);
+	put16(l4 + 2, s->dport ? s->dport : 80);
+	put32(l4 + 4, 1000);
+	put32(l4 + 8, s->ack);
+	l4[12] = (uint8_t)((s->doff ? s->doff : doff) << 4);
+	l4[13] = s->tcp_flags ? s->tcp_flags : 0x02; /* SYN */
+	put16(l4 + 14, 64240);
+	if (mssb) {
+		l4[20] = 2;
+		l4[21] = 4;
+		put16(l4 + 22, s->mss_opt);
+	}
+	for (int i = 0; i < s->tcp_opts; i++)
+		l4[20 + mssb + i] = 1; /* NOP */
+	return (size_t)(20 + mssb + s->tcp_opts);
 }
 
 /* One's-complement sum of a byte string as big-endian 16-bit words. */
@@ -276,18 +302,7 @@ static inline void fspec_build(const struct fspec *s, struct frame *f)
 		hlen = 20 + s->ip_opts;
 		l4 = l3 + hlen;
 		if (s->kind == K_TCP4) {
-			int doff = (20 + s->tcp_opts) / 4;
-
-			put16(l4, 40000);
-			put16(l4 + 2, s->dport ? s->dport : 80);
-			put32(l4 + 4, 1000);
-			put32(l4 + 8, 0);
-			l4[12] = (uint8_t)((s->doff ? s->doff : doff) << 4);
-			l4[13] = 0x02; /* SYN */
-			put16(l4 + 14, 64240);
-			for (int i = 0; i < s->tcp_opts; i++)
-				l4[20 + i] = 1; /* NOP */
-			l4len = 20 + s->tcp_opts;
+			l4len = put_tcp(l4, s);
 		} else if (s->kind == K_UDP4) {
 			put16(l4, 40000);
 			put16(l4 + 2, s->dport ? s->dport : 80);
@@ -343,17 +358,7 @@ static inline void fspec_build(const struct fspec *s, struct frame *f)
 		}
 		l4 += ext;
 		if (s->kind == K_TCP6) {
-			int doff = (20 + s->tcp_opts) / 4;
-
-			put16(l4, 40000);
-			put16(l4 + 2, s->dport ? s->dport : 80);
-			put32(l4 + 4, 1000);
-			l4[12] = (uint8_t)((s->doff ? s->doff : doff) << 4);
-			l4[13] = 0x02;
-			put16(l4 + 14, 64240);
-			for (int i = 0; i < s->tcp_opts; i++)
-				l4[20 + i] = 1;
-			l4len = 20 + s->tcp_opts;
+			l4len = put_tcp(l4, s);
 		} else if (s->kind == K_UDP6) {
 			put16(l4, 40000);
 			put16(l4 + 2, s->dport ? s->dport : 80);

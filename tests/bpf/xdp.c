@@ -276,6 +276,12 @@ static void fixture_reset(void)
 	map_clear(E.slot, sizeof(struct mdr_xsk_key));
 	for (uint32_t s = 0; s < 8; s++)
 		bpf_map_delete_elem(E.xsks, &s);
+	{ /* no cookie key: SYNs are redirected (tests/bpf/synack.h publishes one) */
+		struct mdr_syncookie sc = {0};
+
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(E.skel->maps.mdr_syncookie), &k,
+						     &sc, BPF_ANY), 0);
+	}
 	assert_int_equal(bpf_map_update_elem(E.stats, &k, zero, BPF_ANY), 0);
 	free(zero);
 
@@ -430,7 +436,7 @@ static uint32_t run_spec(const struct fspec *s, enum port p)
 #define COUNTER_FIELDS(X)                                                          \
 	X(passed) X(matched) X(redirected) X(fallback_pass) X(fallback_drop) X(no_xsk) \
 	X(arp_replied) X(nd_replied) X(unknown) X(spoofed) X(rate_limited) X(malformed) \
-	X(fragment)
+	X(fragment) X(synack_sent)
 
 static void sum_percpu(const struct mdr_xdp_counters *pc, struct mdr_xdp_counters *sum)
 {
@@ -1540,7 +1546,10 @@ static int bench(uint32_t repeat)
 
 /* ------------------------------------------------------------------ */
 
+#include "synack.h"
+
 static const struct CMUnitTest extra_tests[] = {
+	SYNACK_TESTS,
 	cmocka_unit_test(test_frame_builder_matches_scapy),
 	cmocka_unit_test(test_planted_tag_bytes_are_refused),
 	cmocka_unit_test(test_map_list_matches_the_program),

@@ -255,6 +255,28 @@ same_ip_checks() {
 	done
 }
 
+# Who answered the handshakes of the crawl: XDP (cookie SYN-ACKs, the
+# responder creating connections from the cookies) or, with xdp-synack
+# off, the responder alone. The responder flushes its counters each second.
+_cookies_ok() {
+	mdrctl stats -j | "$GUEST_PY" -c \
+		'import json,sys; sys.exit(0 if json.load(sys.stdin)["responder"]["cookies_ok"] > 0 else 1)'
+}
+_handshake_is() { mdrctl status | grep -q "^handshake: $1"; }
+handshake_checks() {
+	_sa=$(stat_get synack_sent)
+	if [ "$_synack" = on ]; then
+		check "$MODE: XDP answered the crawl's SYNs ($_sa SYN-ACKs)" test "$_sa" -gt 0
+		check "$MODE: mdrctl status says the handshake is in XDP" _handshake_is xdp
+		wait_for --timeout "$READY_WAIT_S" _cookies_ok
+		check "$MODE: the responder created connections from cookies" _cookies_ok
+	else
+		check_eq "$MODE: no SYN-ACK from XDP with xdp-synack off" "$_sa" 0
+		check "$MODE: mdrctl status says the responder answers the handshake" \
+			_handshake_is responder
+	fi
+}
+
 run_mode() {
 	MODE=$1
 	diag "==== mode $MODE"
@@ -263,7 +285,11 @@ run_mode() {
 	bridge) topo_create --mode bridge --guests 4 --dhcp || return 0; binding=port ;;
 	bridge-device) topo_create --mode bridge-device --guests 4 || return 0; binding=mac ;;
 	port-tap) topo_create --mode port --guests 2 --shared-ip 2 --tap-kind tap || return 0; binding=port ;;
+	# the responder answers the handshake itself (mdrd --xdp-synack off)
+	port-nosynack) topo_create --mode port --guests 2 || return 0; binding=port ;;
 	esac
+	_synack=on
+	[ "$MODE" = port-nosynack ] && _synack=off
 	if [ "$MODE" = bridge ]; then
 		# The classic ticket: the guest's host route points at the DHCP
 		# port, where nothing serves metadata. Without mdr it fails...
@@ -271,7 +297,7 @@ run_mode() {
 		check_not "$MODE: without mdr, guest 3 (route via the dhcp namespace) gets no metadata" \
 			in_guest 3 curl -sf -m $UNSERVED_WAIT_S $META/openstack
 	fi
-	start_mdrd || { topo_teardown; return 0; }
+	start_mdrd --xdp-synack $_synack || { topo_teardown; return 0; }
 	start_responder || { topo_teardown; return 0; }
 	load_guests $binding
 	if [ "$MODE" = bridge ]; then
@@ -282,7 +308,8 @@ run_mode() {
 	fi
 	[ "$MODE" = port ] || [ "$MODE" = port-tap ] && same_ip_checks
 	crawl_guests
-	if [ "$MODE" != port-tap ]; then
+	handshake_checks
+	if [ "$MODE" != port-tap ] && [ "$MODE" != port-nosynack ]; then
 		boto_guests
 		ec2_tools_guests
 		curl_checks
@@ -293,6 +320,6 @@ run_mode() {
 	topo_teardown
 }
 
-MODES=${*:-port bridge bridge-device port-tap}
+MODES=${*:-port bridge bridge-device port-tap port-nosynack}
 for m in $MODES; do run_mode "$m"; done
 e2e_done

@@ -59,10 +59,13 @@ ports_max() {
 	bpftool -j map show pinned "$PIN/mdr_ports" | "$GUEST_PY" -c 'import json,sys; print(json.load(sys.stdin)["max_entries"])'
 }
 
+# The pinned-map layout version of this build (maps/mdr_abi.h).
+ABI_NOW=$(sed -n 's/^#define MDR_ABI_VERSION \([0-9]*\).*/\1/p' maps/mdr_abi.h)
+
 run_case() {
 	case_name=$1
 	if [ "$case_name" = self ]; then
-		OLD=$NEW_BUILD old_version=2 leave=USR2
+		OLD=$NEW_BUILD old_version=$ABI_NOW leave=USR2
 	else
 		OLD=$(old_build "$case_name") || { not_ok "$case_name: build of $UPGRADE_FROM" "$(tail -n 20 "$BUILD_DIR/upgrade-from/$UPGRADE_FROM-$case_name.log")"; return; }
 		ok "$case_name: $UPGRADE_FROM built ($OLD)"
@@ -79,7 +82,7 @@ run_case() {
 	if [ "$old_version" = 1 ]; then
 		check_not "$case_name: the old pins have no version record" test -e "$PIN/mdr_abi"
 	else
-		check_eq "$case_name: the old pins record version 2" "$(abi_field version)" 2
+		check_eq "$case_name: the old pins record version $ABI_NOW" "$(abi_field version)" "$ABI_NOW"
 	fi
 	tok=$(in_guest 1 curl -sf -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 600' $META/latest/api/token)
 	check "$case_name: token issued by the old build works" in_guest 1 curl -sf -m 5 -o /dev/null \
@@ -134,7 +137,7 @@ run_case() {
 	check "$case_name: the token issued before the upgrade still works" in_guest 1 curl -sf -m 5 -o /dev/null \
 		-H "X-aws-ec2-metadata-token: $tok" $META/openstack/latest/meta_data.json
 	check "$case_name: the program was replaced atomically" grep -q 'tap1: older mdr program replaced atomically' "$E2E_TMP/mdrd-$TOPO.log"
-	check_eq "$case_name: mdr_abi records version 2, found $old_version" "$(abi_field version) $(abi_field prev_version)" "2 $old_version"
+	check_eq "$case_name: mdr_abi records version $ABI_NOW, found $old_version" "$(abi_field version) $(abi_field prev_version)" "$ABI_NOW $old_version"
 	if [ "$case_name" = layout ]; then
 		check_eq "$case_name: mdr_ports rebuilt with 4096 entries" "$(ports_max)" 4096
 		check "$case_name: its binding was carried over" grep -q 'upgrade: mdr_ports: 1 entries carried over' "$E2E_TMP/mdrd-$TOPO.log"

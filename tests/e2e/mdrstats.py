@@ -10,10 +10,10 @@ import json
 import subprocess
 import sys
 
-# struct mdr_xdp_counters, in ABI order (13 x __u64).
+# struct mdr_xdp_counters, in ABI order (14 x __u64).
 FIELDS = ["passed", "matched", "redirected", "fallback_pass", "fallback_drop",
           "no_xsk", "arp_replied", "nd_replied", "unknown", "spoofed",
-          "rate_limited", "malformed", "fragment"]
+          "rate_limited", "malformed", "fragment", "synack_sent"]
 
 
 def u64(raw, off):

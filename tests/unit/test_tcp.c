@@ -15,6 +15,7 @@
 
 #include "pkt.h"
 #include "tcp.h"
+#include "cookie.h"
 
 #define S PKT_TCP_SYN
 #define A PKT_TCP_ACK
@@ -730,6 +731,104 @@ static void test_total_full_uses_cookies(void **state)
 	EXPECT(h, R, iss + 1, 0, 0);
 }
 
+/* The ISN XDP puts in its SYN-ACK for the harness' connection (cookie.h). */
+static uint32_t xdp_cookie(struct h *h, uint32_t cisn, unsigned mss_idx)
+{
+	struct mdr_cookie_tuple t;
+
+	memset(&t, 0, sizeof(t));
+	t.instance_id = h->inst;
+	t.family = h->family;
+	memcpy(t.local, h->saddr, 16);
+	memcpy(t.remote, h->caddr, 16);
+	t.lport = 80;
+	t.rport = h->cport;
+	return mdr_cookie_make(h->cfg.key, &t, cisn, mdr_cookie_slot(h->now), mss_idx);
+}
+
+/* The handshake answered by XDP: the engine first sees the guest's ACK
+ * (here with its request) and creates the connection, established, with
+ * the MSS the cookie encodes (index 0: 536, so a 1000-byte reply takes two
+ * segments). */
+static void test_xdp_cookie_creates_established(void **state)
+{
+	static uint8_t body[1000];
+	struct h *h = *state;
+	uint32_t iss = xdp_cookie(h, 5000, 0);
+
+	memset(body, 'x', sizeof(body));
+	h->reply = body;
+	h->reply_len = sizeof(body);
+	in_seg(h, A | P, 5001, iss + 1, "GET", 3);
+	EXPECT(h, A, iss + 1, 5004, 536);
+	EXPECT(h, A | P, iss + 1 + 536, 5004, 464);
+	EXPECT_NONE(h);
+	assert_int_equal(h->opens, 1);
+	assert_int_equal(tcp_engine_stats(h->e)->conns, 1);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_COOKIES_OK], 1);
+	assert_int_equal(h->inst_counts[TCP_CNT_COOKIES_OK], 1);
+	assert_int_equal(tcp_conn_stats(h->c)->isn_local, iss);
+	assert_int_equal(tcp_conn_stats(h->c)->isn_peer, 5000);
+	/* a bare ACK works the same (another port, MSS index 7: 1460) */
+	h->cport++;
+	iss = xdp_cookie(h, 7000, 7);
+	in_seg(h, A, 7001, iss + 1, NULL, 0);
+	EXPECT_NONE(h);
+	in_seg(h, A | P, 7001, iss + 1, "GET", 3);
+	EXPECT(h, A | P, iss + 1, 7004, 1000);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_COOKIES_OK], 2);
+}
+
+/* A bad cookie (wrong bits, or another connection's) is an ACK for no
+ * connection: RST, counted as a refused cookie, nothing created. */
+static void test_xdp_cookie_bad_gets_rst(void **state)
+{
+	struct h *h = *state;
+	uint32_t iss = xdp_cookie(h, 5000, 3);
+
+	in_seg(h, A, 5001, (iss ^ 0x100u) + 1, NULL, 0);
+	EXPECT(h, R, (iss ^ 0x100u) + 1, 0, 0);
+	in_seg(h, A, 5002, iss + 1, NULL, 0); /* another peer ISN */
+	EXPECT(h, R, iss + 1, 0, 0);
+	h->cport++; /* another port */
+	in_seg(h, A, 5001, iss + 1, NULL, 0);
+	EXPECT(h, R, iss + 1, 0, 0);
+	EXPECT_NONE(h);
+	assert_int_equal(tcp_engine_stats(h->e)->conns, 0);
+	assert_int_equal(h->opens, 0);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_COOKIES_BAD], 3);
+	assert_int_equal(h->inst_counts[TCP_CNT_COOKIES_BAD], 3);
+	/* expired: 3 minutes later the good one is refused too */
+	h->cport--;
+	h->now += 180 * SEC;
+	in_seg(h, A, 5001, iss + 1, NULL, 0);
+	EXPECT(h, R, iss + 1, 0, 0);
+	assert_int_equal(tcp_engine_stats(h->e)->conns, 0);
+}
+
+/* The instance's connection cap holds for XDP's handshakes: a valid
+ * cookie over the cap is refused with RST. */
+static void test_xdp_cookie_over_instance_cap(void **state)
+{
+	struct h *h = *state;
+	uint32_t iss;
+
+	h->max_conns = 2;
+	for (int i = 0; i < 2; i++) {
+		iss = xdp_cookie(h, 5000, 7);
+		in_seg(h, A, 5001, iss + 1, NULL, 0);
+		h->cport++;
+	}
+	EXPECT_NONE(h);
+	assert_int_equal(tcp_instance_conns(h->e, h->inst), 2);
+	iss = xdp_cookie(h, 5000, 7);
+	in_seg(h, A, 5001, iss + 1, NULL, 0);
+	EXPECT(h, R, iss + 1, 0, 0);
+	assert_int_equal(tcp_instance_conns(h->e, h->inst), 2);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_REFUSED], 1);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_COOKIES_OK], 2);
+}
+
 static void test_cookie_expires(void **state)
 {
 	struct h *h = *state;
@@ -1200,6 +1299,37 @@ static void test_time_wait_replaced_by_syn(void **state)
 	syn(h, CISN + 100000, 0);
 	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 0);
 	assert_int_equal(tcp_engine_stats(h->e)->conns, 1);
+}
+
+/* The same, when XDP answered the new SYN: the record gives way to the
+ * cookie ACK, which creates the connection (the SYN never came here). */
+static void test_time_wait_replaced_by_xdp_cookie(void **state)
+{
+	struct h *h = *state;
+	uint32_t isn, iss;
+
+	isn = open_conn(h, CISN, 0);
+	tcp_conn_close(h->c);
+	EXPECT(h, F | A, isn, CISN + 1, 0);
+	in_seg(h, F | A, CISN + 1, isn + 1, NULL, 0);
+	EXPECT(h, A, isn + 1, CISN + 2, 0);
+	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 1);
+	iss = xdp_cookie(h, CISN + 100000, 7);
+	in_seg(h, A, CISN + 100001, iss + 1, NULL, 0);
+	EXPECT_NONE(h);
+	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 0);
+	assert_int_equal(tcp_engine_stats(h->e)->conns, 1);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_COOKIES_OK], 1);
+	/* a late ACK of the old connection's FIN is still the record's */
+	h->cport++;
+	isn = open_conn(h, CISN, 0);
+	tcp_conn_close(h->c);
+	EXPECT(h, F | A, isn, CISN + 1, 0);
+	in_seg(h, F | A, CISN + 1, isn + 1, NULL, 0);
+	EXPECT(h, A, isn + 1, CISN + 2, 0);
+	in_seg(h, A, CISN + 2, isn + 2, NULL, 0);
+	EXPECT_NONE(h);
+	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 1);
 }
 
 static void test_time_wait_bounded(void **state)
@@ -1870,6 +2000,34 @@ static void test_zero_window_answered_gives_up(void **state)
 	assert_int_equal(probes, 3);
 }
 
+/* The same on a connection XDP's handshake opened (created at the ACK). */
+static void test_zero_window_answered_gives_up_xdp_cookie(void **state)
+{
+	struct h *h = *state;
+	uint32_t isn;
+	int probes = 0;
+
+	h->reply = (const uint8_t *)"abc";
+	h->reply_len = 3;
+	isn = xdp_cookie(h, CISN, 7) + 1;
+	in_seg(h, A, CISN + 1, isn, NULL, 0);
+	assert_int_equal(h->opens, 1);
+	in_full(h, A, CISN + 1, isn, 0, 0, "x", 1);
+	q_clear(h);
+	for (int i = 0; i < 50 && h->closes == 0; i++) {
+		to_deadline(h);
+		if (h->qn && h->q[h->qn - 1].flags == A &&
+		    h->q[h->qn - 1].seq == isn - 1) {
+			probes++;
+			in_full(h, A, CISN + 2, isn, 0, 0, NULL, 0);
+		}
+		q_clear(h);
+	}
+	assert_int_equal(h->closes, 1);
+	assert_int_equal(h->why, TCP_CLOSE_TIMEOUT);
+	assert_int_equal(probes, 3);
+}
+
 /* The send buffers of one instance's connections are bounded together;
  * a connection waiting for the instance's room hears when another frees
  * it. */
@@ -2005,6 +2163,11 @@ int main(void)
 		T4(test_instance_limit_evicts_idle),
 		TB(test_total_full_uses_cookies),
 		T4(test_cookie_expires),
+		TB(test_xdp_cookie_creates_established),
+		TB(test_xdp_cookie_bad_gets_rst),
+		TB(test_xdp_cookie_over_instance_cap),
+		TB(test_time_wait_replaced_by_xdp_cookie),
+		TB(test_zero_window_answered_gives_up_xdp_cookie),
 		T4(test_total_full_evicts_idle),
 		T4(test_same_tuple_other_instance),
 		TB(test_reply_piggybacks_ack),

@@ -104,6 +104,8 @@ def rows(meta):
                   "pct_ge", 99.0, "%.1f"))
         r.append(("8", "victim during %s: p99" % name, "flood_%s_p99_ms" % f, "ms", "nginx", None,
                   None, "%.1f"))
+        r.append(("8", "server CPU during %s (responder / nginx processes, ms per s)" % name,
+                  "flood_%s_cpu_ms" % f, "ms/s", "nginx", None, None, "%.1f"))
     return r
 
 

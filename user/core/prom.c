@@ -72,6 +72,7 @@ static const struct field xdp_fields[] = {
 	XF(rate_limited, "Frames over the instance's rate limit."),
 	XF(malformed, "Truncated or malformed frames to a metadata endpoint."),
 	XF(fragment, "IP fragments to a metadata endpoint."),
+	XF(synack_sent, "SYNs answered in XDP with a SYN cookie SYN-ACK."),
 };
 #define N_XDP (sizeof(xdp_fields) / sizeof(xdp_fields[0]))
 _Static_assert(N_XDP * 8 == sizeof(struct mdr_xdp_counters), "every XDP counter exported");
@@ -88,6 +89,8 @@ static const struct field resp_fields[] = {
 	RF(bytes_sent, "sent_bytes", "Payload bytes sent."),
 	RF(frames_sent, "segments_sent", "TCP segments sent (data, ACK, RST, SYN-ACK)."),
 	RF(frames_deferred, "segments_deferred", "TCP segments held back by the output budget."),
+	RF(cookies_ok, "cookies_accepted", "Connections created from a valid SYN cookie."),
+	RF(cookies_bad, "cookies_refused", "ACKs matching no connection without a valid SYN cookie (RST)."),
 };
 #define N_RESP (sizeof(resp_fields) / sizeof(resp_fields[0]))
 

@@ -21,7 +21,8 @@ void mdr_config_defaults(struct mdr_config *cfg);
  * current value with mdr_config_edit_apply. */
 struct mdr_config_edit {
 	int set_unknown_policy, set_no_xsk_policy, set_meta_mac, set_rate, set_burst;
-	int set_arp, set_endpoints;
+	int set_endpoints;
+	__u32 set_flags; /* the MDR_CFG_F_* bits set (arp, xdp-synack) */
 	struct mdr_config v; /* the values of the fields marked set_* */
 };
 
@@ -29,6 +30,7 @@ struct mdr_config_edit {
  * One setting, as a flag (--policy-unknown drop) or a config file line
  * (policy-unknown=drop). Keys: policy-unknown, policy-no-xsk (pass|drop),
  * meta-mac (MAC), rate (1..MDR_MAX_RATE_PPS), burst (1..), arp (on|off),
+ * xdp-synack (on|off: XDP answers the TCP handshake with SYN cookies),
  * endpoint (ADDR[:PORT], IPv6 as [ADDR]:PORT, repeatable: the first
  * replaces the set, later ones add to it; port defaults to 80).
  * Returns 0, 1 when key is not a config key, or -EINVAL with err naming
@@ -43,6 +45,7 @@ struct mdr_config_edit {
 	{ "rate", required_argument, NULL, 0 },               \
 	{ "burst", required_argument, NULL, 0 },              \
 	{ "arp", required_argument, NULL, 0 },                \
+	{ "xdp-synack", required_argument, NULL, 0 },         \
 	{ "endpoint", required_argument, NULL, 0 }
 
 int mdr_config_edit_set(struct mdr_config_edit *e, const char *key, const char *value,

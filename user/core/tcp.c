@@ -7,6 +7,7 @@
  * records are separate, small, in their own hash table and a FIFO (they all
  * live equally long, so the FIFO is also expiry order). */
 #include "tcp.h"
+#include "cookie.h"
 #include "hash.h"
 #include "list.h"
 
@@ -14,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TCP_COOKIE_SLOT_NS (64ull * 1000000000ull) /* cookie lifetime step; the
-                                                   current and previous slot
-                                                   are accepted */
 #define TCP_EVICT_MIN_IDLE_NS 1000000000ull /* never evict a connection that
                                                spoke within the last second */
 #define TCP_EVICT_SCAN 8          /* LRU entries examined per eviction */
@@ -36,9 +34,8 @@
 #define TCP_OUT_BURST_MIN_BYTES (TCP_SNDBUF_MAX) /* depth floor: a whole send
                                                     buffer, > any segment */
 
-static const uint16_t cookie_mss[8] = {
-	TCP_MSS_MIN, 768, 1024, 1220, 1300, 1360, 1440, 1460,
-};
+_Static_assert(TCP_MSS_MIN == 536, "the cookie MSS table starts at TCP_MSS_MIN");
+_Static_assert(TCP_KEY_LEN == MDR_COOKIE_KEY_LEN, "the engine's key is the cookie key");
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -711,30 +708,24 @@ static struct tcp_conn *conn_new(struct tcp_engine *e, const struct tcp_key *k,
 
 /* ---- ISN / SYN cookies ------------------------------------------------- */
 
-struct cookie_in {
-	struct tcp_key key;
-	uint32_t cisn;
-	uint32_t slot;
-};
-
-static uint32_t cookie_make(const struct tcp_engine *e,
-			    const struct tcp_key *k, uint32_t cisn,
-			    uint32_t slot, unsigned mss_idx)
+static void cookie_tuple(const struct tcp_key *k, struct mdr_cookie_tuple *t)
 {
-	struct cookie_in ci;
-	uint64_t h;
-
-	memset(&ci, 0, sizeof(ci));
-	ci.key = *k;
-	ci.cisn = cisn;
-	ci.slot = slot;
-	h = mdr_siphash(e->cfg.key, &ci, sizeof(ci));
-	return ((uint32_t)(h ^ (h >> 32)) & ~7u) | (mss_idx & 7u);
+	memset(t, 0, sizeof(*t));
+	t->instance_id = k->inst;
+	t->family = k->family;
+	memcpy(t->local, k->local, sizeof(t->local));
+	memcpy(t->remote, k->remote, sizeof(t->remote));
+	t->lport = k->lport;
+	t->rport = k->rport;
 }
 
-static uint32_t cookie_slot(uint64_t now)
+static uint32_t cookie_make(const struct tcp_engine *e, const struct tcp_key *k, uint32_t cisn,
+			    uint64_t now, unsigned mss_idx)
 {
-	return (uint32_t)(now / TCP_COOKIE_SLOT_NS);
+	struct mdr_cookie_tuple t;
+
+	cookie_tuple(k, &t);
+	return mdr_cookie_make(e->cfg.key, &t, cisn, mdr_cookie_slot(now), mss_idx);
 }
 
 /* The peer's MSS after the rules of tcp.h (0 = absent = default). */
@@ -757,27 +748,15 @@ static uint16_t our_mss(const struct tcp_engine *e, uint8_t family)
 	return (uint16_t)m;
 }
 
-static unsigned mss_index(uint16_t mss)
-{
-	unsigned i = 7;
-
-	while (i > 0 && cookie_mss[i] > mss)
-		i--;
-	return i;
-}
-
 /* A valid cookie in this ACK? Returns the MSS it encodes, or 0. */
 static uint16_t cookie_check(const struct tcp_engine *e,
 			     const struct tcp_key *k,
 			     const struct tcp_seg_in *in)
 {
-	uint32_t isn = in->ack - 1, slot = cookie_slot(e->now);
-	unsigned idx = isn & 7u;
+	struct mdr_cookie_tuple t;
 
-	for (uint32_t s = 0; s < 2; s++)
-		if (cookie_make(e, k, in->seq - 1, slot - s, idx) == isn)
-			return cookie_mss[idx];
-	return 0;
+	cookie_tuple(k, &t);
+	return mdr_cookie_check(e->cfg.key, &t, in->seq - 1, in->ack - 1, e->now);
 }
 
 /* ---- send buffer ------------------------------------------------------- */
@@ -1031,6 +1010,13 @@ static bool tw_input(struct tcp_engine *e, struct tcp_tw *t,
 	}
 	if ((in->flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN) {
 		tw_free(e, t); /* a new connection replaces the record */
+		return false;
+	}
+	/* A new connection whose SYN XDP answered (it never reached us): its
+	 * ACK carries a cookie for this 4-tuple; the record gives way. */
+	if ((in->flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_ACK && in->ack != t->snd_nxt &&
+	    cookie_check(e, &t->key, in)) {
+		tw_free(e, t);
 		return false;
 	}
 	if (in->flags & (PKT_TCP_FIN | PKT_TCP_SYN) || in->len)
@@ -1288,8 +1274,7 @@ static void syn_input(struct tcp_engine *e, const struct tcp_key *k,
 		      const struct tcp_seg_in *in, uint64_t now)
 {
 	uint16_t mss = peer_mss(in->mss);
-	unsigned idx = mss_index(mss);
-	uint32_t iss = cookie_make(e, k, in->seq, cookie_slot(now), idx);
+	uint32_t iss = cookie_make(e, k, in->seq, now, mdr_cookie_mss_idx(mss));
 	struct tcp_conn *c;
 	int room = make_room(e, k->inst);
 
@@ -1328,8 +1313,10 @@ static bool cookie_input(struct tcp_engine *e, const struct tcp_key *k,
 	uint16_t mss = cookie_check(e, k, in);
 	struct tcp_conn *c;
 
-	if (!mss)
+	if (!mss) {
+		count(e, k->inst, TCP_CNT_COOKIES_BAD);
 		return false;
+	}
 	if (make_room(e, k->inst) != 0 || !(c = conn_new(e, k, in, now))) {
 		count(e, k->inst, TCP_CNT_REFUSED);
 		emit_reset_for(e, in);
@@ -1800,6 +1787,15 @@ struct tcp_engine *tcp_engine_new(const struct tcp_cfg *cfg,
 		return NULL;
 	}
 	return e;
+}
+
+void tcp_engine_synack_params(const struct tcp_engine *e, uint16_t *mss4, uint16_t *mss6,
+			      uint16_t *win, uint8_t *ttl)
+{
+	*mss4 = our_mss(e, PKT_AF_INET);
+	*mss6 = our_mss(e, PKT_AF_INET6);
+	*win = e->cfg.rcv_wnd;
+	*ttl = e->cfg.ttl;
 }
 
 void tcp_engine_free(struct tcp_engine *e)

@@ -19,7 +19,8 @@
  *   an output budget (frames/s and bytes/s, a token bucket on the engine's
  *   clock; ops->out_budget or cfg): a segment over budget is held back
  *   (counted, TCP_CNT_OUT_DEFERRED) and sent when the bucket refills;
- * - ISNs are SipHash-2-4 SYN cookies keyed with cfg->key: unpredictable, and
+ * - ISNs are SipHash-2-4 SYN cookies keyed with cfg->key (user/core/cookie.h,
+ *   the format the XDP program's SYN-ACKs use too): unpredictable, and
  *   when the table is full (after trying idle eviction) the SYN-ACK is sent
  *   without keeping any state; a returning ACK that carries a valid cookie
  *   then creates the connection if there is room, else it is refused (RST);
@@ -161,6 +162,8 @@ enum tcp_counter {
 	TCP_CNT_TIMEOUTS,     /* closed by idle timeout or retry exhaustion */
 	TCP_CNT_BAD_SEGMENTS, /* dropped: out of window, bad ACK, SYN+data ... */
 	TCP_CNT_OUT_DEFERRED, /* segments held back by the instance's budget */
+	TCP_CNT_COOKIES_BAD,  /* ACK for no connection without a valid cookie
+	                         (answered with RST) */
 	TCP_CNT__MAX
 };
 
@@ -307,6 +310,11 @@ const struct tcp_conn_stats *tcp_conn_stats(const struct tcp_conn *c);
 const struct tcp_stats *tcp_engine_stats(const struct tcp_engine *e);
 /* Connections of an instance in the table now. */
 uint32_t tcp_instance_conns(const struct tcp_engine *e, uint32_t instance_id);
+
+/* What the engine's SYN-ACKs carry: MSS option per family, window, TTL
+ * (for a sender of SYN-ACKs on its behalf: the XDP program). */
+void tcp_engine_synack_params(const struct tcp_engine *e, uint16_t *mss4, uint16_t *mss6,
+			      uint16_t *win, uint8_t *ttl);
 
 /* Fill a tcp_seg_in from a parsed frame and its route (route copied by
  * pointer: keep r alive during tcp_input). */

@@ -77,8 +77,10 @@ int mdr_maps_open(struct mdr_maps *m, const char *pin_dir, char *errbuf, size_t 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, refs[i].name);
 		*refs[i].fd = bpf_obj_get(path);
-		/* Pins of a release before the version record: readable too. */
-		if (*refs[i].fd < 0 && errno == ENOENT && refs[i].fd == &m->abi)
+		/* Pins of a release before the version record (or before the
+		 * SYN cookie map, ABI 3): readable too; the map's fd stays -1. */
+		if (*refs[i].fd < 0 && errno == ENOENT &&
+		    (refs[i].fd == &m->abi || refs[i].fd == &m->syncookie))
 			continue;
 		if (*refs[i].fd < 0) {
 			err = -errno;

@@ -31,7 +31,7 @@ struct counter_field {
 static const struct counter_field xdp_fields[] = {
 	XF(passed), XF(matched), XF(redirected), XF(fallback_pass), XF(fallback_drop),
 	XF(no_xsk), XF(arp_replied), XF(nd_replied), XF(unknown), XF(spoofed),
-	XF(rate_limited), XF(malformed), XF(fragment),
+	XF(rate_limited), XF(malformed), XF(fragment), XF(synack_sent),
 };
 #define RF(f) { #f, offsetof(struct mdr_resp_counters, f) }
 static const struct counter_field resp_fields[] = {
@@ -39,7 +39,7 @@ static const struct counter_field resp_fields[] = {
 	RF(status_404), RF(status_405), RF(status_409), RF(status_413), RF(status_414),
 	RF(status_429), RF(status_431), RF(status_5xx), RF(conns_opened), RF(conns_closed),
 	RF(conns_refused), RF(resets_sent), RF(retransmits), RF(tokens_issued), RF(bytes_sent),
-	RF(frames_sent), RF(frames_deferred),
+	RF(frames_sent), RF(frames_deferred), RF(cookies_ok), RF(cookies_bad),
 };
 #define N_XDP (sizeof(xdp_fields) / sizeof(xdp_fields[0]))
 #define N_RESP (sizeof(resp_fields) / sizeof(resp_fields[0]))
@@ -134,12 +134,12 @@ json_t *ctl_config_json(const struct mdr_config *c)
 		json_array_append_new(eps, json_string(buf));
 	}
 	mdr_mac_fmt(c->meta_mac, buf);
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:o}", "meta_mac", buf,
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:o}", "meta_mac", buf,
 			 "policy_unknown", mdr_policy_name(c->unknown_policy), "policy_no_xsk",
 			 mdr_policy_name(c->no_xsk_policy), "default_rate_pps",
 			 (json_int_t)c->default_rate_pps, "default_burst",
 			 (json_int_t)c->default_burst, "arp", !(c->flags & MDR_CFG_F_NO_ARP),
-			 "endpoints", eps);
+			 "xdp_synack", !(c->flags & MDR_CFG_F_NO_XDP_SYNACK), "endpoints", eps);
 }
 
 static void config_text(const struct mdr_config *c)
@@ -151,10 +151,25 @@ static void config_text(const struct mdr_config *c)
 	       mdr_policy_name(c->unknown_policy), mdr_policy_name(c->no_xsk_policy));
 	printf("  rate            %u\n  burst           %u\n  arp             %s\n",
 	       c->default_rate_pps, c->default_burst, c->flags & MDR_CFG_F_NO_ARP ? "off" : "on");
+	printf("  xdp-synack      %s\n", c->flags & MDR_CFG_F_NO_XDP_SYNACK ? "off" : "on");
 	for (__u32 i = 0; i < c->n_endpoints && i < MDR_MAX_ENDPOINTS; i++) {
 		mdr_endpoint_format(&c->ep[i], buf, sizeof(buf));
 		printf("  endpoint        %s\n", buf);
 	}
+}
+
+/* Who answers the TCP handshake: XDP (cookie SYN-ACKs) once a responder
+ * published its key and unless the config turned it off. */
+static const char *handshake_name(const struct mdr_config *c)
+{
+	struct mdr_syncookie sc;
+	__u32 zero = 0;
+
+	if (c->flags & MDR_CFG_F_NO_XDP_SYNACK)
+		return "responder (xdp-synack off)";
+	if (bpf_map_lookup_elem(ctl_maps.syncookie, &zero, &sc) || sc.key_set != 1)
+		return "responder (no responder has published a cookie key)";
+	return "xdp (SYN cookie SYN-ACKs, XDP_TX)";
 }
 
 static const char *mode_name(__u32 mode)
@@ -321,14 +336,15 @@ int cmd_status(int argc, char **argv)
 		json_t *warn = bridge_warnings(ifs, ni, 0, &ps);
 
 		return ctl_print_json(json_pack(
-			"{s:s, s:s, s:b, s:o, s:o, s:o, s:i, s:{s:I, s:I}, s:o, s:o}", "data_path",
-			CTL_DATA_PATH_ID, "pin_dir", ctl_pin_dir,
+			"{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:i, s:{s:I, s:I}, s:o, s:o}", "data_path",
+			CTL_DATA_PATH_ID, "handshake", handshake_name(&cfg), "pin_dir", ctl_pin_dir,
 			"program_pinned", prog_pinned, "interfaces", ia, "xsk_slots", sa, "config",
 			ctl_config_json(&cfg), "instances", n_inst < 0 ? 0 : n_inst, "token_key",
 			"current_id", (json_int_t)tk.cur_id, "previous_id", (json_int_t)tk.prev_id,
 			"warnings", warn, "port_security", ps));
 	}
 	printf("data path: %s\n", CTL_DATA_PATH);
+	printf("handshake: %s\n", handshake_name(&cfg));
 	printf("pin dir %s, program %s, %d instance(s), token key id %u\n", ctl_pin_dir,
 	       prog_pinned ? "pinned" : "not pinned", n_inst < 0 ? 0 : n_inst, tk.cur_id);
 	printf("interfaces:\n");

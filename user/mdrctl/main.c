@@ -40,7 +40,7 @@ static const struct ctl_command commands[] = {
 	{"why", "PORT|MAC|UUID [-j] [-w MS]", "walk one guest's chain (interface, program, binding, definition, sockets, counters) and name the first broken link", cmd_why},
 	{"features", "[-j]", "kernel features mdr needs, probed now (exit 1: one is missing)", cmd_features},
 	{"config", "[--policy-unknown pass|drop] [--policy-no-xsk pass|drop] [--meta-mac MAC]\n"
-		   "[--rate N] [--burst N] [--arp on|off] [--endpoint ADDR:PORT ...] [-j]",
+		   "[--rate N] [--burst N] [--arp on|off] [--xdp-synack on|off] [--endpoint ADDR:PORT ...] [-j]",
 	 "change and print mdr_config (no option: print)", cmd_config},
 	{"set", "UUID FIELD JSON|@FILE|-", "set (null: remove) tags, instance_metadata_tags, events, spot, instance_life_cycle or iam", cmd_set},
 	{"credentials", "set UUID ROLE --file FILE|- [--profile-arn ARN]", "store or refresh a role's IAM credentials (EC2 JSON)", cmd_credentials},

@@ -63,7 +63,7 @@ static void usage(FILE *f)
 	      "  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 	      "                         (off by default; use a loopback address)\n"
 	      "  --policy-unknown pass|drop, --policy-no-xsk pass|drop, --meta-mac MAC,\n"
-	      "  --rate N, --burst N, --arp on|off, --endpoint ADDR[:PORT] (repeatable)\n"
+	      "  --rate N, --burst N, --arp on|off, --xdp-synack on|off, --endpoint ADDR[:PORT] (repeatable)\n"
 	      "                         runtime configuration written to mdr_config\n"
 	      "  --probe                print the kernel features mdr needs and exit\n"
 	      "                         (status " MDRD_EXIT_FEATURE_STR " if a required one is missing)\n"
@@ -271,7 +271,7 @@ static int build_opts(void)
 		merged.set_meta_mac |= cli.cfg.set_meta_mac;
 		merged.set_rate |= cli.cfg.set_rate;
 		merged.set_burst |= cli.cfg.set_burst;
-		merged.set_arp |= cli.cfg.set_arp;
+		merged.set_flags |= cli.cfg.set_flags;
 		merged.set_endpoints |= cli.cfg.set_endpoints;
 		o.cfg = merged;
 	}

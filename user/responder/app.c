@@ -314,6 +314,41 @@ static void load_keys(struct rsp_app *a, bool create)
 	a->keys = k;
 }
 
+/* ------------------------------------------------------- SYN cookies */
+
+/* The cookie key: the one in mdr_syncookie (a restarted responder keeps
+ * accepting the cookies XDP handed out), else a new one. */
+static void cookie_key(struct rsp_app *a, uint8_t key[MDR_COOKIE_KEY_LEN])
+{
+	struct mdr_syncookie sc;
+	uint32_t zero = 0;
+
+	if (!bpf_map_lookup_elem(a->m->syncookie, &zero, &sc) && sc.key_set == 1) {
+		memcpy(key, sc.key, MDR_COOKIE_KEY_LEN);
+		return;
+	}
+	fill_random(key, MDR_COOKIE_KEY_LEN, NULL);
+}
+
+/* Publish the key and what our SYN-ACKs carry: from now on XDP answers
+ * SYNs itself (unless the config's xdp-synack is off). */
+static void cookie_publish(struct rsp_app *a, const uint8_t key[MDR_COOKIE_KEY_LEN])
+{
+	struct mdr_syncookie sc;
+	uint32_t zero = 0;
+
+	memset(&sc, 0, sizeof(sc));
+	memcpy(sc.key, key, MDR_COOKIE_KEY_LEN);
+	tcp_engine_synack_params(a->tcp, &sc.mss4, &sc.mss6, &sc.win, &sc.ttl);
+	sc.key_set = 1;
+	if (bpf_map_update_elem(a->m->syncookie, &zero, &sc, BPF_ANY))
+		mdr_log(MDR_LOG_ERR, "publishing the SYN cookie key: %s (XDP leaves the handshake "
+			"to the responder)", strerror(errno));
+	else
+		mdr_log(MDR_LOG_INFO, "SYN cookie key published: XDP answers SYNs (MSS %u/%u, "
+			"window %u) unless xdp-synack is off", sc.mss4, sc.mss6, sc.win);
+}
+
 /* ------------------------------------------------------------- output */
 
 static void conn_fail(struct rsp_conn *k)
@@ -937,6 +972,8 @@ static void count(void *opaque, uint32_t id, enum tcp_counter what)
 	case TCP_CNT_RESETS_SENT:
 	case TCP_CNT_RETRANSMITS:
 	case TCP_CNT_OUT_DEFERRED:
+	case TCP_CNT_COOKIES_OK:
+	case TCP_CNT_COOKIES_BAD:
 		break;
 	default:
 		return;
@@ -948,7 +985,9 @@ static void count(void *opaque, uint32_t id, enum tcp_counter what)
 	    what == TCP_CNT_CLOSED ? &c->d.conns_closed :
 	    what == TCP_CNT_REFUSED ? &c->d.conns_refused :
 	    what == TCP_CNT_RESETS_SENT ? &c->d.resets_sent :
-	    what == TCP_CNT_OUT_DEFERRED ? &c->d.frames_deferred : &c->d.retransmits;
+	    what == TCP_CNT_OUT_DEFERRED ? &c->d.frames_deferred :
+	    what == TCP_CNT_COOKIES_OK ? &c->d.cookies_ok :
+	    what == TCP_CNT_COOKIES_BAD ? &c->d.cookies_bad : &c->d.retransmits;
 	(*f)++;
 }
 
@@ -1011,7 +1050,7 @@ struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
 		return NULL;
 	a->m = m;
 	a->max_waiting = o->max_waiting ? o->max_waiting : RSP_WAIT_MAX_DEFAULT;
-	fill_random(cfg.key, sizeof(cfg.key), NULL);
+	cookie_key(a, cfg.key);
 	a->cache = rsp_cache_new(m);
 	a->tcp = tcp_engine_new(&cfg, &ops, a);
 	if (!a->cache || !a->tcp) {
@@ -1020,6 +1059,7 @@ struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
 		return NULL;
 	}
 	load_keys(a, true);
+	cookie_publish(a, cfg.key);
 	return a;
 }
 
