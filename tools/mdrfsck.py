@@ -19,11 +19,14 @@ list every orphaned entry, i.e. one no live instance owns:
 Tokens have no entries to orphan: an IMDSv2 token is stateless (an HMAC
 over uuid, expiry and key id; mdr_tokkey is a one-slot array of keys).
 
-Only meaningful while no writer runs (the store holds mdr_maps_lock while it
-writes a new generation whose chunks no record names yet). Prints one line
+The walk holds the writers' lock (mdr_maps_lock: flock on the pin
+directory) throughout, so no put or delete is half-way while it reads (a
+put writes a new generation whose chunks no record names yet); only a
+writer that died half-way leaves what it reports. Prints one line
 per orphan ("orphan KIND MAP KEY: why"), then "entries: MAP=N ..." and
 "orphans: N". Exit status 0 when there is none, 1 when there are orphans,
 2 on error (a map cannot be read)."""
+import fcntl
 import json
 import os
 import struct
@@ -63,6 +66,8 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     pin, js = sys.argv[1], "-j" in sys.argv[2:]
+    lock = os.open(pin, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # released when the process exits
     orphans = []
     counts = {}
 

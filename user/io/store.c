@@ -802,7 +802,11 @@ static int put_write_generation(struct put *p)
 		p->out.gen = 1;
 	if (p->claim && (r = save_and_write(&p->uuid, m->uuids, &p->uk, sizeof(p->uk), &id,
 					    p->stale_claim ? BPF_EXIST : BPF_NOEXIST)))
-		return put_fail(p, r, "claiming id in", MDR_MAP_NAME(uuids));
+		return r == -E2BIG ?
+			mdr_errf(p->err, p->errlen, r, "instance %s: no room for another instance: %s "
+				 "is full (%d instances, MDR_MAX_INSTANCES)", p->d->uuid,
+				 MDR_MAP_NAME(uuids), MDR_MAX_INSTANCES) :
+			put_fail(p, r, "claiming id in", MDR_MAP_NAME(uuids));
 	sweep_if_marked(m, id, p->out.gen); /* left by a put that died writing it */
 	/* A create that died writing its first generation (a random one, not
 	 * this put's): its chunks belong to no record. */
@@ -945,6 +949,7 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 
 int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t errlen)
 {
+	struct mdr_defn *d;
 	char canon[MDR_UUID_SIZE];
 	struct mdr_instance rec;
 	struct mdr_uuid_key uk;
@@ -972,7 +977,11 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
 		map_delete(m->passwords, &id);
 		map_delete(m->istats, &id);
 		map_delete(m->rstats, &id);
-		sweep_generation(m, id, rec.gen);
+		/* by the doc's blob lengths (a few deletes), a sweep when it
+		 * is unreadable (some 400 probes) */
+		d = read_doc(m, id, &rec);
+		retire_generation(m, id, &rec, d);
+		mdr_defn_free(d);
 		/* an earlier put's failed retire, a put that died writing */
 		sweep_if_marked(m, id, rec.gen - 1);
 		sweep_if_marked(m, id, rec.gen + 1);
