@@ -5,6 +5,7 @@
 #                   (SAN=1: everything built with ASan+UBSan in build-san)
 #   make check-san-unit  sanitized unit, bpf and fuzz suites only (quick)
 #   make bench      benchmark report (not a test)
+#   make soak       SOAK_MINUTES (60) of mixed traffic, fails on growth; plot in docs/
 #   make demo       compute node + 3 guests in namespaces, left running
 #                   (VM=1: 3 real QEMU VMs instead of guest namespaces)
 #   make demo-down  tear the demo down
@@ -201,6 +202,14 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) sh tools/bench.sh
 
+# Soak: mixed traffic for SOAK_MINUTES, sampled and judged (tests/e2e/e2e_soak.sh;
+# make check runs a 2-minute one). CSV and summary in $(BUILD)/soak, plot in docs/.
+SOAK_MINUTES ?= 60
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) SOAK_MINUTES=$(SOAK_MINUTES) SOAK_OUT=$(BUILD)/soak \
+		SOAK_PLOT=$(CURDIR)/docs/soak.png sh tests/e2e/e2e_soak.sh
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) VM=$(VM) sh tools/demo.sh up
@@ -244,4 +253,4 @@ deb:
 clean:
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all check check-san-unit bench demo demo-down install install-files deb clean deps fuzz
+.PHONY: all check check-san-unit soak bench demo demo-down install install-files deb clean deps fuzz

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
@@ -1137,6 +1139,193 @@ static void test_put_fault_retire_old(void **state)
 	mdr_defn_free(nd2);
 }
 
+/* ---- SIGKILL at each step of a put ----------------------------------
+ * A writer (mdrctl, mdrd) killed half-way runs no cleanup at all. A forked
+ * child runs the put and kills itself (SIGKILL) just before its k-th map
+ * write or delete, for every k of the put: the maps keep what the first
+ * k - 1 writes did, as after a kill at any moment (each write is one
+ * atomic bpf() call). Then a reader must see either the whole old version
+ * or the whole new one (record, document, user data and limits of the
+ * same version, the record's generation complete), and the next put of
+ * the new version succeeds and leaves no orphaned chunk.
+ * Known window (docs/robustness.md): the limits and new bindings are
+ * written just before the record flips, so a kill between them leaves the
+ * old content with the new limits until the next put of the instance. The
+ * test bounds it: those kill points are consecutive, at most the three
+ * publish writes (limits, port, MAC) before the flip. */
+
+static int kill_at;    /* kill before this write (1-based); 0 = only count */
+static int limits_mixed; /* version_held: the limits are the other version's */
+static int writes_seen;
+
+static int kill_hook(int fd, enum mdr_store_seam_op op, void *ctx)
+{
+	(void)fd;
+	(void)ctx;
+	if (op == MDR_STORE_SEAM_LOOKUP)
+		return 0;
+	if (++writes_seen == kill_at)
+		raise(SIGKILL);
+	return 0;
+}
+
+/* Map writes and deletes of one put of nd over the maps as they are (run
+ * in a child, so nothing changes here). */
+static int count_put_writes(const struct mdr_defn *nd)
+{
+	int pfd[2], n = -1;
+	pid_t pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[256];
+
+		kill_at = 0;
+		writes_seen = 0;
+		mdr_store_test_seam.fail = kill_hook;
+		if (mdr_store_put(&M, nd, 0, NULL, err, sizeof(err)))
+			writes_seen = -1;
+		if (write(pfd[1], &writes_seen, sizeof(writes_seen)) != sizeof(writes_seen))
+			_exit(2);
+		_exit(0);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &n, sizeof(n)), sizeof(n));
+	close(pfd[0]);
+	waitpid(pid, NULL, 0);
+	return n;
+}
+
+/* The version the maps hold for uuid: 0 none, 1 = a, 2 = b; fails on a
+ * mix (a record of one version with content or limits of the other, or
+ * a generation with a chunk missing). */
+static int version_held(const char *what, const char *uuid, const struct mdr_defn *a,
+			const struct mdr_defn *b)
+{
+	struct mdr_defn *got = NULL;
+	struct mdr_instance rec;
+	struct mdr_limits lim;
+	char err[256];
+	uint32_t id;
+	int r, v = 0;
+
+	r = mdr_store_get(&M, uuid, 0, MDR_STORE_GET_CONTENTS, &id, &rec, &got, err, sizeof(err));
+	if (r == -ENOENT) {
+		if (a || mdr_store_lookup(&M, uuid, &id) != -ENOENT)
+			fail_msg("%s: instance %s unreadable: %s", what, uuid, err);
+		return 0;
+	}
+	if (r)
+		fail_msg("%s: reading the instance: %d %s (a generation with a chunk missing?)", what,
+			 r, err);
+	if (a && got->doc_len == a->doc_len && !memcmp(got->doc_text, a->doc_text, a->doc_len))
+		v = 1;
+	else if (got->doc_len == b->doc_len && !memcmp(got->doc_text, b->doc_text, b->doc_len))
+		v = 2;
+	else
+		fail_msg("%s: the stored document is neither version", what);
+	{
+		const struct mdr_defn *want = v == 1 ? a : b;
+
+		if (got->user_data_len != want->user_data_len ||
+		    memcmp(got->user_data, want->user_data, want->user_data_len))
+			fail_msg("%s: document of version %d with other user data (%zu bytes)", what,
+				 v, got->user_data_len);
+		if (bpf_map_lookup_elem(M.limits, &id, &lim))
+			fail_msg("%s: version %d live without limits", what, v);
+		if (lim.rate_pps != want->imds.rate_pps || lim.burst != want->imds.burst)
+			limits_mixed = 1;
+	}
+	mdr_defn_free(got);
+	return v;
+}
+
+/* od (may be NULL: a create) stored, nd put by a child killed at each of
+ * its writes in turn. Returns how many kills left the new version. */
+static int kill_each_step(const char *label, struct mdr_defn *od, struct mdr_defn *nd)
+{
+	int n, n_new = 0, n_mixed = 0, last_mixed = 0;
+	char err[256], what[160];
+
+	if (od)
+		assert_int_equal(mdr_store_put(&M, od, 0, NULL, err, sizeof(err)), 0);
+	n = count_put_writes(nd);
+	assert_true(n > 3);
+	for (int k = 1; k <= n; k++) {
+		int status, v;
+		pid_t pid;
+
+		if (od)
+			assert_int_equal(mdr_store_put(&M, od, 0, NULL, err, sizeof(err)), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			kill_at = k;
+			writes_seen = 0;
+			mdr_store_test_seam.fail = kill_hook;
+			mdr_store_put(&M, nd, 0, NULL, err, sizeof(err));
+			_exit(0); /* not reached for k <= n */
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		snprintf(what, sizeof(what), "%s, killed before write %d of %d", label, k, n);
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+			fail_msg("%s: the child was not killed (status %#x)", what, status);
+		limits_mixed = 0;
+		v = version_held(what, nd->uuid, od, nd);
+		if (v == 2)
+			n_new++;
+		if (limits_mixed) {
+			if (n_mixed && last_mixed != k - 1)
+				fail_msg("%s: limits of the other version at kill points %d and %d", what,
+					 last_mixed, k);
+			n_mixed++;
+			last_mixed = k;
+		}
+		/* the next put of the new version works and leaves nothing behind */
+		if (mdr_store_put(&M, nd, 0, NULL, err, sizeof(err)))
+			fail_msg("%s: the next put fails: %s", what, err);
+		limits_mixed = 0;
+		if (version_held(what, nd->uuid, od, nd) != 2 || limits_mixed)
+			fail_msg("%s: the next put did not make the new version live", what);
+		if (count_chunks() != chunks_of(nd))
+			print_message("# %s: %zu chunks after the next put\n", what, count_chunks());
+		assert_no_orphan_chunks();
+		assert_int_equal(count_chunks(), chunks_of(nd));
+		clear_all();
+	}
+	print_message("# %s: %d kill points, %d left the old version, %d the new one; "
+		      "%d the old content with the new limits (kill points %d..%d)\n", label, n,
+		      n - n_new, n_new, n_mixed, last_mixed - n_mixed + 1, last_mixed);
+	if (n_mixed > 3)
+		fail_msg("%s: %d kill points leave limits of the other version (at most the 3 "
+			 "publish writes before the flip)", label, n_mixed);
+	return n_new;
+}
+
+static void test_put_sigkill_at_each_step_old_or_new(void **state)
+{
+	struct mdr_defn *od, *nd, *cd;
+	char *big = b64_x(30000);
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	od = defn_old();
+	/* the new version: other user data over several chunks, other limits */
+	nd = defn("{\"uuid\":\"%s\",\"name\":\"new\",\"user_data\":\"%s\","
+		  "\"binding\":{\"port\":\"lo\",\"mac\":\"" MAC_NEW "\",\"vlan\":3},"
+		  "\"imds\":{\"rate_pps\":60,\"burst\":9}}", UUID_A, big);
+	cd = defn_other();
+	/* a replace: at least the last kill points (after the flip) leave it new */
+	assert_true(kill_each_step("replace", od, nd) > 0);
+	/* a create: absent or whole */
+	kill_each_step("create", NULL, cd);
+	mdr_defn_free(od);
+	mdr_defn_free(nd);
+	mdr_defn_free(cd);
+	free(big);
+}
+
 /* mdrd's start-up sweep: chunks of no record, or of another generation
  * than the record's, go; the live instance's stay. */
 static void test_sweep_chunks_removes_only_stale_generations(void **state)
@@ -1344,6 +1533,7 @@ int main(void)
 		cmocka_unit_test(test_mac_port_of_several_nics),
 		cmocka_unit_test(test_put_fault_several_bindings),
 		cmocka_unit_test(test_put_fault_retire_old),
+		cmocka_unit_test(test_put_sigkill_at_each_step_old_or_new),
 		cmocka_unit_test(test_sweep_chunks_removes_only_stale_generations),
 	};
 	int fails = cmocka_run_group_tests_name("store_pure", pure, NULL, NULL);

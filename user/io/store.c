@@ -152,22 +152,25 @@ static int delete_chunk(struct mdr_maps *m, unsigned cls, struct mdr_chunk_key k
 	return r == -ENOENT ? 0 : r;
 }
 
-/* Delete the chunks of one blob of known length, chunk 0 last. Returns
- * the number of deletes that failed. */
+/* Chunks of the largest blob (a document of MDR_DOC_MAX): full chunks of
+ * the largest class, then at most one of each smaller class. */
+#define STORE_MAX_BLOB_CHUNKS (MDR_DOC_MAX / MDR_CHUNK0_SIZE + MDR_CHUNK_CLASSES + 1)
+
+/* Delete the chunks of one blob of known length, highest index first and
+ * chunk 0 last: what a delete interrupted at any point leaves is always
+ * indices 0..j, which sweep_generation's walk (up to the first absent
+ * index) finds whole. Returns the number of deletes that failed. */
 static unsigned delete_blob_chunks(struct mdr_maps *m, uint32_t id, uint32_t gen,
 				   unsigned blob, uint32_t len)
 {
-	uint32_t n = mdr_chunk_count(len);
-	unsigned c0 = mdr_chunk_class(len), failed = 0;
+	struct mdr_chunk_piece pc[STORE_MAX_BLOB_CHUNKS];
+	uint32_t n = mdr_chunk_cut(len, pc, STORE_MAX_BLOB_CHUNKS);
+	unsigned failed = 0;
 
-	for (uint32_t i = 1, off = len < mdr_chunk_size[c0] ? len : mdr_chunk_size[c0]; i < n; i++) {
-		unsigned c = mdr_chunk_class(len - off);
-
-		failed += !!delete_chunk(m, c, chunk_key(id, gen, blob, i));
-		off += len - off < mdr_chunk_size[c] ? len - off : mdr_chunk_size[c];
-	}
-	if (n)
-		failed += !!delete_chunk(m, c0, chunk_key(id, gen, blob, 0));
+	if (n > STORE_MAX_BLOB_CHUNKS) /* longer than any blob: sweep it instead */
+		return 1;
+	for (uint32_t i = n; i-- > 0;)
+		failed += !!delete_chunk(m, pc[i].cls, chunk_key(id, gen, blob, i));
 	return failed;
 }
 
@@ -758,6 +761,7 @@ struct put {
 	struct mdr_uuid_key uk;
 	int claim;               /* uuids[uk] = id is to be written: */
 	int stale_claim;         /* over a claim of an id now another uuid's */
+	int dead_claim;          /* this uuid's claim of an id with no record */
 	int have_old;            /* old is this uuid's live record */
 	struct mdr_instance old;
 	struct mdr_defn *old_d;  /* old's doc, NULL when unreadable */
@@ -818,8 +822,12 @@ static int put_resolve_id(struct put *p)
 	if (r == 0) {
 		p->out.id = id;
 		r = map_lookup(m->inst, &id, &rec);
-		if (r == -ENOENT)
-			return 0; /* claimed but never recorded: reuse the id */
+		if (r == -ENOENT) {
+			/* claimed but never recorded (a create that died):
+			 * reuse the id, and sweep what it wrote (step 3) */
+			p->dead_claim = 1;
+			return 0;
+		}
 		if (r)
 			return put_fail(p, r, "reading", MDR_MAP_NAME(inst));
 		if (strncmp(rec.uuid, p->d->uuid, sizeof(rec.uuid)) == 0) {
@@ -887,8 +895,16 @@ static int put_write_generation(struct put *p)
 		p->out.gen = 1;
 	if (p->claim && (r = save_and_write(&p->uuid, m->uuids, &p->uk, sizeof(p->uk), &id,
 					    p->stale_claim ? BPF_EXIST : BPF_NOEXIST)))
-		return put_fail(p, r, "claiming id in", MDR_MAP_NAME(uuids));
+		return r == -E2BIG ?
+			mdr_errf(p->err, p->errlen, r, "instance %s: no room for another instance: %s "
+				 "is full (%d instances, MDR_MAX_INSTANCES)", p->d->uuid,
+				 MDR_MAP_NAME(uuids), MDR_MAX_INSTANCES) :
+			put_fail(p, r, "claiming id in", MDR_MAP_NAME(uuids));
 	sweep_if_marked(m, id, p->out.gen); /* left by a put that died writing it */
+	/* A create that died writing its first generation (a random one, not
+	 * this put's): its chunks belong to no record. */
+	if (p->dead_claim)
+		mdr_store_sweep_chunks(m);
 	for (size_t b = 0; b < p->nb; b++) {
 		p->nb_written = b + 1;
 		r = write_blob(m, id, p->out.gen, (unsigned)b, p->blobs[b].data,
@@ -1041,6 +1057,7 @@ int mdr_store_put(struct mdr_maps *m, const struct mdr_defn *d, unsigned flags,
 
 int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t errlen)
 {
+	struct mdr_defn *d;
 	char canon[MDR_UUID_SIZE];
 	struct mdr_instance rec;
 	struct mdr_uuid_key uk;
@@ -1068,7 +1085,11 @@ int mdr_store_delete(struct mdr_maps *m, const char *uuid, char *err, size_t err
 		map_delete(m->passwords, &id);
 		map_delete(m->istats, &id);
 		map_delete(m->rstats, &id);
-		sweep_generation(m, id, rec.gen);
+		/* by the doc's blob lengths (a few deletes), a sweep when it
+		 * is unreadable (some 400 probes) */
+		d = read_doc(m, id, &rec);
+		retire_generation(m, id, &rec, d);
+		mdr_defn_free(d);
 		/* an earlier put's failed retire, a put that died writing */
 		sweep_if_marked(m, id, rec.gen - 1);
 		sweep_if_marked(m, id, rec.gen + 1);

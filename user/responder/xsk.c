@@ -58,6 +58,11 @@
  * the pause between bind attempts. */
 #define RSP_REOPEN_BUDGET_NS (60ull * 1000000ull)
 #define RSP_REOPEN_WAIT_NS 1000000L
+/* A responder started right after one was killed: how long binding the
+ * anchor may stay EBUSY (the kernel freeing the dead one's sockets, an RCU
+ * grace period or a few), and the pause between tries. */
+#define RSP_ANCHOR_BUSY_NS (3000ull * 1000000ull)
+#define RSP_ANCHOR_BUSY_WAIT_NS 10000000L
 /* Sockets reopened per reclaim round (~0.1 ms each): bounds the stall. */
 #define RSP_RECLAIM_MAX 64u
 /* Sockets created per sync round (~1 ms each): hundreds of new taps at
@@ -777,9 +782,11 @@ static void clear_stale_slots(struct rsp_xsk *x)
 		mdr_log(MDR_LOG_INFO, "cleared %u stale socket registrations", n);
 }
 
-int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
-		 const struct rsp_xsk_maps *maps, int epfd, rsp_down_fn down,
-		 void *down_ctx)
+/* One attempt of rsp_xsk_open; busy_quiet: an EBUSY bind of the anchor is
+ * not logged (the caller retries). */
+static int xsk_open_once(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
+			 const struct rsp_xsk_maps *maps, int epfd, rsp_down_fn down,
+			 void *down_ctx, bool busy_quiet)
 {
 	struct xsk_umem_config ucfg = {
 		.fill_size = opts->ring_size,
@@ -859,11 +866,13 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	err = xsk_socket__create_shared(&x->anchor, RSP_ANCHOR_IFNAME, 0, x->umem,
 					NULL, &x->anchor_tx, &x->anchor_fill,
 					&x->anchor_comp, &acfg);
-	if (err) {
+	if (err && !(err == -EBUSY && busy_quiet)) {
 		mdr_log(MDR_LOG_ERR, "binding the UMEM's anchor socket to %s: %s%s",
 			RSP_ANCHOR_IFNAME, strerror(-err),
 			err == -EINVAL || err == -EOPNOTSUPP ?
 				" (AF_XDP copy mode with need-wakeup needs Linux 5.4; see mdrctl features)" : "");
+	}
+	if (err) {
 		x->anchor = NULL;
 		goto fail;
 	}
@@ -872,6 +881,30 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	return 0;
 fail:
 	rsp_xsk_close(x);
+	return err;
+}
+
+int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
+		 const struct rsp_xsk_maps *maps, int epfd, rsp_down_fn down,
+		 void *down_ctx)
+{
+	/* A responder started right after one was killed: the kernel frees
+	 * the dead one's sockets (its anchor on lo queue 0 among them) after
+	 * a grace period, and binding before then is EBUSY. Retry the whole
+	 * open (a failed bind leaves the UMEM's rings set up) for a while. */
+	uint64_t deadline = mdr_mono_ns() + RSP_ANCHOR_BUSY_NS;
+	unsigned tries = 1;
+	int err;
+
+	while ((err = xsk_open_once(out, opts, maps, epfd, down, down_ctx,
+				    mdr_mono_ns() < deadline)) == -EBUSY &&
+	       mdr_mono_ns() < deadline) {
+		nanosleep(&(struct timespec){ .tv_nsec = RSP_ANCHOR_BUSY_WAIT_NS }, NULL);
+		tries++;
+	}
+	if (!err && tries > 1)
+		mdr_log(MDR_LOG_INFO, "anchor socket bound after %u tries (the previous responder's "
+			"sockets were still being freed)", tries);
 	return err;
 }
 
