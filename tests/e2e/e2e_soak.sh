@@ -74,7 +74,7 @@ load_start 3 "$LOAD_RATE" keepalive userdata
 # The flooders run in FLOOD_SEG_S rounds (flood.c runs 120 s at most)
 # until $FLOOD_STOP exists (after the last sample).
 FLOOD_STOP=$E2E_TMP/flood.stop
-FLOOD_SEG_S=10
+FLOOD_SEG_S=$((DUR_S < 110 ? DUR_S : 110))
 bg flood-syn ip netns exec "$TOPO-g4" sh -c 'while [ ! -e "$1" ]; do "$2" syn -R "$3" -D "$4"; done' \
 	sh "$FLOOD_STOP" "$FLOOD" "$FLOOD_SYN_PPS" "$FLOOD_SEG_S"
 FLOOD_SYN_PID=$BG_PID

@@ -524,6 +524,16 @@ static int sock_open(struct rsp_xsk *x, struct rsp_sock *s)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = RSP_EV(RSP_EV_XSK, s->slot) };
 	int err;
 
+	/* libxdp sets only some of a ring's cached indexes (a fill ring's
+	 * cached_prod and a completion ring's cached_prod/cached_cons not at
+	 * all): a socket bound again in the same struct (reclaim) would reuse
+	 * the closed socket's, write fill entries where the kernel never reads
+	 * them and read the new completion ring as ~4 billion entries. Callers
+	 * must hand it zeroed rings. */
+	memset(&s->rx, 0, sizeof(s->rx));
+	memset(&s->tx, 0, sizeof(s->tx));
+	memset(&s->fill, 0, sizeof(s->fill));
+	memset(&s->comp, 0, sizeof(s->comp));
 	err = xsk_socket__create_shared(&s->xsk, s->ifname, s->queue, x->umem, &s->rx,
 					&s->tx, &s->fill, &s->comp, &cfg);
 	if (err) {
