@@ -778,7 +778,7 @@ static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_
  * Returns 0 or -1 with a message. */
 static int override_key(struct pctx *c, const char *path, char *key, size_t keylen)
 {
-	char norm[MDR_PATH_MAX];
+	char norm[MDR_PATH_MAX], again[MDR_PATH_MAX];
 	const char *rest;
 	json_t *utf8;
 
@@ -797,6 +797,12 @@ static int override_key(struct pctx *c, const char *path, char *key, size_t keyl
 	for (const unsigned char *q = (const unsigned char *)rest; *q; q++)
 		if (*q < 0x20 || *q == 0x7f)
 			return fail(c, "path: control character 0x%02x is not allowed", *q);
+	/* The key is stored decoded and normalised again when the definition
+	 * is loaded back: that must give the key itself. A decoded '%' before
+	 * two hex digits, '?' or '#' would not (found by fuzz_defn). */
+	if (mdr_path_normalize(rest, again, sizeof(again)) || strcmp(again, rest))
+		return fail(c, "path \"%.64s\": decodes to a path holding '%%', '?' or '#', "
+			    "which cannot be stored", path);
 	utf8 = json_string(rest); /* jansson accepts valid UTF-8 only */
 	if (!utf8)
 		return fail(c, "path \"%.64s\": not valid UTF-8", path);
