@@ -260,6 +260,43 @@ static void test_random_seed_uses_injected_randomness(void **state)
 	assert_non_null(strstr(body(&f->resp), "\"random_seed\": \"WlpaWlpa"));
 }
 
+/* Credentials are decided by the wall clock at each request: mdr_serve (the
+ * responder's path, with its ETag spy) passes the clock through to the
+ * renderer, so a role valid now is served, and gone once it has expired. */
+static int64_t wall_now_s;
+static int64_t fake_wall(void *opaque)
+{
+	(void)opaque;
+	return wall_now_s;
+}
+
+static void test_credentials_follow_the_wall_clock(void **state)
+{
+	struct fixture *f = *state;
+	const char *json = "{\"uuid\": \"" UUID_A "\", \"iam\": {\"instance_profile_arn\": "
+		"\"arn:aws:iam::123456789012:instance-profile/web\", \"instance_profile_id\": \"AIPA1\", "
+		"\"credentials\": {\"web\": "
+		"{\"AccessKeyId\": \"ASIA1\", \"SecretAccessKey\": \"s\", \"Token\": \"t\", "
+		"\"Expiration\": \"2023-11-14T23:00:00Z\"}}}}";
+	char err[MDR_DEFN_ERR_SIZE];
+	struct mdr_defn *d;
+
+	if (mdr_defn_parse(json, strlen(json), &d, err, sizeof(err)) != 0)
+		fail_msg("definition: %s", err);
+	f->inst.defn = d;
+	f->rnd.wall = fake_wall;
+	wall_now_s = 1700000000; /* 2023-11-14T22:13:20Z */
+	assert_int_equal(serve(f, "GET /latest/meta-data/iam/security-credentials/ HTTP/1.1\r\n\r\n"), 200);
+	assert_string_equal(body(&f->resp), "web");
+	assert_int_equal(serve(f, "GET /latest/meta-data/iam/security-credentials/web HTTP/1.1\r\n\r\n"), 200);
+	assert_non_null(strstr(body(&f->resp), "\"AccessKeyId\" : \"ASIA1\""));
+	wall_now_s = 1700002800; /* 2023-11-14T23:00:00Z: expired */
+	assert_int_equal(serve(f, "GET /latest/meta-data/iam/security-credentials/web HTTP/1.1\r\n\r\n"), 404);
+	f->inst.defn = f->defn;
+	mdr_serve_resp_free(&f->resp);
+	mdr_defn_free(d);
+}
+
 /* ---- methods ------------------------------------------------------------ */
 
 static void test_method_not_allowed_table(void **state)
@@ -791,6 +828,7 @@ int main(void)
 		T(test_head_of_blob),
 		T(test_unnormalisable_path_400),
 		T(test_random_seed_uses_injected_randomness),
+		T(test_credentials_follow_the_wall_clock),
 		T(test_method_not_allowed_table),
 		T(test_405_head_carries_allow),
 		T(test_token_put_issues_token),

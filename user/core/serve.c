@@ -261,6 +261,15 @@ static void spy_random(void *buf, size_t len, void *opaque)
 	random_bytes(sp->orig, buf, len);
 }
 
+/* The wall clock (credentials' expiry) passes through unchanged, with the
+ * caller's opaque. */
+static int64_t spy_wall(void *opaque)
+{
+	const struct rnd_spy *sp = opaque;
+
+	return sp->orig->wall(sp->orig->opaque);
+}
+
 struct view_ctx {
 	const struct mdr_serve_inst *inst;
 	const struct mdr_render_ctx *rnd;
@@ -360,7 +369,8 @@ static int tree_view(const struct http_req *req, const struct mdr_serve_inst *in
 {
 	struct rnd_spy sp = { .orig = rnd };
 	struct mdr_render_ctx ctx = { .random = spy_random, .opaque = &sp,
-				      .remote_ip = rnd ? rnd->remote_ip : NULL };
+				      .remote_ip = rnd ? rnd->remote_ip : NULL,
+				      .wall = rnd && rnd->wall ? spy_wall : NULL };
 	struct mdr_reply r;
 	uint64_t tag;
 	int e = answer(inst, req->target, path, &ctx, json, &r);
@@ -370,7 +380,8 @@ static int tree_view(const struct http_req *req, const struct mdr_serve_inst *in
 	if (e == 0 && r.status == 200) {
 		if (sp.used) {
 			/* the tag of the answer with a zero seed */
-			struct mdr_render_ctx zero = { .remote_ip = ctx.remote_ip };
+			struct mdr_render_ctx zero = { .remote_ip = ctx.remote_ip,
+						       .wall = ctx.wall, .opaque = &sp };
 			struct mdr_reply z;
 			e = answer(inst, req->target, path, &zero, json, &z);
 			if (e == 0)
