@@ -218,14 +218,26 @@ def verify_ec2_ds(label, d, res, guest_ip):
     want = {"instanceId": e.get("instance_id"), "imageId": e.get("ami_id"),
             "instanceType": e.get("instance_type"),
             "availabilityZone": d.get("availability_zone", "nova"),
-            "region": d.get("region", "RegionOne"), "accountId": d.get("project_id", ""),
+            "region": expected_region(d), "accountId": d.get("project_id", ""),
             "privateIp": e.get("local_ipv4") or guest_ip}
     got = {k: doc.get(k) if isinstance(doc, dict) else None for k in want}
     check(f"{label}: identity document fields as the definition", got == want,
           f"got {short(got)} want {short(want)}")
     pl = (r.get("meta-data") or {}).get("placement") or {}
     check(f"{label}: placement/region as the definition",
-          pl.get("region") == d.get("region", "RegionOne"), f"got {short(pl)}")
+          pl.get("region") == expected_region(d), f"got {short(pl)}")
+
+
+def expected_region(d):
+    """The region a definition gives (docs/instance-definition.md): its "region", else
+    an AWS-shaped availability zone ("us-east-1b") without its letter, else
+    RegionOne (OpenStack's default region)."""
+    if "region" in d:
+        return d["region"]
+    z = d.get("availability_zone", "nova")
+    if re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]", z):
+        return z[:-1]
+    return "RegionOne"
 
 
 def ec2_metadata_expected(d, guest_ip):
