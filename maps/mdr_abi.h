@@ -60,7 +60,8 @@
  * "Upgrades"). 1 = pins without a version record (releases before it;
  * their XDP program may use the metadata-area tag "MDR1").
  */
-#define MDR_ABI_VERSION 3 /* 3: mdr_syncookie, XDP/responder cookie counters */
+#define MDR_ABI_VERSION 4 /* 3: mdr_syncookie, XDP/responder cookie counters;
+                             4: requests_deferred */
 #define MDR_ABI_MAGIC 0x4d445241u /* "MDRA" */
 
 /* ------------------------------------------------------------------ */
@@ -374,6 +375,7 @@ struct mdr_resp_counters {
 	__u64 frames_deferred; /* segments held back by the output budget */
 	__u64 cookies_ok;      /* connections created from a valid SYN cookie */
 	__u64 cookies_bad;     /* ACKs matching no connection, no valid cookie (RST) */
+	__u64 requests_deferred; /* requests that waited for the request budget */
 };
 
 /* ------------------------------------------------------------------ */
@@ -414,7 +416,7 @@ _Static_assert(sizeof(struct mdr_tag_hdr) == 24, "mdr_tag_hdr ABI");
 /* Small beside XDP_PACKET_HEADROOM (256), which every driver keeps. */
 _Static_assert(sizeof(struct mdr_tag_hdr) <= 64, "tag header fits the headroom");
 _Static_assert(sizeof(struct mdr_xdp_counters) == 14 * 8, "mdr_xdp_counters ABI");
-_Static_assert(sizeof(struct mdr_resp_counters) == 24 * 8, "mdr_resp_counters ABI");
+_Static_assert(sizeof(struct mdr_resp_counters) == 25 * 8, "mdr_resp_counters ABI");
 _Static_assert(sizeof(struct mdr_cookie_in) == 7 * 8, "mdr_cookie_in: whole SipHash blocks");
 _Static_assert(sizeof(struct mdr_syncookie) == 32, "mdr_syncookie ABI");
 

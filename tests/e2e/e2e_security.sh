@@ -40,8 +40,10 @@
 #     "# " lines, also $E2E_TMP/hostile-table.md, copied next to the test
 #     log): what the attacker achieved, guest 1's success and p99 against
 #     the quiet p99, isolation held. Asserted per row: guest 1 100%, p99
-#     under the bound below; the zero-window connections are given up
-#     (within ZW_PERSIST_MAX_S) and the forged frames served nothing and counted.
+#     under the bound below; the 404 flood is held to the request budget
+#     (requests_deferred counts, answers <= burst + rate x time); the
+#     zero-window connections are given up (within ZW_PERSIST_MAX_S) and
+#     the forged frames served nothing and counted.
 # Floods use the bench's tools/bench/flood.c and synack_drop.bpf.c (built
 # into the temp dir) and wrk; parts needing a missing tool are skipped.
 # Usage: sh tests/e2e/e2e_security.sh
@@ -552,6 +554,9 @@ g5_served() { code_is 200 5 $META/latest/meta-data/hostname; }
 diag "---- 404 flood: guest 5 asks for made-up paths, ${PATHS_CONNS} connections x ${PATHS_DEPTH} in flight, ${FLOOD_S}s"
 check "404 flood: guest 5 is served before it" wait_for --timeout 10 g5_served
 m0=$(stat_get matched "$id5")
+rq0=$(mstat 5 responder requests)
+rd0=$(mstat 5 responder requests_deferred)
+pt0=$(date +%s%N)
 hsnap 5 404 0
 bg paths ip netns exec "$TOPO-g5" "$GUEST_PY" "$E2E_PY/sec_hostile.py" paths --duration $FLOOD_S \
 	--conns $PATHS_CONNS --depth $PATHS_DEPTH
@@ -565,6 +570,15 @@ stop_pid "$ppid"
 diag "404 flood: attacker saw $(tail -n 1 "$E2E_TMP/paths.log"); guest 1 $VLINE"
 n404=$(jget "$E2E_TMP/paths.log" 'd["status"].get("404", 0)')
 check "404 flood: thousands of made-up paths answered 404 ($n404)" test "${n404:-0}" -ge 1000 2>/dev/null
+# The request budget (RSP_REQ_PER_PKT x its rate_pps, 1,024/s, 256 deep):
+# pipelining 16 per connection gets guest 5 no more requests answered.
+check "404 flood: the request budget held guest 5's requests back (requests_deferred)" \
+	wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 5 responder requests_deferred $((rd0 + 1))
+rq1=$(mstat 5 responder requests)
+pt1=$(date +%s%N)
+diag "404 flood: guest 5 requests answered +$((rq1 - rq0)) in $(( (pt1 - pt0) / 1000000 )) ms, requests_deferred +$(( $(mstat 5 responder requests_deferred) - rd0 ))"
+check "404 flood: at most the budget answered (256 + 1,024/s x $(( (pt1 - pt0) / 1000000 )) ms: $((rq1 - rq0)))" \
+	test $((rq1 - rq0)) -le $((256 + 1024 * (pt1 - pt0) / 1000000000 + 1024))
 # The memo's non-200 entries are not exported: RSP_MEMO_MAX_MISSES (32)
 # bounds them (test_cache counts them); the RSS delta is the measure here.
 hrow "404 flood" 404 "$(jget "$E2E_TMP/paths.log" 'd["sent"]') GETs of $(jget "$E2E_TMP/paths.log" 'd["distinct_paths"]') distinct paths, $n404 answered 404" \

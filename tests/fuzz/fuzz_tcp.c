@@ -207,6 +207,9 @@ static void on_data(void *o, struct tcp_conn *conn, const uint8_t *d,
 		if (d[n - 1] == 0x55)
 			tcp_conn_abort(conn);
 		break;
+	case 3: /* a request's credit (on_writable comes when refused) */
+		tcp_conn_take_request(conn);
+		break;
 	default:
 		break;
 	}
@@ -231,9 +234,26 @@ static uint32_t max_conns(void *o, uint32_t inst)
 	return INST_LIMIT;
 }
 
+/* Only for a connection still open (a request credit or send space). */
+static void on_writable(void *o, struct tcp_conn *conn)
+{
+	struct fz *f = o;
+	struct cli *c = tcp_conn_app(conn);
+
+	CHECK(c && c->conn == conn && c >= f->cli && c < f->cli + NCLI);
+}
+
+static uint32_t req_budget(void *o, uint32_t inst)
+{
+	(void)o;
+	(void)inst;
+	return 5; /* the 64-request burst, then one per 200 ms */
+}
+
 static const struct tcp_ops ops = {
 	.on_data = on_data, .on_close = on_close, .emit = emit,
 	.max_conns = max_conns, .on_open = on_open,
+	.on_writable = on_writable, .req_budget = req_budget,
 };
 
 static void feed(struct fz *f, int idx, uint8_t flags, uint32_t seq,

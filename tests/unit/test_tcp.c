@@ -71,6 +71,9 @@ struct h {
 	uint32_t max_conns; /* returned by ops.max_conns */
 	uint32_t out_fps;   /* returned by ops.out_budget */
 	uint64_t out_bps;
+	uint32_t req_rps;   /* returned by ops.req_budget */
+	bool take_in_data;  /* on_data takes a request credit */
+	int took, refused;
 	uint32_t inst_counts[TCP_CNT__MAX];
 };
 
@@ -87,6 +90,8 @@ static void on_data(void *o, struct tcp_conn *c, const uint8_t *d, size_t n)
 	assert_true(h->rxlen + n <= RXMAX);
 	memcpy(h->rx + h->rxlen, d, n);
 	h->rxlen += n;
+	if (h->take_in_data)
+		(void)(tcp_conn_take_request(c) ? h->took++ : h->refused++);
 	if (h->abort_on_data) {
 		tcp_conn_abort(c);
 		return;
@@ -173,11 +178,17 @@ static void out_budget(void *o, uint32_t inst, uint32_t *fps, uint64_t *bps)
 	*bps = ((struct h *)o)->out_bps;
 }
 
+static uint32_t req_budget(void *o, uint32_t inst)
+{
+	(void)inst;
+	return ((struct h *)o)->req_rps;
+}
+
 static const struct tcp_ops ops = {
 	.on_data = on_data, .on_close = on_close, .emit = emit,
 	.max_conns = max_conns, .on_open = on_open,
 	.on_writable = on_writable, .count = count_cb,
-	.out_budget = out_budget,
+	.out_budget = out_budget, .req_budget = req_budget,
 };
 
 /* ---- harness ------------------------------------------------------------ */
@@ -1972,6 +1983,69 @@ static void test_out_budget(void **state)
 	assert_true(data_segs(h, 0) <= 1);
 }
 
+/* The request budget: a burst of at least 64 requests, then one per
+ * 1/rps s; a refusal is counted once per wait and on_writable comes when
+ * a credit is there; closing and reopening does not refill the bucket; no
+ * budget (0) is unlimited. */
+static void test_request_budget(void **state)
+{
+	struct h *h = *state;
+	uint32_t isn;
+	int w;
+
+	h->req_rps = 10; /* depth: the 64-request floor (10 x 250 ms is less) */
+	isn = open_conn(h, CISN, 0);
+	for (int i = 0; i < 64; i++)
+		assert_true(tcp_conn_take_request(h->c));
+	w = h->writable;
+	assert_false(tcp_conn_take_request(h->c));
+	assert_false(tcp_conn_take_request(h->c));
+	assert_int_equal(h->inst_counts[TCP_CNT_REQ_DEFERRED], 1); /* one wait */
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_REQ_DEFERRED], 1);
+	/* a credit comes after 100 ms at 10 requests/s */
+	assert_true(tcp_next_deadline(h->e) > h->now);
+	assert_true(tcp_next_deadline(h->e) <= h->now + 100 * MS + 1);
+	to_deadline(h);
+	assert_int_equal(h->writable, w + 1);
+	assert_true(tcp_conn_take_request(h->c));
+	assert_false(tcp_conn_take_request(h->c));
+	assert_int_equal(h->inst_counts[TCP_CNT_REQ_DEFERRED], 2);
+	/* from inside on_data too: the wait is scheduled when it returns */
+	h->take_in_data = true;
+	in_seg(h, A | P, CISN + 1, isn, "GET", 3);
+	assert_int_equal(h->refused, 1);
+	assert_true(tcp_next_deadline(h->e) <= h->now + 100 * MS + 1);
+	/* a connection closed while it waits: no call for it */
+	w = h->writable;
+	tcp_conn_abort(h->c);
+	q_clear(h);
+	tick(h, 200 * MS);
+	assert_int_equal(h->writable, w);
+	/* reopened at once: the bucket has what 200 ms gave, no more */
+	h->cport++;
+	h->take_in_data = false;
+	open_conn(h, CISN, 0);
+	assert_true(tcp_conn_take_request(h->c));
+	assert_true(tcp_conn_take_request(h->c));
+	assert_false(tcp_conn_take_request(h->c));
+	/* ten seconds later, the burst again and no more */
+	tick(h, 10 * SEC - 100 * MS);
+	for (int i = 0; i < 64; i++)
+		assert_true(tcp_conn_take_request(h->c));
+	assert_false(tcp_conn_take_request(h->c));
+}
+
+static void test_request_budget_unlimited(void **state)
+{
+	struct h *h = *state;
+
+	h->req_rps = 0;
+	open_conn(h, CISN, 0);
+	for (int i = 0; i < 10000; i++)
+		assert_true(tcp_conn_take_request(h->c));
+	assert_int_equal(h->inst_counts[TCP_CNT_REQ_DEFERRED], 0);
+}
+
 /* A peer that answers every zero-window probe with a zero window is reset
  * after max_probes probes: the answers are not progress. */
 static void test_zero_window_answered_gives_up(void **state)
@@ -2213,6 +2287,8 @@ int main(void)
 		T4(test_16k_reply_one_flight),
 		T4(test_small_acks_release_little),
 		T4(test_out_budget),
+		T4(test_request_budget),
+		T4(test_request_budget_unlimited),
 		T4(test_zero_window_answered_gives_up),
 		T4(test_inst_sndbuf_bounded),
 		T4(test_table_full_evicts_hog_first),

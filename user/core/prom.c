@@ -91,6 +91,7 @@ static const struct field resp_fields[] = {
 	RF(frames_deferred, "segments_deferred", "TCP segments held back by the output budget."),
 	RF(cookies_ok, "cookies_accepted", "Connections created from a valid SYN cookie."),
 	RF(cookies_bad, "cookies_refused", "ACKs matching no connection without a valid SYN cookie (RST)."),
+	RF(requests_deferred, "requests_deferred", "Requests that waited for the instance's request budget."),
 };
 #define N_RESP (sizeof(resp_fields) / sizeof(resp_fields[0]))
 

@@ -33,6 +33,9 @@
 #define TCP_OUT_BURST_MIN_FRAMES 64u  /* depth floor: a whole 64 KiB reply */
 #define TCP_OUT_BURST_MIN_BYTES (TCP_SNDBUF_MAX) /* depth floor: a whole send
                                                     buffer, > any segment */
+#define TCP_REQ_BURST_NS 250000000ull /* request bucket depth: 250 ms of budget */
+#define TCP_REQ_BURST_MIN 64u     /* depth floor: a whole cloud-init crawl
+                                     (~30-60 requests) at once */
 
 _Static_assert(TCP_MSS_MIN == 536, "the cookie MSS table starts at TCP_MSS_MIN");
 _Static_assert(TCP_KEY_LEN == MDR_COOKIE_KEY_LEN, "the engine's key is the cookie key");
@@ -104,6 +107,7 @@ struct tcp_conn {
 	uint64_t last_rx;
 	uint64_t rto_cur, rto_at, persist_at;
 	uint64_t throttle_at;         /* held back by the instance's budget */
+	uint64_t req_at;              /* the app waits for request credit */
 	void *app;
 	struct tcp_conn_stats st;
 	size_t route_len;
@@ -130,6 +134,9 @@ struct tcp_inst {
 	uint32_t fps;
 	uint64_t bps;
 	uint64_t f_credit, b_credit, f_burst, b_burst;
+	/* request budget (0 = unlimited): credit in requests x 1e9 */
+	uint32_t rps;
+	uint64_t r_credit, r_burst;
 	uint64_t b_last;              /* clock of the last refill */
 	uint64_t budget_at;           /* last ops->out_budget call */
 	bool budget_known;
@@ -289,9 +296,11 @@ static void bucket_refill(struct tcp_inst *i, uint64_t now)
 	uint64_t el = now > i->b_last ? now - i->b_last : 0;
 	unsigned __int128 f = (unsigned __int128)el * i->fps + i->f_credit;
 	unsigned __int128 b = (unsigned __int128)el * i->bps + i->b_credit;
+	unsigned __int128 r = (unsigned __int128)el * i->rps + i->r_credit;
 
 	i->f_credit = f > i->f_burst ? i->f_burst : (uint64_t)f;
 	i->b_credit = b > i->b_burst ? i->b_burst : (uint64_t)b;
+	i->r_credit = r > i->r_burst ? i->r_burst : (uint64_t)r;
 	if (now > i->b_last)
 		i->b_last = now;
 }
@@ -299,7 +308,7 @@ static void bucket_refill(struct tcp_inst *i, uint64_t now)
 /* Set the budget (0 = cfg default), keeping the credit within the new
  * depth; a new instance starts with a full bucket. */
 static void bucket_set(struct tcp_engine *e, struct tcp_inst *i,
-		       uint32_t fps, uint64_t bps)
+		       uint32_t fps, uint64_t bps, uint32_t rps)
 {
 	fps = fps ? fps : e->cfg.out_fps;
 	bps = bps ? bps : e->cfg.out_bps;
@@ -307,9 +316,15 @@ static void bucket_set(struct tcp_engine *e, struct tcp_inst *i,
 		fps = TCP_OUT_FPS_MAX;
 	if (bps > TCP_OUT_BPS_MAX)
 		bps = TCP_OUT_BPS_MAX;
+	if (rps > TCP_REQ_RPS_MAX)
+		rps = TCP_REQ_RPS_MAX;
 	bucket_refill(i, e->now);
 	i->fps = fps;
 	i->bps = bps;
+	i->rps = rps;
+	i->r_burst = (uint64_t)rps * TCP_REQ_BURST_NS;
+	if (rps && i->r_burst < TCP_REQ_BURST_MIN * TCP_NS)
+		i->r_burst = TCP_REQ_BURST_MIN * TCP_NS;
 	i->f_burst = fps * TCP_OUT_BURST_NS; /* frames x 1e9 */
 	if (i->f_burst < TCP_OUT_BURST_MIN_FRAMES * TCP_NS)
 		i->f_burst = TCP_OUT_BURST_MIN_FRAMES * TCP_NS;
@@ -319,26 +334,31 @@ static void bucket_set(struct tcp_engine *e, struct tcp_inst *i,
 	if (!i->budget_known) {
 		i->f_credit = i->f_burst;
 		i->b_credit = i->b_burst;
+		i->r_credit = i->r_burst;
 		i->budget_known = true;
 	} else {
 		if (i->f_credit > i->f_burst)
 			i->f_credit = i->f_burst;
 		if (i->b_credit > i->b_burst)
 			i->b_credit = i->b_burst;
+		if (i->r_credit > i->r_burst)
+			i->r_credit = i->r_burst;
 	}
 	i->budget_at = e->now;
 }
 
 static void budget_refresh(struct tcp_engine *e, struct tcp_inst *i)
 {
-	uint32_t fps = 0;
+	uint32_t fps = 0, rps = 0;
 	uint64_t bps = 0;
 
 	if (i->budget_known && e->now - i->budget_at < TCP_BUDGET_REFRESH_NS)
 		return;
 	if (e->ops.out_budget)
 		e->ops.out_budget(e->opaque, i->id, &fps, &bps);
-	bucket_set(e, i, fps, bps);
+	if (e->ops.req_budget)
+		rps = e->ops.req_budget(e->opaque, i->id);
+	bucket_set(e, i, fps, bps, rps);
 }
 
 /* One frame of len payload bytes within the budget? Else *wait_ns until
@@ -365,7 +385,8 @@ static bool bucket_take(struct tcp_inst *i, uint64_t now, uint32_t len,
 static bool bucket_full(struct tcp_inst *i, uint64_t now)
 {
 	bucket_refill(i, now);
-	return i->f_credit >= i->f_burst && i->b_credit >= i->b_burst;
+	return i->f_credit >= i->f_burst && i->b_credit >= i->b_burst &&
+	       i->r_credit >= i->r_burst;
 }
 
 static struct tcp_inst *inst_get(struct tcp_engine *e, uint32_t id)
@@ -513,6 +534,8 @@ static void conn_resched(struct tcp_conn *c)
 		d = min64(d, c->persist_at);
 	if (c->throttle_at)
 		d = min64(d, c->throttle_at);
+	if (c->req_at)
+		d = min64(d, c->req_at);
 	if (d != c->deadline) {
 		c->deadline = d;
 		heap_fix(e, c->hidx);
@@ -1462,6 +1485,16 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 		c->throttle_at = 0;
 		conn_output(c, 0);
 	}
+	if (c->req_at && now >= c->req_at) {
+		/* request credit again: the app reads on (it takes it) */
+		c->req_at = 0;
+		conn_enter(c);
+		if (e->ops.on_writable && c->state == ST_SYNCED)
+			e->ops.on_writable(e->opaque, c);
+		conn_output(c, 0);
+		if (!conn_leave(c))
+			return;
+	}
 	if (c->rto_at && now >= c->rto_at) {
 		c->rto_at = 0;
 		if (++c->retries > e->cfg.max_retries) {
@@ -1580,6 +1613,31 @@ size_t tcp_conn_send_space(const struct tcp_conn *c)
 	room = inst_room(c);
 	return TCP_SNDBUF_MAX - c->slen < room ? TCP_SNDBUF_MAX - c->slen
 					       : (size_t)room;
+}
+
+bool tcp_conn_take_request(struct tcp_conn *c)
+{
+	struct tcp_engine *e = c->e;
+	struct tcp_inst *i = c->inst;
+	uint64_t wait;
+
+	budget_refresh(e, i);
+	if (!i->rps)
+		return true;
+	bucket_refill(i, e->now);
+	if (i->r_credit >= TCP_NS) {
+		i->r_credit -= TCP_NS;
+		return true;
+	}
+	wait = (TCP_NS - i->r_credit + i->rps - 1) / i->rps + 1;
+	if (!c->req_at)
+		count(e, c->key.inst, TCP_CNT_REQ_DEFERRED);
+	if (!c->req_at || c->req_at > e->now + wait) {
+		c->req_at = e->now + wait;
+		if (c->cb_depth == 0)
+			conn_resched(c);
+	}
+	return false;
 }
 
 int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,

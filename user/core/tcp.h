@@ -19,6 +19,12 @@
  *   an output budget (frames/s and bytes/s, a token bucket on the engine's
  *   clock; ops->out_budget or cfg): a segment over budget is held back
  *   (counted, TCP_CNT_OUT_DEFERRED) and sent when the bucket refills;
+ * - every instance may also have a request budget (requests/s, a token
+ *   bucket on the same clock; ops->req_budget): the app asks for one
+ *   request's credit with tcp_conn_take_request before it reads a request,
+ *   and when the bucket is empty (counted, TCP_CNT_REQ_DEFERRED) it gets
+ *   on_writable once there is credit again: pipelining cannot multiply
+ *   what a guest's packets make the app do;
  * - ISNs are SipHash-2-4 SYN cookies keyed with cfg->key (user/core/cookie.h,
  *   the format the XDP program's SYN-ACKs use too): unpredictable, and
  *   when the table is full (after trying idle eviction) the SYN-ACK is sent
@@ -113,6 +119,7 @@
 /* Largest budget accepted (keeps the bucket arithmetic in 64 bits). */
 #define TCP_OUT_FPS_MAX 100000000u           /* 100 M frames/s: unlimited */
 #define TCP_OUT_BPS_MAX 10000000000ull       /* 10 GB/s: unlimited */
+#define TCP_REQ_RPS_MAX 100000000u           /* 100 M requests/s: unlimited */
 
 struct tcp_cfg {
 	uint32_t max_conns;          /* total table size, 0 = default */
@@ -164,6 +171,8 @@ enum tcp_counter {
 	TCP_CNT_OUT_DEFERRED, /* segments held back by the instance's budget */
 	TCP_CNT_COOKIES_BAD,  /* ACK for no connection without a valid cookie
 	                         (answered with RST) */
+	TCP_CNT_REQ_DEFERRED, /* tcp_conn_take_request refused: the request
+	                         waits for the instance's request budget */
 	TCP_CNT__MAX
 };
 
@@ -244,8 +253,8 @@ struct tcp_ops {
 	uint32_t (*max_conns)(void *opaque, uint32_t instance_id);
 	/* The handshake completed. Optional. */
 	void (*on_open)(void *opaque, struct tcp_conn *c);
-	/* Send space was freed after tcp_conn_send returned -ENOBUFS.
-	 * Optional. */
+	/* Send space was freed after tcp_conn_send returned -ENOBUFS, or
+	 * request credit came after tcp_conn_take_request refused. Optional. */
 	void (*on_writable)(void *opaque, struct tcp_conn *c);
 	/* An event for an instance (per-instance counters). Optional. */
 	void (*count)(void *opaque, uint32_t instance_id, enum tcp_counter what);
@@ -254,6 +263,9 @@ struct tcp_ops {
 	 * then at most once a second on new connections. Optional. */
 	void (*out_budget)(void *opaque, uint32_t instance_id,
 			   uint32_t *frames_per_s, uint64_t *bytes_per_s);
+	/* Request budget of an instance: requests/s, 0 = none (unlimited).
+	 * Asked as out_budget is. Optional (NULL: unlimited). */
+	uint32_t (*req_budget)(void *opaque, uint32_t instance_id);
 };
 
 struct tcp_engine;
@@ -287,6 +299,11 @@ int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len,
 /* Bytes tcp_conn_send would accept now (0 once closing; bounded by the
  * connection's and its instance's room). */
 size_t tcp_conn_send_space(const struct tcp_conn *c);
+/* Take one request's credit from c's instance's request budget (before
+ * the app reads a request). false: the bucket is empty, the request must
+ * wait; on_writable runs once the credit is there (counted
+ * TCP_CNT_REQ_DEFERRED, once per refusal while not already waiting). */
+bool tcp_conn_take_request(struct tcp_conn *c);
 /* Send FIN after the queued data. Further received data is discarded. */
 void tcp_conn_close(struct tcp_conn *c);
 /* Send RST and end the connection now (on_close(TCP_CLOSE_ABORT) runs

@@ -39,7 +39,7 @@ static const struct counter_field resp_fields[] = {
 	RF(status_404), RF(status_405), RF(status_409), RF(status_413), RF(status_414),
 	RF(status_429), RF(status_431), RF(status_5xx), RF(conns_opened), RF(conns_closed),
 	RF(conns_refused), RF(resets_sent), RF(retransmits), RF(tokens_issued), RF(bytes_sent),
-	RF(frames_sent), RF(frames_deferred), RF(cookies_ok), RF(cookies_bad),
+	RF(frames_sent), RF(frames_deferred), RF(cookies_ok), RF(cookies_bad), RF(requests_deferred),
 };
 #define N_XDP (sizeof(xdp_fields) / sizeof(xdp_fields[0]))
 #define N_RESP (sizeof(resp_fields) / sizeof(resp_fields[0]))

@@ -62,6 +62,11 @@ _Static_assert(RSP_RCV_WND >= 2 * 1460, "room for two full segments");
  * while one guest stays a small share of the responder's ~500k frames/s. */
 #define RSP_OUT_FRAMES_PER_PKT 8u
 #define RSP_OUT_BYTES_PER_PKT 8192u
+/* Request budget of an instance, per packet/s of its XDP allowance: a
+ * client that does not pipeline spends at least one packet per request, so
+ * one request per packet leaves it whole, while a guest pipelining many
+ * requests per packet gets no more of the responder's work than that. */
+#define RSP_REQ_PER_PKT 1u
 /* Connection states kept for reuse: a new-connection-per-request client
  * (cloud-init, wrk with Connection: close) would otherwise allocate and
  * clear ~6 KiB per connection; 1024 of them is ~6 MiB at most. */
@@ -102,6 +107,7 @@ struct rsp_conn {
 	struct out_chunk *out, *out_tail; /* response bytes TCP has no room for */
 	size_t out_bytes;
 	bool closing;         /* no further request is answered */
+	bool charged;         /* the request being read took its credit */
 	bool fin_after;       /* send FIN once the output drained */
 	char remote_ip[RSP_IP_STR];
 	struct rsp_conn *next_free;
@@ -758,11 +764,19 @@ static size_t consume(struct rsp_conn *k, const uint8_t *data, size_t len)
 
 	while (off < len && !k->closing && !k->out && !k->waiting) {
 		size_t used = 0;
-		enum http_result r = http_parser_feed(&k->p, data + off, len - off, &used, &k->req);
+		enum http_result r;
 
+		/* Each request takes a credit of the instance's request budget
+		 * before its first byte is read; without one it waits (in k->in)
+		 * and on_writable resumes it. */
+		if (!k->charged && !tcp_conn_take_request(k->c))
+			break;
+		k->charged = true;
+		r = http_parser_feed(&k->p, data + off, len - off, &used, &k->req);
 		off += used;
 		if (r == HTTP_NEED_MORE)
 			break;
+		k->charged = false;
 		respond(k, r == HTTP_ERROR ? k->req.error_status : 0);
 		if (r == HTTP_ERROR)
 			break;
@@ -818,7 +832,7 @@ static void on_open(void *opaque, struct tcp_conn *c)
 	k->in_len = 0;
 	k->out = k->out_tail = NULL;
 	k->out_bytes = 0;
-	k->closing = k->fin_after = false;
+	k->closing = k->fin_after = k->charged = false;
 	k->remote_ip[0] = '\0';
 	k->next_free = NULL;
 	k->waiting = k->wait_expired = false;
@@ -928,11 +942,10 @@ static void emit(void *opaque, const struct tcp_seg_out *seg)
 		a->dropped_frames++;
 }
 
-/* tcp_ops.out_budget: from the instance's XDP rate (mdr_limits, else the
- * config default, else MDR_DEFAULT_RATE_PPS). */
-static void out_budget(void *opaque, uint32_t id, uint32_t *fps, uint64_t *bps)
+/* The instance's XDP rate, packets/s: mdr_limits, else the config
+ * default, else MDR_DEFAULT_RATE_PPS. */
+static uint64_t inst_rate_pps(struct rsp_app *a, uint32_t id)
 {
-	struct rsp_app *a = opaque;
 	struct mdr_limits l = { 0 };
 	struct mdr_config cfg;
 	uint32_t zero = 0;
@@ -943,11 +956,25 @@ static void out_budget(void *opaque, uint32_t id, uint32_t *fps, uint64_t *bps)
 	rate = l.rate_pps;
 	if (!rate && !bpf_map_lookup_elem(a->m->config, &zero, &cfg))
 		rate = cfg.default_rate_pps;
-	if (!rate)
-		rate = MDR_DEFAULT_RATE_PPS;
+	return rate ? rate : MDR_DEFAULT_RATE_PPS;
+}
+
+/* tcp_ops.out_budget: from the instance's XDP rate. */
+static void out_budget(void *opaque, uint32_t id, uint32_t *fps, uint64_t *bps)
+{
+	uint64_t rate = inst_rate_pps(opaque, id);
+
 	*fps = (uint32_t)(rate * RSP_OUT_FRAMES_PER_PKT > TCP_OUT_FPS_MAX ? TCP_OUT_FPS_MAX
 					: rate * RSP_OUT_FRAMES_PER_PKT);
 	*bps = rate * RSP_OUT_BYTES_PER_PKT;
+}
+
+/* tcp_ops.req_budget: from the instance's XDP rate too. */
+static uint32_t req_budget(void *opaque, uint32_t id)
+{
+	uint64_t r = inst_rate_pps(opaque, id) * RSP_REQ_PER_PKT;
+
+	return r > TCP_REQ_RPS_MAX ? TCP_REQ_RPS_MAX : (uint32_t)r;
 }
 
 static uint32_t max_conns(void *opaque, uint32_t id)
@@ -974,6 +1001,7 @@ static void count(void *opaque, uint32_t id, enum tcp_counter what)
 	case TCP_CNT_OUT_DEFERRED:
 	case TCP_CNT_COOKIES_OK:
 	case TCP_CNT_COOKIES_BAD:
+	case TCP_CNT_REQ_DEFERRED:
 		break;
 	default:
 		return;
@@ -987,7 +1015,8 @@ static void count(void *opaque, uint32_t id, enum tcp_counter what)
 	    what == TCP_CNT_RESETS_SENT ? &c->d.resets_sent :
 	    what == TCP_CNT_OUT_DEFERRED ? &c->d.frames_deferred :
 	    what == TCP_CNT_COOKIES_OK ? &c->d.cookies_ok :
-	    what == TCP_CNT_COOKIES_BAD ? &c->d.cookies_bad : &c->d.retransmits;
+	    what == TCP_CNT_COOKIES_BAD ? &c->d.cookies_bad :
+	    what == TCP_CNT_REQ_DEFERRED ? &c->d.requests_deferred : &c->d.retransmits;
 	(*f)++;
 }
 
@@ -1038,6 +1067,7 @@ struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
 		.on_writable = on_writable,
 		.count = count,
 		.out_budget = out_budget,
+		.req_budget = req_budget,
 	};
 	struct tcp_cfg cfg = {
 		.max_conns = o->max_conns,
