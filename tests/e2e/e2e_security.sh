@@ -609,6 +609,20 @@ hrow "zero-window connections" zw "$ZW_CONNS connections x $ZW_GETS GETs of 16 K
 	--note "held while the other rows ran; all given up ZW_GIVEUP after opening"
 
 diag "---- forged neighbour MAC: guest 5 (bound to tap5 + its MAC) sends with guest 1's MAC, ${FORGE_PPS} frames/s for ${FLOOD_S}s"
+# Guest 5's own sockets from the rows before go first: with the handshake
+# in XDP (xdp-synack on) its kernel holds the connection flood's sockets as
+# established, and their FINs, retransmitted for minutes, get the
+# responder's RSTs: frames to guest 5's instance that this row would
+# count. Kill them (ss -K; TIME_WAIT sends nothing), then let the
+# responder flush its counters once after that (a guest 1 request seen in
+# them), so the snapshot holds every frame sent before.
+g5_quiet() { [ "$(ip netns exec "$TOPO-g5" ss -Htan exclude time-wait dst 169.254.169.254 | wc -l)" -eq 0 ]; }
+ip netns exec "$TOPO-g5" ss -K dst 169.254.169.254 >/dev/null 2>&1
+check "forged MAC: guest 5 holds no connection to the metadata address before it" wait_for --timeout 10 g5_quiet
+rq1_0=$(mstat 1 responder requests)
+code 1 $META/latest/meta-data/instance-id >/dev/null
+wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 1 responder requests $((rq1_0 + 1)) ||
+	diag "forged MAC: guest 1's request did not show in the counters"
 sp0=$(stat_get spoofed "$id5")
 hsnap 5 mac 0
 # The metadata MAC as guest 5 resolved it (no new connection: the row

@@ -219,6 +219,15 @@ def cmd_forge(a):
         return dmac + smac + struct.pack("!H", ETH_P_IP) + ip + tcp
 
     st = {"sent": 0, "gets": 0, "replies": 0}
+    ports = set()  # the forged flows' source ports: a reply goes to one
+
+    def is_reply(fr, addr):
+        if addr[2] == PACKET_OUTGOING or len(fr) < 34 or fr[12:14] != b"\x08\x00":
+            return False
+        l4 = 14 + (fr[14] & 0xf) * 4
+        return (fr[23] == 6 and fr[26:30] == dst and len(fr) >= l4 + 4
+                and struct.unpack("!H", fr[l4 + 2:l4 + 4])[0] in ports)
+
     end = time.monotonic() + a.duration
     nxt = time.monotonic()
     while time.monotonic() < end:
@@ -227,8 +236,7 @@ def cmd_forge(a):
                 fr, addr = s.recvfrom(65536)
             except BlockingIOError:
                 break
-            if (addr[2] != PACKET_OUTGOING and len(fr) >= 34 and fr[12:14] == b"\x08\x00"
-                    and fr[23] == 6 and fr[26:30] == dst):
+            if is_reply(fr, addr):
                 st["replies"] += 1
         now = time.monotonic()
         if now < nxt:
@@ -238,6 +246,7 @@ def cmd_forge(a):
         if nxt < now - 0.1:
             nxt = now
         sport = random.randint(20000, 60000)
+        ports.add(sport)
         if st["sent"] % GET_EVERY == GET_EVERY - 1:
             s.send(frame(sport, F_ACK | F_PSH, get("/latest/meta-data/instance-id")))
             st["gets"] += 1
@@ -248,7 +257,7 @@ def cmd_forge(a):
     try:
         while True:
             fr, addr = s.recvfrom(65536)
-            if addr[2] != PACKET_OUTGOING and len(fr) >= 34 and fr[23] == 6 and fr[26:30] == dst:
+            if is_reply(fr, addr):
                 st["replies"] += 1
     except BlockingIOError:
         pass

@@ -25,9 +25,9 @@ void mdr_config_defaults(struct mdr_config *cfg)
 	cfg->no_xsk_policy = MDR_POLICY_PASS;
 	cfg->default_rate_pps = MDR_DEFAULT_RATE_PPS;
 	cfg->default_burst = MDR_DEFAULT_BURST;
-	/* The handshake in XDP is opt-in (xdp-synack on) until e2e_security's
-	 * zero-window and forged-MAC rows pass with it (docs/DESIGN.md). */
-	cfg->flags = MDR_CFG_F_NO_XDP_SYNACK;
+	/* The handshake in XDP is on (xdp-synack off leaves it to the
+	 * responder): docs/DESIGN.md "Handshake in XDP". */
+	cfg->flags = 0;
 	cfg->n_endpoints = 3;
 	cfg->ep[0].family = 4;
 	memcpy(cfg->ep[0].addr, v4, sizeof(v4));
