@@ -249,7 +249,7 @@ must_fail "put of the password path" "password" mdrctl put "$U1" /openstack/late
 check_eq "instance show -j: definition round-trips the user data" \
 	"$(mdrctl instance show "$U1" -j | jpy "d['definition']['user_data']")" "$(b64 "$UD")"
 check_eq "stats -j: every XDP and responder counter" \
-	"$(mdrctl stats -j | jpy "(len(d['xdp']), len(d['responder']))")" "(14, 24)"
+	"$(mdrctl stats -j | jpy "(len(d['xdp']), len(d['responder']))")" "(14, 25)"
 check_eq "stats -j UUID: that instance" "$(mdrctl stats -j "$U1" | jpy "d['id']")" "$ID1"
 check_eq "status -j: the attached taps" \
 	"$(mdrctl status -j | jpy "sorted((i['name'], i['mode']) for i in d['interfaces'])")" \
