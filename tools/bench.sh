@@ -334,17 +334,38 @@ note "boot storm: each guest replays $(wc -l <"$SEQ") requests ($SEQ_FROM), one 
 	"connection each, cloud-init's timeout ${CI_TIMEOUT_MS} ms and $CI_RETRIES retries"
 
 # ---- 1, 2, 4: one guest, wrk --------------------------------------------------
+# CPU time (clock ticks, user + system) of processes, and the server's
+# processes of a side: the responder (mdrd idles), or nginx's master and
+# workers. Softirq work (XDP, the host stack) is not in either.
+proc_ticks() {
+	for _p in "$@"; do
+		[ -r "/proc/$_p/stat" ] && sed 's/.*) //' "/proc/$_p/stat" | awk '{print $12 + $13}'
+	done | awk '{s += $1} END {print s + 0}'
+}
+server_pids() { # side
+	if [ "$1" = ours ]; then echo "${RESP_PID:-}"
+	else echo "${NGINX_PID:-} $(pgrep -P "${NGINX_PID:-0}" | tr '\n' ' ')"; fi
+}
 wrk_run() { # side cfg path close(0|1) rep
 	_f=$OUT/logs/wrk-$2-$1-$5.txt
+	# ka_lone: one guest alone with one connection (issue 16: its every
+	# request waits on the server's wake-up path)
+	_wc=$WRK_CONN
+	[ "$2" = ka_lone ] && _wc=1
+	_spids=$(server_pids "$1")
+	# shellcheck disable=SC2086 # a list of PIDs
+	_s0=$(proc_ticks $_spids)
 	_c0=$(cpu_busy)
 	if [ "$4" = 1 ]; then
-		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$WRK_CONN \
+		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
 			-d${DUR}s --latency -H 'Connection: close' "$META_URL$3" >"$_f" 2>&1
 	else
-		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$WRK_CONN \
+		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
 			-d${DUR}s --latency "$META_URL$3" >"$_f" 2>&1
 	fi
 	_c1=$(cpu_busy)
+	# shellcheck disable=SC2086
+	_s1=$(proc_ticks $_spids)
 	# shellcheck disable=SC2046 # split into fields on purpose
 	set -- "$@" $("$PY" "$BT/report.py" wrk "$_f" 2>/dev/null)
 	[ $# -eq 10 ] || { log "wrk $2 ($1) produced no result (see $_f)"; return 0; }
@@ -353,6 +374,7 @@ wrk_run() { # side cfg path close(0|1) rep
 	raw "$2_p99_ms" "$1" "$8"
 	raw "$2_err" "$1" "${10}"
 	raw "$2_cpu" "$1" "$(fdiv "$(( (_c1 - _c0) * 1000 ))" "$((HZ * $9))")"
+	raw "$2_srv_cpu" "$1" "$(fdiv "$(( (_s1 - _s0) * 1000 ))" "$((HZ * $9))")"
 	log "  $2 $1: $6 req/s, p99 $8 ms, errors ${10}"
 }
 
@@ -400,11 +422,12 @@ compare() { # runner cfg path close
 
 for spec in "wrk_run ka_small $SMALL_PATH 0" "wrk_run ka_16k $BIG_PATH 0" \
 	"wrk_run close_small $SMALL_PATH 1" "wrk_run close_16k $BIG_PATH 1" \
+	"wrk_run ka_lone $SMALL_PATH 0" \
 	"multi_run multi_ka $SMALL_PATH 0" "multi_run multi_close $SMALL_PATH 1"; do
 	set -- $spec
 	want wrk || continue
 	have_time $(( (DUR + 3) * REPS * 2 + 60 )) || { note "skipped $2: time budget"; continue; }
-	log "$2: wrk -t1 -c$WRK_CONN -d${DUR}s $3$([ "$4" = 1 ] && echo ' (Connection: close)')"
+	log "$2: wrk -t1 -c$([ "$2" = ka_lone ] && echo 1 || echo $WRK_CONN) -d${DUR}s $3$([ "$4" = 1 ] && echo ' (Connection: close)')"
 	compare "$@"
 done
 note "wrk: -t1 -c$WRK_CONN -d${DUR}s --latency from guest 1 ($MULTI_GUESTS guests for" \
@@ -551,18 +574,6 @@ attacker_rst_drop() { # on|off: a SYN flooder ignores SYN-ACKs (no RST back)
 		ip -n "$(gns 2)" link set dev eth0 xdp off
 	fi
 	return 0
-}
-# CPU time (clock ticks, user + system) of processes, and the server's
-# processes of a side: the responder (mdrd idles), or nginx's master and
-# workers. Softirq work (XDP, the host stack) is not in either.
-proc_ticks() {
-	for _p in "$@"; do
-		[ -r "/proc/$_p/stat" ] && sed 's/.*) //' "/proc/$_p/stat" | awk '{print $12 + $13}'
-	done | awk '{s += $1} END {print s + 0}'
-}
-server_pids() { # side
-	if [ "$1" = ours ]; then echo "${RESP_PID:-}"
-	else echo "${NGINX_PID:-} $(pgrep -P "${NGINX_PID:-0}" | tr '\n' ' ')"; fi
 }
 flood_case() { # side type
 	_f=$OUT/logs/flood-$2-$1.txt

@@ -44,7 +44,8 @@ def parse_wrk(text):
 # reports nginx's for comparison); pct_ge wants ours >= value percent.
 WRK = [("ka_small", "keep-alive, instance-id"), ("ka_16k", "keep-alive, 16 KiB user-data"),
        ("close_small", "new conn/request, instance-id"),
-       ("close_16k", "new conn/request, 16 KiB user-data")]
+       ("close_16k", "new conn/request, 16 KiB user-data"),
+       ("ka_lone", "one connection (wrk -c1), keep-alive, instance-id")]
 
 
 def rows(meta):
@@ -63,6 +64,8 @@ def rows(meta):
     for cfg, name in WRK:
         r.append(("4", "CPU-s per 1,000 req, " + name, cfg + "_cpu", "CPU-s", "nginx", None, None,
                   "%.4f"))
+        r.append(("4", "server's own CPU-s per 1,000 req (its processes; softirq not in it), "
+                  + name, cfg + "_srv_cpu", "CPU-s", "nginx", None, None, "%.4f"))
     r.append(("5", "boot storm, %s guests x cloud-init crawl: time" % meta.get("storm_guests", "64"),
               "storm_s", "s", "nginx", "le", 0.5, "%.2f"))
     r.append(("5", "boot storm: failed requests (attempts)", "storm_failed", "", "nginx", "zero",
@@ -187,6 +190,7 @@ def table(raw, out):
               "multi_ka_rps": "4 guests\\nkeep-alive", "multi_close_rps": "4 guests\\nnew conn",
               "ka_small_p99_ms": "keep-alive\\nsmall", "ka_16k_p99_ms": "keep-alive\\n16 KiB",
               "close_small_p99_ms": "new conn\\nsmall", "close_16k_p99_ms": "new conn\\n16 KiB",
+              "ka_lone_rps": "one conn\\nkeep-alive", "ka_lone_p99_ms": "one conn\\nkeep-alive",
               "storm_s": "%s-guest\\nboot storm" % meta.get("storm_guests", "64")}
     with open(out + "/plot.dat", "w") as f:
         for block, pred, scale in (("rps", lambda k: k.endswith("_rps"), 1e-3),
