@@ -603,8 +603,16 @@ zrss=$(( $(jget "$E2E_TMP/h-zw-1.json" 'd["rss_kb"]') - $(jget "$E2E_TMP/h-zw-0.
 diag "zero-window: guest 6 $(head -n 1 "$E2E_TMP/zw.log"); the responder holds $zheld, RSS +${zrss} KiB; guest 1 $VLINE"
 check "zero-window: the responder holds at most guest 6's $ZW_CONNS connections ($zheld)" \
 	test "$zheld" -le $ZW_CONNS
-check "zero-window: the responder's RSS grew by less than the uncapped send buffers (${zrss} < ${ZW_UNCAPPED_KB} KiB)" \
-	test "$zrss" -lt $ZW_UNCAPPED_KB
+# Under AddressSanitizer the RSS holds its quarantine of freed chunks (the
+# rows before), redzones and shadow memory: no measure of live buffers
+# there (the per-instance cap itself is test_tcp's).
+if ldd "$BUILD_DIR/mdr-responder" 2>/dev/null | grep -q libasan; then
+	skip "zero-window: the responder's RSS grew by less than the uncapped send buffers" \
+		"sanitized build: ASan's quarantine and shadow are in the RSS (+${zrss} KiB)"
+else
+	check "zero-window: the responder's RSS grew by less than the uncapped send buffers (${zrss} < ${ZW_UNCAPPED_KB} KiB)" \
+		test "$zrss" -lt $ZW_UNCAPPED_KB
+fi
 hrow "zero-window connections" zw "$ZW_CONNS connections x $ZW_GETS GETs of 16 KiB, window 0, probes answered" \
 	--note "held while the other rows ran; all given up ZW_GIVEUP after opening"
 
