@@ -208,6 +208,8 @@ static const struct bad_case bad_cases[] = {
 	/* fuzz_defn: "%2566" is stored as "%66", which a reload decodes to "f" */
 	{"override decoding to an escape", HEAD "\"overrides\":{\"/latest/a%2566\":null}}", "cannot be stored", NULL},
 	{"override decoding to a query", HEAD "\"overrides\":{\"/latest/a%3Fb\":null}}", "cannot be stored", NULL},
+	/* fuzz_defn: stored as "/ec2/x", which a reload would strip to "/x" */
+	{"override under /ec2/ec2", HEAD "\"overrides\":{\"ec2//ec2/x\":null}}", "no such EC2 version", NULL},
 	{"override same path twice", HEAD "\"overrides\":{\"/latest/x\":null,\"/ec2/latest/x/\":null}}", "the same path as another entry", NULL},
 	{"document too large", NULL, "the stored document would be", gen_huge_doc},
 };

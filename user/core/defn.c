@@ -790,7 +790,10 @@ static int override_key(struct pctx *c, const char *path, char *key, size_t keyl
 	rest = norm;
 	if (!strncmp(norm, "/ec2", 4) && (norm[4] == '/' || !norm[4]))
 		rest = norm[4] ? norm + 4 : "/";
-	if (rest != norm && !strncmp(rest, "/openstack", 10) && (!rest[10] || rest[10] == '/'))
+	/* "/ec2/openstack/..." and "/ec2/ec2/..." name no EC2 version (and
+	 * the second would lose its "/ec2" again when loaded back: fuzz_defn) */
+	if (rest != norm && ((!strncmp(rest, "/openstack", 10) && (!rest[10] || rest[10] == '/')) ||
+			     (!strncmp(rest, "/ec2", 4) && (!rest[4] || rest[4] == '/'))))
 		return fail(c, "path \"%s\": no such EC2 version", path);
 	if (!strcmp(rest, "/") || !strcmp(rest, "/openstack"))
 		return fail(c, "path \"%s\": the version listings cannot be changed", path);
