@@ -187,6 +187,19 @@ hsnap() {
 # a tick old).
 held() { echo $(( $(mstat "$1" responder conns_opened) - $(mstat "$1" responder conns_closed) )); }
 held_none() { [ "$(held "$1")" -eq 0 ]; }
+# g5_flush LABEL: guest 5's own sockets from the rows before go first. With
+# the handshake in XDP (xdp-synack, the default) its kernel holds the
+# connection flood's sockets as established, and their FINs, retransmitted
+# for minutes, keep its instance's table busy (a new connection of the
+# next row is then refused) and get the responder's RSTs (frames a row
+# would count). Kill them (ss -K; TIME_WAIT sends nothing), then wait
+# until the responder holds none of guest 5's connections.
+g5_quiet() { [ "$(ip netns exec "$TOPO-g5" ss -Htan exclude time-wait dst 169.254.169.254 | wc -l)" -eq 0 ]; }
+g5_flush() {
+	ip netns exec "$TOPO-g5" ss -K dst 169.254.169.254 >/dev/null 2>&1
+	check "$1: guest 5 holds no connection to the metadata address before it" wait_for --timeout 10 g5_quiet
+	wait_for --timeout 10 held_none 5 || diag "$1: the responder still holds $(held 5) of guest 5's connections"
+}
 # hrow ATTACK KEY SENT [hostile_table.py row options]: one table row from
 # the snapshots of KEY and the probe victim-KEY.out (VSENT, VFAIL of
 # victim()), asserted: every victim request succeeded, p99 under the
@@ -497,6 +510,7 @@ check "after the floods, guest 5 is served again" \
 # ---- 7. output amplification ------------------------------------------------------------------
 diag "==== 7. output amplification: guest 5, MSS 88, window 65535, ${AMP_ACK_RATE} ACKs/s for ${AMP_S}s; guest 1 probes"
 g5_rx() { in_guest 5 cat /sys/class/net/eth0/statistics/rx_packets; }
+g5_flush "amp"
 g0=$(g5_rx)
 f0=$(mstat 5 responder frames_sent)
 fd0=$(mstat 5 responder frames_deferred)
@@ -617,16 +631,10 @@ hrow "zero-window connections" zw "$ZW_CONNS connections x $ZW_GETS GETs of 16 K
 	--note "held while the other rows ran; all given up ZW_GIVEUP after opening"
 
 diag "---- forged neighbour MAC: guest 5 (bound to tap5 + its MAC) sends with guest 1's MAC, ${FORGE_PPS} frames/s for ${FLOOD_S}s"
-# Guest 5's own sockets from the rows before go first: with the handshake
-# in XDP (xdp-synack on) its kernel holds the connection flood's sockets as
-# established, and their FINs, retransmitted for minutes, get the
-# responder's RSTs: frames to guest 5's instance that this row would
-# count. Kill them (ss -K; TIME_WAIT sends nothing), then let the
-# responder flush its counters once after that (a guest 1 request seen in
-# them), so the snapshot holds every frame sent before.
-g5_quiet() { [ "$(ip netns exec "$TOPO-g5" ss -Htan exclude time-wait dst 169.254.169.254 | wc -l)" -eq 0 ]; }
-ip netns exec "$TOPO-g5" ss -K dst 169.254.169.254 >/dev/null 2>&1
-check "forged MAC: guest 5 holds no connection to the metadata address before it" wait_for --timeout 10 g5_quiet
+# Guest 5's own sockets go first (g5_flush), then the responder flushes
+# its counters once after that (a guest 1 request seen in them), so the
+# snapshot holds every frame sent before.
+g5_flush "forged MAC"
 rq1_0=$(mstat 1 responder requests)
 code 1 $META/latest/meta-data/instance-id >/dev/null
 wait_for --timeout $RESPONDER_TICK_WAIT_S mstat_ge 1 responder requests $((rq1_0 + 1)) ||
