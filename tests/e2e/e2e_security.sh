@@ -620,7 +620,7 @@ check "zero-window: the responder holds at most guest 6's $ZW_CONNS connections 
 # Under AddressSanitizer the RSS holds its quarantine of freed chunks (the
 # rows before), redzones and shadow memory: no measure of live buffers
 # there (the per-instance cap itself is test_tcp's).
-if ldd "$BUILD_DIR/mdr-responder" 2>/dev/null | grep -q libasan; then
+if san_build; then
 	skip "zero-window: the responder's RSS grew by less than the uncapped send buffers" \
 		"sanitized build: ASan's quarantine and shadow are in the RSS (+${zrss} KiB)"
 else

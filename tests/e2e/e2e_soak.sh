@@ -188,7 +188,7 @@ check_eq "definition churn: all $churn_n rounds' loads and deletes succeeded" "$
 [ "$hp_n" -gt 0 ] && diag "hot-plug: $hp_n re-created taps, time to service mean $((hp_sum / hp_n)) ms, max $hp_max ms"
 check_eq "hot-plug: every re-created tap5 served within ${HOTPLUG_MAX_S}s ($hp_n times)" "$hp_fail" 0
 _sanarg=""
-ldd "$BUILD_DIR/mdr-responder" 2>/dev/null | grep -q libasan && _sanarg=--sanitized
+san_build && _sanarg=--sanitized
 "$GUEST_PY" "$E2E_PY/soakfit.py" "$CSV" "$SOAK_MINUTES" "$SOAK_OUT/summary.txt" $_sanarg >"$E2E_TMP/fit.tap"
 tap_lines "$E2E_TMP/fit.tap"
 sed 's/^/# /' "$SOAK_OUT/summary.txt"

@@ -303,6 +303,9 @@ san_env() {
 	export ASAN_OPTIONS UBSAN_OPTIONS
 }
 
+# Whether the mdr programs under test are a sanitized build (make SAN=1).
+san_build() { ldd "$BUILD_DIR/mdr-responder" 2>/dev/null | grep -q libasan; }
+
 # Fails the suite on any sanitizer report (one test, only emitted for a
 # sanitized build or when there is a report).
 san_check() {
@@ -312,7 +315,7 @@ san_check() {
 		not_ok "no sanitizer report from any process" "$(for _f in $_sc_files; do
 			printf '%s\n' "---- $_f"; grep -m1 -A25 -E "$SAN_RE" "$_f" || head -n 25 "$_f"
 		done)"
-	elif ldd "$BUILD_DIR/mdrd" 2>/dev/null | grep -q libasan; then
+	elif san_build; then
 		ok "no sanitizer report from any process"
 	fi
 }

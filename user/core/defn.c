@@ -774,6 +774,14 @@ static int parse_imds(struct pctx *c, const json_t *v, struct mdr_defn *d, json_
 	return 0;
 }
 
+/* Whether path p starts with the whole segment seg ("/ec2" or "/ec2/..."). */
+static int starts_segment(const char *p, const char *seg)
+{
+	size_t n = strlen(seg);
+
+	return !strncmp(p, seg, n) && (!p[n] || p[n] == '/');
+}
+
 /* Canonical override key for a guest path: normalised, "ec2/" dropped.
  * Returns 0 or -1 with a message. */
 static int override_key(struct pctx *c, const char *path, char *key, size_t keylen)
@@ -788,12 +796,11 @@ static int override_key(struct pctx *c, const char *path, char *key, size_t keyl
 		return fail(c, "path \"%.64s\": longer than %d bytes or contains NUL", path,
 			    MDR_PATH_MAX - 1);
 	rest = norm;
-	if (!strncmp(norm, "/ec2", 4) && (norm[4] == '/' || !norm[4]))
+	if (starts_segment(norm, "/ec2"))
 		rest = norm[4] ? norm + 4 : "/";
 	/* "/ec2/openstack/..." and "/ec2/ec2/..." name no EC2 version (and
 	 * the second would lose its "/ec2" again when loaded back: fuzz_defn) */
-	if (rest != norm && ((!strncmp(rest, "/openstack", 10) && (!rest[10] || rest[10] == '/')) ||
-			     (!strncmp(rest, "/ec2", 4) && (!rest[4] || rest[4] == '/'))))
+	if (rest != norm && (starts_segment(rest, "/openstack") || starts_segment(rest, "/ec2")))
 		return fail(c, "path \"%s\": no such EC2 version", path);
 	if (!strcmp(rest, "/") || !strcmp(rest, "/openstack"))
 		return fail(c, "path \"%s\": the version listings cannot be changed", path);
