@@ -243,17 +243,17 @@ static void on_writable(void *o, struct tcp_conn *conn)
 	CHECK(c && c->conn == conn && c >= f->cli && c < f->cli + NCLI);
 }
 
-static uint32_t req_budget(void *o, uint32_t inst)
+static void budget(void *o, uint32_t inst, struct tcp_budget *b)
 {
 	(void)o;
 	(void)inst;
-	return 5; /* the 64-request burst, then one per 200 ms */
+	b->requests_per_s = 5; /* the 64-request burst, then one per 200 ms */
 }
 
 static const struct tcp_ops ops = {
 	.on_data = on_data, .on_close = on_close, .emit = emit,
 	.max_conns = max_conns, .on_open = on_open,
-	.on_writable = on_writable, .req_budget = req_budget,
+	.on_writable = on_writable, .budget = budget,
 };
 
 static void feed(struct fz *f, int idx, uint8_t flags, uint32_t seq,

@@ -69,9 +69,9 @@ struct h {
 	uint8_t reply_ttl;
 	bool close_after_reply, abort_on_data, close_on_eof_manual;
 	uint32_t max_conns; /* returned by ops.max_conns */
-	uint32_t out_fps;   /* returned by ops.out_budget */
+	uint32_t out_fps;   /* returned by ops.budget */
 	uint64_t out_bps;
-	uint32_t req_rps;   /* returned by ops.req_budget */
+	uint32_t req_rps;   /* returned by ops.budget */
 	bool take_in_data;  /* on_data takes a request credit */
 	int took, refused;
 	uint32_t inst_counts[TCP_CNT__MAX];
@@ -171,24 +171,19 @@ static void count_cb(void *o, uint32_t inst, enum tcp_counter w)
 	((struct h *)o)->inst_counts[w]++;
 }
 
-static void out_budget(void *o, uint32_t inst, uint32_t *fps, uint64_t *bps)
+static void budget(void *o, uint32_t inst, struct tcp_budget *b)
 {
 	(void)inst;
-	*fps = ((struct h *)o)->out_fps;
-	*bps = ((struct h *)o)->out_bps;
-}
-
-static uint32_t req_budget(void *o, uint32_t inst)
-{
-	(void)inst;
-	return ((struct h *)o)->req_rps;
+	b->frames_per_s = ((struct h *)o)->out_fps;
+	b->bytes_per_s = ((struct h *)o)->out_bps;
+	b->requests_per_s = ((struct h *)o)->req_rps;
 }
 
 static const struct tcp_ops ops = {
 	.on_data = on_data, .on_close = on_close, .emit = emit,
 	.max_conns = max_conns, .on_open = on_open,
 	.on_writable = on_writable, .count = count_cb,
-	.out_budget = out_budget, .req_budget = req_budget,
+	.budget = budget,
 };
 
 /* ---- harness ------------------------------------------------------------ */

@@ -70,6 +70,23 @@ def rows(meta):
               "storm_s", "s", "nginx", "le", 0.5, "%.2f"))
     r.append(("5", "boot storm: failed requests (attempts)", "storm_failed", "", "nginx", "zero",
               0, "%.0f"))
+    g, k = int(meta.get("storm_guests", "64")), int(meta.get("storm_rounds", "8"))
+    lab = "long storm, %d guests x %d crawls (%d guest boots)" % (g, k, g * k)
+    r.append(("5", lab + ": time", "stormx_s", "s", "nginx", "le", 0.75, "%.2f"))
+    r.append(("5", lab + ": one crawl, p50", "stormx_crawl_p50_s", "s", "nginx", None, None,
+              "%.3f"))
+    r.append(("5", lab + ": one crawl, p99", "stormx_crawl_p99_s", "s", "nginx", "le", 0.5,
+              "%.3f"))
+    r.append(("5", lab + ": one crawl, max", "stormx_crawl_max_s", "s", "nginx", None, None,
+              "%.3f"))
+    r.append(("5", lab + ": failed requests (attempts)", "stormx_failed", "", "nginx", "zero", 0,
+              "%.0f"))
+    r.append(("5", lab + ": guests' TCP retransmissions", "stormx_retrans", "", "nginx", None,
+              None, "%.0f"))
+    r.append(("5", lab + ": server's own CPU (its cgroup)", "stormx_srv_cpu_s", "CPU-s", "nginx",
+              None, None, "%.3f"))
+    r.append(("5", lab + ": machine-wide CPU (clients included)", "stormx_cpu_s", "CPU-s",
+              "nginx", None, None, "%.2f"))
     for k, name in (("p50_s", "p50"), ("p99_s", "p99"), ("max_s", "max")):
         r.append(("5", "VM boot storm, %s QEMU VMs: QEMU start -> metadata fetched, %s"
                   % (meta.get("vm_storm", "8"), name), "vmstorm_" + k, "s", "nginx", None, None,
@@ -88,6 +105,8 @@ def rows(meta):
               "%.0f"))
     r.append(("7", "XDP pass-through (baseline: empty XDP_PASS)", "pass_ns", "ns/pkt", "ref",
               "le", 1.5, "%.1f"))
+    r.append(("7", "XDP pass-through: mdr's program minus the empty one", "pass_delta_ns",
+              "ns/pkt", "ref", None, None, "%.1f"))
     r.append(("7", "iperf3 guest->hv, attached as mdrd does (generic on veth) (baseline: detached)",
               "iperf_gbps", "Gbit/s", "ref", "ge", 0.97, "%.2f"))
     r.append(("7", "iperf3 guest->hv, forced --xdp-mode native on veth (baseline: detached)",
@@ -107,8 +126,12 @@ def rows(meta):
                   "pct_ge", 99.0, "%.1f"))
         r.append(("8", "victim during %s: p99" % name, "flood_%s_p99_ms" % f, "ms", "nginx", None,
                   None, "%.1f"))
-        r.append(("8", "server CPU during %s (responder / nginx processes, ms per s)" % name,
+        r.append(("8", "server CPU during %s (mdr's / nginx's processes, ms per s)" % name,
                   "flood_%s_cpu_ms" % f, "ms/s", "nginx", None, None, "%.1f"))
+    # issue 16: a SYN flood costs the responder (almost) nothing: its CPU
+    # with one at most 10 % over its CPU with none (victim probe in both).
+    r.append(("8", "mdr's CPU during the SYN flood (baseline: mdr's, no flood)", "flood_syn_cpu_ms",
+              "ms/s", "ours_noflood", "le", 1.1, "%.1f"))
     return r
 
 
@@ -133,6 +156,9 @@ def load(raw):
                     pass
     med = {k: statistics.median(v) for k, v in vals.items()}
     n = {k: len(v) for k, v in vals.items()}
+    # baselines that are another row's mdr figure
+    if ("flood_base_cpu_ms", "ours") in med:
+        med[("flood_syn_cpu_ms", "ours_noflood")] = med[("flood_base_cpu_ms", "ours")]
     return med, n, notes, meta
 
 
@@ -167,6 +193,8 @@ def table(raw, out):
         bl = show(base)
         if bside == "nginx" and base is not None:
             bl = "nginx " + bl
+        elif bside == "ours_noflood" and base is not None:
+            bl = "mdr, no flood " + bl
         ratio = "%.2fx" % (ours / base) if ours is not None and base else "n/a"
         if kind == "zero" or kind == "pct_ge":
             ratio = "—"

@@ -2,15 +2,18 @@
 /*
  * storm - HTTP clients for `make bench`, run from guest network namespaces.
  *
- *   storm crawl -s SEQFILE [-a ADDR] [-t MS] [-r RETRIES] [-d SECS] NS...
+ *   storm crawl -s SEQFILE [-a ADDR] [-t MS] [-r RETRIES] [-d SECS] [-n ROUNDS] NS...
  *     Boot storm: one child process per namespace NS (/run/netns/NS) replays
  *     the request sequence in SEQFILE (lines "STATUS PATH", e.g. "200
  *     /openstack"), one new TCP connection per request, as cloud-init does
- *     (requests' headers; the client closes after the body). All children
- *     enter their namespace first and start together on a barrier. A failed
- *     attempt (connect error, timeout, unexpected status, short body) is
- *     retried after 1 s like cloud-init's url_helper. Prints one line:
- *       guests=N requests=N failed_attempts=N gave_up=N time_s=F
+ *     (requests' headers; the client closes after the body), ROUNDS times
+ *     back to back (default 1: each round is one guest's boot crawl). All
+ *     children enter their namespace first and start together on a barrier.
+ *     A failed attempt (connect error, timeout, unexpected status, short
+ *     body) is retried after 1 s like cloud-init's url_helper. Prints one
+ *     line (crawl_* over every guest's every round):
+ *       guests=N sequence=N rounds=N requests=N failed_attempts=N gave_up=N
+ *       time_s=F crawl_p50_s=F crawl_p99_s=F crawl_max_s=F
  *
  *   storm probe -p PATH -R RATE -D SECS [-a ADDR] [-t MS]
  *     Open-loop prober run inside one namespace (under nsenter/ip netns
@@ -51,6 +54,8 @@
 #define MAX_INFLIGHT 4096
 /* Probe samples kept for percentiles (rate x duration must fit). */
 #define MAX_SAMPLES (1 << 20)
+/* Crawl rounds per guest (a result must fit one atomic pipe write). */
+#define MAX_ROUNDS 64
 /* cloud-init sleeps 1 s between retries. */
 #define RETRY_SLEEP_MS 1000
 
@@ -190,6 +195,12 @@ static int fetch_once(const char *path, int timeout_ms, struct resp *r)
 
 /* ---- crawl (boot storm) ------------------------------------------------ */
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 struct seq_item {
 	int status;
 	char path[MAX_PATH_LEN];
@@ -214,12 +225,15 @@ struct guest_result {
 	uint32_t requests;
 	uint32_t failed_attempts;
 	uint32_t gave_up;
-	uint32_t pad;
+	uint32_t rounds; /* crawls completed or given up, each timed below */
 	uint64_t end_ns;
+	uint64_t crawl_ns[MAX_ROUNDS];
 };
+_Static_assert(sizeof(struct guest_result) <= 4096, "one atomic write to a pipe (PIPE_BUF)");
 
-static void crawl_child(const char *ns, const struct seq_item *seq, int nseq, int timeout_ms,
-			int retries, uint64_t deadline_ns, int ready_w, int go_r, int res_w)
+static void crawl_child(const char *ns, const struct seq_item *seq, int nseq, int rounds,
+			int timeout_ms, int retries, uint64_t deadline_ns, int ready_w, int go_r,
+			int res_w)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "/run/netns/%s", ns);
@@ -234,21 +248,25 @@ static void crawl_child(const char *ns, const struct seq_item *seq, int nseq, in
 		die("ready");
 	if (read(go_r, &c, 1) < 0) /* returns 0 when the parent closes it */
 		die("barrier");
-	for (int i = 0; i < nseq && now_ns() < deadline_ns; i++) {
-		int ok = 0;
-		for (int a = 0; a <= retries && now_ns() < deadline_ns; a++) {
-			res.requests++;
-			int st = fetch_once(seq[i].path, timeout_ms, &r);
-			if (st == seq[i].status) {
-				ok = 1;
-				break;
+	for (int k = 0; k < rounds && now_ns() < deadline_ns; k++) {
+		uint64_t start = now_ns();
+		for (int i = 0; i < nseq && now_ns() < deadline_ns; i++) {
+			int ok = 0;
+			for (int a = 0; a <= retries && now_ns() < deadline_ns; a++) {
+				res.requests++;
+				int st = fetch_once(seq[i].path, timeout_ms, &r);
+				if (st == seq[i].status) {
+					ok = 1;
+					break;
+				}
+				res.failed_attempts++;
+				if (a < retries)
+					usleep(RETRY_SLEEP_MS * 1000);
 			}
-			res.failed_attempts++;
-			if (a < retries)
-				usleep(RETRY_SLEEP_MS * 1000);
+			if (!ok)
+				res.gave_up++;
 		}
-		if (!ok)
-			res.gave_up++;
+		res.crawl_ns[res.rounds++] = now_ns() - start;
 	}
 	res.end_ns = now_ns();
 	if (write(res_w, &res, sizeof(res)) != sizeof(res))
@@ -259,20 +277,22 @@ static void crawl_child(const char *ns, const struct seq_item *seq, int nseq, in
 static int cmd_crawl(int argc, char **argv)
 {
 	const char *seqfile = NULL;
-	int timeout_ms = 10000, retries = 5, deadline_s = 120, opt;
-	while ((opt = getopt(argc, argv, "s:a:t:r:d:")) != -1) {
+	int timeout_ms = 10000, retries = 5, deadline_s = 120, rounds = 1, opt;
+	while ((opt = getopt(argc, argv, "s:a:t:r:d:n:")) != -1) {
 		switch (opt) {
 		case 's': seqfile = optarg; break;
 		case 'a': addr_str = optarg; break;
 		case 't': timeout_ms = atoi(optarg); break;
 		case 'r': retries = atoi(optarg); break;
 		case 'd': deadline_s = atoi(optarg); break;
+		case 'n': rounds = atoi(optarg); break;
 		default: return 2;
 		}
 	}
 	int nguests = argc - optind;
-	if (!seqfile || nguests <= 0 || nguests > MAX_GUESTS) {
-		fprintf(stderr, "usage: storm crawl -s SEQFILE [-a ADDR] [-t MS] [-r N] [-d S] NS...\n");
+	if (!seqfile || nguests <= 0 || nguests > MAX_GUESTS || rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr, "usage: storm crawl -s SEQFILE [-a ADDR] [-t MS] [-r N] [-d S] "
+				"[-n ROUNDS<=%d] NS...\n", MAX_ROUNDS);
 		return 2;
 	}
 	static struct seq_item seq[MAX_SEQ];
@@ -289,8 +309,8 @@ static int cmd_crawl(int argc, char **argv)
 			close(ready[0]);
 			close(go[1]);
 			close(res[0]);
-			crawl_child(argv[optind + g], seq, nseq, timeout_ms, retries, deadline_ns,
-				    ready[1], go[0], res[1]);
+			crawl_child(argv[optind + g], seq, nseq, rounds, timeout_ms, retries,
+				    deadline_ns, ready[1], go[0], res[1]);
 		}
 	}
 	close(ready[1]);
@@ -307,7 +327,9 @@ static int cmd_crawl(int argc, char **argv)
 	close(go[1]); /* release every child at once */
 	uint64_t last = t0, requests = 0, failed = 0, gave_up = 0;
 	int got = 0;
-	struct guest_result gr;
+	static struct guest_result gr;
+	static uint64_t crawls[MAX_GUESTS * MAX_ROUNDS];
+	size_t ncrawls = 0;
 	while (got < nguests && read(res[0], &gr, sizeof(gr)) == sizeof(gr)) {
 		got++;
 		requests += gr.requests;
@@ -315,14 +337,24 @@ static int cmd_crawl(int argc, char **argv)
 		gave_up += gr.gave_up;
 		if (gr.end_ns > last)
 			last = gr.end_ns;
+		for (uint32_t k = 0; k < gr.rounds && k < MAX_ROUNDS; k++)
+			crawls[ncrawls++] = gr.crawl_ns[k];
 	}
 	while (wait(NULL) > 0)
 		;
 	/* A child that died without reporting gave up on its whole sequence. */
-	gave_up += (uint64_t)(nguests - got) * (uint64_t)nseq;
-	printf("guests=%d sequence=%d requests=%llu failed_attempts=%llu gave_up=%llu time_s=%.3f\n",
-	       nguests, nseq, (unsigned long long)requests, (unsigned long long)failed,
-	       (unsigned long long)gave_up, (double)(last - t0) / 1e9);
+	gave_up += (uint64_t)(nguests - got) * (uint64_t)nseq * (uint64_t)rounds;
+	qsort(crawls, ncrawls, sizeof(crawls[0]), cmp_u64);
+	double p50 = 0, p99 = 0, max = 0;
+	if (ncrawls) {
+		p50 = (double)crawls[(ncrawls - 1) / 2] / 1e9;
+		p99 = (double)crawls[(ncrawls * 99 + 99) / 100 - 1] / 1e9;
+		max = (double)crawls[ncrawls - 1] / 1e9;
+	}
+	printf("guests=%d sequence=%d rounds=%d requests=%llu failed_attempts=%llu gave_up=%llu "
+	       "time_s=%.3f crawl_p50_s=%.4f crawl_p99_s=%.4f crawl_max_s=%.4f\n",
+	       nguests, nseq, rounds, (unsigned long long)requests, (unsigned long long)failed,
+	       (unsigned long long)gave_up, (double)(last - t0) / 1e9, p50, p99, max);
 	return 0;
 }
 
@@ -334,12 +366,6 @@ struct probe_conn {
 	uint64_t start_ns;
 	struct resp *r;
 };
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 static int cmd_probe(int argc, char **argv)
 {

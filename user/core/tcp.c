@@ -27,7 +27,7 @@
 #define TCP_OLD_ACK_SLACK 0x20000u /* ACKs this far below SND.UNA are bogus */
 #define TCP_MIN_BUCKETS 64
 #define TCP_NS 1000000000ull      /* nanoseconds per second */
-#define TCP_BUDGET_REFRESH_NS TCP_NS /* ops->out_budget asked at most this
+#define TCP_BUDGET_REFRESH_NS TCP_NS /* ops->budget asked at most this
                                        often per instance */
 #define TCP_OUT_BURST_NS 100000000ull /* bucket depth: 100 ms of budget */
 #define TCP_OUT_BURST_MIN_FRAMES 64u  /* depth floor: a whole 64 KiB reply */
@@ -138,7 +138,7 @@ struct tcp_inst {
 	uint32_t rps;
 	uint64_t r_credit, r_burst;
 	uint64_t b_last;              /* clock of the last refill */
-	uint64_t budget_at;           /* last ops->out_budget call */
+	uint64_t budget_at;           /* last ops->budget call */
 	bool budget_known;
 };
 
@@ -349,16 +349,13 @@ static void bucket_set(struct tcp_engine *e, struct tcp_inst *i,
 
 static void budget_refresh(struct tcp_engine *e, struct tcp_inst *i)
 {
-	uint32_t fps = 0, rps = 0;
-	uint64_t bps = 0;
+	struct tcp_budget b = {0};
 
 	if (i->budget_known && e->now - i->budget_at < TCP_BUDGET_REFRESH_NS)
 		return;
-	if (e->ops.out_budget)
-		e->ops.out_budget(e->opaque, i->id, &fps, &bps);
-	if (e->ops.req_budget)
-		rps = e->ops.req_budget(e->opaque, i->id);
-	bucket_set(e, i, fps, bps, rps);
+	if (e->ops.budget)
+		e->ops.budget(e->opaque, i->id, &b);
+	bucket_set(e, i, b.frames_per_s, b.bytes_per_s, b.requests_per_s);
 }
 
 /* One frame of len payload bytes within the budget? Else *wait_ns until

@@ -17,10 +17,10 @@
  *   releases at most twice the bytes it newly acknowledges (a duplicate
  *   ACK nothing), and every instance has
  *   an output budget (frames/s and bytes/s, a token bucket on the engine's
- *   clock; ops->out_budget or cfg): a segment over budget is held back
+ *   clock; ops->budget or cfg): a segment over budget is held back
  *   (counted, TCP_CNT_OUT_DEFERRED) and sent when the bucket refills;
  * - every instance may also have a request budget (requests/s, a token
- *   bucket on the same clock; ops->req_budget): the app asks for one
+ *   bucket on the same clock; ops->budget): the app asks for one
  *   request's credit with tcp_conn_take_request before it reads a request,
  *   and when the bucket is empty (counted, TCP_CNT_REQ_DEFERRED) it gets
  *   on_writable once there is credit again: pipelining cannot multiply
@@ -136,7 +136,7 @@ struct tcp_cfg {
 	uint8_t ttl;                 /* default IP TTL / hop limit */
 	uint32_t max_probes;         /* zero-window probes before RST */
 	uint32_t out_fps;            /* output budget per instance: frames/s */
-	uint64_t out_bps;            /* and payload bytes/s (ops->out_budget
+	uint64_t out_bps;            /* and payload bytes/s (ops->budget
 	                                overrides both per instance) */
 	uint32_t inst_sndbuf_max;    /* send-buffer bytes per instance */
 	uint8_t key[TCP_KEY_LEN];    /* secret: ISN cookies and table hashing.
@@ -232,6 +232,13 @@ struct tcp_seg_out {
  * callback returns (a reply and a following close share segments; the
  * reply carries the ACK of the request). emit must not call back into the
  * engine; no callback may call tcp_input, tcp_timers or tcp_engine_free. */
+/* What one instance may make the engine do per second (ops->budget). */
+struct tcp_budget {
+	uint32_t frames_per_s;   /* output frames/s, 0 = cfg->out_fps */
+	uint64_t bytes_per_s;    /* output payload bytes/s, 0 = cfg->out_bps */
+	uint32_t requests_per_s; /* request credits/s, 0 = unlimited */
+};
+
 struct tcp_ops {
 	/* In-order payload for the application. It may call tcp_conn_send,
 	 * tcp_conn_close or tcp_conn_abort from here or later. len == 0
@@ -258,14 +265,11 @@ struct tcp_ops {
 	void (*on_writable)(void *opaque, struct tcp_conn *c);
 	/* An event for an instance (per-instance counters). Optional. */
 	void (*count)(void *opaque, uint32_t instance_id, enum tcp_counter what);
-	/* Output budget of an instance: frames/s and payload bytes/s, 0 =
-	 * cfg default. Asked when the instance's first connection opens and
-	 * then at most once a second on new connections. Optional. */
-	void (*out_budget)(void *opaque, uint32_t instance_id,
-			   uint32_t *frames_per_s, uint64_t *bytes_per_s);
-	/* Request budget of an instance: requests/s, 0 = none (unlimited).
-	 * Asked as out_budget is. Optional (NULL: unlimited). */
-	uint32_t (*req_budget)(void *opaque, uint32_t instance_id);
+	/* Budget of an instance (struct tcp_budget, zeroed before the call).
+	 * Asked when the instance's first connection opens and then at most
+	 * once a second on new connections. Optional (NULL: cfg's output
+	 * budget, no request budget). */
+	void (*budget)(void *opaque, uint32_t instance_id, struct tcp_budget *b);
 };
 
 struct tcp_engine;

@@ -959,22 +959,16 @@ static uint64_t inst_rate_pps(struct rsp_app *a, uint32_t id)
 	return rate ? rate : MDR_DEFAULT_RATE_PPS;
 }
 
-/* tcp_ops.out_budget: from the instance's XDP rate. */
-static void out_budget(void *opaque, uint32_t id, uint32_t *fps, uint64_t *bps)
+/* tcp_ops.budget: frames, bytes and requests from the instance's XDP
+ * rate (one lookup a second per active instance). */
+static void budget(void *opaque, uint32_t id, struct tcp_budget *b)
 {
 	uint64_t rate = inst_rate_pps(opaque, id);
+	uint64_t fps = rate * RSP_OUT_FRAMES_PER_PKT, rps = rate * RSP_REQ_PER_PKT;
 
-	*fps = (uint32_t)(rate * RSP_OUT_FRAMES_PER_PKT > TCP_OUT_FPS_MAX ? TCP_OUT_FPS_MAX
-					: rate * RSP_OUT_FRAMES_PER_PKT);
-	*bps = rate * RSP_OUT_BYTES_PER_PKT;
-}
-
-/* tcp_ops.req_budget: from the instance's XDP rate too. */
-static uint32_t req_budget(void *opaque, uint32_t id)
-{
-	uint64_t r = inst_rate_pps(opaque, id) * RSP_REQ_PER_PKT;
-
-	return r > TCP_REQ_RPS_MAX ? TCP_REQ_RPS_MAX : (uint32_t)r;
+	b->frames_per_s = (uint32_t)(fps > TCP_OUT_FPS_MAX ? TCP_OUT_FPS_MAX : fps);
+	b->bytes_per_s = rate * RSP_OUT_BYTES_PER_PKT;
+	b->requests_per_s = (uint32_t)(rps > TCP_REQ_RPS_MAX ? TCP_REQ_RPS_MAX : rps);
 }
 
 static uint32_t max_conns(void *opaque, uint32_t id)
@@ -1066,8 +1060,7 @@ struct rsp_app *rsp_app_new(const struct rsp_app_opts *o, struct mdr_maps *m)
 		.on_open = on_open,
 		.on_writable = on_writable,
 		.count = count,
-		.out_budget = out_budget,
-		.req_budget = req_budget,
+		.budget = budget,
 	};
 	struct tcp_cfg cfg = {
 		.max_conns = o->max_conns,
