@@ -72,8 +72,8 @@ else
 	DUR=10 REPS=${BENCH_REPS:-2} STORM_GUESTS=64 STORM_ROUNDS=8 IPERF_S=5 FLOOD_S=5
 	SCALE_N=1000 SCALE_TAPS=256
 fi
-# 15 minutes for `make bench` in all, of which ~2 go to building.
-BUDGET_S=${BENCH_BUDGET_S:-780}
+# 20 minutes for `make bench` in all (the VM storm alone takes ~8), ~2 of them building.
+BUDGET_S=${BENCH_BUDGET_S:-1200}
 # Extra mdr-responder arguments: none by default. Its default UMEM shares
 # fill frames fairly across sockets (docs/perf.md), so 64 taps need nothing.
 RESP_ARGS=${BENCH_RESP_ARGS-}
@@ -407,6 +407,12 @@ srv_us() {
 		echo $(( $(proc_ticks $(server_pids "$1")) * 1000000 / HZ ))
 	fi
 }
+# TCP segments the kernels of these namespaces retransmitted so far (SNMP).
+ns_retrans() {
+	for _ns in "$@"; do
+		nsenter --net="/run/netns/$_ns" cat /proc/net/snmp
+	done | awk '$1 == "Tcp:" && $2 ~ /^[0-9]+$/ { s += $13 } END { print s + 0 }'
+}
 wrk_run() { # side cfg path close(0|1) rep
 	_f=$OUT/logs/wrk-$2-$1-$5.txt
 	# ka_lone: one guest alone with one connection (issue 16: its every
@@ -415,6 +421,7 @@ wrk_run() { # side cfg path close(0|1) rep
 	[ "$2" = ka_lone ] && _wc=1
 	_s0=$(srv_us "$1")
 	_c0=$(cpu_busy)
+	_r0=$(ns_retrans "$(gns 1)")
 	if [ "$4" = 1 ]; then
 		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
 			-d${DUR}s --latency -H 'Connection: close' "$META_URL$3" >"$_f" 2>&1
@@ -424,6 +431,7 @@ wrk_run() { # side cfg path close(0|1) rep
 	fi
 	_c1=$(cpu_busy)
 	_s1=$(srv_us "$1")
+	_r1=$(ns_retrans "$(gns 1)")
 	# shellcheck disable=SC2046 # split into fields on purpose
 	set -- "$@" $("$PY" "$BT/report.py" wrk "$_f" 2>/dev/null)
 	[ $# -eq 10 ] || { log "wrk $2 ($1) produced no result (see $_f)"; return 0; }
@@ -433,7 +441,8 @@ wrk_run() { # side cfg path close(0|1) rep
 	raw "$2_err" "$1" "${10}"
 	raw "$2_cpu" "$1" "$(fdiv "$(( (_c1 - _c0) * 1000 ))" "$((HZ * $9))")"
 	raw "$2_srv_cpu" "$1" "$(fdiv "$((_s1 - _s0))" "$((1000 * $9))")"
-	log "  $2 $1: $6 req/s, p99 $8 ms, errors ${10}"
+	raw "$2_retrans" "$1" "$((_r1 - _r0))"
+	log "  $2 $1: $6 req/s, p99 $8 ms, errors ${10}, guest TCP retransmissions $((_r1 - _r0))"
 }
 
 multi_run() { # side cfg path close rep
@@ -498,11 +507,8 @@ STORM_NS=""
 i=1
 while [ $i -le "$NG" ]; do STORM_NS="$STORM_NS $(gns $i)"; i=$((i + 1)); done
 # TCP segments the storm guests retransmitted so far (their kernels' SNMP).
-guests_retrans() {
-	for _ns in $STORM_NS; do
-		nsenter --net="/run/netns/$_ns" cat /proc/net/snmp
-	done | awk '$1 == "Tcp:" && $2 ~ /^[0-9]+$/ { s += $13 } END { print s + 0 }'
-}
+# shellcheck disable=SC2086 # a list of namespaces
+guests_retrans() { ns_retrans $STORM_NS; }
 storm_run() { # side rep rounds key
 	_f=$OUT/logs/$4-$1-$2.txt
 	_r0=$(guests_retrans)

@@ -57,6 +57,8 @@ def rows(meta):
         r.append((sec, name + ": p50", cfg + "_p50_ms", "ms", "nginx", None, None, "%.3f"))
         r.append((sec, name + ": p99", cfg + "_p99_ms", "ms", "nginx", "le", 1.0, "%.3f"))
         r.append((sec, name + ": errors", cfg + "_err", "", "nginx", "zero", 0, "%.0f"))
+        r.append((sec, name + ": guest TCP retransmissions", cfg + "_retrans", "", "nginx", None,
+                  None, "%.0f"))
     r.append(("3", "4 guests, keep-alive, instance-id: total req/s", "multi_ka_rps", "req/s",
               "nginx", "ge", 1.3, "%.0f"))
     r.append(("3", "4 guests, new conn/request, instance-id: total req/s", "multi_close_rps",
