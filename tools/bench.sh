@@ -209,7 +209,7 @@ CG_BASE=""
 for _d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
 	if [ "$(stat -fc %T "$_d" 2>/dev/null)" = cgroup2fs ] && mkdir "$_d/mdr-$RUN_ID" 2>/dev/null; then
 		CG_BASE=$_d/mdr-$RUN_ID
-		mkdir "$CG_BASE/ours" "$CG_BASE/nginx" || CG_BASE=""
+		mkdir "$CG_BASE/ours" "$CG_BASE/nginx" "$CG_BASE/client" || CG_BASE=""
 		break
 	fi
 done
@@ -222,7 +222,7 @@ cg_join() {
 # Leftover processes back to the parent, then the groups removed (idempotent).
 cg_remove() {
 	[ -n "$CG_BASE" ] && [ -d "$CG_BASE" ] || return 0
-	for _g in ours nginx; do
+	for _g in ours nginx client; do
 		[ -f "$CG_BASE/$_g/cgroup.procs" ] || continue
 		while read -r _p; do echo "$_p" >"$CG_BASE/../cgroup.procs" 2>/dev/null || true; done \
 			<"$CG_BASE/$_g/cgroup.procs"
@@ -397,6 +397,12 @@ server_pids() { # side
 	if [ "$1" = ours ]; then echo "${MDRD_PID:-} ${RESP_PID:-}"
 	else echo "${NGINX_PID:-} $(pgrep -P "${NGINX_PID:-0}" | tr '\n' ' ')"; fi
 }
+# The client of the wrk rows (wrk in guest 1, with the guest's TCP and the
+# softirq work it runs) in a cgroup too: its CPU shows the client ceiling.
+# wrk_run starts wrk through `sh -c` that first joins it (a plain command,
+# so that perf can run it).
+CLIENT_PROCS=${CG_BASE:+$CG_BASE/client/cgroup.procs}
+cli_us() { if [ -n "$CG_BASE" ]; then awk '$1 == "usage_usec" {print $2}' "$CG_BASE/client/cpu.stat"; else echo 0; fi; }
 # srv_us SIDE: the server's CPU so far, microseconds (its cgroup, or failing
 # that its processes' ticks; compare two readings of one run only).
 srv_us() {
@@ -422,13 +428,17 @@ wrk_run() { # side cfg path close(0|1) rep
 	_s0=$(srv_us "$1")
 	_c0=$(cpu_busy)
 	_r0=$(ns_retrans "$(gns 1)")
+	_u0=$(cli_us)
 	if [ "$4" = 1 ]; then
-		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
+		profiled "wrk-$2-$1-$5" sh -c '[ -z "$0" ] || echo $$ >"$0"; exec "$@"' "$CLIENT_PROCS" \
+			timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
 			-d${DUR}s --latency -H 'Connection: close' "$META_URL$3" >"$_f" 2>&1
 	else
-		profiled "wrk-$2-$1-$5" timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
+		profiled "wrk-$2-$1-$5" sh -c '[ -z "$0" ] || echo $$ >"$0"; exec "$@"' "$CLIENT_PROCS" \
+			timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
 			-d${DUR}s --latency "$META_URL$3" >"$_f" 2>&1
 	fi
+	_u1=$(cli_us)
 	_c1=$(cpu_busy)
 	_s1=$(srv_us "$1")
 	_r1=$(ns_retrans "$(gns 1)")
@@ -442,6 +452,7 @@ wrk_run() { # side cfg path close(0|1) rep
 	raw "$2_cpu" "$1" "$(fdiv "$(( (_c1 - _c0) * 1000 ))" "$((HZ * $9))")"
 	raw "$2_srv_cpu" "$1" "$(fdiv "$((_s1 - _s0))" "$((1000 * $9))")"
 	raw "$2_retrans" "$1" "$((_r1 - _r0))"
+	[ -n "$CG_BASE" ] && raw "$2_cli_cores" "$1" "$(fdiv "$((_u1 - _u0))" "$((DUR * 1000000))")"
 	log "  $2 $1: $6 req/s, p99 $8 ms, errors ${10}, guest TCP retransmissions $((_r1 - _r0))"
 }
 
