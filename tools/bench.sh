@@ -139,8 +139,18 @@ RUN_ID=bch$$
 E2E_NAME=bench
 E2E_TMP=$(mktemp -d /tmp/mdr-bench.XXXXXX)
 chmod 755 "$E2E_TMP" # nginx workers (nobody) read the docroot below it
-NGINX_PID="" CG_BASE=""
-cg_remove() { :; } # replaced below once the cgroups exist
+NGINX_PID="" CG_BASE="" # CG_BASE: this run's cgroups (below), once made
+# Leftover processes back to the parent, then the groups removed (idempotent).
+cg_remove() {
+	[ -n "$CG_BASE" ] && [ -d "$CG_BASE" ] || return 0
+	for _g in ours nginx client; do
+		[ -f "$CG_BASE/$_g/cgroup.procs" ] || continue
+		while read -r _p; do echo "$_p" >"$CG_BASE/../cgroup.procs" 2>/dev/null || true; done \
+			<"$CG_BASE/$_g/cgroup.procs"
+		rmdir "$CG_BASE/$_g" 2>/dev/null
+	done
+	rmdir "$CG_BASE" 2>/dev/null || true
+}
 bench_cleanup() {
 	trap - EXIT INT TERM HUP
 	stop_pid "$NGINX_PID"
@@ -205,7 +215,6 @@ UUID1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' 
 # (mostly the guests' senders: the XDP program, the SYN-ACK in XDP, nginx's
 # kernel handshake), so neither side's figure holds it. Without cgroup v2:
 # the processes' own CPU from /proc/PID/stat (clock ticks).
-CG_BASE=""
 for _d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
 	if [ "$(stat -fc %T "$_d" 2>/dev/null)" = cgroup2fs ] && mkdir "$_d/mdr-$RUN_ID" 2>/dev/null; then
 		CG_BASE=$_d/mdr-$RUN_ID
@@ -218,17 +227,6 @@ cg_join() {
 	_cs=$1; shift
 	[ -n "$CG_BASE" ] || return 0
 	for _p in "$@"; do echo "$_p" >"$CG_BASE/$_cs/cgroup.procs" 2>/dev/null || true; done
-}
-# Leftover processes back to the parent, then the groups removed (idempotent).
-cg_remove() {
-	[ -n "$CG_BASE" ] && [ -d "$CG_BASE" ] || return 0
-	for _g in ours nginx client; do
-		[ -f "$CG_BASE/$_g/cgroup.procs" ] || continue
-		while read -r _p; do echo "$_p" >"$CG_BASE/../cgroup.procs" 2>/dev/null || true; done \
-			<"$CG_BASE/$_g/cgroup.procs"
-		rmdir "$CG_BASE/$_g" 2>/dev/null
-	done
-	rmdir "$CG_BASE" 2>/dev/null || true
 }
 note "server CPU: $([ -n "$CG_BASE" ] && echo "each server's processes in a cgroup of their own" \
 	"(cpu.stat usage_usec)" || echo "each server's processes' /proc/PID/stat (no cgroup v2 here)");" \
@@ -402,12 +400,14 @@ server_pids() { # side
 # wrk_run starts wrk through `sh -c` that first joins it (a plain command,
 # so that perf can run it).
 CLIENT_PROCS=${CG_BASE:+$CG_BASE/client/cgroup.procs}
-cli_us() { if [ -n "$CG_BASE" ]; then awk '$1 == "usage_usec" {print $2}' "$CG_BASE/client/cpu.stat"; else echo 0; fi; }
+# cg_us GROUP: CPU of one of this run's cgroups so far, microseconds.
+cg_us() { awk '$1 == "usage_usec" {print $2}' "$CG_BASE/$1/cpu.stat"; }
+cli_us() { if [ -n "$CG_BASE" ]; then cg_us client; else echo 0; fi; }
 # srv_us SIDE: the server's CPU so far, microseconds (its cgroup, or failing
 # that its processes' ticks; compare two readings of one run only).
 srv_us() {
 	if [ -n "$CG_BASE" ]; then
-		awk '$1 == "usage_usec" {print $2}' "$CG_BASE/$1/cpu.stat"
+		cg_us "$1"
 	else
 		# shellcheck disable=SC2046 # a list of PIDs
 		echo $(( $(proc_ticks $(server_pids "$1")) * 1000000 / HZ ))
@@ -429,15 +429,11 @@ wrk_run() { # side cfg path close(0|1) rep
 	_c0=$(cpu_busy)
 	_r0=$(ns_retrans "$(gns 1)")
 	_u0=$(cli_us)
-	if [ "$4" = 1 ]; then
-		profiled "wrk-$2-$1-$5" sh -c '[ -z "$0" ] || echo $$ >"$0"; exec "$@"' "$CLIENT_PROCS" \
-			timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
-			-d${DUR}s --latency -H 'Connection: close' "$META_URL$3" >"$_f" 2>&1
-	else
-		profiled "wrk-$2-$1-$5" sh -c '[ -z "$0" ] || echo $$ >"$0"; exec "$@"' "$CLIENT_PROCS" \
-			timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
-			-d${DUR}s --latency "$META_URL$3" >"$_f" 2>&1
-	fi
+	_hdr=""
+	[ "$4" = 1 ] && _hdr="Connection: close"
+	profiled "wrk-$2-$1-$5" sh -c '[ -z "$0" ] || echo $$ >"$0"; exec "$@"' "$CLIENT_PROCS" \
+		timeout -k 5 $((DUR + 30)) ip netns exec "$(gns 1)" wrk -t1 -c$_wc \
+		-d${DUR}s --latency ${_hdr:+-H "$_hdr"} "$META_URL$3" >"$_f" 2>&1
 	_u1=$(cli_us)
 	_c1=$(cpu_busy)
 	_s1=$(srv_us "$1")

@@ -201,6 +201,12 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The q-th percentile of n sorted values (0 when there are none). */
+static uint64_t pctile(const uint64_t *v, size_t n, unsigned q)
+{
+	return n ? v[(n - 1) * q / 100] : 0;
+}
+
 struct seq_item {
 	int status;
 	char path[MAX_PATH_LEN];
@@ -345,12 +351,9 @@ static int cmd_crawl(int argc, char **argv)
 	/* A child that died without reporting gave up on its whole sequence. */
 	gave_up += (uint64_t)(nguests - got) * (uint64_t)nseq * (uint64_t)rounds;
 	qsort(crawls, ncrawls, sizeof(crawls[0]), cmp_u64);
-	double p50 = 0, p99 = 0, max = 0;
-	if (ncrawls) {
-		p50 = (double)crawls[(ncrawls - 1) / 2] / 1e9;
-		p99 = (double)crawls[(ncrawls * 99 + 99) / 100 - 1] / 1e9;
-		max = (double)crawls[ncrawls - 1] / 1e9;
-	}
+	double p50 = (double)pctile(crawls, ncrawls, 50) / 1e9;
+	double p99 = (double)pctile(crawls, ncrawls, 99) / 1e9;
+	double max = (double)pctile(crawls, ncrawls, 100) / 1e9;
 	printf("guests=%d sequence=%d rounds=%d requests=%llu failed_attempts=%llu gave_up=%llu "
 	       "time_s=%.3f crawl_p50_s=%.4f crawl_p99_s=%.4f crawl_max_s=%.4f\n",
 	       nguests, nseq, rounds, (unsigned long long)requests, (unsigned long long)failed,
@@ -492,8 +495,8 @@ static int cmd_probe(int argc, char **argv)
 		}
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_u64);
-	double p50 = nlat ? (double)lat[(nlat - 1) * 50 / 100] / 1e6 : 0;
-	double p99 = nlat ? (double)lat[(nlat - 1) * 99 / 100] / 1e6 : 0;
+	double p50 = (double)pctile(lat, nlat, 50) / 1e6;
+	double p99 = (double)pctile(lat, nlat, 99) / 1e6;
 	printf("sent=%llu ok=%llu failed=%llu p50_ms=%.3f p99_ms=%.3f\n", (unsigned long long)nsent,
 	       (unsigned long long)nok, (unsigned long long)nfail, p50, p99);
 	free(lat);

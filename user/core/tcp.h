@@ -227,11 +227,6 @@ struct tcp_seg_out {
 	size_t len;
 };
 
-/* Callbacks run synchronously from tcp_input / tcp_timers / the app API.
- * Segments the app queues from inside a callback are sent when the
- * callback returns (a reply and a following close share segments; the
- * reply carries the ACK of the request). emit must not call back into the
- * engine; no callback may call tcp_input, tcp_timers or tcp_engine_free. */
 /* What one instance may make the engine do per second (ops->budget). */
 struct tcp_budget {
 	uint32_t frames_per_s;   /* output frames/s, 0 = cfg->out_fps */
@@ -239,6 +234,11 @@ struct tcp_budget {
 	uint32_t requests_per_s; /* request credits/s, 0 = unlimited */
 };
 
+/* Callbacks run synchronously from tcp_input / tcp_timers / the app API.
+ * Segments the app queues from inside a callback are sent when the
+ * callback returns (a reply and a following close share segments; the
+ * reply carries the ACK of the request). emit must not call back into the
+ * engine; no callback may call tcp_input, tcp_timers or tcp_engine_free. */
 struct tcp_ops {
 	/* In-order payload for the application. It may call tcp_conn_send,
 	 * tcp_conn_close or tcp_conn_abort from here or later. len == 0
