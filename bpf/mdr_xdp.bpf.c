@@ -4,6 +4,7 @@
  *
  *   ARP/NS for a metadata address from a known instance  -> reply, XDP_TX
  *   SYN to a metadata endpoint from a known instance      -> cookie SYN-ACK, XDP_TX
+ *   its bare ACK with a valid cookie                      -> XDP_DROP (request opens)
  *   TCP to a metadata endpoint from a known instance      -> tag header + XSK redirect
  *   anything else                                          -> XDP_PASS, early
  *
@@ -92,13 +93,22 @@ static __always_inline int mdr_serve_tcp(struct xdp_md *ctx, void *data, const s
 		return mdr_fallback(cfg->no_xsk_policy, &cnt);
 	}
 	xsk = *slot;
-	/* A SYN is answered here when the responder's socket is alive (the
-	 * guest's ACK must reach it) and it published its cookie key. */
-	if (bpf_map_lookup_elem(&mdr_xsks, &xsk) &&
-	    mdr_synack(ctx, l2->l3_off | l4->l4_off << 8 | (flags & MDR_TAG_F_IPV6) << 16,
-		       l4->end_off, t.instance_id) == XDP_TX) {
-		MDR_COUNT(&cnt, synack_sent);
-		return XDP_TX;
+	/* The handshake is answered here when the responder's socket is
+	 * alive (the guest's request must reach it) and it published its
+	 * cookie key. */
+	if (bpf_map_lookup_elem(&mdr_xsks, &xsk)) {
+		int hs = mdr_handshake(ctx, l2->l3_off | l4->l4_off << 8 |
+					    (flags & MDR_TAG_F_IPV6) << 16,
+				       l4->end_off, t.instance_id);
+
+		if (hs == XDP_TX) {
+			MDR_COUNT(&cnt, synack_sent);
+			return XDP_TX;
+		}
+		if (hs == XDP_DROP) {
+			MDR_COUNT(&cnt, handshake_acks);
+			return XDP_DROP;
+		}
 	}
 	frame_len = (__u16)((long)ctx->data_end - (long)ctx->data);
 	h = mdr_tag_push(ctx);

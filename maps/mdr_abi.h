@@ -60,8 +60,8 @@
  * "Upgrades"). 1 = pins without a version record (releases before it;
  * their XDP program may use the metadata-area tag "MDR1").
  */
-#define MDR_ABI_VERSION 4 /* 3: mdr_syncookie, XDP/responder cookie counters;
-                             4: requests_deferred */
+#define MDR_ABI_VERSION 5 /* 3: mdr_syncookie, XDP/responder cookie counters;
+                             4: requests_deferred; 5: handshake_acks */
 #define MDR_ABI_MAGIC 0x4d445241u /* "MDRA" */
 
 /* ------------------------------------------------------------------ */
@@ -347,6 +347,8 @@ struct mdr_xdp_counters {
 	__u64 malformed;     /* truncated / bad header for a metadata endpoint */
 	__u64 fragment;      /* IP fragment for a metadata endpoint */
 	__u64 synack_sent;   /* SYN answered by XDP with a cookie SYN-ACK (XDP_TX) */
+	__u64 handshake_acks; /* the guest's bare ACK of that SYN-ACK, valid cookie:
+			       * dropped, its request opens the connection */
 };
 
 /* Responder outcomes. mdr_rstats: HASH, key __u32 instance_id (0 = none). */
@@ -415,7 +417,7 @@ _Static_assert(sizeof(struct mdr_abi_record) == 24, "mdr_abi_record ABI");
 _Static_assert(sizeof(struct mdr_tag_hdr) == 24, "mdr_tag_hdr ABI");
 /* Small beside XDP_PACKET_HEADROOM (256), which every driver keeps. */
 _Static_assert(sizeof(struct mdr_tag_hdr) <= 64, "tag header fits the headroom");
-_Static_assert(sizeof(struct mdr_xdp_counters) == 14 * 8, "mdr_xdp_counters ABI");
+_Static_assert(sizeof(struct mdr_xdp_counters) == 15 * 8, "mdr_xdp_counters ABI");
 _Static_assert(sizeof(struct mdr_resp_counters) == 25 * 8, "mdr_resp_counters ABI");
 _Static_assert(sizeof(struct mdr_cookie_in) == 7 * 8, "mdr_cookie_in: whole SipHash blocks");
 _Static_assert(sizeof(struct mdr_syncookie) == 32, "mdr_syncookie ABI");

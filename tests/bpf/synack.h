@@ -47,6 +47,21 @@ static void sa_publish(int on)
 }
 
 /* The SYN-ACK the responder would send for the SYN `in` at time slot. */
+/* The connection of the guest's segment `in` (parsed into v), as a cookie
+ * covers it. */
+static void sa_tuple(const struct frame *in, uint32_t inst, struct pkt_view *v,
+		     struct mdr_cookie_tuple *t)
+{
+	assert_int_equal(pkt_parse(in->b, in->len, v), PKT_OK);
+	memset(t, 0, sizeof(*t));
+	t->instance_id = inst;
+	t->family = v->family;
+	memcpy(t->local, v->dst, 16);
+	memcpy(t->remote, v->src, 16);
+	t->lport = v->dport;
+	t->rport = v->sport;
+}
+
 static size_t sa_expected(const struct frame *in, uint32_t inst, uint32_t slot, uint8_t *out,
 			  size_t cap)
 {
@@ -55,15 +70,8 @@ static size_t sa_expected(const struct frame *in, uint32_t inst, uint32_t slot, 
 	struct pkt_view v;
 	uint32_t cookie;
 
-	assert_int_equal(pkt_parse(in->b, in->len, &v), PKT_OK);
+	sa_tuple(in, inst, &v, &t);
 	pkt_route_from_view(&v, &r);
-	memset(&t, 0, sizeof(t));
-	t.instance_id = inst;
-	t.family = v.family;
-	memcpy(t.local, v.dst, 16);
-	memcpy(t.remote, v.src, 16);
-	t.lport = v.dport;
-	t.rport = v.sport;
 	cookie = mdr_cookie_make(sa_key, &t, v.seq, slot, mdr_cookie_mss_idx(v.mss));
 	return pkt_build_tcp(out, cap, &r, cookie, v.seq + 1, PKT_TCP_SYN | PKT_TCP_ACK, SA_WIN,
 			     v.family == PKT_AF_INET6 ? SA_MSS6 : SA_MSS4, SA_TTL, NULL, 0);
@@ -240,12 +248,113 @@ static void test_synack_rate_limited_and_no_socket(void **state)
 	check_counters(&CNT(.matched = 1, .no_xsk = 1, .fallback_pass = 1), 3);
 }
 
+/* The cookie the guest's ACK `in` (its tuple, seq - 1) must carry for a
+ * SYN-ACK made at time slot with MSS index idx. */
+static uint32_t sa_ack_cookie(const struct frame *in, uint32_t inst, uint32_t slot, unsigned idx)
+{
+	struct mdr_cookie_tuple t;
+	struct pkt_view v;
+
+	sa_tuple(in, inst, &v, &t);
+	return mdr_cookie_make(sa_key, &t, v.seq - 1, slot, idx);
+}
+
+/* Run the ACK of spec s (its .ack replaced by cookie + 1) on port p. */
+static struct run_result *sa_run_ack(const struct fspec *s, enum port p, uint32_t inst,
+				     int slot_delta, unsigned idx, uint32_t flip)
+{
+	struct fspec a = *s;
+	struct frame f;
+
+	fspec_build(&a, &f);
+	a.ack = (sa_ack_cookie(&f, inst, mdr_cookie_slot(mono_ns()) + (uint32_t)slot_delta, idx) ^
+		 flip) + 1;
+	fspec_build(&a, &f);
+	return run_frame(&f, p, 0);
+}
+
+/* The guest's bare ACK of an XDP SYN-ACK is dropped once its cookie is
+ * checked (its request opens the connection in the responder): IPv4,
+ * IPv6, on a VLAN and QinQ, with every MSS index; a cookie of the previous
+ * 64 s slot too (made just before the slot turned). */
+static void test_handshake_ack_dropped(void **state)
+{
+	const struct fspec a4 = {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0x10};
+	const struct fspec a6 = {.kind = K_TCP6, .mac = M_A, .tcp_flags = 0x10};
+	const struct fspec av = {.kind = K_TCP4, .mac = M_C, .ntags = 1, .vid = {100},
+				 .tcp_flags = 0x10};
+	const struct fspec aq = {.kind = K_TCP6, .mac = M_Q, .ntags = 2, .vid = {300, 7},
+				 .tcp_flags = 0x10};
+	/* ECE/CWR beside ACK do not change what the segment is. */
+	const struct fspec ae = {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0xd0};
+
+	(void)state;
+	fixture_reset();
+	sa_publish(1);
+	for (unsigned idx = 0; idx < MDR_COOKIE_MSS_N; idx++)
+		assert_int_equal(sa_run_ack(&a4, P_A, 1, 0, idx, 0)->verdict, XDP_DROP);
+	assert_int_equal(sa_run_ack(&a6, P_A, 1, 0, 7, 0)->verdict, XDP_DROP);
+	assert_int_equal(sa_run_ack(&a4, P_A, 1, -1, 7, 0)->verdict, XDP_DROP);
+	assert_int_equal(sa_run_ack(&ae, P_A, 1, 0, 3, 0)->verdict, XDP_DROP);
+	check_counters(&CNT(.matched = 11, .handshake_acks = 11), 1);
+	fixture_reset();
+	sa_publish(1);
+	assert_int_equal(sa_run_ack(&av, P_B, 3, 0, 5, 0)->verdict, XDP_DROP);
+	check_counters(&CNT(.matched = 1, .handshake_acks = 1), 3);
+	fixture_reset();
+	sa_publish(1);
+	assert_int_equal(sa_run_ack(&aq, P_D, 5, 0, 2, 0)->verdict, XDP_DROP);
+	check_counters(&CNT(.matched = 1, .handshake_acks = 1), 5);
+}
+
+/* What goes on to the responder, unchanged behind the tag: the request
+ * itself (ACK + data with the same cookie: it opens the connection), a
+ * FIN or PSH with it, a cookie with a flipped bit or another MSS index,
+ * one two slots old or for another instance, and every handshake ACK
+ * while xdp-synack is off or no key is published. */
+static void test_handshake_ack_rest_to_the_responder(void **state)
+{
+	const struct fspec a4 = {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0x10};
+	const struct fspec req = {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0x18, .payload = 40};
+	const struct fspec fin = {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0x11};
+	const struct fspec psh = {.kind = K_TCP6, .mac = M_A, .tcp_flags = 0x18};
+	const struct fspec opt = {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0x10, .ip_opts = 4};
+	struct mdr_config c;
+	struct run_result *r;
+
+	(void)state;
+	fixture_reset();
+	sa_publish(1);
+	assert_int_equal(sa_run_ack(&req, P_A, 1, 0, 7, 0)->verdict, XDP_REDIRECT);
+	assert_int_equal(sa_run_ack(&fin, P_A, 1, 0, 7, 0)->verdict, XDP_REDIRECT);
+	assert_int_equal(sa_run_ack(&psh, P_A, 1, 0, 7, 0)->verdict, XDP_REDIRECT);
+	assert_int_equal(sa_run_ack(&opt, P_A, 1, 0, 7, 0)->verdict, XDP_REDIRECT);
+	assert_int_equal(sa_run_ack(&a4, P_A, 1, 0, 7, 0x100)->verdict, XDP_REDIRECT);
+	assert_int_equal(sa_run_ack(&a4, P_A, 1, 0, 7, 0x1)->verdict, XDP_REDIRECT);
+	assert_int_equal(sa_run_ack(&a4, P_A, 1, -2, 7, 0)->verdict, XDP_REDIRECT);
+	r = sa_run_ack(&a4, P_A, 2, 0, 7, 0); /* instance 2's cookie on instance 1's port */
+	assert_int_equal(r->verdict, XDP_REDIRECT);
+	check_counters(&CNT(.matched = 8, .redirected = 8), 1);
+
+	fixture_reset();
+	sa_publish(0);
+	assert_int_equal(sa_run_ack(&a4, P_A, 1, 0, 7, 0)->verdict, XDP_REDIRECT);
+	sa_publish(1);
+	config_get(&c);
+	c.flags |= MDR_CFG_F_NO_XDP_SYNACK;
+	config_put(&c);
+	assert_int_equal(sa_run_ack(&a4, P_A, 1, 0, 7, 0)->verdict, XDP_REDIRECT);
+	check_counters(&CNT(.matched = 2, .redirected = 2), 1);
+}
+
 #define SYNACK_TESTS                                                   \
 	cmocka_unit_test(test_synack_ipv4),                            \
 	cmocka_unit_test(test_synack_ipv6),                            \
 	cmocka_unit_test(test_synack_vlan),                            \
 	cmocka_unit_test(test_synack_without_options),                 \
 	cmocka_unit_test(test_synack_leaves_the_rest_to_the_responder), \
-	cmocka_unit_test(test_synack_rate_limited_and_no_socket)
+	cmocka_unit_test(test_synack_rate_limited_and_no_socket),      \
+	cmocka_unit_test(test_handshake_ack_dropped),                  \
+	cmocka_unit_test(test_handshake_ack_rest_to_the_responder)
 
 #endif /* MDR_TEST_SYNACK_H */

@@ -436,7 +436,7 @@ static uint32_t run_spec(const struct fspec *s, enum port p)
 #define COUNTER_FIELDS(X)                                                          \
 	X(passed) X(matched) X(redirected) X(fallback_pass) X(fallback_drop) X(no_xsk) \
 	X(arp_replied) X(nd_replied) X(unknown) X(spoofed) X(rate_limited) X(malformed) \
-	X(fragment) X(synack_sent)
+	X(fragment) X(synack_sent) X(handshake_acks)
 
 static void sum_percpu(const struct mdr_xdp_counters *pc, struct mdr_xdp_counters *sum)
 {
@@ -1421,6 +1421,8 @@ static void test_frame_builder_matches_scapy(void **state)
  * path prepends its tag header each time until the headroom runs out). */
 #define BENCH_ONE_SHOT_CALLS 2000
 
+#include "synack.h"
+
 /* ns per packet: from the wall time of `repeat` runs of one frame, or for
  * a rewriting row the kernel's own per-run duration over single runs
  * (the syscall around each run is not the program's cost). */
@@ -1482,7 +1484,9 @@ static const char *verdict_name(uint32_t v)
 
 static int bench(uint32_t repeat)
 {
-	static const struct {
+	/* The handshake rows run with a published cookie key (the responder's
+	 * start-up); the handshake ACK's cookie is filled in below. */
+	struct {
 		const char *name;
 		struct fspec in;
 		int one_shot; /* rewrites the frame: single runs, kernel-timed */
@@ -1490,7 +1494,12 @@ static int bench(uint32_t repeat)
 		{"TCP/IPv4 pass-through", {.kind = K_TCP4, .mac = M_A, .dst = "10.0.0.1", .dport = 443}, 0},
 		{"UDP/IPv4 pass-through", {.kind = K_UDP4, .mac = M_A, .dst = "10.0.0.1", .dport = 53}, 0},
 		{"TCP/IPv6 pass-through", {.kind = K_TCP6, .mac = M_A, .dst = "2001:db8::1", .dport = 443}, 0},
-		{"metadata match (redirect)", {.kind = K_TCP4, .mac = M_A}, 1},
+		{"metadata request (redirect)", {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0x18, .ack = 77,
+						 .payload = 100}, 1},
+		{"metadata SYN (SYN-ACK)", {.kind = K_TCP4, .mac = M_A, .mss_opt = 1460}, 1},
+		{"handshake ACK (cookie, drop)", {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0x10}, 0},
+		{"bare ACK (no cookie, redirect)", {.kind = K_TCP4, .mac = M_A, .tcp_flags = 0x10,
+						    .ack = 77}, 1},
 	};
 	struct empty_bpf *empty;
 	int err;
@@ -1526,6 +1535,25 @@ static int bench(uint32_t repeat)
 		}
 	}
 
+	{
+		struct mdr_syncookie sc = {.key_set = 1, .mss4 = SA_MSS4, .mss6 = SA_MSS6,
+					   .win = SA_WIN, .ttl = SA_TTL};
+		struct frame f;
+		uint32_t k = 0;
+
+		memcpy(sc.key, sa_key, sizeof(sc.key));
+		if (bpf_map_update_elem(bpf_map__fd(E.skel->maps.mdr_syncookie), &k, &sc, BPF_ANY)) {
+			perror("bench cookie key");
+			empty_bpf__destroy(empty);
+			env_teardown(NULL);
+			return 1;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+			if (rows[i].in.tcp_flags == 0x10 && !rows[i].in.ack) {
+				fspec_build(&rows[i].in, &f);
+				rows[i].in.ack = sa_ack_cookie(&f, 1, mdr_cookie_slot(mono_ns()), 7) + 1;
+			}
+	}
 	printf("BPF_PROG_TEST_RUN, %u runs per round, best of %d rounds (ns/packet)\n", repeat,
 	       BENCH_ROUNDS);
 	printf("%-28s %10s %10s %10s  %s\n", "packet", "empty", "mdr_xdp", "delta", "verdict");
@@ -1545,8 +1573,6 @@ static int bench(uint32_t repeat)
 }
 
 /* ------------------------------------------------------------------ */
-
-#include "synack.h"
 
 static const struct CMUnitTest extra_tests[] = {
 	SYNACK_TESTS,

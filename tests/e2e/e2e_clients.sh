@@ -267,11 +267,15 @@ handshake_checks() {
 	_sa=$(stat_get synack_sent)
 	if [ "$_synack" = on ]; then
 		check "$MODE: XDP answered the crawl's SYNs ($_sa SYN-ACKs)" test "$_sa" -gt 0
+		_ha=$(stat_get handshake_acks)
+		check "$MODE: XDP took the guests' handshake ACKs ($_ha of them)" test "$_ha" -gt 0
 		check "$MODE: mdrctl status says the handshake is in XDP" _handshake_is xdp
 		wait_for --timeout "$READY_WAIT_S" _cookies_ok
 		check "$MODE: the responder created connections from cookies" _cookies_ok
 	else
 		check_eq "$MODE: no SYN-ACK from XDP with xdp-synack off" "$_sa" 0
+		check_eq "$MODE: no handshake ACK taken by XDP with xdp-synack off" \
+			"$(stat_get handshake_acks)" 0
 		check "$MODE: mdrctl status says the responder answers the handshake" \
 			_handshake_is responder
 	fi

@@ -41,8 +41,9 @@ RESTART_OK_AFTER=20
 # rings of the old responder served from the default 8192 UMEM frames.
 MANY_TAPS=${RSP_MANY_TAPS:-40}
 # Section 7: the smallest UMEM and rings the responder accepts, and more
-# idle taps than its frames cover (20 at the full base share of 32, a few
-# at smaller shares, 32 more at the floor of 8 from the TX reserve).
+# idle taps than its frames cover (10 at the full base share of 64, the
+# whole ring, the next ones at smaller shares down to the floor of 8, the
+# last from the TX reserve).
 SMALL_UMEM="--umem-frames 1024 --ring-size 64"
 IDLE_TAPS=${RSP_IDLE_TAPS:-80}
 RSP_SECTIONS=${RSP_SECTIONS:-1 2 3 4 5 6 7}

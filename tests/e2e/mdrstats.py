@@ -10,10 +10,11 @@ import json
 import subprocess
 import sys
 
-# struct mdr_xdp_counters, in ABI order (14 x __u64).
+# struct mdr_xdp_counters, in ABI order (15 x __u64).
 FIELDS = ["passed", "matched", "redirected", "fallback_pass", "fallback_drop",
           "no_xsk", "arp_replied", "nd_replied", "unknown", "spoofed",
-          "rate_limited", "malformed", "fragment", "synack_sent"]
+          "rate_limited", "malformed", "fragment", "synack_sent",
+          "handshake_acks"]
 
 
 def u64(raw, off):

@@ -16,8 +16,9 @@ sec_http.py conns --count N [--release FILE] [--hold-max S] [--addr A]
     Opens N connections at once and reports (one JSON line, flushed) how
     many were established / refused (RST for the SYN) / reset (RST after
     the handshake) / timed out; then holds them until
-    FILE exists (at most S seconds), sends one GET on each established one,
-    and prints a second JSON line: how many got 200, how many were reset.
+    FILE exists (at most S seconds), sends one GET on each established one
+    (all sent before any answer is read), and prints a second JSON line: how
+    many got 200, how many were reset.
 sec_http.py seq --duration S [--interval MS] [--timeout T] [--path P]
                [--expect BODY] [--addr A]
     Sequential GETs, a new connection each (as cloud-init and curl), for S
@@ -275,13 +276,26 @@ def cmd_conns(a):
         end = time.monotonic() + a.hold_max
         while not os.path.exists(a.release) and time.monotonic() < end:
             time.sleep(0.02)
-    # A connection the server refused after the handshake (its SYN-ACK
-    # was a cookie, the returning ACK found the instance full) is reset.
-    served, reset, why = 0, 0, []
+    # A GET on every connection before any answer is read: all of them
+    # are open in the responder at once, also where its connections only
+    # begin with their request (the handshake in XDP drops the guest's
+    # handshake ACK). A connection the server refused after the handshake
+    # (its SYN-ACK was a cookie, the returning ACK or request found the
+    # instance full) is reset.
+    served, reset, why, sent = 0, 0, [], []
     for s in est:
         try:
             s.setblocking(True)
             s.sendall(build("GET", "/latest/meta-data/instance-id"))
+            sent.append(s)
+        except (ConnectionResetError, BrokenPipeError):
+            reset += 1
+            s.close()
+        except OSError as e:
+            why.append(repr(e))
+            s.close()
+    for s in sent:
+        try:
             r = read_resp(s, time.monotonic() + REQ_TIMEOUT_S)
             if r.status == 200:
                 served += 1

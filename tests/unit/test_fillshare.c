@@ -10,7 +10,7 @@
 #include "fillshare.h"
 
 #define UMEM 8192u /* the responder's default --umem-frames */
-#define RING 2048u /* its default ring size */
+#define RING 2048u /* a large ring: two would be more than half the pool */
 
 static struct fill_share fresh(uint32_t umem, uint32_t ring, uint32_t socks)
 {
@@ -21,8 +21,8 @@ static struct fill_share fresh(uint32_t umem, uint32_t ring, uint32_t socks)
 	return f;
 }
 
-/* The figures of the comment in fillshare.h (rings of 512): 32 each up to
- * 216 sockets, 27 at 256. */
+/* The figures of the comment in fillshare.h (rings of 512): 64 each up to
+ * 108 sockets, 27 at 256. */
 static void test_base_share_by_socket_count(void **state)
 {
 	(void)state;
@@ -36,8 +36,8 @@ static void test_base_share_by_socket_count(void **state)
 			 (UMEM - 256) / 2);
 	assert_int_equal(fresh(UMEM, 512, 0).base, FILL_BASE);
 	assert_int_equal(fresh(UMEM, 512, 1).base, FILL_BASE);
-	assert_int_equal(fresh(UMEM, 512, 216).base, FILL_BASE);
-	assert_int_equal(fresh(UMEM, 512, 217).base, 31);
+	assert_int_equal(fresh(UMEM, 512, 108).base, FILL_BASE);
+	assert_int_equal(fresh(UMEM, 512, 109).base, 63);
 	assert_int_equal(fresh(UMEM, 512, 256).base, 27);
 	/* never below the floor, never above a ring */
 	assert_int_equal(fresh(UMEM, 512, 5000).base, FILL_FLOOR);
@@ -47,13 +47,13 @@ static void test_base_share_by_socket_count(void **state)
 }
 
 /* The boost pool plans for as many sockets as the pool holds at FILL_BASE
- * (216 here), so frames stay for guests that appear later. */
+ * (108 here), so frames stay for guests that appear later. */
 static void test_boost_pool_plans_for_later_sockets(void **state)
 {
 	struct fill_share one = fresh(UMEM, 512, 1), many = fresh(UMEM, 512, 400);
 
 	(void)state;
-	assert_int_equal(fill_share_boost_pool(&one), UMEM - 256 - FILL_BASE * 216);
+	assert_int_equal(fill_share_boost_pool(&one), UMEM - 256 - FILL_BASE * 108);
 	/* more sockets than planned: their (smaller) bases come first */
 	assert_int_equal(many.base, 17);
 	assert_int_equal(fill_share_boost_pool(&many), UMEM - 256 - 17 * 400);
@@ -69,7 +69,7 @@ static void test_set_keeps_totals(void **state)
 	fill_share_set(&f, &b, 100);
 	assert_int_equal(f.fill_total, 110);
 	assert_int_equal(f.above_base, 100 - FILL_BASE);
-	assert_int_equal(fill_share_deficit(&f), FILL_BASE - 10); /* a lacks 22 */
+	assert_int_equal(fill_share_deficit(&f), FILL_BASE - 10); /* a lacks 54 */
 	fill_share_set(&f, &b, 5);
 	assert_int_equal(f.fill_total, 15);
 	assert_int_equal(f.above_base, 0);
@@ -111,7 +111,7 @@ static void test_grant_keeps_reserve_and_others_bases(void **state)
 	f.n_free = FILL_TX_RESERVE + FILL_BASE + 5;
 	g = fill_share_grant(&f, mine, RING);
 	assert_int_equal(g.base, 0);
-	assert_int_equal(g.boost, 5); /* the other's 32 and the reserve stay */
+	assert_int_equal(g.boost, 5); /* the other's 64 and the reserve stay */
 	/* the pool is down to the reserve: a socket below the floor still gets
 	 * up to the floor from it, not its whole base share */
 	f.n_free = FILL_TX_RESERVE;

@@ -16,11 +16,14 @@
 
 #include <stdint.h>
 
-/* Base share of an idle socket when the UMEM has room: absorbs a burst of
- * a few dozen handshakes or requests before the first boost. The default
- * 8192 frames hold it for (8192 - 256 - 1024) / 32 = 216 sockets, down to
- * 27 each at 256 sockets. */
-#define FILL_BASE 32u
+/* Base share of an idle socket when the UMEM has room: one request for
+ * each connection an instance may open by default (64,
+ * TCP_DEFAULT_MAX_CONNS_PER_INST): with the handshake in XDP a guest that
+ * opens them all at once sends that many requests before the socket's
+ * first batch could boost it, and a frame without a fill frame is lost (a
+ * retransmission). The default 8192 frames hold it for
+ * (8192 - 256 - 1024) / 64 = 108 sockets, down to 27 each at 256. */
+#define FILL_BASE 64u
 /* Least base share when the UMEM is spread thin (many sockets): one
  * client's handshake and request; a socket below it may use the TX
  * reserve. */

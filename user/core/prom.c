@@ -73,6 +73,7 @@ static const struct field xdp_fields[] = {
 	XF(malformed, "Truncated or malformed frames to a metadata endpoint."),
 	XF(fragment, "IP fragments to a metadata endpoint."),
 	XF(synack_sent, "SYNs answered in XDP with a SYN cookie SYN-ACK."),
+	XF(handshake_acks, "Handshake ACKs with a valid cookie dropped in XDP (the request opens the connection)."),
 };
 #define N_XDP (sizeof(xdp_fields) / sizeof(xdp_fields[0]))
 _Static_assert(N_XDP * 8 == sizeof(struct mdr_xdp_counters), "every XDP counter exported");

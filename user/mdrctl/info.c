@@ -31,7 +31,7 @@ struct counter_field {
 static const struct counter_field xdp_fields[] = {
 	XF(passed), XF(matched), XF(redirected), XF(fallback_pass), XF(fallback_drop),
 	XF(no_xsk), XF(arp_replied), XF(nd_replied), XF(unknown), XF(spoofed),
-	XF(rate_limited), XF(malformed), XF(fragment), XF(synack_sent),
+	XF(rate_limited), XF(malformed), XF(fragment), XF(synack_sent), XF(handshake_acks),
 };
 #define RF(f) { #f, offsetof(struct mdr_resp_counters, f) }
 static const struct counter_field resp_fields[] = {

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "pkt.h"
 #include "fillshare.h"
+#include "tcp.h"
 
 /* The anchor needs a ring to bind; it never carries traffic. */
 #define RSP_ANCHOR_RING 64u
@@ -44,6 +45,8 @@
 #define RSP_ANCHOR_IFNAME "lo"
 /* Fill-ring shares: user/core/fillshare.h (FILL_BASE, FILL_FLOOR,
  * FILL_BOOST_RINGS, FILL_TX_RESERVE and the arithmetic). */
+_Static_assert(FILL_BASE >= TCP_DEFAULT_MAX_CONNS_PER_INST,
+	       "a fresh socket's base share holds a request per default connection");
 /* A batch that used at least 1/RSP_BOOST_FRAC of the socket's fill target
  * means the ring may run dry before the next round: double the target. */
 #define RSP_BOOST_FRAC 2u
