@@ -1336,6 +1336,16 @@ static void test_time_wait_replaced_by_xdp_cookie(void **state)
 	in_seg(h, A, CISN + 2, isn + 2, NULL, 0);
 	EXPECT_NONE(h);
 	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 1);
+	/* the request itself, when XDP dropped the handshake ACK: the record
+	 * gives way, the connection is created and the request answered */
+	iss = xdp_cookie(h, CISN + 200000, 7);
+	h->reply = (const uint8_t *)"OK";
+	h->reply_len = 2;
+	in_seg(h, A | P, CISN + 200001, iss + 1, "GET", 3);
+	EXPECT(h, A | P, iss + 1, CISN + 200004, 2);
+	EXPECT_NONE(h);
+	assert_int_equal(tcp_engine_stats(h->e)->time_wait, 0);
+	assert_int_equal(tcp_engine_stats(h->e)->cnt[TCP_CNT_COOKIES_OK], 2);
 }
 
 static void test_time_wait_bounded(void **state)
