@@ -860,8 +860,9 @@ PYEOF
 			raw pass_delta_ns ours "$(awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", a - b}')"
 			_k=$((_k + 1))
 		done
-		_rows=$(grep -E "pass-through|redirect" "$_pb" | awk '{printf "%s%s %s: empty %s, mdr %s",
-			(NR > 1 ? "; " : ""), $1, $2, $(NF-3), $(NF-2)}')
+		# every row: its name (all words before the four figures), empty, mdr
+		_rows=$(awk 'NR > 2 && NF >= 5 { n = $1; for (i = 2; i <= NF - 4; i++) n = n " " $i
+			printf "%s%s: empty %s, mdr %s", (c++ ? "; " : ""), n, $(NF-3), $(NF-2) }' "$_pb")
 		note "pass-through ns/packet: build/tests/bpf_xdp --bench (BPF_PROG_TEST_RUN, each run" \
 			"the best of 15 alternating rounds), median of $PASS_RUNS runs, row TCP/IPv4" \
 			"pass-through; all rows of the first run: $_rows"
