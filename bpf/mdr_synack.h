@@ -302,7 +302,7 @@ __noinline int mdr_handshake(struct xdp_md *ctx, __u32 offs, __u32 end_off, __u3
 		return -1;
 	flags = ((__u8 *)tcp)[13] & MDR_TCP_F_ALL;
 	if (flags != MDR_TCP_F_SYN && flags != MDR_TCP_F_ACK)
-		return -1; /* the common case, a request or a data ACK: no lookups */
+		return -1; /* the common case, a request (PSH) or a FIN: no lookups */
 	cfg = bpf_map_lookup_elem(&mdr_config, &key);
 	if (!cfg || (cfg->flags & MDR_CFG_F_NO_XDP_SYNACK))
 		return -1;

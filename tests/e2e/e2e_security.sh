@@ -355,7 +355,7 @@ wait_for --timeout 10 grep -q established "$E2E_TMP/conns3.log"
 c1=$E2E_TMP/conns3-1.json
 c2=$E2E_TMP/conns3-2.json
 grep -m1 established "$E2E_TMP/conns3.log" >"$c1" 2>/dev/null
-check_eq "max_connections: guest 1 is served while guest 3 is at its limit" \
+check_eq "max_connections: guest 1 is served while guest 3 holds $G3_OPEN connections" \
 	"$(gcurl 1 $META/latest/meta-data/instance-id)" i-0000000a
 touch "$rel"
 wait_for --timeout 15 _dead "$cpid"
