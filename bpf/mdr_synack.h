@@ -126,7 +126,8 @@ static __always_inline int mdr_seg_read(void *data, void *data_end, __u32 l3_off
 	return 0;
 }
 
-/* Read the SYN; -1 when it is not one this program answers. */
+/* Read the SYN (its flags checked by mdr_handshake); -1 when it is not
+ * one this program answers. */
 static __always_inline int mdr_syn_read(void *data, void *data_end, __u32 l3_off, __u32 l4_off,
 					__u32 end_off, int v6, struct mdr_syn *syn)
 {
@@ -134,9 +135,6 @@ static __always_inline int mdr_syn_read(void *data, void *data_end, __u32 l3_off
 	__u32 thlen;
 
 	if ((void *)(tcp + 1) > data_end)
-		return -1;
-	if ((((__u8 *)tcp)[13] & (MDR_TCP_F_SYN | MDR_TCP_F_ACK | MDR_TCP_F_RST | MDR_TCP_F_FIN)) !=
-	    MDR_TCP_F_SYN)
 		return -1;
 	thlen = tcp->doff * 4;
 	if (thlen < sizeof(*tcp) || l4_off + thlen != end_off)
@@ -235,8 +233,8 @@ static __always_inline int mdr_synack(struct xdp_md *ctx, const struct mdr_synco
 }
 
 /*
- * The guest's handshake ACK: a bare ACK (no payload, no other flag but
- * ECE/CWR) whose acknowledgment number - 1 is a cookie for its connection
+ * The guest's handshake ACK: a bare ACK (no payload; its flags, ACK alone
+ * but for ECE/CWR, checked by mdr_handshake) whose acknowledgment number - 1 is a cookie for its connection
  * and sequence number - 1, made in this slot or the previous one. The
  * responder does not need it: the request that follows carries the same
  * numbers and creates the connection there (user/core/tcp.c,
@@ -257,8 +255,7 @@ static __always_inline int mdr_handshake_ack(struct xdp_md *ctx, const struct md
 	struct mdr_cookie_in ci;
 	__u32 isn, slot;
 
-	if ((void *)(tcp + 1) > data_end || (((__u8 *)tcp)[13] & MDR_TCP_F_ALL) != MDR_TCP_F_ACK ||
-	    l4_off + tcp->doff * 4 != end_off)
+	if ((void *)(tcp + 1) > data_end || l4_off + tcp->doff * 4 != end_off)
 		return -1;
 	if (mdr_seg_read(data, data_end, l3_off, l4_off, v6, tcp, &ci))
 		return -1;
@@ -280,17 +277,17 @@ static __always_inline int mdr_handshake_ack(struct xdp_md *ctx, const struct md
 /*
  * The TCP handshake in XDP: a SYN answered (XDP_TX), the guest's ACK of
  * that answer dropped (XDP_DROP), or -1: the frame goes to the responder
- * as it was (any other segment, the handshake off or no key published by
- * the responder). A global function: the verifier checks it once, apart
- * from its callers (offsets arrive as unknown scalars, bounded here).
- * offs = l3_off | l4_off << 8 | is_ipv6 << 16 (a BPF call takes five
- * arguments at most).
+ * as it was (any other segment, the handshake off (cfg_flags, the caller's
+ * mdr_config flags) or no key published by the responder). A global
+ * function: the verifier checks it once, apart from its callers (offsets
+ * arrive as unknown scalars, bounded here). offs = l3_off | l4_off << 8 |
+ * is_ipv6 << 16 (a BPF call takes five arguments at most).
  */
-__noinline int mdr_handshake(struct xdp_md *ctx, __u32 offs, __u32 end_off, __u32 instance_id)
+__noinline int mdr_handshake(struct xdp_md *ctx, __u32 offs, __u32 end_off, __u32 instance_id,
+			     __u32 cfg_flags)
 {
 	__u32 l3_off = offs & 0xff, l4_off = (offs >> 8) & 0xff, v6 = offs >> 16;
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	const struct mdr_config *cfg;
 	const struct mdr_syncookie *sc;
 	struct tcphdr *tcp = data + l4_off;
 	__u32 key = 0;
@@ -302,9 +299,8 @@ __noinline int mdr_handshake(struct xdp_md *ctx, __u32 offs, __u32 end_off, __u3
 		return -1;
 	flags = ((__u8 *)tcp)[13] & MDR_TCP_F_ALL;
 	if (flags != MDR_TCP_F_SYN && flags != MDR_TCP_F_ACK)
-		return -1; /* the common case, a request (PSH) or a FIN: no lookups */
-	cfg = bpf_map_lookup_elem(&mdr_config, &key);
-	if (!cfg || (cfg->flags & MDR_CFG_F_NO_XDP_SYNACK))
+		return -1; /* the common case, a request (PSH) or a FIN: no lookup */
+	if (cfg_flags & MDR_CFG_F_NO_XDP_SYNACK)
 		return -1;
 	sc = bpf_map_lookup_elem(&mdr_syncookie, &key);
 	if (!sc || sc->key_set != 1)

@@ -99,7 +99,7 @@ static __always_inline int mdr_serve_tcp(struct xdp_md *ctx, void *data, const s
 	if (bpf_map_lookup_elem(&mdr_xsks, &xsk)) {
 		int hs = mdr_handshake(ctx, l2->l3_off | l4->l4_off << 8 |
 					    (flags & MDR_TAG_F_IPV6) << 16,
-				       l4->end_off, t.instance_id);
+				       l4->end_off, t.instance_id, cfg->flags);
 
 		if (hs == XDP_TX) {
 			MDR_COUNT(&cnt, synack_sent);

@@ -46,7 +46,6 @@ static void sa_publish(int on)
 					     BPF_ANY), 0);
 }
 
-/* The SYN-ACK the responder would send for the SYN `in` at time slot. */
 /* The connection of the guest's segment `in` (parsed into v), as a cookie
  * covers it. */
 static void sa_tuple(const struct frame *in, uint32_t inst, struct pkt_view *v,
@@ -62,6 +61,7 @@ static void sa_tuple(const struct frame *in, uint32_t inst, struct pkt_view *v,
 	t->rport = v->sport;
 }
 
+/* The SYN-ACK the responder would send for the SYN `in` at time slot. */
 static size_t sa_expected(const struct frame *in, uint32_t inst, uint32_t slot, uint8_t *out,
 			  size_t cap)
 {

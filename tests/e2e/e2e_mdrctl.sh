@@ -248,11 +248,9 @@ must_fail "put of the password path" "password" mdrctl put "$U1" /openstack/late
 # ---- show, stats, status, config, token-key -------------------------------------------------
 check_eq "instance show -j: definition round-trips the user data" \
 	"$(mdrctl instance show "$U1" -j | jpy "d['definition']['user_data']")" "$(b64 "$UD")"
-# The u64 fields of the counter structs in maps/mdr_abi.h.
-n_fields() { sed -n "/^struct $1 {/,/^};/p" "$E2E_ROOT/maps/mdr_abi.h" | grep -c '__u64'; }
 check_eq "stats -j: every XDP and responder counter" \
 	"$(mdrctl stats -j | jpy "(len(d['xdp']), len(d['responder']))")" \
-	"($(n_fields mdr_xdp_counters), $(n_fields mdr_resp_counters))"
+	"($(abi_u64_count mdr_xdp_counters), $(abi_u64_count mdr_resp_counters))"
 check_eq "stats -j UUID: that instance" "$(mdrctl stats -j "$U1" | jpy "d['id']")" "$ID1"
 check_eq "status -j: the attached taps" \
 	"$(mdrctl status -j | jpy "sorted((i['name'], i['mode']) for i in d['interfaces'])")" \

@@ -57,8 +57,7 @@ gen1=$(mdrctl instance list -j | "$GUEST_PY" -c "import json,sys; print([i['gen'
 check "generation of instance 1 with its port (as mdrctl lists it)" has "mdr_instance_generation{instance=\"$U1\",port=\"tap1\"} $gen1"
 check "instances gauge" has 'mdr_instances 2'
 check "guest 1's request counted on its instance" grep -q "^mdr_responder_responses_total{instance=\"$U1\",port=\"tap1\",code=\"200\",class=\"2xx\"} [1-9]" "$E2E_TMP/expo.txt"
-# The fields of struct mdr_xdp_counters (maps/mdr_abi.h), each a series.
-N_XDP_COUNTERS=$(sed -n '/^struct mdr_xdp_counters {/,/^};/p' "$E2E_ROOT/maps/mdr_abi.h" | grep -c '__u64')
+N_XDP_COUNTERS=$(abi_u64_count mdr_xdp_counters)
 check "every XDP counter per instance ($N_XDP_COUNTERS)" sh -c "[ \$(grep -c '^mdr_instance_xdp_.*{instance=\"$U1\"' '$E2E_TMP/expo.txt') -eq $N_XDP_COUNTERS ]"
 check_eq "other paths: 404" "$(scrape -o /dev/null -w '%{http_code}' | head -c3; in_hv curl -s -o /dev/null -w '%{http_code}' "http://$METRICS/")" "200404"
 check_eq "POST: 405" "$(in_hv curl -s -o /dev/null -w '%{http_code}' -X POST "http://$METRICS/metrics")" "405"

@@ -267,6 +267,9 @@ _resp_ready() { ! _alive "$RESP_PID" || [ "$(map_count mdr_xsk_slot)" -ge "$1" ]
 stat_get() {
 	"$GUEST_PY" "$E2E_PY/mdrstats.py" "$PIN" "$@"
 }
+# abi_u64_count STRUCT: the u64 fields of struct STRUCT in maps/mdr_abi.h
+# (a counter struct: one JSON key, one Prometheus series per field).
+abi_u64_count() { sed -n "/^struct $1 {/,/^};/p" "$E2E_ROOT/maps/mdr_abi.h" | grep -c '__u64'; }
 
 # inst_write TEMPLATE N BINDING [ARGS...]: writes $DEF_DIR/gN.json from
 # TEMPLATE with binding rewritten for guest N: port -> {"port": "tapN"},

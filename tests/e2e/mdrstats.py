@@ -7,14 +7,20 @@ mdrstats.py PIN_DIR FIELD [INSTANCE_ID]   -> prints the number
 FIELD is a member of struct mdr_xdp_counters (maps/mdr_abi.h), in order.
 """
 import json
+import os
+import re
 import subprocess
 import sys
 
-# struct mdr_xdp_counters, in ABI order (15 x __u64).
-FIELDS = ["passed", "matched", "redirected", "fallback_pass", "fallback_drop",
-          "no_xsk", "arp_replied", "nd_replied", "unknown", "spoofed",
-          "rate_limited", "malformed", "fragment", "synack_sent",
-          "handshake_acks"]
+ABI_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "maps", "mdr_abi.h")
+
+
+def xdp_fields():
+    """The __u64 members of struct mdr_xdp_counters, in ABI order, read from
+    the header (the one definition, never a copy)."""
+    body = re.search(r"^struct mdr_xdp_counters \{(.*?)^\};", open(ABI_H).read(),
+                     re.S | re.M).group(1)
+    return re.findall(r"^\s*__u64 (\w+);", body, re.M)
 
 
 def u64(raw, off):
@@ -25,7 +31,7 @@ def u64(raw, off):
 def main():
     pin, field = sys.argv[1], sys.argv[2]
     inst = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    idx = FIELDS.index(field)
+    idx = xdp_fields().index(field)
     m = "mdr_istats" if inst is not None else "mdr_stats"
     out = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", f"{pin}/{m}"],
                          capture_output=True, text=True, check=True).stdout
