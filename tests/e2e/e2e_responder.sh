@@ -90,6 +90,17 @@ entries() {
 	bpftool -j map dump pinned "$PIN/$1" | "$GUEST_PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'
 }
 slots() { entries mdr_xsk_slot; }
+# The registered XSKMAP slots taken by each of N threads (slot % N is the
+# thread, user/responder/xsk.h): slots_by_thread N prints N counts.
+slots_by_thread() {
+	bpftool -j map dump pinned "$PIN/mdr_xsk_slot" 2>/dev/null | python3 -c '
+import json, sys
+n = int(sys.argv[1]); c = [0] * n
+for e in json.load(sys.stdin):
+    v = e["formatted"]["value"] if "formatted" in e else int.from_bytes(bytes(int(b, 16) for b in e["value"]), "little")
+    c[v % n] += 1
+print(" ".join(map(str, c)))' "$1"
+}
 # A guest appearing while everything runs: namespace $TOPO-g3 behind tap3
 # (removed with the topology's other guests).
 add_guest3() { # ipv4
@@ -319,11 +330,19 @@ fi
 
 # ---- 6. many taps on the default UMEM ---------------------------------------------------
 if section 6; then
-diag "==== $MANY_TAPS taps, default --umem-frames"
+diag "==== $MANY_TAPS taps, default --umem-frames, two threads"
 if topo_create --mode port --guests $MANY_TAPS; then
 	_t0=$(date +%s%N)
-	if start_mdrd && _t1=$(date +%s%N) && start_responder; then
+	if start_mdrd && _t1=$(date +%s%N) && start_responder --threads 2; then
 		diag "mdr-responder registered $MANY_TAPS sockets in $(( ($(date +%s%N) - _t1) / 1000000 )) ms (mdrd attached in $(( (_t1 - _t0) / 1000000 )) ms)"
+		check "the responder runs two threads" log_has "responder-$TOPO" 'UMEM frames, rings of [0-9]*, 2 threads)'
+		# Each thread serves its share of the taps (each takes the slots
+		# of its own parity): neither holds them all.
+		_s=$(slots_by_thread 2) _s0=0 _s1=0
+		case $_s in *" "*) _s0=${_s% *} _s1=${_s#* } ;; esac
+		diag "sockets of thread 0 / thread 1: $_s0 / $_s1"
+		check "both threads serve taps (at least a quarter each)" \
+			test "$_s0" -ge $((MANY_TAPS / 4)) -a "$_s1" -ge $((MANY_TAPS / 4))
 		i=1 loaded=0
 		while [ $i -le $MANY_TAPS ]; do
 			mkdefn "$DATA/minimal.json" rsp-m$i $i >"$E2E_TMP/m$i.json" &&

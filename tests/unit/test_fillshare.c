@@ -144,6 +144,70 @@ static void test_grant_bounded_by_boost_pool(void **state)
 	assert_int_equal(g.short_of, 0);
 }
 
+/* Interfaces counted per shard for ifindexes first, first+step, ...: no
+ * shard more than SPREAD_SLACK above or below an even split, after every
+ * interface (a plain ifindex % shards would put every veth of a run of
+ * pairs in half the shards). */
+#define SPREAD_SLACK 4u
+static void check_spread(uint32_t first, uint32_t step, uint32_t n_ifaces, uint32_t shards)
+{
+	uint32_t count[8] = { 0 };
+
+	assert_true(shards <= 8);
+	for (uint32_t i = 0; i < n_ifaces; i++) {
+		uint32_t k = fill_shard_of(first + i * step, shards);
+		uint32_t lo = (i + 1) / shards, hi = (i + 1 + shards - 1) / shards;
+
+		assert_true(k < shards);
+		count[k]++;
+		for (uint32_t j = 0; j < shards; j++) {
+			assert_true(count[j] + SPREAD_SLACK >= lo);
+			assert_true(count[j] <= hi + SPREAD_SLACK);
+		}
+	}
+}
+
+/* Taps created one after the other get consecutive ifindexes, veth pairs
+ * every other one: either way the shards take turns. */
+static void test_shards_spread_interfaces(void **state)
+{
+	(void)state;
+	for (uint32_t shards = 1; shards <= 8; shards++) {
+		check_spread(2, 1, 512, shards);
+		check_spread(7, 2, 512, shards);
+		check_spread(1000, 3, 512, shards);
+	}
+	/* one shard: everything in it */
+	assert_int_equal(fill_shard_of(0, 1), 0);
+	assert_int_equal(fill_shard_of(UINT32_MAX, 1), 0);
+	/* the same interface always in the same shard */
+	assert_int_equal(fill_shard_of(42, 4), fill_shard_of(42, 4));
+}
+
+/* The shards' ranges cover the UMEM exactly, in order, without overlap. */
+static void test_shard_frames_cover_the_umem(void **state)
+{
+	(void)state;
+	for (uint32_t shards = 1; shards <= 8; shards++) {
+		uint32_t next = 0;
+
+		for (uint32_t k = 0; k < shards; k++) {
+			uint32_t first, n = fill_shard_frames(UMEM + 5, shards, k, &first);
+
+			assert_int_equal(first, next);
+			assert_true(n >= (UMEM + 5) / shards);
+			next = first + n;
+		}
+		assert_int_equal(next, UMEM + 5);
+	}
+	{
+		uint32_t first;
+
+		assert_int_equal(fill_shard_frames(UMEM, 2, 1, &first), UMEM / 2);
+		assert_int_equal(first, UMEM / 2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +217,8 @@ int main(void)
 		cmocka_unit_test(test_grant_base_then_boost),
 		cmocka_unit_test(test_grant_keeps_reserve_and_others_bases),
 		cmocka_unit_test(test_grant_bounded_by_boost_pool),
+		cmocka_unit_test(test_shards_spread_interfaces),
+		cmocka_unit_test(test_shard_frames_cover_the_umem),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,3 +91,19 @@ struct fill_grant fill_share_grant(const struct fill_share *f, uint32_t in_fill,
 	}
 	return g;
 }
+
+uint32_t fill_shard_of(uint32_t ifindex, uint32_t n_shards)
+{
+	/* Fibonacci hashing: ifindexes handed out one after the other, or
+	 * every other one (veth pairs), land in turn on every shard, with
+	 * no table to keep. */
+	return (uint32_t)(((uint64_t)(ifindex * 2654435769u) * n_shards) >> 32);
+}
+
+uint32_t fill_shard_frames(uint32_t umem_frames, uint32_t n_shards, uint32_t k, uint32_t *first)
+{
+	uint32_t per = umem_frames / n_shards;
+
+	*first = k * per;
+	return k + 1 == n_shards ? umem_frames - *first : per;
+}

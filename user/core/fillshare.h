@@ -10,6 +10,10 @@
  * boosted (its fill target becomes the whole ring) from a bounded pool
  * that nobody's base share needs, including the shares of sockets yet to
  * come; the boost decays when the socket quietens.
+ *
+ * With several threads (shards) each has a fixed range of the UMEM and
+ * its own fill_share over it (fill_shard_frames), and serves the
+ * interfaces fill_shard_of gives it.
  */
 #ifndef MDR_FILLSHARE_H
 #define MDR_FILLSHARE_H
@@ -82,5 +86,12 @@ struct fill_grant {
  * needs, and within the boost pool. Never more than n_free in total.
  */
 struct fill_grant fill_share_grant(const struct fill_share *f, uint32_t in_fill, uint32_t boost);
+
+/* The shard (0..n_shards-1) serving interface ifindex: every queue of an
+ * interface in one shard, interfaces spread evenly. */
+uint32_t fill_shard_of(uint32_t ifindex, uint32_t n_shards);
+/* Shard k's frames of a UMEM of umem_frames: [*first, *first + return).
+ * Equal ranges; the last shard also takes what the division leaves. */
+uint32_t fill_shard_frames(uint32_t umem_frames, uint32_t n_shards, uint32_t k, uint32_t *first);
 
 #endif /* MDR_FILLSHARE_H */

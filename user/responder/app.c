@@ -5,6 +5,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,8 +153,15 @@ struct rsp_app {
 	unsigned n_conn_free;
 	struct rsp_waitq *waitq[RSP_WAITQ_BUCKETS];
 	struct rsp_conn *dhead, *dtail; /* held requests by wait_until */
-	uint32_t n_waiting, max_waiting;
+	uint32_t max_waiting;
 };
+
+/* What the apps of the process's threads (one each, main.c) share: the
+ * held long-polls of all of them (max_waiting bounds the process), and the
+ * counter flush, a read-modify-write of mdr_rstats entries that two
+ * threads serving the same instance (on two of its ports) would race on. */
+static atomic_uint waiting_total;
+static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---------------------------------------------------------------- clock */
 
@@ -263,6 +272,7 @@ static void add_counters(struct mdr_resp_counters *to, const struct mdr_resp_cou
 static void flush_counters(struct rsp_app *a)
 {
 	a->last_ctr = NULL; /* it may be freed below */
+	pthread_mutex_lock(&flush_lock);
 	for (unsigned b = 0; b < RSP_CTR_BUCKETS; b++) {
 		struct rsp_ctr **p = &a->ctr[b];
 		while (*p) {
@@ -290,6 +300,7 @@ static void flush_counters(struct rsp_app *a)
 			p = &c->next;
 		}
 	}
+	pthread_mutex_unlock(&flush_lock);
 }
 
 /* ---------------------------------------------------------- token keys */
@@ -509,13 +520,17 @@ static int wait_park(struct rsp_conn *k, uint32_t id, uint32_t gen, uint64_t eta
 
 	if (q && q->n >= wait_max_inst(a, id))
 		return RSP_WAIT_REFUSED_INST;
-	if (a->n_waiting >= a->max_waiting)
+	if (atomic_fetch_add(&waiting_total, 1) >= a->max_waiting) {
+		atomic_fetch_sub(&waiting_total, 1);
 		return RSP_WAIT_REFUSED_TOTAL;
+	}
 	if (!q) {
 		unsigned b = waitq_bucket(id);
 		q = calloc(1, sizeof(*q));
-		if (!q)
+		if (!q) {
+			atomic_fetch_sub(&waiting_total, 1);
 			return 503;
+		}
 		q->id = id;
 		q->next = a->waitq[b];
 		a->waitq[b] = q;
@@ -545,7 +560,6 @@ static int wait_park(struct rsp_conn *k, uint32_t id, uint32_t gen, uint64_t eta
 		d->dnext = k;
 	else
 		a->dhead = k;
-	a->n_waiting++;
 	tcp_conn_hold(k->c, true);
 	return 0;
 }
@@ -573,7 +587,7 @@ static void wait_unpark_as(struct rsp_conn *k, bool closing)
 		k->dnext->dprev = k->dprev;
 	else
 		a->dtail = k->dprev;
-	a->n_waiting--;
+	atomic_fetch_sub(&waiting_total, 1);
 	if (--q->n == 0) {
 		struct rsp_waitq **p = &a->waitq[waitq_bucket(q->id)];
 		while (*p != q)

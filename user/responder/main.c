@@ -2,25 +2,34 @@
 /*
  * mdr-responder: serves instance metadata to guests over AF_XDP.
  *
- *   mdr-responder --pin-dir DIR [--umem-frames N] [--ring-size N]
- *                 [--max-conns N] [--idle-timeout-ms N] [--busy-poll]
- *                 [--spin-us N] [-v]
+ *   mdr-responder --pin-dir DIR [--threads N] [--umem-frames N]
+ *                 [--ring-size N] [--max-conns N] [--idle-timeout-ms N]
+ *                 [--busy-poll] [--spin-us N] [-v]
  *
- * One event loop (epoll) over every AF_XDP socket, an rtnetlink socket
- * (link events) and a signalfd; its timeout is the next TCP deadline, the
- * next interface rescan or the next housekeeping tick. SIGTERM/SIGINT
- * unregister every socket (XDP falls back to its policy) and flush the
- * counters; the responder can be restarted at any time.
+ * One event loop (epoll) per thread over the AF_XDP sockets of the
+ * interfaces its shard serves (xsk.h), an rtnetlink socket (link events)
+ * and an eventfd of the main thread; its timeout is the next TCP deadline,
+ * the next interface rescan or the next housekeeping tick. Each thread has
+ * its own TCP engine, cache and counters (app.h): a guest's frames always
+ * reach the thread of its port, so the data path shares nothing. The main
+ * thread holds the signalfd, the change channel (passed on to every
+ * thread) and the systemd watchdog. SIGTERM/SIGINT unregister every socket
+ * (XDP falls back to its policy) and flush the counters; the responder can
+ * be restarted at any time.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +52,13 @@
 
 /* Defaults (and bounds) of the options. */
 #define DEF_UMEM_FRAMES 8192u   /* 32 MiB: fill rings of ~100 ports + TX */
+/* ... and at least this many per thread (each has its own TX reserve and
+ * boost pool, fillshare.h). */
+#define DEF_UMEM_FRAMES_PER_THREAD 4096u
+/* Threads by default: one per CPU the responder may run on, at most this
+ * many (each is one more core it may wake; a node's cores are its
+ * guests'). --threads goes up to RSP_MAX_SHARDS. */
+#define DEF_THREADS_MAX 4u
 #define MIN_UMEM_FRAMES 1024u   /* TX reserve plus a few fill rings */
 #define MAX_UMEM_FRAMES 262144u /* 1 GiB of pinned memory */
 #define DEF_RING_SIZE 512u      /* a burst of 512 frames per socket */
@@ -81,15 +97,26 @@
  * after one such window per burst. */
 #define DEF_SPIN_US 50u
 #define MAX_SPIN_US 100000u /* 100 ms: beyond that use --busy-poll */
+/* A thread whose loop has not come round for this long (it does at least
+ * once a TICK_NS) is stuck: the main thread stops feeding the systemd
+ * watchdog, which then restarts the responder. */
+#define WORKER_STALL_NS (10000ull * 1000000ull)
+/* Change datagrams queued for a thread between two of its rounds; beyond,
+ * it re-checks the held long-polls of every instance. */
+#define WORKER_CHANGES 64u
 
-enum { EV_SIGNAL = 2, EV_NETLINK = 3, EV_CHANGE = 4 }; /* RSP_EV_XSK is 1 */
+enum { EV_SIGNAL = 2, EV_NETLINK = 3, EV_CHANGE = 4, EV_WAKE = 5 }; /* RSP_EV_XSK is 1 */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mdr-responder --pin-dir DIR [options]\n"
 		"  --pin-dir DIR          pinned maps of mdrd (default %s)\n"
-		"  --umem-frames N        UMEM size in 4 KiB frames (default %u, %u..%u)\n"
+		"  --threads N            event loops, each serving its share of the ports\n"
+		"                         (default: one per usable CPU, at most %u; 1..%u)\n"
+		"  --umem-frames N        UMEM size in 4 KiB frames, split between the threads\n"
+		"                         (default %u or %u per thread if more, %u..%u,\n"
+		"                         at least %u per thread)\n"
 		"  --ring-size N          AF_XDP ring entries, power of 2 (default %u, %u..%u)\n"
 		"  --max-conns N          TCP connections in total (default %u)\n"
 		"  --idle-timeout-ms N    close connections idle this long (default %llu)\n"
@@ -102,7 +129,8 @@ static void usage(FILE *f)
 		"                         shortage, reopened sockets) for Prometheus at\n"
 		"                         http://ADDR:PORT/metrics (off by default; loopback)\n"
 		"  -v, --verbose          debug logs\n",
-		MDR_DEFAULT_PIN_DIR, DEF_UMEM_FRAMES, MIN_UMEM_FRAMES, MAX_UMEM_FRAMES,
+		MDR_DEFAULT_PIN_DIR, DEF_THREADS_MAX, RSP_MAX_SHARDS, DEF_UMEM_FRAMES,
+		DEF_UMEM_FRAMES_PER_THREAD, MIN_UMEM_FRAMES, MAX_UMEM_FRAMES, RSP_MIN_SHARD_FRAMES,
 		DEF_RING_SIZE, MIN_RING_SIZE, MAX_RING_SIZE, TCP_DEFAULT_MAX_CONNS,
 		TCP_DEFAULT_IDLE_NS / 1000000ull, RSP_WAIT_MAX_DEFAULT, DEF_SPIN_US, MAX_SPIN_US);
 }
@@ -196,92 +224,97 @@ static int add_fd(int epfd, int fd, uint32_t tag)
 
 static const char *metrics_addr; /* --metrics, NULL = off */
 
-static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
-	       const struct rsp_app_opts *ao, uint64_t spin_ns)
-{
+/* What every thread reads and nothing changes once they run. */
+struct rsp_ctx {
 	struct mdr_maps m;
-	struct rsp_xsk_maps xm;
-	struct rsp_app *app = NULL;
-	struct rsp_xsk *x = NULL;
-	struct mnl_socket *nl = NULL;
-	int epfd = -1, sfd = -1, chfd = -1, rc = 1, err, fatal = 0;
-	uint64_t now, next_rescan, next_tick, fast_until = 0, deadline, next_check;
+	const struct rsp_xsk_opts *xo;
+	uint64_t spin_ns;
+	int main_evfd;          /* a worker tells the main thread it failed */
+	atomic_bool stop;
+};
+
+/* One event loop per thread over its shard's sockets (xsk.h). */
+struct worker {
+	struct rsp_ctx *ctx;
+	uint32_t k;
+	pthread_t tid;
+	bool started;
+	int epfd, evfd;         /* evfd: the main thread's wake-up */
+	struct rsp_xsk *x;
+	struct rsp_app *app;
+	struct mnl_socket *nl;
+	/* Change datagrams the main thread received, for this thread's held
+	 * long-polls (all: more arrived than the queue holds). */
+	pthread_mutex_t lock;
+	uint32_t ch[WORKER_CHANGES];
+	uint32_t n_ch;
+	bool ch_all;
+	atomic_uint_fast64_t beat; /* monotonic ns of its last round */
+	int fatal;
+};
+
+static void wake(int evfd)
+{
+	uint64_t one = 1;
+
+	if (write(evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		mdr_log(MDR_LOG_WARN, "waking a thread: %s", strerror(errno));
+}
+
+/* The main thread's wake-up: take the change datagrams queued for w. */
+static void worker_changes(struct worker *w)
+{
+	uint32_t ch[WORKER_CHANGES], n;
+	uint64_t v;
+	bool all;
+
+	while (read(w->evfd, &v, sizeof(v)) == sizeof(v))
+		;
+	pthread_mutex_lock(&w->lock);
+	n = w->n_ch;
+	memcpy(ch, w->ch, n * sizeof(ch[0]));
+	all = w->ch_all;
+	w->n_ch = 0;
+	w->ch_all = false;
+	pthread_mutex_unlock(&w->lock);
+	if (all)
+		rsp_app_changed(w->app, 0);
+	else
+		for (uint32_t i = 0; i < n; i++)
+			rsp_app_changed(w->app, ch[i]);
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct rsp_ctx *ctx = w->ctx;
+	struct rsp_xsk *x = w->x;
+	struct rsp_app *app = w->app;
+	uint64_t now = mdr_mono_ns(), next_rescan, next_tick, fast_until = 0, deadline, next_check;
 	uint64_t spin_until = 0, no_xsk = 0;
-	bool stop = false, link_event = false;
+	bool link_event = false;
 
-	mdr_maps_init(&m);
-	{
-		char msg[MDR_PIN_DIR_MAX + 128];
-
-		err = mdr_maps_open(&m, pin_dir, msg, sizeof(msg));
-		if (err) {
-			mdr_log(MDR_LOG_ERR, "%s", msg);
-			return 1;
-		}
-	}
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	sfd = open_signals();
-	if (epfd < 0 || sfd < 0 || add_fd(epfd, sfd, EV_SIGNAL)) {
-		mdr_log(MDR_LOG_ERR, "event loop setup: %s", strerror(errno));
-		goto out;
-	}
-	nl = mdr_rtnl_open(RTMGRP_LINK, SOCK_NONBLOCK);
-	if (!nl || add_fd(epfd, mnl_socket_get_fd(nl), EV_NETLINK)) {
-		mdr_log(MDR_LOG_WARN, "no rtnetlink link events (%s): rescanning every %llu ms only",
-			strerror(errno), RESCAN_NS / 1000000ull);
-		if (nl)
-			mnl_socket_close(nl);
-		nl = NULL;
-	}
-
-	app = rsp_app_new(ao, &m);
-	if (!app)
-		goto out;
-	chfd = mdr_chnotify_listen(pin_dir);
-	if (chfd < 0 || add_fd(epfd, chfd, EV_CHANGE)) {
-		mdr_log(MDR_LOG_WARN, "no change channel (%s): held long-polls see changes within %llu ms",
-			strerror(chfd < 0 ? -chfd : errno), TICK_NS / 1000000ull);
-		if (chfd >= 0)
-			close(chfd);
-		chfd = -1;
-	}
-	xm.xsks_fd = m.xsks;
-	xm.slot_fd = m.xsk_slot;
-	xm.ifaces_fd = m.ifaces;
-	if (rsp_xsk_open(&x, xo, &xm, epfd, rsp_app_port_down, app))
-		goto out;
-	rsp_app_set_xsk(app, x);
-
-	now = mdr_mono_ns();
-	rsp_app_set_now(app, now);
-	rsp_xsk_sync(x, now, true);
 	next_check = now + DEVICE_CHECK_NS;
 	next_rescan = next_sync_at(x, now, fast_until);
 	next_tick = now + TICK_NS;
 	deadline = UINT64_MAX;
-	mdr_log(MDR_LOG_INFO, "serving (pin dir %s, %u UMEM frames, rings of %u)",
-		pin_dir, xo->umem_frames, xo->ring_size);
-	if (metrics_addr && rsp_metrics_start(metrics_addr, x))
-		goto out; /* logged */
-	rsp_sd_ready(&m);
-
-	while (!stop) {
+	while (!atomic_load(&ctx->stop)) {
 		struct epoll_event ev[MAX_EVENTS];
-		uint64_t wake = next_rescan < next_tick ? next_rescan : next_tick;
-		int timeout_ms = 0, n, wd = mdr_sd_tick();
+		uint64_t wake_at = next_rescan < next_tick ? next_rescan : next_tick;
+		int timeout_ms = 0, n;
 		unsigned rx = 0;
 
-		if (deadline < wake)
-			wake = deadline;
+		if (deadline < wake_at)
+			wake_at = deadline;
 		now = mdr_mono_ns();
-		if (!xo->busy_poll && wake > now && now >= spin_until)
-			timeout_ms = (int)((wake - now + 999999ull) / 1000000ull);
-		if (wd >= 0 && timeout_ms > wd)
-			timeout_ms = wd;
-		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
+		atomic_store_explicit(&w->beat, now, memory_order_relaxed);
+		if (!ctx->xo->busy_poll && wake_at > now && now >= spin_until)
+			timeout_ms = (int)((wake_at - now + 999999ull) / 1000000ull);
+		n = epoll_wait(w->epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0 && errno != EINTR) {
-			mdr_log(MDR_LOG_ERR, "epoll_wait: %s", strerror(errno));
-			fatal = 1;
+			mdr_log(MDR_LOG_ERR, "thread %u: epoll_wait: %s", w->k, strerror(errno));
+			w->fatal = 1;
+			wake(ctx->main_evfd);
 			break;
 		}
 		now = mdr_mono_ns();
@@ -299,35 +332,24 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 				}
 				break;
 			case EV_NETLINK:
-				drain_netlink(nl, x);
+				drain_netlink(w->nl, x);
 				link_event = true;
 				next_rescan = now;
 				fast_until = now + RESCAN_FAST_WINDOW_NS;
 				break;
-			case EV_CHANGE: {
-				uint32_t id;
-				while (mdr_chnotify_recv(chfd, &id) > 0)
-					rsp_app_changed(app, id);
+			case EV_WAKE:
+				worker_changes(w);
 				break;
-			}
-			case EV_SIGNAL: {
-				struct signalfd_siginfo si;
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					mdr_log(MDR_LOG_INFO, "signal %u: shutting down", si.ssi_signo);
-					stop = true;
-				}
-				break;
-			}
 			}
 		}
 		if (rx)
-			spin_until = now + spin_ns;
+			spin_until = now + ctx->spin_ns;
 		deadline = rsp_app_timers(app);
 		rsp_xsk_flush(x);
 		if (now >= next_rescan) {
-			bool check = link_event || !nl || now >= next_check;
+			bool check = link_event || !w->nl || now >= next_check;
 
-			watch_no_xsk(&m, x, &no_xsk);
+			watch_no_xsk(&ctx->m, x, &no_xsk);
 			rsp_xsk_sync(x, now, check);
 			if (check) {
 				link_event = false;
@@ -342,14 +364,223 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			rsp_app_tick(app);
 			rsp_xsk_tick(x);
 			next_tick = now + TICK_NS;
-			rsp_metrics_update(x);
+			rsp_metrics_update(w->k, x);
 		}
 	}
-	rc = fatal; /* a loop that ended on an error is a failure, as in mdrd */
-	mdr_sd_stopping();
+	return NULL;
+}
+
+/* Everything of w but its thread (joined before). */
+static void worker_free(struct worker *w)
+{
+	rsp_xsk_close(w->x); /* unregister first: XDP falls back at once */
+	rsp_app_free(w->app);
+	if (w->nl)
+		mnl_socket_close(w->nl);
+	if (w->evfd >= 0)
+		close(w->evfd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	pthread_mutex_destroy(&w->lock);
+}
+
+/* Thread k's event loop, shard, app and first sync (run by the main
+ * thread, one after the other: the first app publishes the SYN cookie and
+ * token keys, the others find them). 0 or -1 (logged). */
+static int worker_init(struct worker *w, struct rsp_ctx *ctx, struct rsp_umem *u,
+		       uint32_t k, const struct rsp_app_opts *ao)
+{
+	memset(w, 0, sizeof(*w));
+	w->ctx = ctx;
+	w->k = k;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&w->lock, NULL);
+	if (w->epfd < 0 || w->evfd < 0 || add_fd(w->epfd, w->evfd, EV_WAKE)) {
+		mdr_log(MDR_LOG_ERR, "thread %u: event loop setup: %s", k, strerror(errno));
+		return -1;
+	}
+	w->nl = mdr_rtnl_open(RTMGRP_LINK, SOCK_NONBLOCK);
+	if (!w->nl || add_fd(w->epfd, mnl_socket_get_fd(w->nl), EV_NETLINK)) {
+		if (k == 0)
+			mdr_log(MDR_LOG_WARN, "no rtnetlink link events (%s): rescanning every %llu ms only",
+				strerror(errno), RESCAN_NS / 1000000ull);
+		if (w->nl)
+			mnl_socket_close(w->nl);
+		w->nl = NULL;
+	}
+	w->app = rsp_app_new(ao, &ctx->m);
+	if (!w->app || rsp_xsk_open(&w->x, u, k, w->epfd, rsp_app_port_down, w->app))
+		return -1;
+	rsp_app_set_xsk(w->app, w->x);
+	rsp_app_set_now(w->app, mdr_mono_ns());
+	rsp_xsk_sync(w->x, mdr_mono_ns(), true);
+	atomic_store(&w->beat, mdr_mono_ns());
+	return 0;
+}
+
+/* The main thread's change datagram for instance id: to every thread
+ * (an instance's ports may be served by several). */
+static void fan_out_change(struct worker *w, uint32_t n, uint32_t id)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		pthread_mutex_lock(&w[k].lock);
+		if (id == 0 || w[k].n_ch == WORKER_CHANGES)
+			w[k].ch_all = true;
+		else if (!w[k].ch_all)
+			w[k].ch[w[k].n_ch++] = id;
+		pthread_mutex_unlock(&w[k].lock);
+		wake(w[k].evfd);
+	}
+}
+
+/* A thread whose loop has not come round for WORKER_STALL_NS: true (and
+ * logged once) when one has. */
+static bool workers_stalled(struct worker *w, uint32_t n, bool *logged)
+{
+	uint64_t now = mdr_mono_ns();
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t b = atomic_load_explicit(&w[k].beat, memory_order_relaxed);
+		if (now > b && now - b > WORKER_STALL_NS) {
+			if (!*logged)
+				mdr_log(MDR_LOG_ERR, "thread %u has not come round for %llu ms: no longer "
+					"feeding the watchdog", k, (unsigned long long)((now - b) / 1000000ull));
+			*logged = true;
+			return true;
+		}
+	}
+	*logged = false;
+	return false;
+}
+
+static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
+	       const struct rsp_app_opts *ao_in, uint64_t spin_ns, uint32_t n_threads)
+{
+	struct rsp_ctx ctx = { .xo = xo, .spin_ns = spin_ns, .main_evfd = -1 };
+	struct rsp_xsk_maps xm;
+	struct rsp_app_opts ao = *ao_in;
+	struct rsp_umem *u = NULL;
+	struct worker *w = NULL;
+	struct rsp_xsk *xs[RSP_MAX_SHARDS];
+	uint32_t n_init = 0, total_conns;
+	int epfd = -1, sfd = -1, chfd = -1, rc = 1, err, fatal = 0;
+	bool stop = false, stall_logged = false;
+
+	mdr_maps_init(&ctx.m);
 	{
-		struct rsp_xsk_stats st;
-		rsp_xsk_get_stats(x, &st);
+		char msg[MDR_PIN_DIR_MAX + 128];
+
+		err = mdr_maps_open(&ctx.m, pin_dir, msg, sizeof(msg));
+		if (err) {
+			mdr_log(MDR_LOG_ERR, "%s", msg);
+			return 1;
+		}
+	}
+	/* Blocked before any thread starts: they inherit the mask, and the
+	 * signals reach the main thread's signalfd only. */
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	sfd = open_signals();
+	ctx.main_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (epfd < 0 || sfd < 0 || ctx.main_evfd < 0 || add_fd(epfd, sfd, EV_SIGNAL) ||
+	    add_fd(epfd, ctx.main_evfd, EV_WAKE)) {
+		mdr_log(MDR_LOG_ERR, "event loop setup: %s", strerror(errno));
+		goto out;
+	}
+	chfd = mdr_chnotify_listen(pin_dir);
+	if (chfd < 0 || add_fd(epfd, chfd, EV_CHANGE)) {
+		mdr_log(MDR_LOG_WARN, "no change channel (%s): held long-polls see changes within %llu ms",
+			strerror(chfd < 0 ? -chfd : errno), TICK_NS / 1000000ull);
+		if (chfd >= 0)
+			close(chfd);
+		chfd = -1;
+	}
+	xm.xsks_fd = ctx.m.xsks;
+	xm.slot_fd = ctx.m.xsk_slot;
+	xm.ifaces_fd = ctx.m.ifaces;
+	if (rsp_umem_open(&u, xo, &xm, n_threads))
+		goto out;
+	/* The connection table is split between the threads (a guest's
+	 * connections all live in the thread of its port). */
+	total_conns = ao.max_conns ? ao.max_conns : TCP_DEFAULT_MAX_CONNS;
+	ao.max_conns = (total_conns + n_threads - 1) / n_threads;
+	w = calloc(n_threads, sizeof(*w));
+	if (!w)
+		goto out;
+	for (; n_init < n_threads; n_init++) {
+		if (worker_init(&w[n_init], &ctx, u, n_init, &ao)) {
+			n_init++; /* freed below, as far as it got */
+			goto out;
+		}
+		xs[n_init] = w[n_init].x;
+	}
+	mdr_log(MDR_LOG_INFO, "serving (pin dir %s, %u UMEM frames, rings of %u, %u thread%s)",
+		pin_dir, xo->umem_frames, xo->ring_size, n_threads, n_threads == 1 ? "" : "s");
+	if (metrics_addr && rsp_metrics_start(metrics_addr, xs, n_threads))
+		goto out; /* logged */
+	for (uint32_t k = 0; k < n_threads; k++) {
+		err = pthread_create(&w[k].tid, NULL, worker_run, &w[k]);
+		if (err) {
+			mdr_log(MDR_LOG_ERR, "starting thread %u: %s", k, strerror(err));
+			fatal = 1;
+			stop = true;
+			break;
+		}
+		w[k].started = true;
+	}
+	rsp_sd_ready(&ctx.m);
+
+	while (!stop) {
+		struct epoll_event ev[MAX_EVENTS];
+		int n, wd = workers_stalled(w, n_threads, &stall_logged) ? -1 : mdr_sd_tick();
+		int timeout_ms = (int)(TICK_NS / 1000000ull);
+
+		if (wd >= 0 && timeout_ms > wd)
+			timeout_ms = wd;
+		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
+		if (n < 0 && errno != EINTR) {
+			mdr_log(MDR_LOG_ERR, "epoll_wait: %s", strerror(errno));
+			fatal = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (RSP_EV_TAG(ev[i].data.u64)) {
+			case EV_CHANGE: {
+				uint32_t id;
+				while (mdr_chnotify_recv(chfd, &id) > 0)
+					fan_out_change(w, n_threads, id);
+				break;
+			}
+			case EV_WAKE: /* a thread failed */
+				fatal = 1;
+				stop = true;
+				break;
+			case EV_SIGNAL: {
+				struct signalfd_siginfo si;
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					mdr_log(MDR_LOG_INFO, "signal %u: shutting down", si.ssi_signo);
+					stop = true;
+				}
+				break;
+			}
+			}
+		}
+	}
+	mdr_sd_stopping();
+	atomic_store(&ctx.stop, true);
+	for (uint32_t k = 0; k < n_threads; k++)
+		if (w[k].started) {
+			wake(w[k].evfd);
+			pthread_join(w[k].tid, NULL);
+			fatal |= w[k].fatal;
+		}
+	rc = fatal; /* a loop that ended on an error is a failure, as in mdrd */
+	{
+		struct rsp_xsk_stats st = { 0 }, one;
+		for (uint32_t k = 0; k < n_threads; k++) {
+			rsp_xsk_get_stats(w[k].x, &one);
+			rsp_xsk_stats_add(&st, &one);
+		}
 		mdr_log(MDR_LOG_INFO, "frames: %llu received (%llu without a tag header), %llu sent, %llu dropped on send (%llu no free frame, %llu TX ring full), %llu kick errors; lost in the kernel: %llu without a fill frame, %llu RX ring full, %llu other; %llu frames reclaimed by reopening %llu idle sockets",
 			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_untagged,
 			(unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped,
@@ -360,20 +591,66 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 	}
 out:
 	rsp_metrics_stop();
-	rsp_xsk_close(x); /* unregister first: XDP falls back at once */
-	rsp_app_free(app);
-	if (nl)
-		mnl_socket_close(nl);
+	for (uint32_t k = 0; k < n_init; k++)
+		worker_free(&w[k]);
+	free(w);
+	rsp_umem_close(u);
 	if (sfd >= 0)
 		close(sfd);
 	if (chfd >= 0)
 		close(chfd);
+	if (ctx.main_evfd >= 0)
+		close(ctx.main_evfd);
 	if (epfd >= 0)
 		close(epfd);
-	mdr_maps_close(&m);
+	mdr_maps_close(&ctx.m);
 	if (!rc)
 		mdr_log(MDR_LOG_INFO, "stopped");
 	return rc;
+}
+
+/* CPUs this process may run on (its affinity mask: systemd's
+ * CPUAffinity=, taskset), at least 1. */
+static uint32_t usable_cpus(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return (uint32_t)n;
+	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (uint32_t)n : 1u;
+}
+
+/* Threads and UMEM frames from the options (0: not given): an explicit
+ * --threads must fit the given --umem-frames; by default threads are as
+ * many as fit. 0 or -1 (logged). */
+static int pick_threads(uint32_t *threads, uint32_t *frames)
+{
+	uint32_t t = *threads, f = *frames;
+
+	if (!t) {
+		t = usable_cpus();
+		if (t > DEF_THREADS_MAX)
+			t = DEF_THREADS_MAX;
+		if (f && f / t < RSP_MIN_SHARD_FRAMES)
+			t = f / RSP_MIN_SHARD_FRAMES; /* >= 1: f >= MIN_UMEM_FRAMES */
+	}
+	if (!f) {
+		f = t * DEF_UMEM_FRAMES_PER_THREAD;
+		if (f < DEF_UMEM_FRAMES)
+			f = DEF_UMEM_FRAMES;
+		if (f > MAX_UMEM_FRAMES)
+			f = MAX_UMEM_FRAMES;
+	}
+	if (f / t < RSP_MIN_SHARD_FRAMES) {
+		mdr_log(MDR_LOG_ERR, "--umem-frames %u leaves each of %u threads fewer than %u frames: "
+			"raise it or lower --threads", f, t, RSP_MIN_SHARD_FRAMES);
+		return -1;
+	}
+	*threads = t;
+	*frames = f;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -390,12 +667,13 @@ int main(int argc, char **argv)
 		{ "max-waiting", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct rsp_xsk_opts xo = { .umem_frames = DEF_UMEM_FRAMES, .ring_size = DEF_RING_SIZE };
+	struct rsp_xsk_opts xo = { .umem_frames = 0, .ring_size = DEF_RING_SIZE };
 	struct rsp_app_opts ao = { 0 };
 	const char *pin_dir = MDR_DEFAULT_PIN_DIR;
-	uint32_t v, spin_us = DEF_SPIN_US;
+	uint32_t v, spin_us = DEF_SPIN_US, threads = 0;
 	int c;
 
 	mdr_log_init(argv[0], MDR_LOG_INFO);
@@ -448,6 +726,10 @@ int main(int argc, char **argv)
 			}
 			metrics_addr = optarg;
 			break;
+		case 't':
+			if (parse_u32("--threads", optarg, 1, RSP_MAX_SHARDS, &threads))
+				return 2;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -460,5 +742,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return run(pin_dir, &xo, &ao, (uint64_t)spin_us * 1000ull);
+	if (pick_threads(&threads, &xo.umem_frames))
+		return 2;
+	return run(pin_dir, &xo, &ao, (uint64_t)spin_us * 1000ull, threads);
 }

@@ -9,11 +9,19 @@
  * loopback device of our namespace (always present, no XDP program, no
  * traffic): it owns the UMEM and never goes away before the responder does.
  * Shared sockets inherit copy mode and need-wakeup from it.
+ *
+ * Threads (main.c): one UMEM and one anchor for the process (a second
+ * UMEM could not bind its anchor to lo queue 0: EBUSY), one struct
+ * rsp_xsk per thread. A thread's sockets, its XSKMAP slots and its range
+ * of UMEM frames are its own, so the data path takes no lock; only
+ * libxdp's socket creation and deletion, which update the UMEM's shared
+ * list of (interface, queue) contexts, run under the UMEM's lock.
  */
 #include "xsk.h"
 #include "clock.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <net/if.h>
@@ -160,13 +168,13 @@ struct rsp_qwatch {
  * by XDP (rsp_xsk_recheck_queues) polls at once. */
 #define RSP_QWATCH_SLOW_NS (1000ull * 1000000ull)
 
-struct rsp_xsk {
+/* The process's UMEM: its memory, its anchor socket, and the lock around
+ * libxdp's socket creation and deletion. Shared by every thread's
+ * rsp_xsk, read-only after rsp_umem_open but for what the lock guards. */
+struct rsp_umem {
 	struct rsp_xsk_opts o;
 	struct rsp_xsk_maps m;
-	int epfd;
-	rsp_down_fn down;
-	void *down_ctx;
-
+	uint32_t n_shards;
 	void *area;
 	size_t area_len;
 	struct xsk_umem *umem;
@@ -174,13 +182,32 @@ struct rsp_xsk {
 	struct xsk_ring_cons anchor_comp;
 	struct xsk_ring_prod anchor_tx;
 	struct xsk_socket *anchor;
+	pthread_mutex_t lock;
+	bool lock_init;
+};
+
+struct rsp_xsk {
+	struct rsp_xsk_opts o;
+	struct rsp_xsk_maps m;
+	struct rsp_umem *u;
+	uint32_t shard, n_shards;
+	int epfd;
+	rsp_down_fn down;
+	void *down_ctx;
+
+	/* The UMEM's (copied from u), and this shard's frames of it:
+	 * [f_lo, f_lo + f_n) in chunks. */
+	void *area;
+	size_t area_len;
+	struct xsk_umem *umem;
+	uint32_t f_lo, f_n;
 
 	uint64_t *free_stack; /* frame base addresses */
 	struct fill_share fs; /* free frames and fill-ring shares */
 	uint32_t n_hungry;    /* sockets with hungry set */
 	bool warned_thin;     /* logged that the UMEM is spread thin */
 	bool warned_short;    /* logged that sockets starve, nothing to reclaim */
-	uint16_t *owner;      /* per frame: slot, or NO_OWNER when free */
+	uint16_t *owner;      /* per frame of the shard: slot, or NO_OWNER when free */
 
 	struct rsp_sock *socks[MDR_MAX_XSKS];
 	uint32_t next_epoch;
@@ -215,7 +242,7 @@ static uint64_t frame_alloc(struct rsp_xsk *x, uint32_t slot)
 	if (!x->fs.n_free)
 		return UINT64_MAX;
 	a = x->free_stack[--x->fs.n_free];
-	x->owner[a / RSP_FRAME_SIZE] = (uint16_t)slot;
+	x->owner[a / RSP_FRAME_SIZE - x->f_lo] = (uint16_t)slot;
 	return a;
 }
 
@@ -224,8 +251,11 @@ static void frame_free(struct rsp_xsk *x, uint64_t addr)
 	uint64_t base = addr - addr % RSP_FRAME_SIZE;
 	uint64_t i = base / RSP_FRAME_SIZE;
 
-	if (i >= x->o.umem_frames || x->owner[i] == NO_OWNER)
-		return; /* never trust the kernel with our accounting */
+	/* never trust the kernel with our accounting (nor with frames of
+	 * another thread's range) */
+	if (i < x->f_lo || i - x->f_lo >= x->f_n || x->owner[i - x->f_lo] == NO_OWNER)
+		return;
+	i -= x->f_lo;
 	x->owner[i] = NO_OWNER;
 	x->free_stack[x->fs.n_free++] = base;
 }
@@ -257,8 +287,8 @@ static void rebase(struct rsp_xsk *x)
 	if (!x->warned_thin && x->fs.n_socks &&
 	    (uint64_t)x->fs.base * x->fs.n_socks > fill_share_pool(&x->fs)) {
 		x->warned_thin = true;
-		mdr_log(MDR_LOG_WARN, "%u sockets share %u UMEM frames: fill rings are spread thin, raise --umem-frames",
-			x->fs.n_socks, x->o.umem_frames);
+		mdr_log(MDR_LOG_WARN, "%u sockets share %u UMEM frames (thread %u's of %u): fill rings are spread thin, raise --umem-frames",
+			x->fs.n_socks, x->f_n, x->shard, x->o.umem_frames);
 	}
 }
 
@@ -429,9 +459,9 @@ static void add_kernel_stats(struct rsp_xsk_stats *st, const struct rsp_sock *s)
  * pool: call once the kernel let go of its rings (socket closed). */
 static void return_frames(struct rsp_xsk *x, struct rsp_sock *s)
 {
-	for (uint32_t i = 0; i < x->o.umem_frames; i++)
+	for (uint32_t i = 0; i < x->f_n; i++)
 		if (x->owner[i] == s->slot)
-			frame_free(x, (uint64_t)i * RSP_FRAME_SIZE);
+			frame_free(x, (uint64_t)(x->f_lo + i) * RSP_FRAME_SIZE);
 	set_in_fill(x, s, 0);
 	s->tx_out = 0;
 	s->tx_unkicked = 0;
@@ -445,7 +475,9 @@ static void sock_close(struct rsp_xsk *x, struct rsp_sock *s)
 		return;
 	add_kernel_stats(&x->st, s);
 	epoll_ctl(x->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	pthread_mutex_lock(&x->u->lock);
 	xsk_socket__delete(s->xsk);
+	pthread_mutex_unlock(&x->u->lock);
 	s->xsk = NULL;
 	s->fd = -1;
 	return_frames(x, s);
@@ -492,8 +524,9 @@ static void sock_destroy(struct rsp_xsk *x, struct rsp_sock *s, const char *why)
 
 static int free_slot(const struct rsp_xsk *x)
 {
-	/* Lowest free slot: keeps the XSKMAP dense and slots stable. */
-	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
+	/* Lowest free slot of this shard's (slot % n_shards == shard): keeps
+	 * the XSKMAP dense and slots stable. */
+	for (uint32_t i = x->shard; i < MDR_MAX_XSKS; i += x->n_shards)
 		if (!x->socks[i])
 			return (int)i;
 	return -1;
@@ -537,8 +570,10 @@ static int sock_open(struct rsp_xsk *x, struct rsp_sock *s)
 	memset(&s->tx, 0, sizeof(s->tx));
 	memset(&s->fill, 0, sizeof(s->fill));
 	memset(&s->comp, 0, sizeof(s->comp));
+	pthread_mutex_lock(&x->u->lock);
 	err = xsk_socket__create_shared(&s->xsk, s->ifname, s->queue, x->umem, &s->rx,
 					&s->tx, &s->fill, &s->comp, &cfg);
+	pthread_mutex_unlock(&x->u->lock);
 	if (err) {
 		s->xsk = NULL;
 		return err;
@@ -771,23 +806,23 @@ static void reclaim(struct rsp_xsk *x)
 		/* No socket holds more than its share: nothing to take back,
 		 * only a bigger UMEM helps. */
 		x->warned_short = true;
-		mdr_log(MDR_LOG_WARN, "%u of %u sockets lack UMEM frames and no idle socket holds spare ones: raise --umem-frames (now %u)",
-			x->n_hungry, x->fs.n_socks, x->o.umem_frames);
+		mdr_log(MDR_LOG_WARN, "%u of %u sockets lack UMEM frames and no idle socket holds spare ones: raise --umem-frames (now %u, %u for thread %u)",
+			x->n_hungry, x->fs.n_socks, x->o.umem_frames, x->f_n, x->shard);
 	}
 }
 
 /* ------------------------------------------------------------ public API */
 
-static void clear_stale_slots(struct rsp_xsk *x)
+static void clear_stale_slots(const struct rsp_xsk_maps *m)
 {
 	struct mdr_xsk_key key, next;
 	unsigned n = 0;
 
 	/* A killed responder left its (ifindex, queue) -> slot entries; the
 	 * kernel already emptied the XSKMAP slots of its closed sockets. */
-	while (!bpf_map_get_next_key(x->m.slot_fd, NULL, &next)) {
+	while (!bpf_map_get_next_key(m->slot_fd, NULL, &next)) {
 		key = next;
-		if (bpf_map_delete_elem(x->m.slot_fd, &key))
+		if (bpf_map_delete_elem(m->slot_fd, &key))
 			break;
 		n++;
 	}
@@ -795,11 +830,10 @@ static void clear_stale_slots(struct rsp_xsk *x)
 		mdr_log(MDR_LOG_INFO, "cleared %u stale socket registrations", n);
 }
 
-/* One attempt of rsp_xsk_open; busy_quiet: an EBUSY bind of the anchor is
- * not logged (the caller retries). */
-static int xsk_open_once(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
-			 const struct rsp_xsk_maps *maps, int epfd, rsp_down_fn down,
-			 void *down_ctx, bool busy_quiet)
+/* One attempt of rsp_umem_open; busy_quiet: an EBUSY bind of the anchor
+ * is not logged (the caller retries). */
+static int umem_open_once(struct rsp_umem **out, const struct rsp_xsk_opts *opts,
+			  const struct rsp_xsk_maps *maps, uint32_t n_shards, bool busy_quiet)
 {
 	struct xsk_umem_config ucfg = {
 		.fill_size = opts->ring_size,
@@ -814,39 +848,27 @@ static int xsk_open_once(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
 	};
-	struct rsp_xsk *x;
+	struct rsp_umem *u;
 	int err;
 
-	x = calloc(1, sizeof(*x));
-	if (!x)
+	u = calloc(1, sizeof(*u));
+	if (!u)
 		return -ENOMEM;
-	x->ioctl_fd = -1;
-	x->o = *opts;
-	x->m = *maps;
-	x->epfd = epfd;
-	x->down = down;
-	x->down_ctx = down_ctx;
-	x->dirty_head = NO_SLOT;
-	for (uint32_t i = 0; i < RSP_HASH_BUCKETS; i++)
-		x->hash[i] = NO_SLOT;
-
-	x->area_len = (size_t)opts->umem_frames * RSP_FRAME_SIZE;
-	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
+	u->o = *opts;
+	u->m = *maps;
+	u->n_shards = n_shards;
+	if (pthread_mutex_init(&u->lock, NULL)) {
+		free(u);
+		return -ENOMEM;
+	}
+	u->lock_init = true;
+	u->area_len = (size_t)opts->umem_frames * RSP_FRAME_SIZE;
+	u->area = mmap(NULL, u->area_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	x->fails = calloc(RSP_MAX_FAILS, sizeof(*x->fails));
-	x->qwatch = calloc(MDR_MAX_IFACES, sizeof(*x->qwatch));
-	x->if_keys = calloc(MDR_MAX_IFACES, sizeof(*x->if_keys));
-	x->if_vals = calloc(MDR_MAX_IFACES, sizeof(*x->if_vals));
-	x->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	x->free_stack = calloc(opts->umem_frames, sizeof(*x->free_stack));
-	x->owner = calloc(opts->umem_frames, sizeof(*x->owner));
-	if (x->area == MAP_FAILED || !x->free_stack || !x->owner || !x->fails || !x->qwatch ||
-	    !x->if_keys || !x->if_vals || x->ioctl_fd < 0) {
-		if (x->area == MAP_FAILED)
-			x->area = NULL;
+	if (u->area == MAP_FAILED) {
+		u->area = NULL;
 		err = -ENOMEM;
-		mdr_log(MDR_LOG_ERR, "UMEM of %u frames: out of memory or descriptors",
-			opts->umem_frames);
+		mdr_log(MDR_LOG_ERR, "UMEM of %u frames: out of memory", opts->umem_frames);
 		goto fail;
 	}
 	/* Touch every page once from here: MAP_POPULATE filled the page
@@ -854,31 +876,22 @@ static int xsk_open_once(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	 * page can still fault into the hypervisor on virtualised hosts
 	 * (shadow page tables), which the first burst of guests would pay
 	 * for, one frame at a time, in the middle of serving. */
-	for (size_t off = 0; off < x->area_len; off += (size_t)getpagesize())
-		((volatile uint8_t *)x->area)[off] = 0;
-	for (uint32_t i = 0; i < opts->umem_frames; i++) {
-		x->owner[i] = NO_OWNER;
-		/* Low addresses on top: the first frames used stay hot. */
-		x->free_stack[i] = (uint64_t)(opts->umem_frames - 1 - i) * RSP_FRAME_SIZE;
-	}
-	x->fs.n_free = opts->umem_frames;
-	x->fs.umem_frames = opts->umem_frames;
-	x->fs.ring_size = opts->ring_size;
-	x->fs.base = fill_share_base(&x->fs);
+	for (size_t off = 0; off < u->area_len; off += (size_t)getpagesize())
+		((volatile uint8_t *)u->area)[off] = 0;
 
-	err = xsk_umem__create(&x->umem, x->area, x->area_len, &x->anchor_fill,
-			       &x->anchor_comp, &ucfg);
+	err = xsk_umem__create(&u->umem, u->area, u->area_len, &u->anchor_fill,
+			       &u->anchor_comp, &ucfg);
 	if (err) {
 		mdr_log(MDR_LOG_ERR, "creating the UMEM (%u frames): %s%s",
 			opts->umem_frames, strerror(-err),
 			err == -EAFNOSUPPORT ? " (kernel feature missing: AF_XDP sockets, "
 					       "CONFIG_XDP_SOCKETS=y, Linux 4.18; see mdrctl features)" : "");
-		x->umem = NULL;
+		u->umem = NULL;
 		goto fail;
 	}
-	err = xsk_socket__create_shared(&x->anchor, RSP_ANCHOR_IFNAME, 0, x->umem,
-					NULL, &x->anchor_tx, &x->anchor_fill,
-					&x->anchor_comp, &acfg);
+	err = xsk_socket__create_shared(&u->anchor, RSP_ANCHOR_IFNAME, 0, u->umem,
+					NULL, &u->anchor_tx, &u->anchor_fill,
+					&u->anchor_comp, &acfg);
 	if (err && !(err == -EBUSY && busy_quiet)) {
 		mdr_log(MDR_LOG_ERR, "binding the UMEM's anchor socket to %s: %s%s",
 			RSP_ANCHOR_IFNAME, strerror(-err),
@@ -886,20 +899,19 @@ static int xsk_open_once(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 				" (AF_XDP copy mode with need-wakeup needs Linux 5.4; see mdrctl features)" : "");
 	}
 	if (err) {
-		x->anchor = NULL;
+		u->anchor = NULL;
 		goto fail;
 	}
-	clear_stale_slots(x);
-	*out = x;
+	clear_stale_slots(maps);
+	*out = u;
 	return 0;
 fail:
-	rsp_xsk_close(x);
+	rsp_umem_close(u);
 	return err;
 }
 
-int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
-		 const struct rsp_xsk_maps *maps, int epfd, rsp_down_fn down,
-		 void *down_ctx)
+int rsp_umem_open(struct rsp_umem **out, const struct rsp_xsk_opts *opts,
+		  const struct rsp_xsk_maps *maps, uint32_t n_shards)
 {
 	/* A responder started right after one was killed: the kernel frees
 	 * the dead one's sockets (its anchor on lo queue 0 among them) after
@@ -909,8 +921,11 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	unsigned tries = 1;
 	int err;
 
-	while ((err = xsk_open_once(out, opts, maps, epfd, down, down_ctx,
-				    mdr_mono_ns() < deadline)) == -EBUSY &&
+	if (!n_shards || n_shards > RSP_MAX_SHARDS ||
+	    opts->umem_frames / n_shards < RSP_MIN_SHARD_FRAMES)
+		return -EINVAL;
+	while ((err = umem_open_once(out, opts, maps, n_shards,
+				     mdr_mono_ns() < deadline)) == -EBUSY &&
 	       mdr_mono_ns() < deadline) {
 		nanosleep(&(struct timespec){ .tv_nsec = RSP_ANCHOR_BUSY_WAIT_NS }, NULL);
 		tries++;
@@ -921,6 +936,80 @@ int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
 	return err;
 }
 
+void rsp_umem_close(struct rsp_umem *u)
+{
+	if (!u)
+		return;
+	if (u->anchor)
+		xsk_socket__delete(u->anchor);
+	if (u->umem)
+		xsk_umem__delete(u->umem);
+	if (u->area)
+		munmap(u->area, u->area_len);
+	if (u->lock_init)
+		pthread_mutex_destroy(&u->lock);
+	free(u);
+}
+
+uint32_t rsp_xsk_shard_of(uint32_t ifindex, uint32_t n_shards)
+{
+	return fill_shard_of(ifindex, n_shards);
+}
+
+int rsp_xsk_open(struct rsp_xsk **out, struct rsp_umem *u, uint32_t shard, int epfd,
+		 rsp_down_fn down, void *down_ctx)
+{
+	struct rsp_xsk *x;
+
+	if (shard >= u->n_shards)
+		return -EINVAL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->ioctl_fd = -1;
+	x->o = u->o;
+	x->m = u->m;
+	x->u = u;
+	x->shard = shard;
+	x->n_shards = u->n_shards;
+	x->area = u->area;
+	x->area_len = u->area_len;
+	x->umem = u->umem;
+	x->f_n = fill_shard_frames(u->o.umem_frames, u->n_shards, shard, &x->f_lo);
+	x->epfd = epfd;
+	x->down = down;
+	x->down_ctx = down_ctx;
+	x->dirty_head = NO_SLOT;
+	for (uint32_t i = 0; i < RSP_HASH_BUCKETS; i++)
+		x->hash[i] = NO_SLOT;
+
+	x->fails = calloc(RSP_MAX_FAILS, sizeof(*x->fails));
+	x->qwatch = calloc(MDR_MAX_IFACES, sizeof(*x->qwatch));
+	x->if_keys = calloc(MDR_MAX_IFACES, sizeof(*x->if_keys));
+	x->if_vals = calloc(MDR_MAX_IFACES, sizeof(*x->if_vals));
+	x->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	x->free_stack = calloc(x->f_n, sizeof(*x->free_stack));
+	x->owner = calloc(x->f_n, sizeof(*x->owner));
+	if (!x->free_stack || !x->owner || !x->fails || !x->qwatch ||
+	    !x->if_keys || !x->if_vals || x->ioctl_fd < 0) {
+		mdr_log(MDR_LOG_ERR, "thread %u's %u UMEM frames: out of memory or descriptors",
+			shard, x->f_n);
+		rsp_xsk_close(x);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < x->f_n; i++) {
+		x->owner[i] = NO_OWNER;
+		/* Low addresses on top: the first frames used stay hot. */
+		x->free_stack[i] = (uint64_t)(x->f_lo + x->f_n - 1 - i) * RSP_FRAME_SIZE;
+	}
+	x->fs.n_free = x->f_n;
+	x->fs.umem_frames = x->f_n;
+	x->fs.ring_size = x->o.ring_size;
+	x->fs.base = fill_share_base(&x->fs);
+	*out = x;
+	return 0;
+}
+
 void rsp_xsk_close(struct rsp_xsk *x)
 {
 	if (!x)
@@ -928,12 +1017,6 @@ void rsp_xsk_close(struct rsp_xsk *x)
 	for (uint32_t i = 0; i < MDR_MAX_XSKS; i++)
 		if (x->socks[i])
 			sock_destroy(x, x->socks[i], "shutdown");
-	if (x->anchor)
-		xsk_socket__delete(x->anchor);
-	if (x->umem)
-		xsk_umem__delete(x->umem);
-	if (x->area)
-		munmap(x->area, x->area_len);
 	free(x->free_stack);
 	free(x->owner);
 	free(x->fails);
@@ -1173,7 +1256,11 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 	for (uint32_t e = 0; e < n; e++) {
 		uint32_t key = x->if_keys[e];
 		uint32_t nq = x->if_vals[e].num_rx_queues ? x->if_vals[e].num_rx_queues : 1;
-		struct rsp_sock *s0 = sock_find(x, key, 0);
+		struct rsp_sock *s0;
+
+		if (rsp_xsk_shard_of(key, x->n_shards) != x->shard)
+			continue; /* another thread's */
+		s0 = sock_find(x, key, 0);
 
 		/* Served interfaces are only re-checked when asked (a link
 		 * event, or now and then): one ioctl each is cheap, but not
@@ -1474,4 +1561,23 @@ void rsp_xsk_get_stats(const struct rsp_xsk *x, struct rsp_xsk_stats *st)
 			add_kernel_stats(st, x->socks[i]);
 	st->sockets = x->fs.n_socks;
 	st->free_frames = x->fs.n_free;
+}
+
+void rsp_xsk_stats_add(struct rsp_xsk_stats *to, const struct rsp_xsk_stats *st)
+{
+	to->rx_frames += st->rx_frames;
+	to->rx_untagged += st->rx_untagged;
+	to->sync_read_errors += st->sync_read_errors;
+	to->tx_frames += st->tx_frames;
+	to->tx_dropped += st->tx_dropped;
+	to->tx_no_frame += st->tx_no_frame;
+	to->tx_ring_full += st->tx_ring_full;
+	to->kick_errors += st->kick_errors;
+	to->rx_fill_empty += st->rx_fill_empty;
+	to->rx_ring_full += st->rx_ring_full;
+	to->rx_dropped += st->rx_dropped;
+	to->reclaimed_frames += st->reclaimed_frames;
+	to->reopened += st->reopened;
+	to->sockets += st->sockets;
+	to->free_frames += st->free_frames;
 }

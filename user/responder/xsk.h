@@ -12,6 +12,15 @@
  * socket's fill ring / RX path, or in a socket's TX path, and its owner
  * slot is recorded so a socket torn down (interface gone) gives back every
  * frame it held, even those the kernel never returned.
+ *
+ * Threads: the process has one UMEM (struct rsp_umem) and one struct
+ * rsp_xsk per thread ("shard"). A shard serves the interfaces
+ * rsp_xsk_shard_of() gives it (every queue of an interface in the same
+ * shard: a guest's connections, connection cap and output budget stay in
+ * one thread), takes the XSKMAP slots with slot % shards == shard and a
+ * fixed range of the UMEM's frames. One rsp_xsk is used by one thread
+ * only; rsp_umem_open/close run before the threads start and after they
+ * ended.
  */
 #ifndef MDR_RSP_XSK_H
 #define MDR_RSP_XSK_H
@@ -93,20 +102,44 @@ struct rsp_xsk_stats {
 	uint32_t free_frames;
 };
 
+/* Add one shard's stats to a total. */
+void rsp_xsk_stats_add(struct rsp_xsk_stats *to, const struct rsp_xsk_stats *st);
+
+/* Threads (shards) at most: a metadata responder is a small part of a
+ * node's work; beyond this many, more threads only mean more cores woken. */
+#define RSP_MAX_SHARDS 64u
+/* UMEM frames one shard needs at least: its TX reserve plus a few fill
+ * rings (as the responder's --umem-frames minimum). */
+#define RSP_MIN_SHARD_FRAMES 1024u
+
+struct rsp_umem;
 struct rsp_xsk;
 
 /*
- * Create the UMEM (and its anchor socket, see xsk.c), clear stale
- * mdr_xsk_slot entries of a previous responder, add nothing yet: call
- * rsp_xsk_sync() to create the sockets. Socket fds are added to epfd with
+ * Create the UMEM of opts->umem_frames frames for n_shards threads (and
+ * its anchor socket, see xsk.c) and clear stale mdr_xsk_slot entries of a
+ * previous responder. -EINVAL (not logged) when n_shards is 0, above
+ * RSP_MAX_SHARDS or leaves a shard fewer than RSP_MIN_SHARD_FRAMES frames;
+ * other errors -errno (logged).
+ */
+int rsp_umem_open(struct rsp_umem **out, const struct rsp_xsk_opts *opts,
+		  const struct rsp_xsk_maps *maps, uint32_t n_shards);
+/* After every shard's rsp_xsk_close. */
+void rsp_umem_close(struct rsp_umem *u);
+
+/* The shard (0..n_shards-1) that serves interface ifindex. */
+uint32_t rsp_xsk_shard_of(uint32_t ifindex, uint32_t n_shards);
+
+/*
+ * Shard `shard` of u: its frames, no socket yet: call rsp_xsk_sync() to
+ * create the sockets of its interfaces. Socket fds are added to epfd with
  * data RSP_EV(RSP_EV_XSK, slot). Returns 0 or -errno (logged).
  */
-int rsp_xsk_open(struct rsp_xsk **out, const struct rsp_xsk_opts *opts,
-		 const struct rsp_xsk_maps *maps, int epfd, rsp_down_fn down,
-		 void *down_ctx);
+int rsp_xsk_open(struct rsp_xsk **out, struct rsp_umem *u, uint32_t shard, int epfd,
+		 rsp_down_fn down, void *down_ctx);
 
-/* Unregister every socket (XDP then follows its fallback policy), close
- * them and the UMEM. */
+/* Unregister every socket of the shard (XDP then follows its fallback
+ * policy) and close them. */
 void rsp_xsk_close(struct rsp_xsk *x);
 
 /*
