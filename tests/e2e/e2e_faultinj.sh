@@ -78,6 +78,12 @@ tree_exact() { # N: guest N's crawl equals the renderer's
 }
 served_all() { served 1 && served 2 && served 3; }
 lost_now() { load_sum failed "$E2E_TMP"/load-g[123].out; }
+# Every client's counts file was rewritten after file $1 was made.
+loads_written_since() {
+	for _lw in "$E2E_TMP"/load-g[123].out; do
+		[ -n "$(find "$_lw" -newer "$1")" ] || return 1
+	done
+}
 lost_of() { load_sum failed "$E2E_TMP/load-g$1.out"; }
 
 # after_fault KIND I T0_MS LOST0 [GUESTS_JUDGED]: served-again time (from
@@ -92,8 +98,14 @@ after_fault() {
 		wait_for --timeout 5 tree_exact "$n" || _af_bad="$_af_bad g$n"
 	done
 	_af_orph=$(pinned_orphans)
-	# Requests in flight at the fault end within the clients' 2 s timeout.
+	# Requests in flight at the fault end within the clients' 2 s timeout;
+	# the clients rewrite their counts once a second, so they are read once
+	# every client has written them since (a late timeout of this fault
+	# would otherwise be counted against the next one).
 	sleep 2.1
+	: >"$E2E_TMP/settled"
+	wait_for --timeout 5 loads_written_since "$E2E_TMP/settled" ||
+		diag "$_af_k $_af_i: a client did not write its counts within 5 s"
 	_af_lost=$(( $(lost_now) - _af_l0 ))
 	echo "$_af_k $_af_i $_af_ms $_af_lost ${_af_orph:-?} ${_af_bad:-none}" >>"$ROWS"
 	if [ "$_af_ms" -ge 0 ] && [ "$_af_ms" -le "$_af_max" ] && [ -z "$_af_bad" ] && [ "$_af_orph" = 0 ]; then
