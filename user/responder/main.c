@@ -231,6 +231,10 @@ struct rsp_ctx {
 	uint64_t spin_ns;
 	int main_evfd;          /* a worker tells the main thread it failed */
 	atomic_bool stop;
+	/* An event loop failed: the first failure is the event (logged as an
+	 * error); the same failure of the other loops on the way out is not
+	 * news (debug). */
+	atomic_bool failed;
 };
 
 /* One event loop per thread over its shard's sockets (xsk.h). */
@@ -312,7 +316,8 @@ static void *worker_run(void *arg)
 			timeout_ms = (int)((wake_at - now + 999999ull) / 1000000ull);
 		n = epoll_wait(w->epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0 && errno != EINTR) {
-			mdr_log(MDR_LOG_ERR, "thread %u: epoll_wait: %s", w->k, strerror(errno));
+			mdr_log(atomic_exchange(&ctx->failed, true) ? MDR_LOG_DEBUG : MDR_LOG_ERR,
+				"thread %u: epoll_wait: %s", w->k, strerror(errno));
 			w->fatal = 1;
 			wake(ctx->main_evfd);
 			break;
@@ -539,7 +544,8 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 			timeout_ms = wd;
 		n = epoll_wait(epfd, ev, MAX_EVENTS, timeout_ms);
 		if (n < 0 && errno != EINTR) {
-			mdr_log(MDR_LOG_ERR, "epoll_wait: %s", strerror(errno));
+			mdr_log(atomic_exchange(&ctx.failed, true) ? MDR_LOG_DEBUG : MDR_LOG_ERR,
+				"epoll_wait: %s", strerror(errno));
 			fatal = 1;
 			break;
 		}
