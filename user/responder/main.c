@@ -395,6 +395,8 @@ static void worker_free(struct worker *w)
 static int worker_init(struct worker *w, struct rsp_ctx *ctx, struct rsp_umem *u,
 		       uint32_t k, const struct rsp_app_opts *ao)
 {
+	uint64_t now;
+
 	memset(w, 0, sizeof(*w));
 	w->ctx = ctx;
 	w->k = k;
@@ -418,15 +420,17 @@ static int worker_init(struct worker *w, struct rsp_ctx *ctx, struct rsp_umem *u
 	if (!w->app || rsp_xsk_open(&w->x, u, k, w->epfd, rsp_app_port_down, w->app))
 		return -1;
 	rsp_app_set_xsk(w->app, w->x);
-	rsp_app_set_now(w->app, mdr_mono_ns());
-	rsp_xsk_sync(w->x, mdr_mono_ns(), true);
-	atomic_store(&w->beat, mdr_mono_ns());
+	now = mdr_mono_ns();
+	rsp_app_set_now(w->app, now);
+	rsp_xsk_sync(w->x, now, true);
+	atomic_store(&w->beat, mdr_mono_ns()); /* after the sync, which takes a while */
 	return 0;
 }
 
-/* The main thread's change datagram for instance id: to every thread
- * (an instance's ports may be served by several). */
-static void fan_out_change(struct worker *w, uint32_t n, uint32_t id)
+/* The main thread's change datagram for instance id: queued for every
+ * thread (an instance's ports may be served by several), which the caller
+ * wakes once it has queued all that arrived. */
+static void queue_change(struct worker *w, uint32_t n, uint32_t id)
 {
 	for (uint32_t k = 0; k < n; k++) {
 		pthread_mutex_lock(&w[k].lock);
@@ -435,7 +439,6 @@ static void fan_out_change(struct worker *w, uint32_t n, uint32_t id)
 		else if (!w[k].ch_all)
 			w[k].ch[w[k].n_ch++] = id;
 		pthread_mutex_unlock(&w[k].lock);
-		wake(w[k].evfd);
 	}
 }
 
@@ -552,9 +555,13 @@ static int run(const char *pin_dir, const struct rsp_xsk_opts *xo,
 		for (int i = 0; i < n; i++) {
 			switch (RSP_EV_TAG(ev[i].data.u64)) {
 			case EV_CHANGE: {
-				uint32_t id;
-				while (mdr_chnotify_recv(chfd, &id) > 0)
-					fan_out_change(w, n_threads, id);
+				uint32_t id, got = 0;
+				while (mdr_chnotify_recv(chfd, &id) > 0) {
+					queue_change(w, n_threads, id);
+					got++;
+				}
+				for (uint32_t k = 0; got && k < n_threads; k++)
+					wake(w[k].evfd);
 				break;
 			}
 			case EV_WAKE: /* a thread failed */

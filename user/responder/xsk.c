@@ -951,11 +951,6 @@ void rsp_umem_close(struct rsp_umem *u)
 	free(u);
 }
 
-uint32_t rsp_xsk_shard_of(uint32_t ifindex, uint32_t n_shards)
-{
-	return fill_shard_of(ifindex, n_shards);
-}
-
 int rsp_xsk_open(struct rsp_xsk **out, struct rsp_umem *u, uint32_t shard, int epfd,
 		 rsp_down_fn down, void *down_ctx)
 {
@@ -1258,7 +1253,7 @@ int rsp_xsk_sync(struct rsp_xsk *x, uint64_t now_ns, bool check_devices)
 		uint32_t nq = x->if_vals[e].num_rx_queues ? x->if_vals[e].num_rx_queues : 1;
 		struct rsp_sock *s0;
 
-		if (rsp_xsk_shard_of(key, x->n_shards) != x->shard)
+		if (fill_shard_of(key, x->n_shards) != x->shard)
 			continue; /* another thread's */
 		s0 = sock_find(x, key, 0);
 

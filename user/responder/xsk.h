@@ -15,7 +15,7 @@
  *
  * Threads: the process has one UMEM (struct rsp_umem) and one struct
  * rsp_xsk per thread ("shard"). A shard serves the interfaces
- * rsp_xsk_shard_of() gives it (every queue of an interface in the same
+ * fill_shard_of() (user/core/fillshare.h) gives it (every queue of an interface in the same
  * shard: a guest's connections, connection cap and output budget stay in
  * one thread), takes the XSKMAP slots with slot % shards == shard and a
  * fixed range of the UMEM's frames. One rsp_xsk is used by one thread
@@ -126,9 +126,6 @@ int rsp_umem_open(struct rsp_umem **out, const struct rsp_xsk_opts *opts,
 		  const struct rsp_xsk_maps *maps, uint32_t n_shards);
 /* After every shard's rsp_xsk_close. */
 void rsp_umem_close(struct rsp_umem *u);
-
-/* The shard (0..n_shards-1) that serves interface ifindex. */
-uint32_t rsp_xsk_shard_of(uint32_t ifindex, uint32_t n_shards);
 
 /*
  * Shard `shard` of u: its frames, no socket yet: call rsp_xsk_sync() to
